@@ -1,0 +1,221 @@
+//! Admins, sessions, team API keys and the one authorisation check.
+//!
+//! Passwords are hashed with argon2id. Session tokens and API keys are random
+//! 256-bit secrets; only their SHA-256 is stored, so a database leak does not
+//! leak a usable credential.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+
+use crate::db::{Db, on_db};
+use crate::error::{Error, Result};
+use crate::model::{Role, TeamRef};
+use crate::teams::Team;
+
+pub const SESSION_LIFETIME: Duration = Duration::days(14);
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admin {
+    pub id: i64,
+    pub email: String,
+}
+
+/// Why access to a team was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// Not logged in (or the session expired).
+    #[error("not logged in")]
+    Unauthenticated,
+    /// The team does not exist *for this admin*: unknown, or no role on it.
+    #[error("no such team")]
+    NotFound,
+    /// The admin sees the team but lacks the role this action needs.
+    #[error("this needs the {0} role")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+/// A team the caller may act on, with the role that allowed it.
+#[derive(Clone, Debug)]
+pub struct TeamAccess {
+    pub team: Team,
+    pub role: Role,
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn sha256_hex(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::PasswordHash(e.to_string()))
+}
+
+fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Creates the admin, or sets a new password when the e-mail exists.
+pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin> {
+    let email = normalise_email(email);
+    if !email.contains('@') || email.len() < 3 {
+        return Err(Error::Invalid(format!("{email:?} is not an e-mail address")));
+    }
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::Invalid(format!("a password needs at least {MIN_PASSWORD_LEN} characters")));
+    }
+    let hash = hash_password(password)?;
+    let sql = "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
+               ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash
+               RETURNING id";
+    let id = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .bind(&email)
+        .bind(&hash)
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await?);
+    Ok(Admin { id, email })
+}
+
+pub async fn grant_role(db: &Db, team_id: i64, admin_id: i64, role: Role) -> Result<()> {
+    let sql = "INSERT INTO team_admins (team_id, admin_id, role) VALUES ($1, $2, $3)
+               ON CONFLICT (team_id, admin_id) DO UPDATE SET role = excluded.role";
+    on_db!(db, |pool| sqlx::query(sql).bind(team_id).bind(admin_id).bind(role.as_str()).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Checks e-mail and password; `None` for an unknown e-mail or a wrong password
+/// (indistinguishable to the caller).
+pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<Option<Admin>> {
+    let email = normalise_email(email);
+    let sql = "SELECT id, password_hash FROM admins WHERE email = $1";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql).bind(&email).fetch_optional(pool).await?);
+    let Some((id, stored)) = row else {
+        // Spend the same effort as a real check so timing does not reveal accounts.
+        let _ = hash_password(password);
+        return Ok(None);
+    };
+    let parsed = PasswordHash::new(&stored).map_err(|e| Error::PasswordHash(e.to_string()))?;
+    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    Ok(ok.then_some(Admin { id, email }))
+}
+
+/// Starts a session; returns the secret token for the cookie.
+pub async fn create_session(db: &Db, admin_id: i64) -> Result<String> {
+    let token = random_secret();
+    let now = Utc::now();
+    let sql = "INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(sha256_hex(&token))
+        .bind(admin_id)
+        .bind(now)
+        .bind(now + SESSION_LIFETIME)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(token)
+}
+
+/// The admin a session token belongs to, if the session is still valid.
+pub async fn session_admin(db: &Db, token: &str) -> Result<Option<Admin>> {
+    let sql = "SELECT a.id, a.email, s.expires_at FROM sessions s JOIN admins a ON a.id = s.admin_id
+               WHERE s.token_hash = $1";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, DateTime<Utc>)>(sql)
+        .bind(sha256_hex(token))
+        .fetch_optional(pool)
+        .await?);
+    Ok(row.filter(|(_, _, expires)| *expires > Utc::now()).map(|(id, email, _)| Admin { id, email }))
+}
+
+pub async fn end_session(db: &Db, token: &str) -> Result<()> {
+    let sql = "DELETE FROM sessions WHERE token_hash = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(sha256_hex(token)).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Teams the admin may see, for the team picker.
+pub async fn teams_of(db: &Db, admin_id: i64) -> Result<Vec<TeamRef>> {
+    let sql = "SELECT t.slug, t.name, ta.role FROM team_admins ta JOIN teams t ON t.id = ta.team_id
+               WHERE ta.admin_id = $1 ORDER BY t.name";
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, (String, String, String)>(sql)
+        .bind(admin_id)
+        .fetch_all(pool)
+        .await?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(slug, name, role)| Some(TeamRef { slug, name, role: Role::parse(&role)? }))
+        .collect())
+}
+
+/// The authorisation check every server function and route goes through:
+/// may `admin` act with `required` on the team named `slug`? A team the admin
+/// holds no role on answers exactly like a team that does not exist.
+pub async fn authorize(db: &Db, admin: Option<&Admin>, slug: &str, required: Role) -> Result<TeamAccess, AccessError> {
+    let admin = admin.ok_or(AccessError::Unauthenticated)?;
+    let sql = "SELECT t.id, t.slug, t.name, t.time_zone, t.personal_data, ta.role
+               FROM teams t JOIN team_admins ta ON ta.team_id = t.id
+               WHERE t.slug = $1 AND ta.admin_id = $2";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String, bool, String)>(sql)
+        .bind(slug)
+        .bind(admin.id)
+        .fetch_optional(pool)
+        .await
+        .map_err(Error::from)?);
+    let (id, slug, name, time_zone, personal_data, role) = row.ok_or(AccessError::NotFound)?;
+    let role = Role::parse(&role).ok_or(AccessError::NotFound)?;
+    if !role.satisfies(required) {
+        return Err(AccessError::Forbidden(required.as_str()));
+    }
+    Ok(TeamAccess { team: Team { id, slug, name, time_zone, personal_data }, role })
+}
+
+/// Creates an API key scoped to one team; the plain key is returned once.
+pub async fn create_api_key(db: &Db, team_id: i64, label: &str) -> Result<String> {
+    let key = format!("tb_{}", random_secret());
+    let sql = "INSERT INTO api_keys (team_id, label, key_hash, created_at) VALUES ($1, $2, $3, $4)";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(team_id)
+        .bind(label)
+        .bind(sha256_hex(&key))
+        .bind(Utc::now())
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(key)
+}
+
+/// Authorises an API call: the key must be live and belong to the team named
+/// by `slug`; anything else is `NotFound`, whatever the reason.
+pub async fn authorize_api_key(db: &Db, key: &str, slug: &str) -> Result<Team, AccessError> {
+    let sql = "SELECT t.id, t.slug, t.name, t.time_zone, t.personal_data, k.id
+               FROM api_keys k JOIN teams t ON t.id = k.team_id
+               WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.slug = $2";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String, bool, i64)>(sql)
+        .bind(sha256_hex(key))
+        .bind(slug)
+        .fetch_optional(pool)
+        .await
+        .map_err(Error::from)?);
+    let (id, slug, name, time_zone, personal_data, key_id) = row.ok_or(AccessError::NotFound)?;
+    let touch = "UPDATE api_keys SET last_used_at = $1 WHERE team_id = $2 AND id = $3";
+    on_db!(db, |pool| sqlx::query(touch).bind(Utc::now()).bind(id).bind(key_id).execute(pool).await.map_err(Error::from)?.rows_affected());
+    Ok(Team { id, slug, name, time_zone, personal_data })
+}

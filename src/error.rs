@@ -1,0 +1,19 @@
+//! The error of the core layer: database, validation and lookup failures.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedDatabaseUrl(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,35 @@
+//! Tokenboard core: the token domain shared by server and browser, and — with
+//! the `ssr` feature — the database layer, import, demo data and reports.
+//!
+//! Everything outside the `ssr` modules compiles to wasm and must stay free of
+//! server-only dependencies.
+
+pub mod ledger;
+pub mod model;
+pub mod range;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod demo;
+#[cfg(feature = "ssr")]
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod import;
+#[cfg(feature = "ssr")]
+pub mod packs;
+#[cfg(feature = "ssr")]
+pub mod products;
+#[cfg(feature = "ssr")]
+pub mod summary;
+#[cfg(feature = "ssr")]
+pub mod teams;
+#[cfg(feature = "ssr")]
+pub mod testing;
+
+#[cfg(feature = "ssr")]
+pub use db::Db;
+#[cfg(feature = "ssr")]
+pub use error::Error;

@@ -1,0 +1,149 @@
+//! Wire types: what server functions return and the browser renders.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::range::{Granularity, RangePreset};
+
+/// An admin's role on one team. `Primary` may do everything `Secondary` may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Secondary,
+    Primary,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Secondary => "secondary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "primary" => Some(Role::Primary),
+            "secondary" => Some(Role::Secondary),
+            _ => None,
+        }
+    }
+
+    /// True when this role grants what `required` asks for.
+    pub fn satisfies(self, required: Role) -> bool {
+        self >= required
+    }
+}
+
+/// A team as the team picker shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRef {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Today's balance of active packs (DESIGN §1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    /// Unused tokens of active packs minus any outstanding overdraft.
+    pub available: i64,
+    /// Tokens consumed from active packs plus outstanding overdraft.
+    pub used: i64,
+    /// Tokens of active packs; always `available + used`.
+    pub total: i64,
+    /// Charges not covered by any pack and not yet repaid by a later purchase.
+    pub overdraft: i64,
+}
+
+impl Balance {
+    /// Below 20% of total (or overdrawn) is shown red.
+    pub fn is_low(&self) -> bool {
+        self.available * 5 < self.total || self.available < 0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEventKind {
+    Purchase,
+    Expiration,
+    Overdraft,
+    MoveIn,
+    MoveOut,
+    Adjustment,
+}
+
+impl TokenEventKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenEventKind::Purchase => "Purchase",
+            TokenEventKind::Expiration => "Expired unused",
+            TokenEventKind::Overdraft => "Overdraft",
+            TokenEventKind::MoveIn => "Moved in",
+            TokenEventKind::MoveOut => "Moved out",
+            TokenEventKind::Adjustment => "Adjustment",
+        }
+    }
+}
+
+/// One line of the token-event ledger. `amount` is signed: purchases add,
+/// expirations and overdrafts take away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEvent {
+    pub date: NaiveDate,
+    pub kind: TokenEventKind,
+    pub amount: i64,
+    pub pack_id: Option<i64>,
+}
+
+/// One bucket of a gap-filled time series.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub tokens: i64,
+    /// The bucket is cut by the range (e.g. a week that starts before `from`).
+    pub partial: bool,
+}
+
+/// The range a view was computed for, with its label.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeView {
+    pub preset: RangePreset,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub granularity: Granularity,
+    /// Granularities the user may switch to (≤ 400 buckets).
+    pub allowed_granularities: Vec<Granularity>,
+    pub label: String,
+}
+
+/// Everything the Summary tab shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryView {
+    pub team: TeamRef,
+    pub time_zone: String,
+    pub today: NaiveDate,
+    pub balance: Balance,
+    pub tokens_today: i64,
+    /// Token events of the last 90 days, newest first.
+    pub events: Vec<TokenEvent>,
+    pub range: RangeView,
+    pub range_tokens: i64,
+    pub range_products: i64,
+    pub range_users: i64,
+    /// Tokens used in the period of equal length just before the range.
+    pub previous_range_tokens: i64,
+    pub series: Vec<SeriesPoint>,
+}
+
+impl SummaryView {
+    /// Change vs the previous period in percent, `None` when that period had no use.
+    pub fn change_percent(&self) -> Option<f64> {
+        (self.previous_range_tokens > 0).then(|| {
+            (self.range_tokens - self.previous_range_tokens) as f64 * 100.0
+                / self.previous_range_tokens as f64
+        })
+    }
+}

@@ -1,0 +1,249 @@
+//! The token domain against a real database, run on SQLite and PostgreSQL:
+//! consumption order, balances, rates, import validation and idempotency,
+//! the Summary's numbers against hand-written SQL, and access control.
+
+use chrono::{Days, NaiveDate};
+use tokenboard::Db;
+use tokenboard::auth::{self, AccessError};
+use tokenboard::db_tests;
+use tokenboard::demo::{self, DemoOptions};
+use tokenboard::import::{ImportError, import_usage_csv};
+use tokenboard::model::{Balance, Role, TokenEventKind};
+use tokenboard::packs::{add_pack, ledger};
+use tokenboard::range::{Granularity, RangePreset, RangeQuery};
+use tokenboard::summary::summary;
+use tokenboard::teams::{NewTeam, Team, create_team};
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn team(db: &Db, slug: &str) -> Team {
+    create_team(db, &NewTeam { slug: slug.into(), name: format!("Team {slug}"), time_zone: "Europe/Berlin".into() })
+        .await
+        .unwrap()
+}
+
+async fn import(db: &Db, team: &Team, csv: &str) -> tokenboard::import::ImportOutcome {
+    import_usage_csv(db, team, csv.as_bytes()).await.unwrap()
+}
+
+/// Runs a scalar SQL query with the team id as `$1`.
+async fn scalar(db: &Db, sql: &str, team_id: i64) -> i64 {
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
+    }
+}
+
+/// Runs a scalar SQL query with the team id as `$1` and a date range as `$2`, `$3`.
+async fn scalar_between(db: &Db, sql: &str, team_id: i64, from: NaiveDate, to: NaiveDate) -> i64 {
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
+    }
+}
+
+const HEADER: &str = "Team,First name,Last name,Email,Product,Product version,Feature,Usage date,Tokens used\n";
+
+async fn consumption_order_with_equal_expiries_and_spanning_charges(db: &Db) {
+    let t = team(db, "design").await;
+    let big = add_pack(db, t.id, 500, d("2026-01-01"), None).await.unwrap();
+    let small = add_pack(db, t.id, 20, d("2026-01-01"), None).await.unwrap();
+    let csv = format!(
+        "{HEADER}design,Ann,Lee,ann@x.com,Revit,2026,Desktop,2026-02-02,10\n\
+         design,Bob,Ray,bob@x.com,Revit,2026,Desktop,2026-02-02,10\n\
+         design,Ann,Lee,ann@x.com,AutoCAD,2026,Desktop,2026-02-03,7\n"
+    );
+    import(db, &t, &csv).await;
+    let l = ledger(db, t.id, d("2026-03-01")).await.unwrap();
+    // 20 tokens on Feb 2 empty the small pack; the 7 of Feb 3 spill into the big one.
+    assert_eq!(l.pack(small.id).unwrap().used, 20);
+    assert_eq!(l.pack(big.id).unwrap().used, 7);
+    assert_eq!(l.balance(), Balance { available: 493, used: 27, total: 520, overdraft: 0 });
+}
+
+async fn a_charge_larger_than_the_first_pack_spans_two_packs(db: &Db) {
+    let t = team(db, "design").await;
+    let first = add_pack(db, t.id, 30, d("2026-01-01"), Some(d("2026-12-01"))).await.unwrap();
+    let second = add_pack(db, t.id, 100, d("2026-01-01"), None).await.unwrap();
+    import(db, &t, &format!("{HEADER}design,A,B,a@x.com,Flame,2027,Desktop,2026-03-01,45\n")).await;
+    let l = ledger(db, t.id, d("2026-03-01")).await.unwrap();
+    assert_eq!((l.pack(first.id).unwrap().used, l.pack(second.id).unwrap().used), (30, 15));
+}
+
+async fn expired_pack_mid_range_is_reported_but_not_in_the_balance(db: &Db) {
+    let t = team(db, "design").await;
+    let old = add_pack(db, t.id, 100, d("2025-03-01"), None).await.unwrap(); // expires 2026-03-01
+    add_pack(db, t.id, 1000, d("2026-02-01"), None).await.unwrap();
+    let csv = format!(
+        "{HEADER}design,A,B,a@x.com,Revit,2026,Desktop,2026-02-10,40\n\
+         design,A,B,a@x.com,Revit,2026,Desktop,2026-03-10,25\n"
+    );
+    import(db, &t, &csv).await;
+    let today = d("2026-03-20");
+    let l = ledger(db, t.id, today).await.unwrap();
+    assert_eq!(l.pack(old.id).unwrap().expired_unused, 60);
+    assert_eq!(l.balance(), Balance { available: 975, used: 25, total: 1000, overdraft: 0 });
+    let s = summary(db, &t, Role::Primary, today, &RangeQuery::custom(d("2026-02-01"), today)).await.unwrap();
+    assert_eq!(s.range_tokens, 65, "usage from expired packs stays in reports");
+    assert!(s.events.iter().any(|e| e.kind == TokenEventKind::Expiration && e.amount == -60 && e.date == d("2026-03-01")));
+}
+
+async fn zero_token_short_sessions_are_recorded_but_cost_nothing(db: &Db) {
+    let t = team(db, "design").await;
+    add_pack(db, t.id, 100, d("2026-01-01"), None).await.unwrap();
+    let csv = format!(
+        "{HEADER}design,A,B,a@x.com,Revit,2026,Desktop,2026-02-10,0\n\
+         design,C,D,c@x.com,Revit,2026,Desktop,2026-02-10,10\n"
+    );
+    let outcome = import(db, &t, &csv).await;
+    assert_eq!(outcome.inserted, 2);
+    let s = summary(db, &t, Role::Primary, d("2026-02-10"), &RangeQuery::preset(RangePreset::Days7)).await.unwrap();
+    assert_eq!((s.range_tokens, s.range_users, s.tokens_today), (10, 2, 10));
+    assert_eq!(s.balance.used, 10);
+}
+
+async fn demo_charges_the_rate_in_force_on_each_day(db: &Db) {
+    let options = DemoOptions { teams: 1, users: 40, products: 10, days: 400, seed: 7, end_date: d("2026-11-27") };
+    let report = demo::generate(db, &options).await.unwrap();
+    assert!(report.charges > 500, "{report:?}");
+    // Every desktop charge is 0 (short session) or exactly the rate in force that day.
+    let wrong = "SELECT COUNT(*) FROM usage_charges c JOIN products p ON p.id = c.product_id
+                 WHERE c.team_id = $1 AND p.kind = 'desktop' AND c.tokens <> 0 AND c.tokens <> (
+                   SELECT r.tokens_per_day FROM product_rates r
+                   WHERE r.product_id = c.product_id AND r.effective_from <= c.usage_date
+                   ORDER BY r.effective_from DESC LIMIT 1)";
+    let t = tokenboard::teams::team(db, "design-team").await.unwrap();
+    assert_eq!(scalar(db, wrong, t.id).await, 0);
+    // The catalogue has a rate change inside the period, and both rates were charged.
+    let rates_charged = "SELECT COUNT(DISTINCT c.tokens) FROM usage_charges c JOIN products p ON p.id = c.product_id
+                         WHERE c.team_id = $1 AND p.slug = 'revit' AND c.tokens > 0";
+    assert_eq!(scalar(db, rates_charged, t.id).await, 2);
+    let short = "SELECT COUNT(*) FROM usage_charges WHERE team_id = $1 AND tokens = 0";
+    assert!(scalar(db, short, t.id).await > 0, "some sessions are shorter than 5 minutes");
+    // Some packs expired, one expires within 90 days.
+    let l = ledger(db, t.id, options.end_date).await.unwrap();
+    assert!(l.packs.iter().any(|p| p.pack.expires_on <= options.end_date));
+    assert!(l.packs.iter().any(|p| p.pack.expires_on > options.end_date && p.pack.expires_on <= options.end_date + Days::new(90)));
+}
+
+async fn bad_files_are_rejected_with_line_numbers_and_write_nothing(db: &Db) {
+    let t = team(db, "design").await;
+    let cases: [(&str, u64, &str); 6] = [
+        ("a@x.com,Revit,2026-02-30,5", 3, "not a date"),
+        ("a@x.com,Revit,2026-02-03,-5", 3, "negative tokens"),
+        ("a@x.com,Revit,2026-02-03", 3, "expected 4 fields"),
+        ("a@x.com,Revit,2026-02-03,5,extra", 3, "expected 4 fields"),
+        ("not-an-email,Revit,2026-02-03,5", 3, "not an e-mail"),
+        ("a@x.com,,2026-02-03,5", 3, "product is empty"),
+    ];
+    for (bad_row, line, reason) in cases {
+        let csv = format!("email,product,usage date,tokens used\nok@x.com,Revit,2026-02-02,5\n{bad_row}\n");
+        match import_usage_csv(db, &t, csv.as_bytes()).await {
+            Err(ImportError::Rejected(errors)) => {
+                assert_eq!(errors[0].line, line, "{bad_row}");
+                assert!(errors[0].message.contains(reason), "{bad_row}: {}", errors[0].message);
+            }
+            other => panic!("{bad_row}: expected a rejection, got {other:?}"),
+        }
+    }
+    let missing = "email,product,tokens used\na@x.com,Revit,5\n";
+    assert!(matches!(import_usage_csv(db, &t, missing.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].line == 1));
+    let other_team = format!("{HEADER}elsewhere,A,B,a@x.com,Revit,2026,Desktop,2026-02-03,5\n");
+    assert!(matches!(import_usage_csv(db, &t, other_team.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].message.contains("unknown team")));
+    let mut latin1 = b"email,product,usage date,tokens used\nok@x.com,Revit,2026-02-02,5\nb@x.com,Caf".to_vec();
+    latin1.extend_from_slice(b"\xe9,2026-02-03,5\n");
+    assert!(matches!(import_usage_csv(db, &t, &latin1).await, Err(ImportError::Rejected(e)) if e[0].line == 3 && e[0].message.contains("UTF-8")));
+    for table in ["usage_charges", "team_users", "daily_usage"] {
+        assert_eq!(scalar(db, &format!("SELECT COUNT(*) FROM {table} WHERE team_id = $1"), t.id).await, 0, "{table}");
+    }
+    assert_eq!(scalar(db, "SELECT COUNT(*) + 0 * $1 FROM products", t.id).await, 0);
+}
+
+async fn reimporting_the_same_file_changes_nothing(db: &Db) {
+    let t = team(db, "design").await;
+    let csv = format!(
+        "{HEADER}design,A,B,a@x.com,Revit,2026,Desktop,2026-02-10,10\n\
+         design,A,B,a@x.com,Revit,2027,Desktop,2026-02-10,10\n\
+         design,C,D,c@x.com,Maya,2026,Desktop,2026-02-11,10\n"
+    );
+    let first = import(db, &t, &csv).await;
+    assert_eq!((first.rows, first.inserted, first.duplicates, first.new_users), (3, 2, 1, 2));
+    assert_eq!(first.new_products, vec!["Revit".to_string(), "Maya".to_string()]);
+    let sum = "SELECT CAST(SUM(tokens) AS BIGINT) FROM daily_usage WHERE team_id = $1";
+    let before = scalar(db, sum, t.id).await;
+    let second = import(db, &t, &csv).await;
+    assert_eq!((second.inserted, second.duplicates, second.new_users), (0, 3, 0));
+    assert!(second.new_products.is_empty());
+    assert_eq!(scalar(db, sum, t.id).await, before);
+    assert_eq!(scalar(db, "SELECT COUNT(*) FROM usage_charges WHERE team_id = $1", t.id).await, 2);
+}
+
+async fn summary_matches_hand_written_sql_over_raw_charges(db: &Db) {
+    let end = d("2026-11-27");
+    let options = DemoOptions { teams: 2, users: 120, products: 12, days: 200, seed: 3, end_date: end };
+    demo::generate(db, &options).await.unwrap();
+    let t = tokenboard::teams::team(db, "engineering").await.unwrap();
+    let queries = [
+        RangeQuery::preset(RangePreset::Days7),
+        RangeQuery::preset(RangePreset::Days30),
+        RangeQuery::preset(RangePreset::Months3),
+        RangeQuery::preset(RangePreset::Months6).with_granularity(Granularity::Day),
+        RangeQuery::preset(RangePreset::Months6).with_granularity(Granularity::Month),
+        RangeQuery::custom(d("2026-06-03"), d("2026-08-17")),
+    ];
+    for q in queries {
+        let s = summary(db, &t, Role::Secondary, end, &q).await.unwrap();
+        let (from, to) = (s.range.from, s.range.to);
+        let where_ = "FROM usage_charges WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3";
+        let tokens = scalar_between(db, &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"), t.id, from, to).await;
+        let users = scalar_between(db, &format!("SELECT COUNT(DISTINCT user_id) {where_}"), t.id, from, to).await;
+        let products = scalar_between(db, &format!("SELECT COUNT(DISTINCT product_id) {where_}"), t.id, from, to).await;
+        assert!(tokens > 0);
+        assert_eq!((s.range_tokens, s.range_users, s.range_products), (tokens, users, products), "{}", s.range.label);
+        assert_eq!(s.series.iter().map(|p| p.tokens).sum::<i64>(), tokens, "the chart sums to the total");
+        assert_eq!(s.series.first().unwrap().start, from);
+        assert_eq!(s.series.last().unwrap().end, to);
+        let today = scalar_between(db, &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"), t.id, end, end).await;
+        assert_eq!(s.tokens_today, today);
+    }
+}
+
+async fn authorisation_sees_only_teams_with_a_role(db: &Db) {
+    let a = team(db, "alpha").await;
+    let b = team(db, "beta").await;
+    let admin = auth::upsert_admin(db, "Boss@Example.com", "correct horse").await.unwrap();
+    auth::grant_role(db, a.id, admin.id, Role::Secondary).await.unwrap();
+    assert!(auth::verify_login(db, "boss@example.com", "wrong password").await.unwrap().is_none());
+    let me = auth::verify_login(db, "boss@example.com", "correct horse").await.unwrap().unwrap();
+    let token = auth::create_session(db, me.id).await.unwrap();
+    let me = auth::session_admin(db, &token).await.unwrap().unwrap();
+
+    assert_eq!(auth::authorize(db, Some(&me), "alpha", Role::Secondary).await.unwrap().team.id, a.id);
+    assert!(matches!(auth::authorize(db, Some(&me), "alpha", Role::Primary).await, Err(AccessError::Forbidden(_))));
+    assert!(matches!(auth::authorize(db, Some(&me), "beta", Role::Secondary).await, Err(AccessError::NotFound)));
+    assert!(matches!(auth::authorize(db, Some(&me), "nope", Role::Secondary).await, Err(AccessError::NotFound)));
+    assert!(matches!(auth::authorize(db, None, "alpha", Role::Secondary).await, Err(AccessError::Unauthenticated)));
+    assert_eq!(auth::teams_of(db, me.id).await.unwrap().len(), 1);
+
+    auth::end_session(db, &token).await.unwrap();
+    assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+
+    let key = auth::create_api_key(db, b.id, "ci").await.unwrap();
+    assert_eq!(auth::authorize_api_key(db, &key, "beta").await.unwrap().id, b.id);
+    assert!(matches!(auth::authorize_api_key(db, &key, "alpha").await, Err(AccessError::NotFound)));
+    assert!(matches!(auth::authorize_api_key(db, "tb_forged", "beta").await, Err(AccessError::NotFound)));
+}
+
+db_tests!(
+    consumption_order_with_equal_expiries_and_spanning_charges,
+    a_charge_larger_than_the_first_pack_spans_two_packs,
+    expired_pack_mid_range_is_reported_but_not_in_the_balance,
+    zero_token_short_sessions_are_recorded_but_cost_nothing,
+    demo_charges_the_rate_in_force_on_each_day,
+    bad_files_are_rejected_with_line_numbers_and_write_nothing,
+    reimporting_the_same_file_changes_nothing,
+    summary_matches_hand_written_sql_over_raw_charges,
+    authorisation_sees_only_teams_with_a_role,
+);
