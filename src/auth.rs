@@ -4,8 +4,8 @@
 //! 256-bit secrets; only their SHA-256 is stored, so a database leak does not
 //! leak a usable credential.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -98,7 +98,13 @@ pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin>
 pub async fn grant_role(db: &Db, team_id: i64, admin_id: i64, role: Role) -> Result<()> {
     let sql = "INSERT INTO team_admins (team_id, admin_id, role) VALUES ($1, $2, $3)
                ON CONFLICT (team_id, admin_id) DO UPDATE SET role = excluded.role";
-    on_db!(db, |pool| sqlx::query(sql).bind(team_id).bind(admin_id).bind(role.as_str()).execute(pool).await?.rows_affected());
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(team_id)
+        .bind(admin_id)
+        .bind(role.as_str())
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
@@ -155,10 +161,8 @@ pub async fn end_session(db: &Db, token: &str) -> Result<()> {
 pub async fn teams_of(db: &Db, admin_id: i64) -> Result<Vec<TeamRef>> {
     let sql = "SELECT t.slug, t.name, ta.role FROM team_admins ta JOIN teams t ON t.id = ta.team_id
                WHERE ta.admin_id = $1 ORDER BY t.name";
-    let rows = on_db!(db, |pool| sqlx::query_as::<_, (String, String, String)>(sql)
-        .bind(admin_id)
-        .fetch_all(pool)
-        .await?);
+    let rows =
+        on_db!(db, |pool| sqlx::query_as::<_, (String, String, String)>(sql).bind(admin_id).fetch_all(pool).await?);
     Ok(rows
         .into_iter()
         .filter_map(|(slug, name, role)| Some(TeamRef { slug, name, role: Role::parse(&role)? }))
@@ -216,6 +220,13 @@ pub async fn authorize_api_key(db: &Db, key: &str, slug: &str) -> Result<Team, A
         .map_err(Error::from)?);
     let (id, slug, name, time_zone, personal_data, key_id) = row.ok_or(AccessError::NotFound)?;
     let touch = "UPDATE api_keys SET last_used_at = $1 WHERE team_id = $2 AND id = $3";
-    on_db!(db, |pool| sqlx::query(touch).bind(Utc::now()).bind(id).bind(key_id).execute(pool).await.map_err(Error::from)?.rows_affected());
+    on_db!(db, |pool| sqlx::query(touch)
+        .bind(Utc::now())
+        .bind(id)
+        .bind(key_id)
+        .execute(pool)
+        .await
+        .map_err(Error::from)?
+        .rows_affected());
     Ok(Team { id, slug, name, time_zone, personal_data })
 }

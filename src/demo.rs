@@ -93,16 +93,51 @@ const TEAMS: [(&str, &str, &str); 6] = [
 ];
 
 const FIRST_NAMES: [&str; 40] = [
-    "Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars",
-    "Maya", "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wen", "Xavier",
-    "Yara", "Zoe", "Amir", "Bianca", "Carlos", "Dana", "Erik", "Fatima", "Gustav", "Hana", "Ivan", "Julia",
-    "Kofi", "Lena", "Marco", "Nadia",
+    "Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Maya",
+    "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wen", "Xavier", "Yara", "Zoe", "Amir",
+    "Bianca", "Carlos", "Dana", "Erik", "Fatima", "Gustav", "Hana", "Ivan", "Julia", "Kofi", "Lena", "Marco", "Nadia",
 ];
 const LAST_NAMES: [&str; 40] = [
-    "Andersen", "Bauer", "Costa", "Dubois", "Eriksson", "Fischer", "García", "Hoffmann", "Ivanova", "Jensen",
-    "Kowalski", "Lindqvist", "Müller", "Nakamura", "Okafor", "Petrov", "Quintero", "Rossi", "Schmidt",
-    "Tanaka", "Ueda", "Vasquez", "Weber", "Xu", "Yilmaz", "Zimmermann", "Novak", "Horvat", "Silva", "Moreau",
-    "Kim", "Lee", "Singh", "Patel", "Nguyen", "Chen", "O'Brien", "Walsh", "Murphy", "Kelly",
+    "Andersen",
+    "Bauer",
+    "Costa",
+    "Dubois",
+    "Eriksson",
+    "Fischer",
+    "García",
+    "Hoffmann",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Müller",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quintero",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Ueda",
+    "Vasquez",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmermann",
+    "Novak",
+    "Horvat",
+    "Silva",
+    "Moreau",
+    "Kim",
+    "Lee",
+    "Singh",
+    "Patel",
+    "Nguyen",
+    "Chen",
+    "O'Brien",
+    "Walsh",
+    "Murphy",
+    "Kelly",
 ];
 
 struct DemoProduct {
@@ -145,11 +180,13 @@ pub async fn generate(db: &Db, options: &DemoOptions) -> Result<DemoReport> {
     let mut report = DemoReport::default();
     let mut remaining_users = options.users;
     for (index, (slug, name, zone)) in TEAMS[..options.teams].iter().enumerate() {
-        let team = create_team(db, &NewTeam { slug: (*slug).into(), name: (*name).into(), time_zone: (*zone).into() }).await?;
+        let team =
+            create_team(db, &NewTeam { slug: (*slug).into(), name: (*name).into(), time_zone: (*zone).into() }).await?;
         let team_users = remaining_users / (options.teams - index);
         remaining_users -= team_users;
         let users = make_users(&mut rng, slug, team_users, &products, first_day, options.end_date);
-        let daily = write_usage(db, &team, &users, &products, &mut rng, first_day, options.end_date, &mut report).await?;
+        let daily =
+            write_usage(db, &team, &users, &products, &mut rng, first_day, options.end_date, &mut report).await?;
         report.packs += buy_packs(db, &team, &daily, first_day, options.end_date, index).await?;
         report.teams.push((*slug).into());
         report.users += users.len();
@@ -200,7 +237,11 @@ fn make_users(
             let how_many = *[1, 1, 1, 2, 2, 3].choose(rng).expect("not empty");
             let mut mine = Vec::new();
             while mine.len() < how_many.min(products.len()) {
-                let p = if rng.gen_bool(0.8) { core[rng.gen_range(0..core.len())] } else { rng.gen_range(0..products.len()) };
+                let p = if rng.gen_bool(0.8) {
+                    core[rng.gen_range(0..core.len())]
+                } else {
+                    rng.gen_range(0..products.len())
+                };
                 if !mine.contains(&p) {
                     mine.push(p);
                 }

@@ -221,7 +221,17 @@ pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Res
                 }
             }
         };
-        let (Some(team_name), Some(first_name), Some(last_name), Some(email), Some(product), Some(version), Some(feature), Some(date), Some(tokens)) = (
+        let (
+            Some(team_name),
+            Some(first_name),
+            Some(last_name),
+            Some(email),
+            Some(product),
+            Some(version),
+            Some(feature),
+            Some(date),
+            Some(tokens),
+        ) = (
             field(Column::Team),
             field(Column::FirstName),
             field(Column::LastName),
@@ -231,7 +241,8 @@ pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Res
             field(Column::Feature),
             field(Column::UsageDate),
             field(Column::TokensUsed),
-        ) else {
+        )
+        else {
             continue;
         };
         let errors_before = problems.errors.len() as u64 + problems.suppressed;
@@ -321,9 +332,8 @@ pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<
         outcome.new_users = new_users.len() as u64;
 
         // Products: match case-insensitively, add the unknown ones.
-        let known: Vec<(String, String, i64)> = sqlx::query_as("SELECT lower(name), slug, id FROM products")
-            .fetch_all(&mut *tx)
-            .await?;
+        let known: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT lower(name), slug, id FROM products").fetch_all(&mut *tx).await?;
         let mut slugs: HashSet<String> = known.iter().map(|(_, s, _)| s.clone()).collect();
         let mut product_ids: HashMap<String, i64> = known.into_iter().map(|(n, _, id)| (n, id)).collect();
         for row in rows {
@@ -332,14 +342,16 @@ pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<
                 continue;
             }
             let base = crate::products::slugify(&row.product);
-            let slug = (1..).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+            let slug = (1..)
+                .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
                 .find(|s| !slugs.contains(s))
                 .expect("an unused slug exists");
-            let id: i64 = sqlx::query_scalar("INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id")
-                .bind(&slug)
-                .bind(&row.product)
-                .fetch_one(&mut *tx)
-                .await?;
+            let id: i64 =
+                sqlx::query_scalar("INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id")
+                    .bind(&slug)
+                    .bind(&row.product)
+                    .fetch_one(&mut *tx)
+                    .await?;
             slugs.insert(slug);
             product_ids.insert(key, id);
             outcome.new_products.push(row.product.clone());
@@ -427,7 +439,8 @@ mod tests {
 
     #[test]
     fn headers_match_loosely_in_any_order_with_bom_and_crlf() {
-        let input = "\u{feff}Tokens_Used,USAGE-DATE,e mail address,Product,Extra\r\n7,2026-11-02,Ann@Example.com,Revit,x\r\n";
+        let input =
+            "\u{feff}Tokens_Used,USAGE-DATE,e mail address,Product,Extra\r\n7,2026-11-02,Ann@Example.com,Revit,x\r\n";
         let rows = parse_usage_csv(input.as_bytes(), &team(), today()).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].email, "ann@example.com");
@@ -465,7 +478,9 @@ mod tests {
         bytes.extend_from_slice(&[0xff, 0xfe]);
         bytes.extend_from_slice(b"it,2026-11-02,1\n");
         match parse_usage_csv(&bytes, &team(), today()) {
-            Err(ImportError::Rejected(e)) => assert_eq!((e[0].line, e[0].message.as_str()), (2, "product is not valid UTF-8")),
+            Err(ImportError::Rejected(e)) => {
+                assert_eq!((e[0].line, e[0].message.as_str()), (2, "product is not valid UTF-8"))
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(rejected("")[0].message, "the file is empty: expected a header row");

@@ -119,6 +119,13 @@ pub struct RangeView {
     pub label: String,
 }
 
+impl RangeView {
+    /// "30" for a 30-day range: used in "vs previous 30 days".
+    pub fn days_label(&self) -> String {
+        ((self.to - self.from).num_days() + 1).to_string()
+    }
+}
+
 /// Everything the Summary tab shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SummaryView {
@@ -142,8 +149,7 @@ impl SummaryView {
     /// Change vs the previous period in percent, `None` when that period had no use.
     pub fn change_percent(&self) -> Option<f64> {
         (self.previous_range_tokens > 0).then(|| {
-            (self.range_tokens - self.previous_range_tokens) as f64 * 100.0
-                / self.previous_range_tokens as f64
+            (self.range_tokens - self.previous_range_tokens) as f64 * 100.0 / self.previous_range_tokens as f64
         })
     }
 }

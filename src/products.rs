@@ -85,7 +85,13 @@ pub async fn set_rate(db: &Db, product_id: i64, effective_from: NaiveDate, token
     }
     let sql = "INSERT INTO product_rates (product_id, effective_from, tokens_per_day) VALUES ($1, $2, $3)
                ON CONFLICT (product_id, effective_from) DO UPDATE SET tokens_per_day = excluded.tokens_per_day";
-    on_db!(db, |pool| sqlx::query(sql).bind(product_id).bind(effective_from).bind(tokens_per_day).execute(pool).await?.rows_affected());
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(product_id)
+        .bind(effective_from)
+        .bind(tokens_per_day)
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 

@@ -52,10 +52,7 @@ impl RangePreset {
     }
 
     pub fn parse(s: &str) -> Option<RangePreset> {
-        RangePreset::PRESETS
-            .into_iter()
-            .chain([RangePreset::Custom])
-            .find(|p| p.as_str() == s)
+        RangePreset::PRESETS.into_iter().chain([RangePreset::Custom]).find(|p| p.as_str() == s)
     }
 
     pub fn title(self) -> &'static str {
@@ -122,9 +119,7 @@ impl Granularity {
         match self {
             Granularity::Day => start,
             Granularity::Week => start + Days::new(6),
-            Granularity::Month => {
-                (start + Months::new(1)).pred_opt().expect("dates are far from the minimum")
-            }
+            Granularity::Month => (start + Months::new(1)).pred_opt().expect("dates are far from the minimum"),
         }
     }
 }
@@ -175,10 +170,8 @@ pub struct Bucket {
 }
 
 fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, RangeError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| RangeError::BadDate {
-        field,
-        value: value.to_owned(),
-    })
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| RangeError::BadDate { field, value: value.to_owned() })
 }
 
 impl RangeQuery {
@@ -227,8 +220,7 @@ impl RangeQuery {
         let granularity = match non_empty(&self.granularity) {
             None => default_granularity(from, to),
             Some(s) => {
-                let g = Granularity::parse(s)
-                    .ok_or_else(|| RangeError::UnknownGranularity(s.into()))?;
+                let g = Granularity::parse(s).ok_or_else(|| RangeError::UnknownGranularity(s.into()))?;
                 let buckets = bucket_count(from, to, g);
                 if buckets > MAX_BUCKETS {
                     return Err(RangeError::TooManyBuckets { granularity: g, buckets });
@@ -265,8 +257,7 @@ fn bucket_count(from: NaiveDate, to: NaiveDate, granularity: Granularity) -> usi
     }
 }
 
-const MONTH_ABBR: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTH_ABBR: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// "Aug 28" or "Aug 28, 2026".
 pub fn short_date(date: NaiveDate, with_year: bool) -> String {
@@ -295,10 +286,7 @@ impl ResolvedRange {
 
     /// Granularities that give at most [`MAX_BUCKETS`] buckets for this range.
     pub fn allowed_granularities(&self) -> Vec<Granularity> {
-        Granularity::ALL
-            .into_iter()
-            .filter(|g| bucket_count(self.from, self.to, *g) <= MAX_BUCKETS)
-            .collect()
+        Granularity::ALL.into_iter().filter(|g| bucket_count(self.from, self.to, *g) <= MAX_BUCKETS).collect()
     }
 
     /// The period of equal length that ends the day before `from`.
@@ -381,7 +369,12 @@ mod tests {
         assert_eq!(q.resolve(today), Err(RangeError::UnknownPreset("2y".into())));
         let q = RangeQuery::custom(d("2024-01-01"), d("2026-01-01")).with_granularity(Granularity::Day);
         assert!(matches!(q.resolve(today), Err(RangeError::TooManyBuckets { .. })));
-        let q = RangeQuery { range: Some("custom".into()), from: Some("2026-13-01".into()), to: Some("2026-11-01".into()), granularity: None };
+        let q = RangeQuery {
+            range: Some("custom".into()),
+            from: Some("2026-13-01".into()),
+            to: Some("2026-11-01".into()),
+            granularity: None,
+        };
         assert!(matches!(q.resolve(today), Err(RangeError::BadDate { field: "from", .. })));
     }
 

@@ -43,16 +43,13 @@ pub fn validate_slug(slug: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "team slug {slug:?} must be 1–64 characters of a-z, 0-9 and '-'"
-        )))
+        Err(Error::Invalid(format!("team slug {slug:?} must be 1–64 characters of a-z, 0-9 and '-'")))
     }
 }
 
 pub fn validate_time_zone(zone: &str) -> Result<Tz> {
-    zone.parse::<Tz>().map_err(|_| {
-        Error::Invalid(format!("unknown time zone {zone:?}: use an IANA name such as Europe/Berlin"))
-    })
+    zone.parse::<Tz>()
+        .map_err(|_| Error::Invalid(format!("unknown time zone {zone:?}: use an IANA name such as Europe/Berlin")))
 }
 
 pub async fn create_team(db: &Db, team: &NewTeam) -> Result<Team> {

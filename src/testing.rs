@@ -40,7 +40,8 @@ impl TestDb {
     /// A fresh PostgreSQL database, or `None` when the server does not answer
     /// and `CI` is unset.
     pub async fn postgres() -> Option<TestDb> {
-        let admin_url = std::env::var("TOKENBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.into());
+        let admin_url =
+            std::env::var("TOKENBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.into());
         let admin = match Db::connect(&admin_url).await {
             Ok(Db::Postgres(pool)) => pool,
             Ok(_) => panic!("TOKENBOARD_TEST_POSTGRES_URL must be a postgres:// URL"),
@@ -90,7 +91,10 @@ impl Drop for TestDb {
                     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     runtime.block_on(async {
                         let pool = sqlx::PgPool::connect(&admin_url).await.ok()?;
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await.ok()?;
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&pool)
+                            .await
+                            .ok()?;
                         pool.close().await;
                         Some(())
                     })

@@ -87,7 +87,9 @@ async fn expired_pack_mid_range_is_reported_but_not_in_the_balance(db: &Db) {
     assert_eq!(l.balance(), Balance { available: 975, used: 25, total: 1000, overdraft: 0 });
     let s = summary(db, &t, Role::Primary, today, &RangeQuery::custom(d("2026-02-01"), today)).await.unwrap();
     assert_eq!(s.range_tokens, 65, "usage from expired packs stays in reports");
-    assert!(s.events.iter().any(|e| e.kind == TokenEventKind::Expiration && e.amount == -60 && e.date == d("2026-03-01")));
+    assert!(
+        s.events.iter().any(|e| e.kind == TokenEventKind::Expiration && e.amount == -60 && e.date == d("2026-03-01"))
+    );
 }
 
 async fn zero_token_short_sessions_are_recorded_but_cost_nothing(db: &Db) {
@@ -125,7 +127,11 @@ async fn demo_charges_the_rate_in_force_on_each_day(db: &Db) {
     // Some packs expired, one expires within 90 days.
     let l = ledger(db, t.id, options.end_date).await.unwrap();
     assert!(l.packs.iter().any(|p| p.pack.expires_on <= options.end_date));
-    assert!(l.packs.iter().any(|p| p.pack.expires_on > options.end_date && p.pack.expires_on <= options.end_date + Days::new(90)));
+    assert!(
+        l.packs
+            .iter()
+            .any(|p| p.pack.expires_on > options.end_date && p.pack.expires_on <= options.end_date + Days::new(90))
+    );
 }
 
 async fn bad_files_are_rejected_with_line_numbers_and_write_nothing(db: &Db) {
@@ -149,12 +155,18 @@ async fn bad_files_are_rejected_with_line_numbers_and_write_nothing(db: &Db) {
         }
     }
     let missing = "email,product,tokens used\na@x.com,Revit,5\n";
-    assert!(matches!(import_usage_csv(db, &t, missing.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].line == 1));
+    assert!(
+        matches!(import_usage_csv(db, &t, missing.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].line == 1)
+    );
     let other_team = format!("{HEADER}elsewhere,A,B,a@x.com,Revit,2026,Desktop,2026-02-03,5\n");
-    assert!(matches!(import_usage_csv(db, &t, other_team.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].message.contains("unknown team")));
+    assert!(
+        matches!(import_usage_csv(db, &t, other_team.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].message.contains("unknown team"))
+    );
     let mut latin1 = b"email,product,usage date,tokens used\nok@x.com,Revit,2026-02-02,5\nb@x.com,Caf".to_vec();
     latin1.extend_from_slice(b"\xe9,2026-02-03,5\n");
-    assert!(matches!(import_usage_csv(db, &t, &latin1).await, Err(ImportError::Rejected(e)) if e[0].line == 3 && e[0].message.contains("UTF-8")));
+    assert!(
+        matches!(import_usage_csv(db, &t, &latin1).await, Err(ImportError::Rejected(e)) if e[0].line == 3 && e[0].message.contains("UTF-8"))
+    );
     for table in ["usage_charges", "team_users", "daily_usage"] {
         assert_eq!(scalar(db, &format!("SELECT COUNT(*) FROM {table} WHERE team_id = $1"), t.id).await, 0, "{table}");
     }
@@ -197,7 +209,9 @@ async fn summary_matches_hand_written_sql_over_raw_charges(db: &Db) {
         let s = summary(db, &t, Role::Secondary, end, &q).await.unwrap();
         let (from, to) = (s.range.from, s.range.to);
         let where_ = "FROM usage_charges WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3";
-        let tokens = scalar_between(db, &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"), t.id, from, to).await;
+        let tokens =
+            scalar_between(db, &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"), t.id, from, to)
+                .await;
         let users = scalar_between(db, &format!("SELECT COUNT(DISTINCT user_id) {where_}"), t.id, from, to).await;
         let products = scalar_between(db, &format!("SELECT COUNT(DISTINCT product_id) {where_}"), t.id, from, to).await;
         assert!(tokens > 0);
@@ -205,7 +219,9 @@ async fn summary_matches_hand_written_sql_over_raw_charges(db: &Db) {
         assert_eq!(s.series.iter().map(|p| p.tokens).sum::<i64>(), tokens, "the chart sums to the total");
         assert_eq!(s.series.first().unwrap().start, from);
         assert_eq!(s.series.last().unwrap().end, to);
-        let today = scalar_between(db, &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"), t.id, end, end).await;
+        let today =
+            scalar_between(db, &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"), t.id, end, end)
+                .await;
         assert_eq!(s.tokens_today, today);
     }
 }

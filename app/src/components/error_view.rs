@@ -1,0 +1,55 @@
+//! One place that turns an [`AppError`] into a page: log in, 404, or a message.
+//! During server rendering it also sets the HTTP status.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+
+use crate::error::AppError;
+use crate::pages::not_found::NotFound;
+
+#[cfg(feature = "ssr")]
+fn set_status(status: u16) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn set_status(_status: u16) {}
+
+#[component]
+pub fn ErrorView(error: AppError) -> impl IntoView {
+    match error {
+        AppError::Unauthenticated => {
+            let location = use_location();
+            let next = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            let next: String = next
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+                    other => format!("%{other:02X}"),
+                })
+                .collect();
+            view! { <Redirect path=format!("/login?next={next}")/> }.into_any()
+        }
+        AppError::NotFound => view! { <NotFound/> }.into_any(),
+        other => {
+            let status = match other {
+                AppError::BadRequest(_) => 400,
+                AppError::Forbidden(_) => 403,
+                _ => 500,
+            };
+            set_status(status);
+            view! {
+                <main class="page">
+                    <div class="error-box" data-error-status=status>
+                        <h1>{if status == 400 { "That did not work" } else if status == 403 { "Not allowed" } else { "Something went wrong" }}</h1>
+                        <p>{other.to_string()}</p>
+                    </div>
+                </main>
+            }
+            .into_any()
+        }
+    }
+}

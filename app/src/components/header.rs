@@ -1,0 +1,42 @@
+//! The page header: product name, team picker and logout.
+
+use leptos::prelude::*;
+use tokenboard::model::TeamRef;
+
+/// Team picker as a disclosure of links: works with and without JavaScript.
+/// `query` (e.g. "?range=3m") is kept when switching team.
+#[component]
+pub fn Header(email: String, teams: Vec<TeamRef>, current: Option<TeamRef>, query: String) -> impl IntoView {
+    let current_name = current.as_ref().map_or("Choose a team".to_string(), |t| t.name.clone());
+    let current_slug = current.map(|t| t.slug).unwrap_or_default();
+    view! {
+        <header class="top">
+            <a class="brand" href="/">"Tokenboard"</a>
+            <details class="team-picker" data-testid="team-picker">
+                <summary data-current-team=current_slug.clone()>{current_name}</summary>
+                <ul>
+                    {teams
+                        .into_iter()
+                        .map(|t| {
+                            let href = format!("/teams/{}/summary{}", t.slug, query);
+                            let selected = t.slug == current_slug;
+                            view! {
+                                <li>
+                                    <a href=href data-team=t.slug.clone() aria-current=selected.then_some("page")>
+                                        {t.name}
+                                        <span class="role">{t.role.as_str()}</span>
+                                    </a>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </details>
+            <span class="spacer"></span>
+            <span class="who">{email}</span>
+            <form method="post" action="/logout" class="logout">
+                <button type="submit">"Log out"</button>
+            </form>
+        </header>
+    }
+}

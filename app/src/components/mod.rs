@@ -1,0 +1,5 @@
+pub mod chart;
+pub mod error_view;
+pub mod header;
+pub mod kpi;
+pub mod range_picker;

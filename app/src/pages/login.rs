@@ -1,0 +1,29 @@
+//! `/login`: a plain form posted to the server's `/login` route, so logging
+//! in works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || {
+        query.read().get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into())
+    };
+    let failed = move || query.read().get("error").is_some();
+    view! {
+        <main class="login">
+            <form method="post" action="/login" class="login-box">
+                <h1>"Tokenboard"</h1>
+                <p class="muted">"Sign in to see your teams' token usage."</p>
+                <Show when=failed>
+                    <p class="form-error" role="alert">"Wrong e-mail or password."</p>
+                </Show>
+                <input type="hidden" name="next" value=next/>
+                <label>"E-mail" <input type="email" name="email" autocomplete="username" required autofocus/></label>
+                <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                <button type="submit">"Log in"</button>
+            </form>
+        </main>
+    }
+}

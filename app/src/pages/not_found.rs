@@ -1,0 +1,20 @@
+//! 404: unknown pages and teams the admin has no role on look the same.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="page">
+            <div class="error-box" data-error-status="404">
+                <h1>"Page not found"</h1>
+                <p>"There is nothing here, or it is not yours to see."</p>
+                <p><a href="/">"Back to your teams"</a></p>
+            </div>
+        </main>
+    }
+}

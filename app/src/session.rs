@@ -1,0 +1,74 @@
+//! Server side of a request: the shared state, the session cookie, and the
+//! one place where a server function is authorised for a team.
+
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use leptos::prelude::*;
+use tokenboard::Db;
+use tokenboard::auth::{self, Admin, TeamAccess};
+use tokenboard::model::Role;
+
+use crate::error::AppError;
+
+pub const SESSION_COOKIE: &str = "tokenboard_session";
+
+/// What every request handler can reach: the database and the Leptos options.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub leptos_options: LeptosOptions,
+    /// Set the `Secure` attribute on cookies (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+/// The session cookie for `token`: HttpOnly, SameSite=Lax, whole site.
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .max_age(time_from_chrono(auth::SESSION_LIFETIME))
+        .build()
+}
+
+fn time_from_chrono(d: chrono::Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(d.num_seconds())
+}
+
+/// The admin behind the request's session cookie, if any.
+pub async fn admin_from_jar(db: &Db, jar: &CookieJar) -> Result<Option<Admin>, AppError> {
+    match jar.get(SESSION_COOKIE) {
+        Some(cookie) => Ok(auth::session_admin(db, cookie.value()).await?),
+        None => Ok(None),
+    }
+}
+
+/// The logged-in admin of the current server-function call.
+pub async fn current_admin() -> Result<(Db, Admin), AppError> {
+    let db = state()?.db;
+    let jar: CookieJar = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let admin = admin_from_jar(&db, &jar).await?.ok_or(AppError::Unauthenticated)?;
+    Ok((db, admin))
+}
+
+/// Authorises the current call for `role` on the team named `slug`: every
+/// server function that names a team goes through here.
+pub async fn require_team(slug: &str, role: Role) -> Result<(Db, Admin, TeamAccess), AppError> {
+    let (db, admin) = current_admin().await?;
+    let access = auth::authorize(&db, Some(&admin), slug, role).await?;
+    Ok((db, admin, access))
+}

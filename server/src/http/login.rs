@@ -1,0 +1,79 @@
+//! `POST /login` and `POST /logout`: plain form posts, so they work without
+//! JavaScript. Failures say nothing about whether the account exists.
+
+use app::session::{AppState, SESSION_COOKIE, session_cookie};
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use serde::Deserialize;
+use tokenboard::auth;
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only same-site paths are followed after login (no open redirect).
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+pub async fn login(State(state): State<AppState>, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+    let next = safe_next(&form.next).to_owned();
+    match auth::verify_login(&state.db, &form.email, &form.password).await {
+        Ok(Some(admin)) => match auth::create_session(&state.db, admin.id).await {
+            Ok(token) => {
+                tracing::info!(admin_id = admin.id, "login");
+                let jar = jar.add(session_cookie(token, state.secure_cookies));
+                (jar, Redirect::to(&next)).into_response()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not create a session");
+                Redirect::to("/login?error=server").into_response()
+            }
+        },
+        Ok(None) => {
+            tracing::info!("failed login");
+            Redirect::to(&format!("/login?error=credentials&next={}", encode(&next))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "login check failed");
+            Redirect::to("/login?error=server").into_response()
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        if let Err(e) = auth::end_session(&state.db, cookie.value()).await {
+            tracing::error!(error = %e, "could not end a session");
+        }
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_is_same_site_only() {
+        assert_eq!(super::safe_next("/teams/x/summary?range=3m"), "/teams/x/summary?range=3m");
+        assert_eq!(super::safe_next("//evil.example"), "/");
+        assert_eq!(super::safe_next("https://evil.example"), "/");
+    }
+}
