@@ -40,3 +40,6 @@ pub fn router(db: Db, config: &Config) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests;
