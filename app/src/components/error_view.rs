@@ -23,7 +23,10 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     match error {
         AppError::Unauthenticated => {
             let location = use_location();
-            let next = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            // `search` comes without its leading '?'.
+            let search = location.search.get_untracked();
+            let path = location.pathname.get_untracked();
+            let next = if search.is_empty() { path } else { format!("{path}?{}", search.trim_start_matches('?')) };
             let next: String = next
                 .bytes()
                 .map(|b| match b {
