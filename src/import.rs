@@ -179,10 +179,10 @@ pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Res
         let Ok(name) = std::str::from_utf8(raw) else {
             return problems_with(1, "the header is not valid UTF-8");
         };
-        if let Some(column) = Column::from_header(name) {
-            if columns.insert(column, index).is_some() {
-                return problems_with(1, format!("column {:?} appears twice", column.title()));
-            }
+        if let Some(column) = Column::from_header(name)
+            && columns.insert(column, index).is_some()
+        {
+            return problems_with(1, format!("column {:?} appears twice", column.title()));
         }
     }
     let missing: Vec<&str> = Column::REQUIRED.iter().filter(|c| !columns.contains_key(c)).map(|c| c.title()).collect();

@@ -45,7 +45,7 @@ pub fn tokens_over_time_svg(points: &[SeriesPoint], granularity: Granularity) ->
             .x_labels(n.min(12) + 1)
             .x_label_formatter(&|x| {
                 let i = x.floor() as usize;
-                if (*x - i as f64).abs() < 1e-9 && i < points.len() && i % step == 0 {
+                if (*x - i as f64).abs() < 1e-9 && i < points.len() && i.is_multiple_of(step) {
                     bucket_label(&points[i], granularity)
                 } else {
                     String::new()

@@ -59,10 +59,10 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, Form(form): Fo
 }
 
 pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
-    if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        if let Err(e) = auth::end_session(&state.db, cookie.value()).await {
-            tracing::error!(error = %e, "could not end a session");
-        }
+    if let Some(cookie) = jar.get(SESSION_COOKIE)
+        && let Err(e) = auth::end_session(&state.db, cookie.value()).await
+    {
+        tracing::error!(error = %e, "could not end a session");
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     (jar, Redirect::to("/login")).into_response()

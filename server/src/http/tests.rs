@@ -31,7 +31,9 @@ async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::Heade
 }
 
 async fn team(db: &Db, slug: &str) -> Team {
-    create_team(db, &NewTeam { slug: slug.into(), name: format!("Team {slug}"), time_zone: "UTC".into() }).await.unwrap()
+    create_team(db, &NewTeam { slug: slug.into(), name: format!("Team {slug}"), time_zone: "UTC".into() })
+        .await
+        .unwrap()
 }
 
 fn post_usage(team: &str, key: Option<&str>, body: &str) -> Request<Body> {
