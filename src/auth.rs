@@ -57,8 +57,7 @@ fn random_secret() -> String {
 }
 
 fn sha256_hex(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn hash_password(password: &str) -> Result<String> {

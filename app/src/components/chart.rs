@@ -64,16 +64,16 @@ pub fn tokens_over_time_svg(points: &[SeriesPoint], granularity: Granularity) ->
             let (x1, y1) = chart.backend_coord(&(i as f64 + 1.0, 0.0));
             let dates = date_span(p.start, p.end);
             let partial = if p.partial { " (partial)" } else { "" };
+            // The same text as the hover tooltip: "Nov 4 – Nov 8, 2026 (partial): 120 tokens".
+            let label = escape(&format!("{dates}{partial}"));
             hits.push_str(&format!(
-                r#"<rect class="hit" x="{x0}" y="{y0}" width="{}" height="{}" fill="transparent" data-key="{}" data-start="{}" data-end="{}" data-value="{}" data-label="{}"><title>{}: {} tokens{partial}</title></rect>"#,
+                r#"<rect class="hit" x="{x0}" y="{y0}" width="{}" height="{}" fill="transparent" data-key="{}" data-start="{}" data-end="{}" data-value="{}" data-label="{label}"><title>{label}: {} tokens</title></rect>"#,
                 (x1 - x0).max(1),
                 (y1 - y0).max(1),
                 p.start,
                 p.start,
                 p.end,
                 p.tokens,
-                escape(&format!("{dates}{partial}")),
-                escape(&dates),
                 p.tokens,
             ));
         }

@@ -6,6 +6,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 
 use crate::error::AppError;
+use crate::pages::login::login_url;
 use crate::pages::not_found::NotFound;
 
 #[cfg(feature = "ssr")]
@@ -27,14 +28,7 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
             let search = location.search.get_untracked();
             let path = location.pathname.get_untracked();
             let next = if search.is_empty() { path } else { format!("{path}?{}", search.trim_start_matches('?')) };
-            let next: String = next
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
-                    other => format!("%{other:02X}"),
-                })
-                .collect();
-            view! { <Redirect path=format!("/login?next={next}")/> }.into_any()
+            view! { <Redirect path=login_url(&next, None)/> }.into_any()
         }
         AppError::NotFound => view! { <NotFound/> }.into_any(),
         other => {

@@ -3,6 +3,17 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// The login page that returns to `next` (a same-site path) afterwards;
+/// `error` adds the reason the last attempt failed.
+pub fn login_url(next: &str, error: Option<&str>) -> String {
+    let next = utf8_percent_encode(next, NON_ALPHANUMERIC);
+    match error {
+        Some(error) => format!("/login?error={}&next={next}", utf8_percent_encode(error, NON_ALPHANUMERIC)),
+        None => format!("/login?next={next}"),
+    }
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

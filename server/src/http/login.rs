@@ -1,6 +1,7 @@
 //! `POST /login` and `POST /logout`: plain form posts, so they work without
 //! JavaScript. Failures say nothing about whether the account exists.
 
+use app::pages::login::login_url;
 use app::session::{AppState, SESSION_COOKIE, session_cookie};
 use axum::Form;
 use axum::extract::State;
@@ -23,16 +24,6 @@ fn safe_next(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
 }
 
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 pub async fn login(State(state): State<AppState>, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
     let next = safe_next(&form.next).to_owned();
     match auth::verify_login(&state.db, &form.email, &form.password).await {
@@ -49,7 +40,7 @@ pub async fn login(State(state): State<AppState>, jar: CookieJar, Form(form): Fo
         },
         Ok(None) => {
             tracing::info!("failed login");
-            Redirect::to(&format!("/login?error=credentials&next={}", encode(&next))).into_response()
+            Redirect::to(&login_url(&next, Some("credentials"))).into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "login check failed");
