@@ -1,6 +1,6 @@
 //! Importing token usage (DESIGN §5): the CSV format of the token-usage
 //! export, validated as a whole before anything is written, then stored in
-//! one transaction with the daily rollup. Re-importing changes nothing: the
+//! one transaction with the rollups. Re-importing changes nothing: the
 //! natural key (team, user, product, day, feature) deduplicates.
 
 use std::collections::{HashMap, HashSet};
@@ -302,7 +302,7 @@ pub async fn import_usage_csv(db: &Db, team: &Team, input: &[u8]) -> Result<Impo
 
 /// Writes validated charges in one transaction: unknown users, products and
 /// versions are added, charges deduplicated on their natural key, and the
-/// daily rollup of the touched days recomputed.
+/// rollups of the touched days recomputed.
 pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<ImportOutcome, ImportError> {
     let mut outcome = ImportOutcome { rows: rows.len() as u64, ..ImportOutcome::default() };
     if rows.is_empty() {
@@ -395,23 +395,9 @@ pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<
         if outcome.inserted > 0 {
             let first = rows.iter().map(|r| r.usage_date).min().expect("rows is not empty");
             let last = rows.iter().map(|r| r.usage_date).max().expect("rows is not empty");
-            sqlx::query("DELETE FROM daily_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3")
-                .bind(team_id)
-                .bind(first)
-                .bind(last)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO daily_usage (team_id, usage_date, tokens, charges)
-                 SELECT team_id, usage_date, CAST(SUM(tokens) AS BIGINT), COUNT(*) FROM usage_charges
-                 WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
-                 GROUP BY team_id, usage_date",
-            )
-            .bind(team_id)
-            .bind(first)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
+            for sql in crate::rollups::REFRESH_STATEMENTS {
+                sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
     });

@@ -7,6 +7,7 @@
 pub mod ledger;
 pub mod model;
 pub mod range;
+pub mod report;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
@@ -22,6 +23,10 @@ pub mod import;
 pub mod packs;
 #[cfg(feature = "ssr")]
 pub mod products;
+#[cfg(feature = "ssr")]
+pub mod report_sql;
+#[cfg(feature = "ssr")]
+pub mod rollups;
 #[cfg(feature = "ssr")]
 pub mod summary;
 #[cfg(feature = "ssr")]
