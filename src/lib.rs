@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod model;
 pub mod range;
 pub mod report;
+pub mod views;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
@@ -27,6 +28,8 @@ pub mod products;
 pub mod report_sql;
 #[cfg(feature = "ssr")]
 pub mod rollups;
+#[cfg(feature = "ssr")]
+pub mod screens;
 #[cfg(feature = "ssr")]
 pub mod summary;
 #[cfg(feature = "ssr")]

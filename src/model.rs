@@ -119,7 +119,28 @@ pub struct RangeView {
     pub label: String,
 }
 
+impl From<&crate::range::ResolvedRange> for RangeView {
+    fn from(range: &crate::range::ResolvedRange) -> Self {
+        RangeView {
+            preset: range.preset,
+            from: range.from,
+            to: range.to,
+            granularity: range.granularity,
+            allowed_granularities: range.allowed_granularities(),
+            label: range.label(),
+        }
+    }
+}
+
 impl RangeView {
+    /// The URL query that selects this range again ("?range=3m", or custom dates).
+    pub fn query(&self) -> String {
+        match self.preset {
+            RangePreset::Custom => format!("?range=custom&from={}&to={}", self.from, self.to),
+            preset => format!("?range={}", preset.as_str()),
+        }
+    }
+
     /// "30" for a 30-day range: used in "vs previous 30 days".
     pub fn days_label(&self) -> String {
         ((self.to - self.from).num_days() + 1).to_string()

@@ -1,9 +1,11 @@
-//! The tokens-over-time bar chart: drawn by plotters to SVG (on the server for
-//! first paint, in the browser when the view changes), with one invisible hit
-//! area per bucket that carries the bucket's dates and exact value — for the
-//! hover tooltip, for `<title>` tooltips without JavaScript, and for tests.
+//! Charts: drawn by plotters to SVG (on the server for first paint, in the
+//! browser when the view changes). Over each bar lies an invisible hit area
+//! carrying `data-key`, `data-value` and `data-label` — for the hover
+//! tooltip, for `<title>` tooltips without JavaScript, and for tests — and,
+//! where the bar drills down, wrapped in a link.
 
 use leptos::prelude::*;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use tokenboard::model::SeriesPoint;
 use tokenboard::range::{Granularity, date_span, short_date};
@@ -13,6 +15,75 @@ const HEIGHT: u32 = 280;
 const BAR: RGBColor = RGBColor(37, 99, 235);
 const PARTIAL_BAR: RGBColor = RGBColor(147, 179, 245);
 
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// One bar of a category chart (products, users, versions).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartBar {
+    pub key: String,
+    pub label: String,
+    pub value: i64,
+    /// Where clicking the bar drills down to.
+    pub href: Option<String>,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The invisible, labelled hit area over one bar.
+struct Hit<'a> {
+    corners: ((i32, i32), (i32, i32)),
+    key: &'a str,
+    value: i64,
+    label: &'a str,
+    unit: &'a str,
+    href: Option<&'a str>,
+    extra: String,
+}
+
+impl Hit<'_> {
+    fn render(&self) -> String {
+        let ((x0, y0), (x1, y1)) = self.corners;
+        let label = escape(self.label);
+        let rect = format!(
+            r#"<rect class="hit" x="{x0}" y="{y0}" width="{}" height="{}" fill="transparent" data-key="{}" data-value="{}" data-label="{label}" data-unit="{}"{}><title>{label}: {} {}</title></rect>"#,
+            (x1 - x0).max(1),
+            (y1 - y0).max(1),
+            escape(self.key),
+            self.value,
+            self.unit,
+            self.extra,
+            self.value,
+            self.unit,
+        );
+        match self.href {
+            Some(href) => format!(r#"<a href="{}">{rect}</a>"#, escape(href)),
+            None => rect,
+        }
+    }
+}
+
+/// Draws with `draw` on an SVG canvas, then appends the hit areas it returns.
+fn render_svg(
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<Vec<String>, Box<dyn std::error::Error>>,
+) -> String {
+    let mut svg = String::new();
+    let hits = {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let drawn = root.fill(&WHITE).map_err(Into::into).and_then(|()| draw(&root));
+        let presented: DrawResult = root.present().map_err(Into::into);
+        drawn.and_then(|hits| presented.map(|()| hits))
+    };
+    match (hits, svg.rfind("</svg>")) {
+        (Ok(hits), Some(end)) => format!("{}<g class=\"hits\">{}</g></svg>", &svg[..end], hits.concat()),
+        (Ok(_), None) => svg,
+        (Err(e), _) => {
+            format!(r#"<p class="chart-error">The chart could not be drawn: {}</p>"#, escape(&e.to_string()))
+        }
+    }
+}
+
 fn bucket_label(point: &SeriesPoint, granularity: Granularity) -> String {
     match granularity {
         Granularity::Month => point.start.format("%b %Y").to_string(),
@@ -20,20 +91,12 @@ fn bucket_label(point: &SeriesPoint, granularity: Granularity) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// Renders the chart as a standalone SVG document.
-pub fn tokens_over_time_svg(points: &[SeriesPoint], granularity: Granularity) -> String {
-    let mut svg = String::new();
-    let mut hits = String::new();
-    let result: Result<(), Box<dyn std::error::Error>> = (|| {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE)?;
+/// A time series as vertical bars; partial buckets are drawn lighter.
+pub fn series_svg(points: &[SeriesPoint], granularity: Granularity, unit: &str) -> String {
+    render_svg(|root| {
         let n = points.len().max(1);
         let max = points.iter().map(|p| p.tokens).max().unwrap_or(0).max(1) as f64 * 1.1;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(56)
@@ -52,47 +115,95 @@ pub fn tokens_over_time_svg(points: &[SeriesPoint], granularity: Granularity) ->
                 }
             })
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .y_desc("tokens")
+            .y_desc(unit)
             .light_line_style(RGBColor(238, 238, 238))
             .draw()?;
         chart.draw_series(points.iter().enumerate().map(|(i, p)| {
             let color = if p.partial { PARTIAL_BAR } else { BAR };
             Rectangle::new([(i as f64 + 0.12, 0.0), (i as f64 + 0.88, p.tokens as f64)], color.filled())
         }))?;
-        for (i, p) in points.iter().enumerate() {
-            let (x0, y0) = chart.backend_coord(&(i as f64, max));
-            let (x1, y1) = chart.backend_coord(&(i as f64 + 1.0, 0.0));
-            let dates = date_span(p.start, p.end);
-            let partial = if p.partial { " (partial)" } else { "" };
-            // The same text as the hover tooltip: "Nov 4 – Nov 8, 2026 (partial): 120 tokens".
-            let label = escape(&format!("{dates}{partial}"));
-            hits.push_str(&format!(
-                r#"<rect class="hit" x="{x0}" y="{y0}" width="{}" height="{}" fill="transparent" data-key="{}" data-start="{}" data-end="{}" data-value="{}" data-label="{label}"><title>{label}: {} tokens</title></rect>"#,
-                (x1 - x0).max(1),
-                (y1 - y0).max(1),
-                p.start,
-                p.start,
-                p.end,
-                p.tokens,
-                p.tokens,
-            ));
-        }
-        root.present()?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        return format!(r#"<p class="chart-error">The chart could not be drawn: {}</p>"#, escape(&e.to_string()));
-    }
-    match svg.rfind("</svg>") {
-        Some(end) => format!("{}<g class=\"hits\">{hits}</g></svg>", &svg[..end]),
-        None => svg,
-    }
+        Ok(points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let partial = if p.partial { " (partial)" } else { "" };
+                let key = p.start.to_string();
+                Hit {
+                    corners: (chart.backend_coord(&(i as f64, max)), chart.backend_coord(&(i as f64 + 1.0, 0.0))),
+                    key: &key,
+                    value: p.tokens,
+                    label: &format!("{}{partial}", date_span(p.start, p.end)),
+                    unit,
+                    href: None,
+                    extra: format!(r#" data-start="{}" data-end="{}""#, p.start, p.end),
+                }
+                .render()
+            })
+            .collect())
+    })
 }
 
-/// The chart with a hover tooltip showing the bucket's dates and exact value.
+/// Categories as horizontal bars, biggest first as given.
+pub fn bars_svg(bars: &[ChartBar], unit: &str) -> String {
+    render_svg(|root| {
+        let n = bars.len().max(1);
+        let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1) as f64 * 1.1;
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(190)
+            .build_cartesian_2d(0f64..max, 0f64..n as f64)?;
+        // Row i is drawn from the top: its band is [n-i-1, n-i].
+        let band = |i: usize| (n - i - 1) as f64;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| {
+                let centre = y.fract();
+                let row = n as f64 - y.floor() - 1.0;
+                if (centre - 0.5).abs() < 1e-6 && row >= 0.0 && (row as usize) < bars.len() {
+                    let label = &bars[row as usize].label;
+                    if label.chars().count() > 26 {
+                        format!("{}…", label.chars().take(25).collect::<String>())
+                    } else {
+                        label.clone()
+                    }
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_desc(unit)
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()?;
+        chart.draw_series(
+            bars.iter()
+                .enumerate()
+                .map(|(i, b)| Rectangle::new([(0.0, band(i) + 0.15), (b.value as f64, band(i) + 0.85)], BAR.filled())),
+        )?;
+        Ok(bars
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                Hit {
+                    corners: (chart.backend_coord(&(0.0, band(i) + 1.0)), chart.backend_coord(&(max, band(i)))),
+                    key: &b.key,
+                    value: b.value,
+                    label: &b.label,
+                    unit,
+                    href: b.href.as_deref(),
+                    extra: String::new(),
+                }
+                .render()
+            })
+            .collect())
+    })
+}
+
+/// An SVG chart with a hover tooltip: "label: value unit".
 #[component]
-pub fn TokensChart(points: Vec<SeriesPoint>, granularity: Granularity) -> impl IntoView {
-    let svg = tokens_over_time_svg(&points, granularity);
+fn ChartFrame(svg: String, name: &'static str) -> impl IntoView {
     let tooltip = RwSignal::new(None::<(i32, i32, String)>);
     let on_move = move |ev: leptos::ev::MouseEvent| {
         use leptos::wasm_bindgen::JsCast;
@@ -101,19 +212,41 @@ pub fn TokensChart(points: Vec<SeriesPoint>, granularity: Granularity) -> impl I
             .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
             .filter(|el| el.has_attribute("data-value"));
         tooltip.set(hit.map(|el| {
-            let label = el.get_attribute("data-label").unwrap_or_default();
-            let value = el.get_attribute("data-value").unwrap_or_default();
-            (ev.offset_x(), ev.offset_y(), format!("{label}: {value} tokens"))
+            let attr = |name: &str| el.get_attribute(name).unwrap_or_default();
+            (
+                ev.offset_x(),
+                ev.offset_y(),
+                format!("{}: {} {}", attr("data-label"), attr("data-value"), attr("data-unit")),
+            )
         }));
     };
     view! {
-        <div class="chart" data-chart="tokens-over-time" on:mousemove=on_move on:mouseleave=move |_| tooltip.set(None)>
+        <div class="chart" data-chart=name on:mousemove=on_move on:mouseleave=move |_| tooltip.set(None)>
             <div class="chart-svg" inner_html=svg></div>
             {move || tooltip.get().map(|(x, y, text)| view! {
                 <div class="chart-tooltip" role="tooltip" style=format!("left:{}px;top:{}px", x + 12, y + 12)>{text}</div>
             })}
         </div>
     }
+}
+
+#[component]
+pub fn SeriesChart(
+    points: Vec<SeriesPoint>,
+    granularity: Granularity,
+    #[prop(default = "tokens")] unit: &'static str,
+    #[prop(default = "tokens-over-time")] name: &'static str,
+) -> impl IntoView {
+    view! { <ChartFrame svg=series_svg(&points, granularity, unit) name/> }
+}
+
+#[component]
+pub fn BarsChart(
+    bars: Vec<ChartBar>,
+    #[prop(default = "tokens")] unit: &'static str,
+    name: &'static str,
+) -> impl IntoView {
+    view! { <ChartFrame svg=bars_svg(&bars, unit) name/> }
 }
 
 #[cfg(test)]
@@ -127,11 +260,29 @@ mod tests {
             SeriesPoint { start: d("2026-11-04"), end: d("2026-11-08"), tokens: 120, partial: true },
             SeriesPoint { start: d("2026-11-09"), end: d("2026-11-15"), tokens: 0, partial: false },
         ];
-        let svg = tokens_over_time_svg(&points, Granularity::Week);
+        let svg = series_svg(&points, Granularity::Week, "tokens");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert_eq!(svg.matches(r#"class="hit""#).count(), 2);
         assert!(svg.contains(r#"data-value="120""#));
-        assert!(svg.contains("Nov 4 – Nov 8, 2026 (partial): 120 tokens"));
-        assert!(svg.contains(r#"data-start="2026-11-09" data-end="2026-11-15" data-value="0""#));
+        assert!(svg.contains("<title>Nov 4 – Nov 8, 2026 (partial): 120 tokens</title>"));
+        assert!(svg.contains(r#"data-start="2026-11-09" data-end="2026-11-15""#));
+    }
+
+    #[test]
+    fn category_bars_link_to_their_drill_down() {
+        let bars = vec![
+            ChartBar {
+                key: "revit".into(),
+                label: "Revit".into(),
+                value: 30,
+                href: Some("/teams/t/products/revit".into()),
+            },
+            ChartBar { key: "maya".into(), label: "Maya & Co".into(), value: 7, href: None },
+        ];
+        let svg = bars_svg(&bars, "tokens");
+        assert!(svg.contains(r#"<a href="/teams/t/products/revit"><rect class="hit""#));
+        assert!(svg.contains(r#"data-key="maya" data-value="7" data-label="Maya &amp; Co""#));
+        let top = svg.find(r#"data-key="revit""#).unwrap();
+        assert!(top < svg.find(r#"data-key="maya""#).unwrap(), "rows keep their order");
     }
 }

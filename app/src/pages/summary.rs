@@ -9,7 +9,7 @@ use tokenboard::model::SummaryView;
 use tokenboard::range::{RangeQuery, short_date};
 
 use crate::api::{SummaryPageData, SummaryRequest, load_summary};
-use crate::components::chart::TokensChart;
+use crate::components::chart::SeriesChart;
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::components::kpi::{Kpi, group_thousands};
@@ -127,7 +127,7 @@ fn RangeSection(s: SummaryView) -> impl IntoView {
                 <Kpi name="range-users" label="Users" value=s.range_users/>
             </div>
             <h3>"Tokens over time"</h3>
-            <TokensChart points=s.series.clone() granularity=s.range.granularity/>
+            <SeriesChart points=s.series.clone() granularity=s.range.granularity/>
         </section>
     }
 }

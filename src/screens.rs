@@ -1,0 +1,206 @@
+//! Builds the report screens from the report pipeline: each screen is a few
+//! [`ReportQuery`] values run through [`report_sql::run`].
+
+use crate::db::{Db, on_db};
+use crate::error::{Error, Result};
+use crate::model::SeriesPoint;
+use crate::range::{Granularity, ResolvedRange};
+use crate::report::{
+    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult,
+};
+use crate::report_sql::run;
+use crate::teams::Team;
+use crate::views::{
+    ChargeLine, ProductDetailView, ProductRef, ProductWeeks, ProductsView, USERS_PER_PAGE, UserDetailView, UserRef,
+    UserSort, UserTableQuery, UsersView,
+};
+
+/// Users shown in the top-users charts.
+pub const TOP_USERS: u32 = 10;
+
+pub async fn products(db: &Db, team: &Team, range: ResolvedRange) -> Result<ProductsView> {
+    let metrics = [Metric::Tokens, Metric::Users, Metric::UserDays, Metric::LastUsed];
+    let query = ReportQuery::totals(team.id, range, &metrics)
+        .by(Dimension::Product)
+        .order(OrderBy::Metric(Metric::Tokens), Direction::Desc);
+    Ok(ProductsView { range: (&range).into(), products: run(db, &query).await? })
+}
+
+async fn product_ref(db: &Db, slug: &str) -> Result<ProductRef> {
+    let sql = "SELECT slug, name FROM products WHERE slug = $1";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (String, String)>(sql).bind(slug).fetch_optional(pool).await?);
+    row.map(|(slug, name)| ProductRef { slug, name }).ok_or_else(|| Error::NotFound(format!("product {slug:?}")))
+}
+
+/// Turns a time-only report into chart points.
+fn series(result: &ReportResult, metric: Metric) -> Vec<SeriesPoint> {
+    let i = result.metric_index(metric).expect("the report has the metric");
+    result
+        .rows
+        .iter()
+        .filter_map(|row| match row.keys.first() {
+            Some(DimensionValue::Bucket { start, end, partial }) => {
+                Some(SeriesPoint { start: *start, end: *end, tokens: row.values[i].count(), partial: *partial })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &str) -> Result<ProductDetailView> {
+    let product = product_ref(db, slug).await?;
+    let only = Filter::Product(product.slug.clone());
+    let over_time =
+        run(db, &ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone()))
+            .await?;
+    let versions = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Users, Metric::Charges])
+            .by(Dimension::ProductVersion)
+            .filter(only.clone())
+            .order(OrderBy::Dimension(Dimension::ProductVersion), Direction::Desc),
+    )
+    .await?;
+    let top_users = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::UserDays])
+            .by(Dimension::User)
+            .filter(only)
+            .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+            .page(TOP_USERS, 0),
+    )
+    .await?;
+    Ok(ProductDetailView {
+        range: (&range).into(),
+        over_time: series(&over_time, Metric::Tokens),
+        product,
+        versions,
+        top_users,
+    })
+}
+
+fn user_order(sort: UserSort) -> OrderBy {
+    match sort {
+        UserSort::Name => OrderBy::Dimension(Dimension::User),
+        UserSort::Tokens => OrderBy::Metric(Metric::Tokens),
+        UserSort::Products => OrderBy::Metric(Metric::Products),
+        UserSort::Days => OrderBy::Metric(Metric::UserDays),
+        UserSort::LastUsed => OrderBy::Metric(Metric::LastUsed),
+    }
+}
+
+pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQuery) -> Result<UsersView> {
+    let metrics = [Metric::Tokens, Metric::Products, Metric::UserDays, Metric::LastUsed];
+    let page = table.page.max(1);
+    let mut query = ReportQuery::totals(team.id, range, &metrics)
+        .by(Dimension::User)
+        .order(user_order(table.sort), table.direction)
+        .page(USERS_PER_PAGE, (page - 1) * USERS_PER_PAGE);
+    if !table.search.trim().is_empty() {
+        query = query.filter(Filter::UserSearch(table.search.trim().to_owned()));
+    }
+    let users = run(db, &query).await?;
+    let top = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens])
+            .by(Dimension::User)
+            .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+            .page(TOP_USERS, 0),
+    )
+    .await?;
+    Ok(UsersView { range: (&range).into(), table: UserTableQuery { page, ..table }, users, top })
+}
+
+async fn user_ref(db: &Db, team_id: i64, user_id: i64) -> Result<UserRef> {
+    let sql = "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1 AND id = $2";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String)>(sql)
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?);
+    row.map(|(id, first_name, last_name, email)| UserRef { id, first_name, last_name, email })
+        .ok_or_else(|| Error::NotFound(format!("user {user_id}")))
+}
+
+pub async fn user_detail(db: &Db, team: &Team, range: ResolvedRange, user_id: i64) -> Result<UserDetailView> {
+    let user = user_ref(db, team.id, user_id).await?;
+    let only = Filter::User(user.id);
+
+    // Days used per week, per product: one gap-filled series each.
+    let weekly = ResolvedRange { granularity: Granularity::Week, ..range };
+    let by_product = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens])
+            .by(Dimension::Product)
+            .filter(only.clone())
+            .order(OrderBy::Metric(Metric::Tokens), Direction::Desc),
+    )
+    .await?;
+    let mut products = Vec::new();
+    for row in &by_product.rows {
+        let DimensionValue::Product { slug, name } = &row.keys[0] else { continue };
+        let weeks = run(
+            db,
+            &ReportQuery::totals(team.id, weekly, &[Metric::UserDays])
+                .by(Dimension::Time)
+                .filter(only.clone())
+                .filter(Filter::Product(slug.clone())),
+        )
+        .await?;
+        products.push(ProductWeeks {
+            product: ProductRef { slug: slug.clone(), name: name.clone() },
+            weeks: series(&weeks, Metric::UserDays),
+        });
+    }
+
+    let versions = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Charges])
+            .by(Dimension::Product)
+            .by(Dimension::ProductVersion)
+            .filter(only.clone())
+            .order(OrderBy::Dimension(Dimension::Product), Direction::Asc),
+    )
+    .await?;
+
+    let daily = ResolvedRange { granularity: Granularity::Day, ..range };
+    let log = run(
+        db,
+        &ReportQuery::totals(team.id, daily, &[Metric::Tokens])
+            .by(Dimension::Time)
+            .by(Dimension::Product)
+            .by(Dimension::ProductVersion)
+            .by(Dimension::Feature)
+            .filter(only)
+            .order(OrderBy::Dimension(Dimension::Time), Direction::Desc),
+    )
+    .await?;
+    let charges = log
+        .rows
+        .iter()
+        .filter_map(|row| match (&row.keys[0], &row.keys[1], &row.keys[2], &row.keys[3], row.values[0]) {
+            (
+                DimensionValue::Bucket { start, .. },
+                DimensionValue::Product { name, .. },
+                DimensionValue::Version(version),
+                DimensionValue::Feature(feature),
+                MetricValue::Count(tokens),
+            ) => Some(ChargeLine {
+                date: *start,
+                product: name.clone(),
+                version: version.clone(),
+                feature: feature.clone(),
+                tokens,
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(UserDetailView {
+        range: (&range).into(),
+        tokens: by_product.sum(Metric::Tokens),
+        user,
+        products,
+        versions,
+        charges,
+    })
+}

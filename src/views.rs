@@ -1,0 +1,134 @@
+//! Wire types of the report screens (By product, product details, By user,
+//! user detail). Each carries the range it was computed for and the
+//! [`ReportResult`]s that its charts and tables render.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{RangeView, SeriesPoint};
+use crate::report::{Direction, ReportResult};
+
+/// Rows per page of the user table.
+pub const USERS_PER_PAGE: u32 = 50;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductsView {
+    pub range: RangeView,
+    /// Dimension product; metrics tokens, users, user-days, last used.
+    pub products: ReportResult,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductRef {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductDetailView {
+    pub range: RangeView,
+    pub product: ProductRef,
+    pub over_time: Vec<SeriesPoint>,
+    /// Dimension version; metrics tokens, users, charges.
+    pub versions: ReportResult,
+    /// Dimension user; metrics tokens, user-days; the top users.
+    pub top_users: ReportResult,
+}
+
+/// Columns the user table sorts by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSort {
+    Name,
+    #[default]
+    Tokens,
+    Products,
+    Days,
+    LastUsed,
+}
+
+impl UserSort {
+    pub const ALL: [UserSort; 5] =
+        [UserSort::Name, UserSort::Tokens, UserSort::Products, UserSort::Days, UserSort::LastUsed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserSort::Name => "name",
+            UserSort::Tokens => "tokens",
+            UserSort::Products => "products",
+            UserSort::Days => "days",
+            UserSort::LastUsed => "last_used",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserSort> {
+        UserSort::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+
+    /// Names sort A→Z first; numbers biggest first.
+    pub fn default_direction(self) -> Direction {
+        if self == UserSort::Name { Direction::Asc } else { Direction::Desc }
+    }
+}
+
+/// The user table's state as it appears in the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTableQuery {
+    pub search: String,
+    pub sort: UserSort,
+    pub direction: Direction,
+    /// 1-based.
+    pub page: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersView {
+    pub range: RangeView,
+    pub table: UserTableQuery,
+    /// Dimension user; metrics tokens, products, user-days (= days used), last used; one page.
+    pub users: ReportResult,
+    /// The top users by tokens, for the chart.
+    pub top: ReportResult,
+}
+
+impl UsersView {
+    pub fn pages(&self) -> u32 {
+        (self.users.total_rows as u32).div_ceil(USERS_PER_PAGE).max(1)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductWeeks {
+    pub product: ProductRef,
+    /// Days used in each week of the range (gap-filled).
+    pub weeks: Vec<SeriesPoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeLine {
+    pub date: NaiveDate,
+    pub product: String,
+    pub version: String,
+    pub feature: String,
+    pub tokens: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetailView {
+    pub range: RangeView,
+    pub user: UserRef,
+    pub tokens: i64,
+    pub products: Vec<ProductWeeks>,
+    /// Dimensions product, version; metric charges.
+    pub versions: ReportResult,
+    /// Newest first.
+    pub charges: Vec<ChargeLine>,
+}
