@@ -92,6 +92,52 @@ pub struct Order {
     pub direction: Direction,
 }
 
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Asc => "asc",
+            Direction::Desc => "desc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "asc" => Some(Direction::Asc),
+            "desc" => Some(Direction::Desc),
+            _ => None,
+        }
+    }
+
+    pub fn flip(self) -> Direction {
+        match self {
+            Direction::Asc => Direction::Desc,
+            Direction::Desc => Direction::Asc,
+        }
+    }
+}
+
+impl Order {
+    /// Reads `?sort=…&dir=…` of a table whose rows are `dimension`: "name"
+    /// sorts by the row label (A→Z by default), a metric name by that metric
+    /// (biggest first by default).
+    pub fn from_url(sort: Option<&str>, direction: Option<&str>, dimension: Dimension) -> Option<Order> {
+        let by = match sort? {
+            "name" => OrderBy::Dimension(dimension),
+            metric => OrderBy::Metric(Metric::parse(metric)?),
+        };
+        let default = if matches!(by, OrderBy::Dimension(_)) { Direction::Asc } else { Direction::Desc };
+        Some(Order { by, direction: direction.and_then(Direction::parse).unwrap_or(default) })
+    }
+
+    /// The `sort` URL value of this order.
+    pub fn sort_key(&self) -> &'static str {
+        match self.by {
+            OrderBy::Dimension(_) => "name",
+            OrderBy::Metric(m) => m.as_str(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
     pub limit: u32,

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::SeriesPoint;
 use crate::range::{Granularity, ResolvedRange};
 use crate::report::{
-    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult,
+    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, Order, OrderBy, ReportQuery, ReportResult,
 };
 use crate::report_sql::run;
 use crate::teams::Team;
@@ -18,12 +18,12 @@ use crate::views::{
 /// Users shown in the top-users charts.
 pub const TOP_USERS: u32 = 10;
 
-pub async fn products(db: &Db, team: &Team, range: ResolvedRange) -> Result<ProductsView> {
+/// The By product table, in `order` (default: most tokens first).
+pub async fn products(db: &Db, team: &Team, range: ResolvedRange, order: Option<Order>) -> Result<ProductsView> {
     let metrics = [Metric::Tokens, Metric::Users, Metric::UserDays, Metric::LastUsed];
-    let query = ReportQuery::totals(team.id, range, &metrics)
-        .by(Dimension::Product)
-        .order(OrderBy::Metric(Metric::Tokens), Direction::Desc);
-    Ok(ProductsView { range: (&range).into(), products: run(db, &query).await? })
+    let order = order.unwrap_or(Order { by: OrderBy::Metric(Metric::Tokens), direction: Direction::Desc });
+    let query = ReportQuery::totals(team.id, range, &metrics).by(Dimension::Product).order(order.by, order.direction);
+    Ok(ProductsView { range: (&range).into(), order, products: run(db, &query).await? })
 }
 
 async fn product_ref(db: &Db, slug: &str) -> Result<ProductRef> {

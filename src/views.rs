@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{RangeView, SeriesPoint};
-use crate::report::{Direction, ReportResult};
+use crate::report::{Direction, Order, ReportResult};
 
 /// Rows per page of the user table.
 pub const USERS_PER_PAGE: u32 = 50;
@@ -14,6 +14,7 @@ pub const USERS_PER_PAGE: u32 = 50;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductsView {
     pub range: RangeView,
+    pub order: Order,
     /// Dimension product; metrics tokens, users, user-days, last used.
     pub products: ReportResult,
 }
@@ -56,7 +57,7 @@ impl UserSort {
             UserSort::Name => "name",
             UserSort::Tokens => "tokens",
             UserSort::Products => "products",
-            UserSort::Days => "days",
+            UserSort::Days => "user_days",
             UserSort::LastUsed => "last_used",
         }
     }

@@ -14,7 +14,10 @@ use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound, summary::SummaryPage};
+use crate::pages::{
+    home::HomePage, login::LoginPage, not_found::NotFound, product_detail::ProductDetailPage, products::ProductsPage,
+    summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
+};
 
 /// The HTML document around the app (server-side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,6 +50,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/teams/:team/summary") view=SummaryPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/products") view=ProductsPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/products/:product") view=ProductDetailPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/users") view=UsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/users/:user") view=UserDetailPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

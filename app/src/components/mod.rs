@@ -2,4 +2,6 @@ pub mod chart;
 pub mod error_view;
 pub mod header;
 pub mod kpi;
+pub mod layout;
 pub mod range_picker;
+pub mod table;

@@ -11,8 +11,8 @@ use tokenboard::range::{RangeQuery, short_date};
 use crate::api::{SummaryPageData, SummaryRequest, load_summary};
 use crate::components::chart::SeriesChart;
 use crate::components::error_view::ErrorView;
-use crate::components::header::Header;
 use crate::components::kpi::{Kpi, group_thousands};
+use crate::components::layout::{Tab, TeamLayout};
 use crate::components::range_picker::RangePicker;
 
 #[component]
@@ -47,20 +47,12 @@ pub fn SummaryPage() -> impl IntoView {
 #[component]
 fn SummaryScreen(page: SummaryPageData) -> impl IntoView {
     let SummaryPageData { viewer, summary: s } = page;
-    let query = match s.range.preset {
-        tokenboard::range::RangePreset::Custom => format!("?range=custom&from={}&to={}", s.range.from, s.range.to),
-        p => format!("?range={}", p.as_str()),
-    };
     view! {
         <Title text=format!("{} · Summary · Tokenboard", s.team.name)/>
-        <Header email=viewer.email teams=viewer.teams current=Some(s.team.clone()) query/>
-        <main class="page">
-            <nav class="tabs">
-                <a class="tab active" href=format!("/teams/{}/summary", s.team.slug)>"Summary"</a>
-            </nav>
+        <TeamLayout viewer team=s.team.clone() tab=Tab::Summary range_query=s.range.query()>
             <Today s=s.clone()/>
             <RangeSection s/>
-        </main>
+        </TeamLayout>
     }
 }
 

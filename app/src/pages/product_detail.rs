@@ -1,0 +1,107 @@
+//! `/teams/{team}/products/{product}`: one product's tokens over time, its
+//! version breakdown and its top users (each a link to the user's detail).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use tokenboard::report::{DimensionValue, Metric};
+use tokenboard::views::ProductDetailView;
+
+use crate::api::{ProductDetailRequest, TeamScreen, load_product_detail};
+use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
+use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
+use crate::components::range_picker::RangePicker;
+use crate::components::table::MetricCell;
+
+#[component]
+pub fn ProductDetailPage() -> impl IntoView {
+    let team = use_param("team");
+    let product = use_param("product");
+    let range = use_range_query();
+    let resource = Resource::new(
+        move || ProductDetailRequest { team: team(), product: product(), range: range() },
+        load_product_detail,
+    );
+    view! { <LoadScreen resource render=|screen| view! { <ProductDetailScreen screen/> }/> }
+}
+
+#[component]
+fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
+    let ProductDetailView { range, product, over_time, versions, top_users } = screen.data.clone();
+    let slug = screen.team.slug.clone();
+    let range_query = range.query();
+    let user_href = {
+        let (slug, q) = (slug.clone(), range_query.clone());
+        move |id: &str| format!("/teams/{slug}/users/{id}{q}")
+    };
+    let version_bars: Vec<ChartBar> = versions
+        .rows
+        .iter()
+        .map(|r| ChartBar { key: r.keys[0].key(), label: r.keys[0].label(), value: r.values[0].count(), href: None })
+        .collect();
+    let top_bars: Vec<ChartBar> = top_users
+        .rows
+        .iter()
+        .map(|r| ChartBar {
+            key: r.keys[0].key(),
+            label: r.keys[0].label(),
+            value: r.values[0].count(),
+            href: Some(user_href(&r.keys[0].key())),
+        })
+        .collect();
+    let version_rows = versions
+        .rows
+        .iter()
+        .map(|r| {
+            view! {
+                <tr data-key=r.keys[0].key()>
+                    <td>{r.keys[0].label()}</td>
+                    <MetricCell metric=Metric::Tokens value=r.values[0]/>
+                    <MetricCell metric=Metric::Users value=r.values[1]/>
+                    <MetricCell metric=Metric::Charges value=r.values[2]/>
+                </tr>
+            }
+        })
+        .collect_view();
+    let user_rows = top_users
+        .rows
+        .iter()
+        .map(|r| {
+            let email = match &r.keys[0] {
+                DimensionValue::User { email, .. } => email.clone(),
+                _ => String::new(),
+            };
+            view! {
+                <tr data-key=r.keys[0].key()>
+                    <td><a href=user_href(&r.keys[0].key()) data-user-link=r.keys[0].key()>{r.keys[0].label()}</a></td>
+                    <td>{email}</td>
+                    <MetricCell metric=Metric::Tokens value=r.values[0]/>
+                    <MetricCell metric=Metric::UserDays value=r.values[1]/>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <Title text=format!("{} · {} · Tokenboard", product.name, screen.team.name)/>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Products range_query=range_query.clone()>
+            <section class="product-detail" data-product=product.slug.clone()>
+                <p class="breadcrumb"><a href=format!("/teams/{slug}/products{range_query}")>"By product"</a>" / "</p>
+                <h2>{product.name.clone()}</h2>
+                <RangePicker range=range.clone()/>
+                <h3>"Tokens over time"</h3>
+                <SeriesChart points=over_time granularity=range.granularity/>
+                <h3>"Versions"</h3>
+                <BarsChart bars=version_bars name="versions"/>
+                <table class="data versions-table">
+                    <thead><tr><th>"Version"</th><th class="num">"Tokens"</th><th class="num">"Users"</th><th class="num">"Charges"</th></tr></thead>
+                    <tbody>{version_rows}</tbody>
+                </table>
+                <h3>"Top users"</h3>
+                <BarsChart bars=top_bars name="top-users"/>
+                <table class="data top-users-table">
+                    <thead><tr><th>"Name"</th><th>"E-mail"</th><th class="num">"Tokens"</th><th class="num">"Days used"</th></tr></thead>
+                    <tbody>{user_rows}</tbody>
+                </table>
+            </section>
+        </TeamLayout>
+    }
+}

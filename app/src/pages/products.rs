@@ -1,0 +1,123 @@
+//! `/teams/{team}/products` (DESIGN §3.3): tokens by product as a chart and a
+//! sortable table; each product drills down to its details.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use tokenboard::report::{Dimension, DimensionValue, Metric, Order};
+use tokenboard::views::ProductsView;
+
+use crate::api::{ReportRequest, TeamScreen, load_products};
+use crate::components::chart::{BarsChart, ChartBar};
+use crate::components::layout::{
+    LoadScreen, Tab, TeamLayout, query_string, use_param, use_query_param, use_range_query,
+};
+use crate::components::range_picker::RangePicker;
+use crate::components::table::{MetricCell, SortHeader};
+
+#[component]
+pub fn ProductsPage() -> impl IntoView {
+    let team = use_param("team");
+    let range = use_range_query();
+    let sort = use_query_param("sort");
+    let dir = use_query_param("dir");
+    let resource = Resource::new(
+        move || ReportRequest {
+            team: team(),
+            range: range(),
+            order: Order::from_url(sort().as_deref(), dir().as_deref(), Dimension::Product),
+        },
+        load_products,
+    );
+    view! { <LoadScreen resource render=|screen| view! { <ProductsScreen screen/> }/> }
+}
+
+#[component]
+fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
+    let ProductsView { range, order, products } = screen.data.clone();
+    let slug = screen.team.slug.clone();
+    let range_query = range.query();
+    let detail = {
+        let (slug, range_query) = (slug.clone(), range_query.clone());
+        move |product: &str| format!("/teams/{slug}/products/{product}{range_query}")
+    };
+    let total = products.total(Metric::Tokens).count();
+    let bars: Vec<ChartBar> = products
+        .rows
+        .iter()
+        .filter(|r| r.values[0].count() > 0)
+        .take(15)
+        .map(|r| ChartBar {
+            key: r.keys[0].key(),
+            label: r.keys[0].label(),
+            value: r.values[0].count(),
+            href: Some(detail(&r.keys[0].key())),
+        })
+        .collect();
+    let sort_href = {
+        let (slug, range) = (slug.clone(), range.clone());
+        Callback::new(move |(sort, dir): (String, tokenboard::report::Direction)| {
+            let mut pairs = range_pairs(&range);
+            pairs.push(("sort", sort));
+            pairs.push(("dir", dir.as_str().to_owned()));
+            format!("/teams/{slug}/products{}", query_string(&pairs))
+        })
+    };
+    let rows = products
+        .rows
+        .iter()
+        .map(|row| {
+            let DimensionValue::Product { slug: product, name } = &row.keys[0] else { return ().into_any() };
+            let [tokens, users, user_days, last_used] = [row.values[0], row.values[1], row.values[2], row.values[3]];
+            let share = if total > 0 { tokens.count() as f64 * 100.0 / total as f64 } else { 0.0 };
+            let average = if users.count() > 0 { tokens.count() as f64 / users.count() as f64 } else { 0.0 };
+            view! {
+                <tr data-key=product.clone()>
+                    <td><a href=detail(product) data-product-link=product.clone()>{name.clone()}</a></td>
+                    <MetricCell metric=Metric::Tokens value=tokens/>
+                    <td class="num" data-metric="share" data-value=format!("{share:.4}")>{format!("{share:.1}%")}</td>
+                    <MetricCell metric=Metric::Users value=users/>
+                    <MetricCell metric=Metric::UserDays value=user_days/>
+                    <td class="num" data-metric="tokens_per_user" data-value=format!("{average:.4}")>{format!("{average:.1}")}</td>
+                    <MetricCell metric=Metric::LastUsed value=last_used/>
+                    <td><a href=detail(product) class="details">"View details"</a></td>
+                </tr>
+            }
+            .into_any()
+        })
+        .collect_view();
+    view! {
+        <Title text=format!("{} · By product · Tokenboard", screen.team.name)/>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Products range_query=range_query.clone()>
+            <section>
+                <RangePicker range=range.clone()/>
+                <h3>"Tokens by product"</h3>
+                <BarsChart bars name="tokens-by-product"/>
+                <table class="data products-table" data-total-tokens=total.to_string()>
+                    <thead>
+                        <tr>
+                            <SortHeader title="Product" sort="name" current=order href=sort_href/>
+                            <SortHeader title="Tokens" sort="tokens" current=order href=sort_href numeric=true/>
+                            <th class="num">"% of total"</th>
+                            <SortHeader title="Users" sort="users" current=order href=sort_href numeric=true/>
+                            <SortHeader title="User-days" sort="user_days" current=order href=sort_href numeric=true/>
+                            <th class="num">"Avg tokens / user"</th>
+                            <SortHeader title="Last used" sort="last_used" current=order href=sort_href numeric=true/>
+                            <th></th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        </TeamLayout>
+    }
+}
+
+/// The URL pairs that select `range` again.
+pub fn range_pairs(range: &tokenboard::model::RangeView) -> Vec<(&'static str, String)> {
+    let mut pairs = vec![("range", range.preset.as_str().to_owned())];
+    if range.preset == tokenboard::range::RangePreset::Custom {
+        pairs.push(("from", range.from.to_string()));
+        pairs.push(("to", range.to.to_string()));
+    }
+    pairs
+}

@@ -1,0 +1,98 @@
+//! `/teams/{team}/users/{user}` (DESIGN §3.4): for each product the user
+//! used, days used per week; charges by product version; the day-by-day log.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use tokenboard::range::Granularity;
+use tokenboard::report::DimensionValue;
+use tokenboard::views::UserDetailView;
+
+use crate::api::{TeamScreen, UserDetailRequest, load_user_detail};
+use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
+use crate::components::kpi::group_thousands;
+use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
+use crate::components::range_picker::RangePicker;
+
+#[component]
+pub fn UserDetailPage() -> impl IntoView {
+    let team = use_param("team");
+    let user = use_param("user");
+    let range = use_range_query();
+    let resource = Resource::new(
+        // A non-numeric id can match no user: -1 answers "not found".
+        move || UserDetailRequest { team: team(), user: user().parse().unwrap_or(-1), range: range() },
+        load_user_detail,
+    );
+    view! { <LoadScreen resource render=|screen| view! { <UserDetailScreen screen/> }/> }
+}
+
+#[component]
+fn UserDetailScreen(screen: TeamScreen<UserDetailView>) -> impl IntoView {
+    let UserDetailView { range, user, tokens, products, versions, charges } = screen.data.clone();
+    let slug = screen.team.slug.clone();
+    let range_query = range.query();
+    let name = format!("{} {}", user.first_name, user.last_name).trim().to_owned();
+    let version_bars: Vec<ChartBar> = versions
+        .rows
+        .iter()
+        .map(|r| {
+            let (product, version) = match (&r.keys[0], &r.keys[1]) {
+                (DimensionValue::Product { slug, name }, DimensionValue::Version(v)) => {
+                    ((slug.clone(), name.clone()), v.clone())
+                }
+                _ => ((String::new(), String::new()), String::new()),
+            };
+            ChartBar {
+                key: format!("{}@{version}", product.0),
+                label: format!("{} {}", product.1, if version.is_empty() { "(no version)" } else { &version }),
+                value: r.values[0].count(),
+                href: None,
+            }
+        })
+        .collect();
+    let weekly = products
+        .into_iter()
+        .map(|p| {
+            view! {
+                <div class="product-weeks" data-product=p.product.slug.clone()>
+                    <h4>{p.product.name.clone()}</h4>
+                    <SeriesChart points=p.weeks granularity=Granularity::Week unit="days" name="days-per-week"/>
+                </div>
+            }
+        })
+        .collect_view();
+    let log = charges
+        .into_iter()
+        .map(|c| {
+            view! {
+                <tr>
+                    <td>{c.date.to_string()}</td>
+                    <td>{c.product}</td>
+                    <td>{c.version}</td>
+                    <td>{c.feature}</td>
+                    <td class="num" data-metric="tokens" data-value=c.tokens.to_string()>{group_thousands(c.tokens)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <Title text=format!("{name} · {} · Tokenboard", screen.team.name)/>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Users range_query=range_query.clone()>
+            <section class="user-detail" data-user=user.id.to_string()>
+                <p class="breadcrumb"><a href=format!("/teams/{slug}/users{range_query}")>"By user"</a>" / "</p>
+                <h2>{name.clone()}</h2>
+                <p class="muted">{user.email.clone()}" · "<span data-metric="tokens" data-value=tokens.to_string()>{group_thousands(tokens)}" tokens"</span></p>
+                <RangePicker range=range.clone()/>
+                <h3>"Days used per week"</h3>
+                {weekly}
+                <h3>"Charges by product version"</h3>
+                <BarsChart bars=version_bars unit="charges" name="versions"/>
+                <h3>"Charges, day by day"</h3>
+                <table class="data charge-log">
+                    <thead><tr><th>"Date"</th><th>"Product"</th><th>"Version"</th><th>"Feature"</th><th class="num">"Tokens"</th></tr></thead>
+                    <tbody>{log}</tbody>
+                </table>
+            </section>
+        </TeamLayout>
+    }
+}
