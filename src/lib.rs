@@ -4,6 +4,7 @@
 //! Everything outside the `ssr` modules compiles to wasm and must stay free of
 //! server-only dependencies.
 
+pub mod forecast;
 pub mod ledger;
 pub mod model;
 pub mod range;
@@ -12,6 +13,8 @@ pub mod views;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod bench;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]

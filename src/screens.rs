@@ -11,8 +11,8 @@ use crate::report::{
 use crate::report_sql::run;
 use crate::teams::Team;
 use crate::views::{
-    ChargeLine, ProductDetailView, ProductRef, ProductWeeks, ProductsView, USERS_PER_PAGE, UserDetailView, UserRef,
-    UserSort, UserTableQuery, UsersView,
+    ChargeLine, ForecastView, PackView, ProductDetailView, ProductRef, ProductWeeks, ProductsView, TeamBalanceView,
+    USERS_PER_PAGE, UserDetailView, UserRef, UserSort, UserTableQuery, UsersView,
 };
 
 /// Users shown in the top-users charts.
@@ -203,4 +203,60 @@ pub async fn user_detail(db: &Db, team: &Team, range: ResolvedRange, user_id: i6
         versions,
         charges,
     })
+}
+
+/// Days looked back on the Balances screen.
+pub const BALANCE_WINDOW_DAYS: u64 = 90;
+
+/// One team's balances as of its today.
+pub async fn team_balance(db: &Db, team: &Team, role: crate::model::Role) -> Result<TeamBalanceView> {
+    let today = team.today();
+    let ledger = crate::packs::ledger(db, team.id, today).await?;
+    let horizon = today + chrono::Days::new(BALANCE_WINDOW_DAYS);
+    let packs: Vec<PackView> = ledger
+        .packs
+        .iter()
+        .map(|s| PackView {
+            id: s.pack.id,
+            tokens: s.pack.tokens,
+            purchased_on: s.pack.purchased_on,
+            expires_on: s.pack.expires_on,
+            used: s.used,
+            remaining: s.remaining(),
+            expired_unused: s.expired_unused,
+            days_left: (s.pack.expires_on - today).num_days(),
+            active: s.pack.is_active_on(today),
+        })
+        .collect();
+    let expiring_90 = packs.iter().filter(|p| p.active && p.expires_on <= horizon).map(|p| p.remaining).sum();
+    let since = today - chrono::Days::new(BALANCE_WINDOW_DAYS - 1);
+    let window = ResolvedRange {
+        preset: crate::range::RangePreset::Custom,
+        from: since,
+        to: today,
+        granularity: Granularity::Month,
+    };
+    let recent =
+        run(db, &ReportQuery::totals(team.id, window, &[Metric::Tokens, Metric::Products, Metric::Users])).await?;
+    let mut events: Vec<_> = ledger.events.iter().filter(|e| e.date >= since).cloned().collect();
+    events.reverse();
+    Ok(TeamBalanceView {
+        team: crate::model::TeamRef { slug: team.slug.clone(), name: team.name.clone(), role },
+        today,
+        balance: ledger.balance(),
+        packs,
+        expiring_90,
+        tokens_90: recent.total(Metric::Tokens).count(),
+        products_90: recent.total(Metric::Products).count(),
+        users_90: recent.total(Metric::Users).count(),
+        events,
+    })
+}
+
+pub async fn forecast(db: &Db, team: &Team) -> Result<ForecastView> {
+    let today = team.today();
+    let packs = crate::packs::packs(db, team.id).await?;
+    let history = crate::packs::daily_usage(db, team.id, today).await?;
+    let ledger = crate::ledger::Ledger::simulate(&packs, &history, today);
+    Ok(ForecastView { balance: ledger.balance(), forecast: crate::forecast::forecast(&packs, &history, today) })
 }

@@ -133,3 +133,42 @@ pub struct UserDetailView {
     /// Newest first.
     pub charges: Vec<ChargeLine>,
 }
+
+/// A pack as the Balances screen lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackView {
+    pub id: i64,
+    pub tokens: i64,
+    pub purchased_on: NaiveDate,
+    pub expires_on: NaiveDate,
+    pub used: i64,
+    /// Unused tokens (0 once expired).
+    pub remaining: i64,
+    /// Tokens lost at expiry.
+    pub expired_unused: i64,
+    /// Days until expiry from the team's today (negative once expired).
+    pub days_left: i64,
+    pub active: bool,
+}
+
+/// One team on the Balances screen (DESIGN §3.5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamBalanceView {
+    pub team: crate::model::TeamRef,
+    pub today: NaiveDate,
+    pub balance: crate::model::Balance,
+    pub packs: Vec<PackView>,
+    /// Unused tokens of active packs that expire within 90 days.
+    pub expiring_90: i64,
+    pub tokens_90: i64,
+    pub products_90: i64,
+    pub users_90: i64,
+    /// Token events of the last 90 days, newest first.
+    pub events: Vec<crate::model::TokenEvent>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastView {
+    pub balance: crate::model::Balance,
+    pub forecast: crate::forecast::Forecast,
+}

@@ -127,3 +127,28 @@ pub async fn load_user_detail(
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
     Ok(TeamScreen { viewer, team, data: tokenboard::screens::user_detail(&db, &t, range, request.user).await? })
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BalancesScreen {
+    pub viewer: Viewer,
+    pub teams: Vec<tokenboard::views::TeamBalanceView>,
+}
+
+#[server(endpoint = "balances", input = leptos::server_fn::codec::Json)]
+pub async fn load_balances() -> Result<BalancesScreen, AppError> {
+    use tokenboard::model::Role;
+    let (db, admin) = crate::session::current_admin().await?;
+    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let mut balances = Vec::with_capacity(teams.len());
+    for team in &teams {
+        let (_, _, access) = crate::session::require_team(&team.slug, Role::Secondary).await?;
+        balances.push(tokenboard::screens::team_balance(&db, &access.team, access.role).await?);
+    }
+    Ok(BalancesScreen { viewer: Viewer { email: admin.email, teams }, teams: balances })
+}
+
+#[server(endpoint = "forecast", input = leptos::server_fn::codec::Json)]
+pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<tokenboard::views::ForecastView>, AppError> {
+    let (db, viewer, team, t, _) = screen::open(&request.team, &request.range).await?;
+    Ok(TeamScreen { viewer, team, data: tokenboard::screens::forecast(&db, &t).await? })
+}

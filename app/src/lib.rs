@@ -15,8 +15,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    home::HomePage, login::LoginPage, not_found::NotFound, product_detail::ProductDetailPage, products::ProductsPage,
-    summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
+    balances::BalancesPage, forecast::ForecastPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    product_detail::ProductDetailPage, products::ProductsPage, summary::SummaryPage, user_detail::UserDetailPage,
+    users::UsersPage,
 };
 
 /// The HTML document around the app (server-side only).
@@ -49,6 +50,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/balances") view=BalancesPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/forecast") view=ForecastPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/summary") view=SummaryPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/products") view=ProductsPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/products/:product") view=ProductDetailPage ssr=SsrMode::Async/>

@@ -51,6 +51,42 @@ enum Command {
     /// Manage admins (the password is read from stdin).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Recompute rollup tables from the charges.
+    #[command(subcommand)]
+    Rollups(RollupsCommand),
+    /// Time every report view on the reference team against naive SQL (DESIGN §7).
+    Bench(BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum RollupsCommand {
+    /// Rebuild every team's rollups.
+    Rebuild,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Scratch SQLite database (created, and reused when it already holds the team).
+    #[arg(long, default_value = "target/bench/bench.db")]
+    database: String,
+    /// Run against this PostgreSQL database instead (e.g. postgres://postgres@127.0.0.1/bench).
+    #[arg(long)]
+    postgres: Option<String>,
+    #[arg(long, default_value_t = 20_000)]
+    users: usize,
+    #[arg(long, default_value_t = 30)]
+    products: usize,
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Last day of the generated usage and of the measured ranges.
+    #[arg(long, default_value = "2026-11-27")]
+    end_date: NaiveDate,
+    /// Timed runs per view through the pipeline.
+    #[arg(long, default_value_t = 15)]
+    runs: usize,
+    /// Timed runs per view of the naive query (slow: keep it small).
+    #[arg(long, default_value_t = 3)]
+    naive_runs: usize,
 }
 
 #[derive(Args)]
@@ -165,6 +201,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => run_demo(&config, args).await,
+        Command::Bench(args) => run_bench(args).await,
+        Command::Rollups(RollupsCommand::Rebuild) => {
+            let db = open_db(&config).await?;
+            let started = std::time::Instant::now();
+            let teams = tokenboard::rollups::rebuild_all(&db).await?;
+            println!("rebuilt the rollups of {teams} teams in {:.1}s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
         Command::Team(TeamCommand::Add { slug, name, time_zone }) => {
             let db = open_db(&config).await?;
             let team = teams::create_team(&db, &NewTeam { slug, name, time_zone }).await?;
@@ -235,6 +279,63 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_bench(args: BenchArgs) -> Result<()> {
+    let url = match &args.postgres {
+        Some(url) => url.clone(),
+        None => format!("sqlite://{}", args.database),
+    };
+    let db = Db::open(&url).await.with_context(|| format!("cannot open the bench database {}", args.database))?;
+    let team = match teams::find_team(&db, "design-team").await? {
+        Some(team) => {
+            println!(
+                "reusing the reference team in {} ({})",
+                if args.postgres.is_some() { "PostgreSQL" } else { &args.database },
+                db.backend()
+            );
+            team
+        }
+        None => {
+            let options = DemoOptions {
+                teams: 1,
+                users: args.users,
+                products: args.products,
+                days: args.days,
+                seed: 42,
+                end_date: args.end_date,
+            };
+            eprintln!(
+                "generating the reference team: {} users, {} products, {} days…",
+                args.users, args.products, args.days
+            );
+            let started = std::time::Instant::now();
+            let report = demo::generate(&db, &options).await?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "import: {} charges in {secs:.1}s = {:.0} charges/s into {} (generation, users, rollups included)",
+                report.charges,
+                report.charges as f64 / secs,
+                db.backend()
+            );
+            teams::team(&db, "design-team").await?
+        }
+    };
+    let timings = tokenboard::bench::run(&db, &team, args.end_date, args.runs, args.naive_runs).await?;
+    println!("\n{:<16} {:<10} {:>12} {:>12} {:>14} {:>8}", "view", "range", "median", "p95", "naive median", "ratio");
+    for t in &timings {
+        let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+        println!(
+            "{:<16} {:<10} {:>12} {:>12} {:>14} {:>7.1}x",
+            t.view,
+            t.range,
+            ms(t.pipeline_median),
+            ms(t.pipeline_p95),
+            ms(t.naive_median),
+            t.ratio()
+        );
+    }
+    Ok(())
 }
 
 async fn run_demo(config: &Config, args: DemoArgs) -> Result<()> {

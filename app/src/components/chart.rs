@@ -201,6 +201,33 @@ pub fn bars_svg(bars: &[ChartBar], unit: &str) -> String {
     })
 }
 
+/// A donut of used vs available tokens of the active packs.
+pub fn donut_svg(used: i64, available: i64) -> String {
+    const SIZE: u32 = 220;
+    let mut svg = String::new();
+    let drawn: DrawResult = (|| {
+        let root = SVGBackend::with_string(&mut svg, (SIZE, SIZE)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let centre = (SIZE as i32 / 2, SIZE as i32 / 2);
+        let radius = SIZE as f64 * 0.42;
+        let sizes = [used.max(0) as f64, available.max(0) as f64];
+        if sizes.iter().sum::<f64>() > 0.0 {
+            let colors = [BAR, RGBColor(203, 213, 225)];
+            let labels = ["", ""];
+            let mut pie = Pie::new(&centre, &radius, &sizes, &colors, &labels);
+            pie.start_angle(-90.0);
+            pie.donut_hole(radius * 0.6);
+            root.draw(&pie)?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    match drawn {
+        Ok(()) => svg,
+        Err(e) => format!(r#"<p class="chart-error">The chart could not be drawn: {}</p>"#, escape(&e.to_string())),
+    }
+}
+
 /// An SVG chart with a hover tooltip: "label: value unit".
 #[component]
 fn ChartFrame(svg: String, name: &'static str) -> impl IntoView {

@@ -32,6 +32,7 @@ pub fn Header(email: String, teams: Vec<TeamRef>, current: Option<TeamRef>, quer
                         .collect_view()}
                 </ul>
             </details>
+            <a class="nav" href="/balances">"Balances"</a>
             <span class="spacer"></span>
             <span class="who">{email}</span>
             <form method="post" action="/logout" class="logout">

@@ -50,6 +50,7 @@ pub enum Tab {
     Summary,
     Products,
     Users,
+    Forecast,
 }
 
 /// Header, tabs and the page body of a team screen. `range_query` ("?range=3m")
@@ -57,7 +58,7 @@ pub enum Tab {
 #[component]
 pub fn TeamLayout(viewer: Viewer, team: TeamRef, tab: Tab, range_query: String, children: Children) -> impl IntoView {
     let slug = team.slug.clone();
-    let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user")]
+    let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast")]
         .into_iter()
         .map(|(t, path, title)| {
             view! {

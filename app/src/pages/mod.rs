@@ -1,3 +1,5 @@
+pub mod balances;
+pub mod forecast;
 pub mod home;
 pub mod login;
 pub mod not_found;

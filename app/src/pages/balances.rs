@@ -1,0 +1,91 @@
+//! `/balances` (DESIGN §3.5): every team the admin may see — a donut of used
+//! and available tokens, the packs with their expiry, what expires within 90
+//! days, the last 90 days' use and token events.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use tokenboard::views::TeamBalanceView;
+
+use crate::api::load_balances;
+use crate::components::chart::donut_svg;
+use crate::components::error_view::ErrorView;
+use crate::components::header::Header;
+use crate::components::kpi::{Kpi, group_thousands};
+
+#[component]
+pub fn BalancesPage() -> impl IntoView {
+    let resource = Resource::new(|| (), |_| load_balances());
+    view! {
+        <Title text="Balances · Tokenboard"/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match resource.await {
+                    Ok(screen) => view! {
+                        <Header email=screen.viewer.email teams=screen.viewer.teams current=None query=String::new()/>
+                        <main class="page">
+                            <h1 class="page-title">"Balances"</h1>
+                            {screen.teams.into_iter().map(|t| view! { <TeamBalance t/> }).collect_view()}
+                        </main>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TeamBalance(t: TeamBalanceView) -> impl IntoView {
+    let b = t.balance;
+    let packs = t
+        .packs
+        .iter()
+        .map(|p| {
+            let status = if p.active {
+                format!("{} days left", p.days_left)
+            } else if p.days_left <= 0 {
+                "expired".into()
+            } else {
+                "not yet active".into()
+            };
+            view! {
+                <tr data-key=p.id.to_string() class:expired=!p.active>
+                    <td>{p.purchased_on.to_string()}</td>
+                    <td>{p.expires_on.to_string()}</td>
+                    <td>{status}</td>
+                    <td class="num" data-metric="tokens" data-value=p.tokens.to_string()>{group_thousands(p.tokens)}</td>
+                    <td class="num" data-metric="used" data-value=p.used.to_string()>{group_thousands(p.used)}</td>
+                    <td class="num" data-metric="remaining" data-value=p.remaining.to_string()>{group_thousands(p.remaining)}</td>
+                    <td class="num" data-metric="expired_unused" data-value=p.expired_unused.to_string()>{group_thousands(p.expired_unused)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let events = t
+        .events
+        .iter()
+        .map(|e| view! { <li>{format!("{} · {} · {}", e.date, e.kind.label(), group_thousands(e.amount))}</li> })
+        .collect_view();
+    view! {
+        <section class="team-balance" data-team=t.team.slug.clone()>
+            <h2><a href=format!("/teams/{}/summary", t.team.slug)>{t.team.name.clone()}</a></h2>
+            <div class="balance-row">
+                <div class="donut" data-used=b.used.to_string() data-available=b.available.to_string() inner_html=donut_svg(b.used, b.available)></div>
+                <div class="kpis">
+                    <Kpi name="tokens-available" label="Available" value=b.available alert=b.is_low()/>
+                    <Kpi name="tokens-used-active" label="Used" value=b.used/>
+                    <Kpi name="tokens-total" label="Purchased (active packs)" value=b.total/>
+                    <Kpi name="expiring-90" label="Expiring within 90 days" value=t.expiring_90/>
+                    <Kpi name="tokens-90" label="Used, past 90 days" value=t.tokens_90/>
+                    <Kpi name="products-90" label="Products, past 90 days" value=t.products_90/>
+                    <Kpi name="users-90" label="Users, past 90 days" value=t.users_90/>
+                </div>
+            </div>
+            <table class="data packs-table">
+                <thead><tr><th>"Purchased"</th><th>"Expires"</th><th>"Status"</th><th class="num">"Tokens"</th><th class="num">"Used"</th><th class="num">"Remaining"</th><th class="num">"Expired unused"</th></tr></thead>
+                <tbody>{packs}</tbody>
+            </table>
+            <ul class="events-list">{events}</ul>
+        </section>
+    }
+}
