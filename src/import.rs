@@ -398,6 +398,7 @@ pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<
             for sql in crate::rollups::REFRESH_STATEMENTS {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
+            sqlx::query(crate::rollups::BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
     });

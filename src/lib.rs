@@ -39,6 +39,8 @@ pub mod summary;
 pub mod teams;
 #[cfg(feature = "ssr")]
 pub mod testing;
+#[cfg(feature = "ssr")]
+pub mod usage_index;
 
 #[cfg(feature = "ssr")]
 pub use db::Db;

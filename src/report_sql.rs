@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use sqlx::Row;
 
-use crate::db::{Db, on_db};
+use crate::db::{Db, Pool, on_db};
 use crate::error::{Error, Result};
 use crate::range::{Bucket, Granularity};
 use crate::report::{
@@ -25,6 +25,8 @@ enum Backend {
 enum Source {
     /// `daily_product_usage`: one row per team, day and product.
     Rollup,
+    /// `daily_version_usage`: one row per team, day, product and version.
+    VersionRollup,
     /// `usage_charges`: one row per charge.
     Charges,
 }
@@ -67,7 +69,15 @@ fn source_for(q: &ReportQuery) -> Source {
         Metric::UserDays => by_product,
         Metric::Users => false,
     });
-    if dims_ok && filters_ok && metrics_ok { Source::Rollup } else { Source::Charges }
+    if dims_ok && filters_ok && metrics_ok {
+        return Source::Rollup;
+    }
+    let version_dims_ok =
+        q.dimensions.iter().all(|d| matches!(d, Dimension::Time | Dimension::Product | Dimension::ProductVersion));
+    let version_filters_ok = q.filters.iter().all(|f| matches!(f, Filter::Product(_) | Filter::ProductVersion(_)));
+    let version_metrics_ok =
+        q.metrics.iter().all(|m| matches!(m, Metric::Tokens | Metric::Charges | Metric::Products | Metric::LastUsed));
+    if version_dims_ok && version_filters_ok && version_metrics_ok { Source::VersionRollup } else { Source::Charges }
 }
 
 fn bucket_sql(backend: Backend, granularity: Granularity) -> &'static str {
@@ -107,11 +117,11 @@ fn dimension_sort(d: Dimension, backend: Backend, granularity: Granularity) -> S
 fn metric_sql(m: Metric, source: Source) -> &'static str {
     match (m, source) {
         (Metric::Tokens, _) => "CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT)",
-        (Metric::Charges, Source::Rollup) => "CAST(COALESCE(SUM(c.charges), 0) AS BIGINT)",
+        (Metric::Charges, Source::Rollup | Source::VersionRollup) => "CAST(COALESCE(SUM(c.charges), 0) AS BIGINT)",
         (Metric::Charges, Source::Charges) => "COUNT(*)",
         (Metric::Users, _) => "COUNT(DISTINCT c.user_id)",
         (Metric::UserDays, Source::Rollup) => "CAST(COALESCE(SUM(c.user_days), 0) AS BIGINT)",
-        (Metric::UserDays, Source::Charges) => "COUNT(DISTINCT c.user_id || '|' || c.usage_date)",
+        (Metric::UserDays, _) => "COUNT(DISTINCT c.user_id || '|' || c.usage_date)",
         (Metric::Products, _) => "COUNT(DISTINCT c.product_id)",
         (Metric::LastUsed, _) => "MAX(c.usage_date)",
     }
@@ -127,6 +137,7 @@ fn grouped(q: &ReportQuery, backend: Backend, source: Source) -> Statement {
 
     let table = match source {
         Source::Rollup => "daily_product_usage",
+        Source::VersionRollup => "daily_version_usage",
         Source::Charges => "usage_charges",
     };
     let needs_product =
@@ -204,9 +215,9 @@ fn ordered(q: &ReportQuery, backend: Backend, mut statement: Statement) -> State
 }
 
 fn backend(db: &Db) -> Backend {
-    match db {
-        Db::Sqlite(_) => Backend::Sqlite,
-        Db::Postgres(_) => Backend::Postgres,
+    match db.pool() {
+        Pool::Sqlite(_) => Backend::Sqlite,
+        Pool::Postgres(_) => Backend::Postgres,
     }
 }
 
@@ -318,8 +329,17 @@ fn validate(q: &ReportQuery) -> Result<()> {
     Ok(())
 }
 
-/// Runs a report.
+/// Runs a report: from the usage index when it can answer, else in SQL.
 pub async fn run(db: &Db, q: &ReportQuery) -> Result<ReportResult> {
+    validate(q)?;
+    if let Some(result) = crate::usage_index::try_answer(db, q).await? {
+        return Ok(result);
+    }
+    run_sql(db, q).await
+}
+
+/// Runs a report in SQL only (rollups or charges); `run` prefers the index.
+pub async fn run_sql(db: &Db, q: &ReportQuery) -> Result<ReportResult> {
     validate(q)?;
     let backend = backend(db);
     let source = source_for(q);

@@ -9,7 +9,7 @@ use crate::error::Result;
 
 /// Statements that recompute every rollup of team `$1` for days `$2..=$3`
 /// from the charges. Run in order, inside the writer's transaction.
-pub const REFRESH_STATEMENTS: [&str; 4] = [
+pub const REFRESH_STATEMENTS: [&str; 6] = [
     "DELETE FROM daily_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
     "INSERT INTO daily_usage (team_id, usage_date, tokens, charges)
      SELECT team_id, usage_date, CAST(SUM(tokens) AS BIGINT), COUNT(*) FROM usage_charges
@@ -21,7 +21,17 @@ pub const REFRESH_STATEMENTS: [&str; 4] = [
      FROM usage_charges
      WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
      GROUP BY team_id, usage_date, product_id",
+    "DELETE FROM daily_version_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
+    "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges)
+     SELECT team_id, usage_date, product_id, product_version, CAST(SUM(tokens) AS BIGINT), COUNT(*)
+     FROM usage_charges
+     WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
+     GROUP BY team_id, usage_date, product_id, product_version",
 ];
+
+/// Marks the team's charges as changed (in the writer's transaction), so
+/// usage indexes held in memory are rebuilt on next use.
+pub const BUMP_DATA_VERSION: &str = "UPDATE teams SET data_version = data_version + 1 WHERE id = $1";
 
 /// Recomputes all rollups of every team from the charges; returns the teams rebuilt.
 pub async fn rebuild_all(db: &Db) -> Result<usize> {
@@ -42,6 +52,7 @@ pub async fn rebuild(db: &Db, team_id: i64) -> Result<()> {
         for sql in REFRESH_STATEMENTS {
             sqlx::query(sql).bind(team_id).bind(from).bind(to).execute(&mut *tx).await?;
         }
+        sqlx::query(BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
         tx.commit().await?;
     });
     Ok(())

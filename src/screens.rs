@@ -55,7 +55,7 @@ pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &s
             .await?;
     let versions = run(
         db,
-        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Users, Metric::Charges])
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])
             .by(Dimension::ProductVersion)
             .filter(only.clone())
             .order(OrderBy::Dimension(Dimension::ProductVersion), Direction::Desc),

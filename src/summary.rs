@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 use crate::model::{Role, SeriesPoint, SummaryView, TeamRef};
 use crate::packs;
 use crate::range::RangeQuery;
+use crate::report::{Metric, ReportQuery};
+use crate::report_sql::run;
 use crate::teams::Team;
 
 /// Token events are listed for this many days back from today.
@@ -20,18 +22,6 @@ async fn daily_tokens(db: &Db, team_id: i64, from: NaiveDate, to: NaiveDate) -> 
         .bind(from)
         .bind(to)
         .fetch_all(pool)
-        .await?))
-}
-
-/// Distinct users and products with at least one charge in `from..=to`.
-async fn distinct_users_and_products(db: &Db, team_id: i64, from: NaiveDate, to: NaiveDate) -> Result<(i64, i64)> {
-    let sql = "SELECT COUNT(DISTINCT user_id), COUNT(DISTINCT product_id) FROM usage_charges
-               WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3";
-    Ok(on_db!(db, |pool| sqlx::query_as::<_, (i64, i64)>(sql)
-        .bind(team_id)
-        .bind(from)
-        .bind(to)
-        .fetch_one(pool)
         .await?))
 }
 
@@ -54,7 +44,7 @@ pub async fn summary(db: &Db, team: &Team, role: Role, today: NaiveDate, query: 
     let (prev_from, prev_to) = range.previous();
     let previous_range_tokens = daily_tokens(db, team.id, prev_from, prev_to).await?.iter().map(|(_, t)| t).sum();
     let tokens_today = daily_tokens(db, team.id, today, today).await?.iter().map(|(_, t)| t).sum();
-    let (range_users, range_products) = distinct_users_and_products(db, team.id, range.from, range.to).await?;
+    let distinct = run(db, &ReportQuery::totals(team.id, range, &[Metric::Users, Metric::Products])).await?;
 
     Ok(SummaryView {
         team: TeamRef { slug: team.slug.clone(), name: team.name.clone(), role },
@@ -65,8 +55,8 @@ pub async fn summary(db: &Db, team: &Team, role: Role, today: NaiveDate, query: 
         events,
         range: (&range).into(),
         range_tokens,
-        range_products,
-        range_users,
+        range_products: distinct.total(Metric::Products).count(),
+        range_users: distinct.total(Metric::Users).count(),
         previous_range_tokens,
         series,
     })

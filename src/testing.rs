@@ -42,8 +42,8 @@ impl TestDb {
     pub async fn postgres() -> Option<TestDb> {
         let admin_url =
             std::env::var("TOKENBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.into());
-        let admin = match Db::connect(&admin_url).await {
-            Ok(Db::Postgres(pool)) => pool,
+        let admin = match Db::connect(&admin_url).await.map(|db| db.pool().clone()) {
+            Ok(crate::db::Pool::Postgres(pool)) => pool,
             Ok(_) => panic!("TOKENBOARD_TEST_POSTGRES_URL must be a postgres:// URL"),
             Err(e) if std::env::var_os("CI").is_some() => panic!("PostgreSQL at {admin_url} is required in CI: {e}"),
             Err(e) => {

@@ -30,7 +30,7 @@ pub struct ProductDetailView {
     pub range: RangeView,
     pub product: ProductRef,
     pub over_time: Vec<SeriesPoint>,
-    /// Dimension version; metrics tokens, users, charges.
+    /// Dimension version; metrics tokens, charges.
     pub versions: ReportResult,
     /// Dimension user; metrics tokens, user-days; the top users.
     pub top_users: ReportResult,

@@ -5,6 +5,7 @@
 use chrono::{Days, NaiveDate};
 use tokenboard::Db;
 use tokenboard::auth::{self, AccessError};
+use tokenboard::db::Pool;
 use tokenboard::db_tests;
 use tokenboard::demo::{self, DemoOptions};
 use tokenboard::import::{ImportError, import_usage_csv};
@@ -30,17 +31,17 @@ async fn import(db: &Db, team: &Team, csv: &str) -> tokenboard::import::ImportOu
 
 /// Runs a scalar SQL query with the team id as `$1`.
 async fn scalar(db: &Db, sql: &str, team_id: i64) -> i64 {
-    match db {
-        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
     }
 }
 
 /// Runs a scalar SQL query with the team id as `$1` and a date range as `$2`, `$3`.
 async fn scalar_between(db: &Db, sql: &str, team_id: i64, from: NaiveDate, to: NaiveDate) -> i64 {
-    match db {
-        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
     }
 }
 

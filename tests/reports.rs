@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use tokenboard::Db;
+use tokenboard::db::Pool;
 use tokenboard::db_tests;
 use tokenboard::demo::{self, DemoOptions};
 use tokenboard::import::import_usage_csv;
@@ -22,9 +23,9 @@ fn d(s: &str) -> NaiveDate {
 const END: &str = "2026-11-27";
 
 async fn raw(db: &Db, sql: &str, team_id: i64, from: NaiveDate, to: NaiveDate) -> Vec<(String, i64)> {
-    match db {
-        Db::Sqlite(p) => sqlx::query_as(sql).bind(team_id).bind(from).bind(to).fetch_all(p).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_as(sql).bind(team_id).bind(from).bind(to).fetch_all(p).await.unwrap(),
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_as(sql).bind(team_id).bind(from).bind(to).fetch_all(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_as(sql).bind(team_id).bind(from).bind(to).fetch_all(p).await.unwrap(),
     }
 }
 
@@ -158,7 +159,7 @@ async fn report_results_snapshot(db: &Db) {
     let by_week = run(db, &ReportQuery::totals(team.id, range, &all).by(Dimension::Time)).await.unwrap();
     let versions = run(
         db,
-        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Users])
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])
             .by(Dimension::ProductVersion)
             .filter(Filter::Product("revit".into())),
     )
@@ -198,9 +199,102 @@ async fn rebuilt_rollups_equal_incremental_ones(db: &Db) {
     assert_eq!(snapshot(db).await, incremental);
 }
 
+async fn the_usage_index_answers_exactly_like_sql(db: &Db) {
+    let end = d(END);
+    demo::generate(db, &DemoOptions { teams: 1, users: 80, products: 10, days: 120, seed: 21, end_date: end })
+        .await
+        .unwrap();
+    let team = teams::team(db, "design-team").await.unwrap();
+    // A second feature on a day already charged: the index must count the day once.
+    import_usage_csv(
+        db,
+        &team,
+        format!("email,product,feature,usage date,tokens used\nxtra@x.com,Revit,Desktop,{END},10\nxtra@x.com,Revit,Cloud,{END},3\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let metrics = [Metric::Tokens, Metric::Users, Metric::Products, Metric::UserDays, Metric::LastUsed];
+    for preset in [RangePreset::Days7, RangePreset::Months3] {
+        let range = RangeQuery::preset(preset).resolve(end).unwrap();
+        let queries = [
+            ReportQuery::totals(team.id, range, &metrics),
+            ReportQuery::totals(team.id, range, &metrics)
+                .by(Dimension::Product)
+                .order(OrderBy::Metric(Metric::Users), Direction::Desc),
+            ReportQuery::totals(team.id, range, &metrics)
+                .by(Dimension::User)
+                .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+                .page(25, 25),
+            ReportQuery::totals(team.id, range, &metrics)
+                .by(Dimension::User)
+                .order(OrderBy::Dimension(Dimension::User), Direction::Asc)
+                .page(10, 0),
+            ReportQuery::totals(team.id, range, &metrics)
+                .by(Dimension::User)
+                .filter(Filter::Product("revit".into()))
+                .order(OrderBy::Metric(Metric::UserDays), Direction::Desc),
+            ReportQuery::totals(team.id, range, &metrics).by(Dimension::User).filter(Filter::UserSearch("XTRA".into())),
+        ];
+        for q in queries {
+            let indexed = run(db, &q).await.unwrap();
+            let sql = tokenboard::report_sql::run_sql(db, &q).await.unwrap();
+            assert_eq!(indexed.totals, sql.totals, "{q:?}");
+            assert_eq!(indexed.total_rows, sql.total_rows, "{q:?}");
+            if q.order.is_some_and(|o| matches!(o.by, OrderBy::Dimension(_))) || q.order.is_none() {
+                // Name order and unordered rows: compare as sets (collations differ slightly).
+                let mut a = indexed.rows.clone();
+                let mut b = sql.rows.clone();
+                if q.page.is_none() {
+                    a.sort_by_key(|r| r.keys[0].key());
+                    b.sort_by_key(|r| r.keys[0].key());
+                    assert_eq!(a, b, "{q:?}");
+                }
+            } else {
+                // Metric order: the same values in the same order (ties may differ in identity).
+                let values = |r: &tokenboard::report::ReportResult| {
+                    r.rows.iter().map(|row| row.values.clone()).collect::<Vec<_>>()
+                };
+                assert_eq!(values(&indexed), values(&sql), "{q:?}");
+            }
+        }
+    }
+    let xtra = run(
+        db,
+        &ReportQuery::totals(team.id, RangeQuery::preset(RangePreset::Days7).resolve(end).unwrap(), &metrics)
+            .filter(Filter::UserSearch("xtra@".into())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(xtra.totals[0], tokenboard::report::MetricValue::Count(13));
+    assert_eq!(xtra.totals[3], tokenboard::report::MetricValue::Count(1), "two charges on one day are one day of use");
+
+    // A new import is seen at once: the index follows data_version.
+    let before = run(
+        db,
+        &ReportQuery::totals(team.id, RangeQuery::preset(RangePreset::Days7).resolve(end).unwrap(), &[Metric::Users]),
+    )
+    .await
+    .unwrap();
+    import_usage_csv(
+        db,
+        &team,
+        format!("email,product,usage date,tokens used\nnewbie@x.com,Maya,{END},1\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let after = run(
+        db,
+        &ReportQuery::totals(team.id, RangeQuery::preset(RangePreset::Days7).resolve(end).unwrap(), &[Metric::Users]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.totals[0].count(), before.totals[0].count() + 1);
+}
+
 db_tests!(
     breakdowns_reconcile_with_each_other_and_raw_charges,
     user_pages_are_stable_and_complete,
     report_results_snapshot,
     rebuilt_rollups_equal_incremental_ones,
+    the_usage_index_answers_exactly_like_sql,
 );

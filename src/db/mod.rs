@@ -6,15 +6,25 @@
 //! pool type — sqlx's types stay concrete and no `Any` driver is needed.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::{Error, Result};
+use crate::usage_index::IndexCache;
+
+/// The database: one connection pool per process, plus the in-memory usage
+/// indexes built from it (shared by all clones).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+    indexes: Arc<IndexCache>,
+}
 
 #[derive(Clone, Debug)]
-pub enum Db {
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -22,15 +32,27 @@ pub enum Db {
 /// Runs `$body` with `$pool` bound to the concrete pool of `$db`.
 macro_rules! on_db {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+        match $db.pool() {
+            $crate::db::Pool::Sqlite($pool) => $body,
+            $crate::db::Pool::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_db;
 
 impl Db {
+    fn new(pool: Pool) -> Db {
+        Db { pool, indexes: Arc::default() }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(crate) fn indexes(&self) -> &IndexCache {
+        &self.indexes
+    }
+
     /// Opens `url` (`sqlite://path` — the file and its directory are created —
     /// or `postgres://…`) and applies pending migrations.
     pub async fn open(url: &str) -> Result<Db> {
@@ -52,28 +74,28 @@ impl Db {
                     .map_err(|e| Error::Invalid(format!("cannot create database directory {}: {e}", dir.display())))?;
             }
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::new(Pool::Sqlite(pool)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::new(Pool::Postgres(pool)))
         } else {
             Err(Error::UnsupportedDatabaseUrl(url.to_owned()))
         }
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
 
     pub fn backend(&self) -> &'static str {
-        match self {
-            Db::Sqlite(_) => "sqlite",
-            Db::Postgres(_) => "postgres",
+        match &self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
     }
 

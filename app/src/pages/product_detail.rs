@@ -56,8 +56,7 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
                 <tr data-key=r.keys[0].key()>
                     <td>{r.keys[0].label()}</td>
                     <MetricCell metric=Metric::Tokens value=r.values[0]/>
-                    <MetricCell metric=Metric::Users value=r.values[1]/>
-                    <MetricCell metric=Metric::Charges value=r.values[2]/>
+                    <MetricCell metric=Metric::Charges value=r.values[1]/>
                 </tr>
             }
         })
@@ -92,7 +91,7 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
                 <h3>"Versions"</h3>
                 <BarsChart bars=version_bars name="versions"/>
                 <table class="data versions-table">
-                    <thead><tr><th>"Version"</th><th class="num">"Tokens"</th><th class="num">"Users"</th><th class="num">"Charges"</th></tr></thead>
+                    <thead><tr><th>"Version"</th><th class="num">"Tokens"</th><th class="num">"Charges"</th></tr></thead>
                     <tbody>{version_rows}</tbody>
                 </table>
                 <h3>"Top users"</h3>

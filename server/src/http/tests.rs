@@ -6,6 +6,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use tokenboard::db::Pool;
 use tokenboard::model::Role;
 use tokenboard::teams::{NewTeam, Team, create_team};
 use tokenboard::{Db, auth, db_tests, packs};
@@ -46,9 +47,9 @@ fn post_usage(team: &str, key: Option<&str>, body: &str) -> Request<Body> {
 
 async fn charges(db: &Db) -> i64 {
     let sql = "SELECT COUNT(*) FROM usage_charges";
-    match db {
-        Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
     }
 }
 

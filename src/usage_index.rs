@@ -1,0 +1,432 @@
+//! An in-memory usage index per team: for every user and product, the sorted
+//! days of use with prefix sums of tokens; for every user, the sorted days of
+//! any use. Any range then answers per-user and per-product questions with
+//! binary searches — exact distinct users, tokens, days used, last use —
+//! instead of a scan of the charges.
+//!
+//! The index is built from the charges once and reused until the team's
+//! `data_version` (bumped by every import, in its transaction) changes, so
+//! several app servers each keep a correct copy.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
+
+use crate::db::{Db, on_db};
+use crate::error::Result;
+use crate::report::{
+    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult, ReportRow,
+};
+
+/// Indexes of the teams of one database, by team id.
+#[derive(Default)]
+pub struct IndexCache {
+    teams: Mutex<HashMap<i64, Arc<UsageIndex>>>,
+    /// One build at a time: concurrent first views wait for the same build.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for IndexCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let teams = self.teams.lock().map(|t| t.len()).unwrap_or(0);
+        f.debug_struct("IndexCache").field("teams", &teams).finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct IndexedUser {
+    id: i64,
+    first_name: String,
+    last_name: String,
+    email: String,
+    /// What "sort by name" compares.
+    sort_name: String,
+}
+
+/// Days are counted from 1970-01-01.
+fn day_number(date: NaiveDate) -> i64 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days()
+}
+
+fn day_date(day: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date") + chrono::Days::new(day as u64)
+}
+
+pub struct UsageIndex {
+    version: i64,
+    /// Ordered by id.
+    users: Vec<IndexedUser>,
+    /// Groups (user × product) of user `u`: `user_groups[u]..user_groups[u + 1]`.
+    user_groups: Vec<usize>,
+    group_product: Vec<i64>,
+    /// Entries of group `g`: `group_entries[g]..group_entries[g + 1]`, sorted by day.
+    group_entries: Vec<usize>,
+    entry_day: Vec<i64>,
+    /// `prefix_tokens[i]` = tokens of entries `0..i`.
+    prefix_tokens: Vec<i64>,
+    /// Distinct days of user `u`: `user_days[user_day_start[u]..user_day_start[u + 1]]`.
+    user_day_start: Vec<usize>,
+    user_days: Vec<i64>,
+    /// slug and name by product id.
+    products: HashMap<i64, (String, String)>,
+}
+
+/// What one user (or one product) did in a range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Stats {
+    tokens: i64,
+    users: i64,
+    products: i64,
+    /// Distinct (user, day) pairs.
+    user_days: i64,
+    last_day: Option<i64>,
+}
+
+impl Stats {
+    fn value(&self, metric: Metric) -> MetricValue {
+        match metric {
+            Metric::Tokens => MetricValue::Count(self.tokens),
+            Metric::Users => MetricValue::Count(self.users),
+            Metric::Products => MetricValue::Count(self.products),
+            Metric::UserDays => MetricValue::Count(self.user_days),
+            Metric::LastUsed => MetricValue::Date(self.last_day.map(day_date)),
+            Metric::Charges => unreachable!("charges are not indexed"),
+        }
+    }
+
+    fn add(&mut self, other: Stats) {
+        self.tokens += other.tokens;
+        self.users += other.users;
+        self.products += other.products;
+        self.user_days += other.user_days;
+        self.last_day = self.last_day.max(other.last_day);
+    }
+}
+
+/// Entries of `days` (sorted) within `from..=to`, as an index range.
+fn within(days: &[i64], from: i64, to: i64) -> (usize, usize) {
+    (days.partition_point(|d| *d < from), days.partition_point(|d| *d <= to))
+}
+
+impl UsageIndex {
+    async fn load(db: &Db, team_id: i64, version: i64) -> Result<UsageIndex> {
+        let users: Vec<(i64, String, String, String)> = on_db!(db, |pool| sqlx::query_as(
+            "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1 ORDER BY id"
+        )
+        .bind(team_id)
+        .fetch_all(pool)
+        .await?);
+        let products: Vec<(i64, String, String)> =
+            on_db!(db, |pool| sqlx::query_as("SELECT id, slug, name FROM products").fetch_all(pool).await?);
+        let ordinal: HashMap<i64, u32> = users.iter().enumerate().map(|(i, u)| (u.0, i as u32)).collect();
+
+        // (user ordinal, product, day, tokens), one per charge.
+        let mut entries: Vec<(u32, i64, i64, i64)> = Vec::new();
+        on_db!(db, |pool| {
+            let mut rows = sqlx::query_as::<_, (i64, i64, NaiveDate, i64)>(
+                "SELECT user_id, product_id, usage_date, tokens FROM usage_charges WHERE team_id = $1",
+            )
+            .bind(team_id)
+            .fetch(pool);
+            while let Some((user, product, date, tokens)) = rows.try_next().await? {
+                if let Some(&u) = ordinal.get(&user) {
+                    entries.push((u, product, day_number(date), tokens));
+                }
+            }
+        });
+        entries.sort_unstable();
+
+        let mut index = UsageIndex {
+            version,
+            users: users
+                .into_iter()
+                .map(|(id, first_name, last_name, email)| IndexedUser {
+                    sort_name: format!("{last_name} {first_name} {email}").to_lowercase(),
+                    id,
+                    first_name,
+                    last_name,
+                    email,
+                })
+                .collect(),
+            user_groups: vec![0],
+            group_product: Vec::new(),
+            group_entries: vec![0],
+            entry_day: Vec::with_capacity(entries.len()),
+            prefix_tokens: Vec::with_capacity(entries.len() + 1),
+            user_day_start: vec![0],
+            user_days: Vec::new(),
+            products: products.into_iter().map(|(id, slug, name)| (id, (slug, name))).collect(),
+        };
+        index.prefix_tokens.push(0);
+        let mut next = 0;
+        for user in 0..index.users.len() as u32 {
+            let mut days_of_user = Vec::new();
+            while next < entries.len() && entries[next].0 == user {
+                let product = entries[next].1;
+                while next < entries.len() && entries[next].0 == user && entries[next].1 == product {
+                    let (_, _, day, tokens) = entries[next];
+                    // Several charges on one day (different features) are one day of use.
+                    if index.entry_day.len() > *index.group_entries.last().expect("not empty")
+                        && index.entry_day.last() == Some(&day)
+                    {
+                        *index.prefix_tokens.last_mut().expect("not empty") += tokens;
+                    } else {
+                        let total = index.prefix_tokens.last().copied().unwrap_or(0);
+                        index.entry_day.push(day);
+                        index.prefix_tokens.push(total + tokens);
+                        days_of_user.push(day);
+                    }
+                    next += 1;
+                }
+                index.group_product.push(product);
+                index.group_entries.push(index.entry_day.len());
+            }
+            index.user_groups.push(index.group_product.len());
+            days_of_user.sort_unstable();
+            days_of_user.dedup();
+            index.user_days.extend(days_of_user);
+            index.user_day_start.push(index.user_days.len());
+        }
+        Ok(index)
+    }
+
+    fn groups(&self, user: usize) -> std::ops::Range<usize> {
+        self.user_groups[user]..self.user_groups[user + 1]
+    }
+
+    /// Tokens, days and last day of group `g` within `from..=to`.
+    fn group_stats(&self, g: usize, from: i64, to: i64) -> Stats {
+        let (start, end) = (self.group_entries[g], self.group_entries[g + 1]);
+        let (lo, hi) = within(&self.entry_day[start..end], from, to);
+        if lo == hi {
+            return Stats::default();
+        }
+        Stats {
+            tokens: self.prefix_tokens[start + hi] - self.prefix_tokens[start + lo],
+            users: 1,
+            products: 1,
+            user_days: (hi - lo) as i64,
+            last_day: Some(self.entry_day[start + hi - 1]),
+        }
+    }
+
+    /// What user `u` did within `from..=to`, on `product` only when given.
+    fn user_stats(&self, u: usize, from: i64, to: i64, product: Option<i64>) -> Stats {
+        let mut stats = Stats::default();
+        for g in self.groups(u) {
+            if product.is_none_or(|p| self.group_product[g] == p) {
+                let s = self.group_stats(g, from, to);
+                stats.tokens += s.tokens;
+                stats.products += s.products;
+                stats.last_day = stats.last_day.max(s.last_day);
+                if product.is_some() {
+                    stats.user_days += s.user_days;
+                }
+            }
+        }
+        if stats.products == 0 {
+            return Stats::default();
+        }
+        if product.is_none() {
+            let days = &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]];
+            let (lo, hi) = within(days, from, to);
+            stats.user_days = (hi - lo) as i64;
+        }
+        stats.users = 1;
+        stats
+    }
+
+    fn product_value(&self, id: i64) -> DimensionValue {
+        let (slug, name) = self.products.get(&id).cloned().unwrap_or_default();
+        DimensionValue::Product { slug, name }
+    }
+
+    fn user_value(&self, u: usize) -> DimensionValue {
+        let user = &self.users[u];
+        DimensionValue::User {
+            id: user.id,
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            email: user.email.clone(),
+        }
+    }
+}
+
+/// The filters the index understands, resolved against it.
+struct Selection {
+    product: Option<i64>,
+    user: Option<i64>,
+    search: Option<String>,
+    /// A product filter named no known product: nothing matches.
+    nothing: bool,
+}
+
+impl Selection {
+    fn new(index: &UsageIndex, filters: &[Filter]) -> Option<Selection> {
+        let mut selection = Selection { product: None, user: None, search: None, nothing: false };
+        for filter in filters {
+            match filter {
+                Filter::Product(slug) => match index.products.iter().find(|(_, (s, _))| s == slug) {
+                    Some((id, _)) => selection.product = Some(*id),
+                    None => selection.nothing = true,
+                },
+                Filter::User(id) => selection.user = Some(*id),
+                Filter::UserSearch(text) => selection.search = Some(text.trim().to_lowercase()),
+                Filter::ProductVersion(_) => return None,
+            }
+        }
+        Some(selection)
+    }
+
+    fn includes(&self, user: &IndexedUser) -> bool {
+        !self.nothing
+            && self.user.is_none_or(|id| id == user.id)
+            && self.search.as_deref().is_none_or(|s| {
+                user.email.to_lowercase().contains(s)
+                    || format!("{} {}", user.first_name, user.last_name).to_lowercase().contains(s)
+            })
+    }
+}
+
+fn answerable(q: &ReportQuery) -> bool {
+    let metrics_ok = q
+        .metrics
+        .iter()
+        .all(|m| matches!(m, Metric::Tokens | Metric::Users | Metric::Products | Metric::UserDays | Metric::LastUsed));
+    let dims_ok = matches!(q.dimensions.as_slice(), [] | [Dimension::User] | [Dimension::Product]);
+    // Products by themselves are answered faster by the rollup; the index is
+    // for what needs users: distinct users, or rows per user.
+    let needs_users = q.metrics.contains(&Metric::Users)
+        || q.dimensions.contains(&Dimension::User)
+        || q.filters.iter().any(|f| matches!(f, Filter::User(_) | Filter::UserSearch(_)));
+    metrics_ok && dims_ok && needs_users
+}
+
+impl IndexCache {
+    /// The team's index, rebuilt when its charges changed since it was built.
+    async fn get(&self, db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
+        let version = on_db!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT data_version FROM teams WHERE id = $1")
+            .bind(team_id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0));
+        let cached = |cache: &IndexCache| {
+            cache.teams.lock().ok().and_then(|t| t.get(&team_id).filter(|i| i.version == version).cloned())
+        };
+        if let Some(index) = cached(self) {
+            return Ok(index);
+        }
+        let _building = self.building.lock().await;
+        if let Some(index) = cached(self) {
+            return Ok(index);
+        }
+        let index = Arc::new(UsageIndex::load(db, team_id, version).await?);
+        if let Ok(mut teams) = self.teams.lock() {
+            teams.insert(team_id, index.clone());
+        }
+        Ok(index)
+    }
+}
+
+/// Answers `q` from the team's usage index when it can (rows per user or per
+/// product, or totals that need distinct users); `None` leaves it to SQL.
+pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>> {
+    if !answerable(q) {
+        return Ok(None);
+    }
+    let index = db.indexes().get(db, q.team_id).await?;
+    let Some(selection) = Selection::new(&index, &q.filters) else { return Ok(None) };
+    let (from, to) = (day_number(q.range.from), day_number(q.range.to));
+
+    // Per user first: everything else adds these up.
+    let per_user: Vec<(usize, Stats)> = (0..index.users.len())
+        .filter(|&u| selection.includes(&index.users[u]))
+        .map(|u| (u, index.user_stats(u, from, to, selection.product)))
+        .filter(|(_, s)| s.users > 0)
+        .collect();
+    let mut totals = Stats::default();
+    for (_, s) in &per_user {
+        totals.add(*s);
+    }
+    // Distinct products across users.
+    let mut used_products: HashMap<i64, Stats> = HashMap::new();
+    for (u, _) in &per_user {
+        for g in index.groups(*u) {
+            let product = index.group_product[g];
+            if selection.product.is_none_or(|p| p == product) {
+                let s = index.group_stats(g, from, to);
+                if s.users > 0 {
+                    used_products.entry(product).or_default().add(s);
+                }
+            }
+        }
+    }
+    totals.products = used_products.len() as i64;
+    for stats in used_products.values_mut() {
+        stats.products = 1;
+    }
+    let values = |s: &Stats| q.metrics.iter().map(|m| s.value(*m)).collect::<Vec<_>>();
+
+    let mut rows: Vec<(ReportRow, Stats, String)> = match q.dimensions.as_slice() {
+        [Dimension::User] => per_user
+            .iter()
+            .map(|(u, s)| {
+                (
+                    ReportRow { keys: vec![index.user_value(*u)], values: values(s) },
+                    *s,
+                    index.users[*u].sort_name.clone(),
+                )
+            })
+            .collect(),
+        [Dimension::Product] => used_products
+            .iter()
+            .map(|(id, s)| {
+                let key = index.product_value(*id);
+                let name = match &key {
+                    DimensionValue::Product { name, .. } => name.clone(),
+                    _ => String::new(),
+                };
+                (ReportRow { keys: vec![key], values: values(s) }, *s, name)
+            })
+            .collect(),
+        _ => vec![(ReportRow { keys: Vec::new(), values: values(&totals) }, totals, String::new())],
+    };
+
+    // Order like the SQL path: the requested key, then the row's identity.
+    let identity = |row: &ReportRow| match &row.keys.first() {
+        Some(DimensionValue::User { id, .. }) => (*id, String::new()),
+        Some(DimensionValue::Product { slug, .. }) => (0, slug.clone()),
+        _ => (0, String::new()),
+    };
+    rows.sort_by(|a, b| {
+        let primary = match q.order {
+            Some(order) => {
+                let ordering = match order.by {
+                    OrderBy::Metric(m) => match (a.1.value(m), b.1.value(m)) {
+                        (MetricValue::Count(x), MetricValue::Count(y)) => x.cmp(&y),
+                        (MetricValue::Date(x), MetricValue::Date(y)) => x.cmp(&y),
+                        _ => std::cmp::Ordering::Equal,
+                    },
+                    OrderBy::Dimension(_) => a.2.cmp(&b.2),
+                };
+                if order.direction == Direction::Desc { ordering.reverse() } else { ordering }
+            }
+            None => std::cmp::Ordering::Equal,
+        };
+        primary.then_with(|| identity(&a.0).cmp(&identity(&b.0)))
+    });
+    let total_rows = rows.len() as u64;
+    let rows: Vec<ReportRow> = match q.page {
+        Some(page) => rows.into_iter().skip(page.offset as usize).take(page.limit as usize).map(|r| r.0).collect(),
+        None => rows.into_iter().map(|r| r.0).collect(),
+    };
+    Ok(Some(ReportResult {
+        dimensions: q.dimensions.clone(),
+        metrics: q.metrics.clone(),
+        rows,
+        total_rows,
+        totals: values(&totals),
+    }))
+}
