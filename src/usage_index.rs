@@ -105,9 +105,28 @@ impl Stats {
     }
 }
 
+/// The partition point of `pred` (true for a prefix) within `days[..end]`,
+/// searched from the end by galloping: report ranges mostly end today and
+/// start near a group's beginning, so this touches a group's two ends only,
+/// where a plain binary search would miss the cache at every step.
+fn partition_from_end(days: &[i64], end: usize, pred: impl Fn(i64) -> bool) -> usize {
+    let (mut right, mut step) = (end, 1);
+    while right > 0 {
+        let probe = right.saturating_sub(step);
+        if pred(days[probe]) {
+            return probe + 1 + days[probe + 1..right].partition_point(|d| pred(*d));
+        }
+        right = probe;
+        step *= 2;
+    }
+    0
+}
+
 /// Entries of `days` (sorted) within `from..=to`, as an index range.
 fn within(days: &[i64], from: i64, to: i64) -> (usize, usize) {
-    (days.partition_point(|d| *d < from), days.partition_point(|d| *d <= to))
+    let hi = partition_from_end(days, days.len(), |d| d <= to);
+    let lo = if days.first().is_some_and(|d| *d >= from) { 0 } else { partition_from_end(days, hi, |d| d < from) };
+    (lo, hi.max(lo))
 }
 
 impl UsageIndex {
@@ -212,32 +231,6 @@ impl UsageIndex {
         }
     }
 
-    /// What user `u` did within `from..=to`, on `product` only when given.
-    fn user_stats(&self, u: usize, from: i64, to: i64, product: Option<i64>) -> Stats {
-        let mut stats = Stats::default();
-        for g in self.groups(u) {
-            if product.is_none_or(|p| self.group_product[g] == p) {
-                let s = self.group_stats(g, from, to);
-                stats.tokens += s.tokens;
-                stats.products += s.products;
-                stats.last_day = stats.last_day.max(s.last_day);
-                if product.is_some() {
-                    stats.user_days += s.user_days;
-                }
-            }
-        }
-        if stats.products == 0 {
-            return Stats::default();
-        }
-        if product.is_none() {
-            let days = &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]];
-            let (lo, hi) = within(days, from, to);
-            stats.user_days = (hi - lo) as i64;
-        }
-        stats.users = 1;
-        stats
-    }
-
     fn product_value(&self, id: i64) -> DimensionValue {
         let (slug, name) = self.products.get(&id).cloned().unwrap_or_default();
         DimensionValue::Product { slug, name }
@@ -340,28 +333,39 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
     let Some(selection) = Selection::new(&index, &q.filters) else { return Ok(None) };
     let (from, to) = (day_number(q.range.from), day_number(q.range.to));
 
-    // Per user first: everything else adds these up.
-    let per_user: Vec<(usize, Stats)> = (0..index.users.len())
-        .filter(|&u| selection.includes(&index.users[u]))
-        .map(|u| (u, index.user_stats(u, from, to, selection.product)))
-        .filter(|(_, s)| s.users > 0)
-        .collect();
+    // One pass over the selected users' groups gives per-user and per-product stats.
+    let mut per_user: Vec<(usize, Stats)> = Vec::new();
+    let mut used_products: HashMap<i64, Stats> = HashMap::new();
+    for u in (0..index.users.len()).filter(|&u| selection.includes(&index.users[u])) {
+        let mut user = Stats::default();
+        for g in index.groups(u) {
+            let product = index.group_product[g];
+            if selection.product.is_some_and(|p| p != product) {
+                continue;
+            }
+            let s = index.group_stats(g, from, to);
+            if s.users > 0 {
+                user.tokens += s.tokens;
+                user.products += 1;
+                user.user_days += s.user_days;
+                user.last_day = user.last_day.max(s.last_day);
+                used_products.entry(product).or_default().add(s);
+            }
+        }
+        if user.products > 0 {
+            user.users = 1;
+            if selection.product.is_none() {
+                // Days of use across products: each day once.
+                let days = &index.user_days[index.user_day_start[u]..index.user_day_start[u + 1]];
+                let (lo, hi) = within(days, from, to);
+                user.user_days = (hi - lo) as i64;
+            }
+            per_user.push((u, user));
+        }
+    }
     let mut totals = Stats::default();
     for (_, s) in &per_user {
         totals.add(*s);
-    }
-    // Distinct products across users.
-    let mut used_products: HashMap<i64, Stats> = HashMap::new();
-    for (u, _) in &per_user {
-        for g in index.groups(*u) {
-            let product = index.group_product[g];
-            if selection.product.is_none_or(|p| p == product) {
-                let s = index.group_stats(g, from, to);
-                if s.users > 0 {
-                    used_products.entry(product).or_default().add(s);
-                }
-            }
-        }
     }
     totals.products = used_products.len() as i64;
     for stats in used_products.values_mut() {
@@ -369,36 +373,31 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
     }
     let values = |s: &Stats| q.metrics.iter().map(|m| s.value(*m)).collect::<Vec<_>>();
 
-    let mut rows: Vec<(ReportRow, Stats, String)> = match q.dimensions.as_slice() {
-        [Dimension::User] => per_user
-            .iter()
-            .map(|(u, s)| {
-                (
-                    ReportRow { keys: vec![index.user_value(*u)], values: values(s) },
-                    *s,
-                    index.users[*u].sort_name.clone(),
-                )
-            })
-            .collect(),
-        [Dimension::Product] => used_products
-            .iter()
-            .map(|(id, s)| {
-                let key = index.product_value(*id);
-                let name = match &key {
-                    DimensionValue::Product { name, .. } => name.clone(),
-                    _ => String::new(),
-                };
-                (ReportRow { keys: vec![key], values: values(s) }, *s, name)
-            })
-            .collect(),
-        _ => vec![(ReportRow { keys: Vec::new(), values: values(&totals) }, totals, String::new())],
+    // Rows as (key, stats) first; only the requested page becomes ReportRows.
+    enum Key {
+        User(usize),
+        Product(i64),
+        Total,
+    }
+    let mut rows: Vec<(Key, Stats)> = match q.dimensions.as_slice() {
+        [Dimension::User] => per_user.iter().map(|(u, s)| (Key::User(*u), *s)).collect(),
+        [Dimension::Product] => used_products.iter().map(|(id, s)| (Key::Product(*id), *s)).collect(),
+        _ => vec![(Key::Total, totals)],
     };
-
-    // Order like the SQL path: the requested key, then the row's identity.
-    let identity = |row: &ReportRow| match &row.keys.first() {
-        Some(DimensionValue::User { id, .. }) => (*id, String::new()),
-        Some(DimensionValue::Product { slug, .. }) => (0, slug.clone()),
-        _ => (0, String::new()),
+    let label = |key: &Key| -> &str {
+        match key {
+            Key::User(u) => &index.users[*u].sort_name,
+            Key::Product(id) => index.products.get(id).map_or("", |(_, name)| name.as_str()),
+            Key::Total => "",
+        }
+    };
+    // Ties break on the row's identity (user id, product slug), like the SQL path.
+    let identity = |key: &Key| -> (i64, &str) {
+        match key {
+            Key::User(u) => (index.users[*u].id, ""),
+            Key::Product(id) => (0, index.products.get(id).map_or("", |(slug, _)| slug.as_str())),
+            Key::Total => (0, ""),
+        }
     };
     rows.sort_by(|a, b| {
         let primary = match q.order {
@@ -409,7 +408,7 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
                         (MetricValue::Date(x), MetricValue::Date(y)) => x.cmp(&y),
                         _ => std::cmp::Ordering::Equal,
                     },
-                    OrderBy::Dimension(_) => a.2.cmp(&b.2),
+                    OrderBy::Dimension(_) => label(&a.0).cmp(label(&b.0)),
                 };
                 if order.direction == Direction::Desc { ordering.reverse() } else { ordering }
             }
@@ -418,10 +417,20 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
         primary.then_with(|| identity(&a.0).cmp(&identity(&b.0)))
     });
     let total_rows = rows.len() as u64;
-    let rows: Vec<ReportRow> = match q.page {
-        Some(page) => rows.into_iter().skip(page.offset as usize).take(page.limit as usize).map(|r| r.0).collect(),
-        None => rows.into_iter().map(|r| r.0).collect(),
-    };
+    let (skip, take) = q.page.map_or((0, usize::MAX), |p| (p.offset as usize, p.limit as usize));
+    let rows: Vec<ReportRow> = rows
+        .iter()
+        .skip(skip)
+        .take(take)
+        .map(|(key, stats)| ReportRow {
+            keys: match key {
+                Key::User(u) => vec![index.user_value(*u)],
+                Key::Product(id) => vec![index.product_value(*id)],
+                Key::Total => Vec::new(),
+            },
+            values: values(stats),
+        })
+        .collect();
     Ok(Some(ReportResult {
         dimensions: q.dimensions.clone(),
         metrics: q.metrics.clone(),
@@ -429,4 +438,21 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
         total_rows,
         totals: values(&totals),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+
+    #[test]
+    fn within_finds_the_same_range_as_a_binary_search() {
+        let days: Vec<i64> = vec![3, 5, 5, 8, 13, 21, 34, 55, 89];
+        for from in 0..95 {
+            for to in from..95 {
+                let expected = (days.partition_point(|d| *d < from), days.partition_point(|d| *d <= to));
+                assert_eq!(within(&days, from, to), expected, "{from}..={to}");
+            }
+        }
+        assert_eq!(within(&[], 1, 5), (0, 0));
+    }
 }
