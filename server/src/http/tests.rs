@@ -164,4 +164,60 @@ async fn login_gates_pages_and_server_functions_by_team(db: &Db) {
     assert!(status.is_redirection());
 }
 
-db_tests!(usage_api_imports_idempotently_and_rejects_bad_files, login_gates_pages_and_server_functions_by_team);
+/// Every team page: the admin's team renders, another team is 404 with no
+/// data, and without a session each page sends you to log in.
+async fn every_team_page_is_gated_by_team(db: &Db) {
+    let mine = team(db, "mine").await;
+    let theirs = team(db, "theirs").await;
+    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    auth::grant_role(db, mine.id, admin.id, Role::Secondary).await.unwrap();
+    let today = mine.today();
+    for t in [&mine, &theirs] {
+        let csv = format!(
+            "email,first name,product,usage date,tokens used\nsecret-{0}@x.com,Secret{0},Revit,{today},10\n",
+            t.slug
+        );
+        tokenboard::import::import_usage_csv(db, t, csv.as_bytes()).await.unwrap();
+    }
+    let user_of = |slug: &'static str| async move {
+        let sql = "SELECT u.id FROM team_users u JOIN teams t ON t.id = u.team_id WHERE t.slug = $1";
+        match db.pool() {
+            Pool::Sqlite(p) => sqlx::query_scalar::<_, i64>(sql).bind(slug).fetch_one(p).await.unwrap(),
+            Pool::Postgres(p) => sqlx::query_scalar::<_, i64>(sql).bind(slug).fetch_one(p).await.unwrap(),
+        }
+    };
+    let (my_user, their_user) = (user_of("mine").await, user_of("theirs").await);
+    let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    let pages = |slug: &str, user: i64| {
+        ["summary", "products", "products/revit", "users", &format!("users/{user}"), "forecast"]
+            .map(|p| format!("/teams/{slug}/{p}?range=7d"))
+    };
+    for path in pages("mine", my_user) {
+        let (status, _, html) = call(db, get(&path, Some(&cookie))).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("data-") && !html.contains("Secrettheirs"), "{path}");
+    }
+    let (_, _, users_page) = call(db, get("/teams/mine/users?range=7d", Some(&cookie))).await;
+    assert!(users_page.contains("Secretmine"), "the user table names the team's users");
+    for path in pages("theirs", their_user).into_iter().chain([format!("/teams/mine/users/{their_user}")]) {
+        let (status, _, html) = call(db, get(&path, Some(&cookie))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!html.contains("Secrettheirs") && !html.contains("secret-theirs"), "{path} leaks nothing");
+    }
+    for path in pages("mine", my_user).into_iter().chain(["/balances".to_string()]) {
+        let (status, headers, _) = call(db, get(&path, None)).await;
+        assert!(status.is_redirection(), "{path}: {status}");
+        assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/login?next="), "{path}");
+    }
+    let (status, _, html) = call(db, get("/balances", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"data-team="mine""#) && !html.contains(r#"data-team="theirs""#));
+}
+
+db_tests!(
+    usage_api_imports_idempotently_and_rejects_bad_files,
+    login_gates_pages_and_server_functions_by_team,
+    every_team_page_is_gated_by_team,
+);
