@@ -361,16 +361,22 @@ async fn buy_packs(
     // Oversized by 8%, so some tokens expire unused.
     buy(used_between(first_day, first_expiry) * 108 / 100, first_day).await?;
     count += 1;
-    // The third team buys just enough to run low: about 12% left today.
-    let (second_days, third_days) = if team_index == 2 { (28, 6) } else { (150, 200) };
+    // The third team buys just enough for what it used since the first pack
+    // expired, plus about 14%: it shows a low balance today.
+    let since_expiry = used_between(first_expiry, end_date);
+    let (second_size, third_size) = if team_index == 2 {
+        (since_expiry * 90 / 100, since_expiry * 24 / 100)
+    } else {
+        (per_day * 150, per_day * 200)
+    };
     let second = end_date - Days::new(290);
     if second > first_day {
-        buy(per_day * second_days, second).await?;
+        buy(second_size, second).await?;
         count += 1;
     }
     let third = end_date - Days::new(60);
     if third > first_day {
-        buy(per_day * third_days, third).await?;
+        buy(third_size, third).await?;
         count += 1;
     }
     Ok(count)

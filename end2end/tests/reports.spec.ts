@@ -173,3 +173,46 @@ test.describe("without JavaScript", () => {
     expect(other?.status()).toBe(404);
   });
 });
+
+test("Balances lists every team of the admin with packs and totals from the database", async ({ page }) => {
+  await login(page, ADMIN, "/balances");
+  await expect(page.locator(".team-balance")).toHaveCount(3);
+  for (const slug of ["construction", "design-team", "engineering"]) {
+    const section = page.locator(`.team-balance[data-team="${slug}"]`);
+    const packs = scalar("SELECT COUNT(*) FROM token_packs WHERE team_id = ?", [teamId(slug)]);
+    await expect(section.locator(".packs-table tbody tr")).toHaveCount(packs);
+    const total = Number(await section.locator('[data-kpi="tokens-total"]').getAttribute("data-value"));
+    const available = Number(await section.locator('[data-kpi="tokens-available"]').getAttribute("data-value"));
+    const used = Number(await section.locator('[data-kpi="tokens-used-active"]').getAttribute("data-value"));
+    expect(available + used).toBe(total);
+    // Active packs' remaining, less any overdraft, is what is available.
+    const overdraft = Number(await section.getAttribute("data-overdraft"));
+    const remaining = await section
+      .locator('.packs-table tbody tr:not(.expired) td[data-metric="remaining"]')
+      .evaluateAll((els) => els.reduce((a, e) => a + Number(e.getAttribute("data-value")), 0));
+    expect(remaining - overdraft).toBe(available);
+  }
+  // The low-balance demo team is shown in red.
+  await expect(page.locator('.team-balance[data-team="construction"] [data-kpi="tokens-available"]')).toHaveClass(/alert/);
+});
+
+test("Forecast shows the burn rate the database gives", async ({ page }) => {
+  await login(page, ADMIN, "/teams/engineering/forecast");
+  await expect(page.locator('[data-kpi="burn-30"]')).toBeVisible();
+  // Today in the team's zone: the Summary of 7 days ends with it.
+  await page.goto("/teams/engineering/summary?range=30d");
+  const { from, to } = await shownRange(page);
+  const used = scalar("SELECT COALESCE(SUM(tokens), 0) FROM usage_charges WHERE team_id = ? AND usage_date BETWEEN ? AND ?", [
+    teamId("engineering"),
+    from,
+    to,
+  ]);
+  await page.goto("/teams/engineering/forecast");
+  expect(Number(await page.locator('[data-kpi="burn-30"]').getAttribute("data-value"))).toBe(Math.round(used / 30));
+  const purchases = await page.locator('.purchase-table td[data-metric="purchase"]').evaluateAll((els) =>
+    els.map((e) => Number(e.getAttribute("data-value"))),
+  );
+  expect(purchases.length).toBe(3);
+  expect(purchases[0]).toBeLessThanOrEqual(purchases[1]);
+  expect(purchases[1]).toBeLessThanOrEqual(purchases[2]);
+});

@@ -67,7 +67,7 @@ fn TeamBalance(t: TeamBalanceView) -> impl IntoView {
         .map(|e| view! { <li>{format!("{} · {} · {}", e.date, e.kind.label(), group_thousands(e.amount))}</li> })
         .collect_view();
     view! {
-        <section class="team-balance" data-team=t.team.slug.clone()>
+        <section class="team-balance" data-team=t.team.slug.clone() data-overdraft=b.overdraft.to_string()>
             <h2><a href=format!("/teams/{}/summary", t.team.slug)>{t.team.name.clone()}</a></h2>
             <div class="balance-row">
                 <div class="donut" data-used=b.used.to_string() data-available=b.available.to_string() inner_html=donut_svg(b.used, b.available)></div>
