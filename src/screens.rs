@@ -100,14 +100,23 @@ pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQ
         query = query.filter(Filter::UserSearch(table.search.trim().to_owned()));
     }
     let users = run(db, &query).await?;
-    let top = run(
-        db,
-        &ReportQuery::totals(team.id, range, &[Metric::Tokens])
-            .by(Dimension::User)
-            .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
-            .page(TOP_USERS, 0),
-    )
-    .await?;
+    // The first page by most tokens already is the top of the chart.
+    let top = if page == 1
+        && table.sort == UserSort::Tokens
+        && table.direction == Direction::Desc
+        && table.search.trim().is_empty()
+    {
+        ReportResult { rows: users.rows.iter().take(TOP_USERS as usize).cloned().collect(), ..users.clone() }
+    } else {
+        run(
+            db,
+            &ReportQuery::totals(team.id, range, &metrics)
+                .by(Dimension::User)
+                .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+                .page(TOP_USERS, 0),
+        )
+        .await?
+    };
     Ok(UsersView { range: (&range).into(), table: UserTableQuery { page, ..table }, users, top })
 }
 

@@ -63,12 +63,16 @@ pub struct UsageIndex {
     group_product: Vec<i64>,
     /// Entries of group `g`: `group_entries[g]..group_entries[g + 1]`, sorted by day.
     group_entries: Vec<usize>,
-    entry_day: Vec<i64>,
-    /// `prefix_tokens[i]` = tokens of entries `0..i`.
-    prefix_tokens: Vec<i64>,
+    /// Days as offsets from `epoch`: two bytes an entry keeps the index small
+    /// enough for the cache, which is what its speed depends on.
+    entry_day: Vec<u16>,
+    /// Tokens of the group's entries up to and including this one.
+    entry_cumulative: Vec<u32>,
     /// Distinct days of user `u`: `user_days[user_day_start[u]..user_day_start[u + 1]]`.
     user_day_start: Vec<usize>,
-    user_days: Vec<i64>,
+    user_days: Vec<u16>,
+    /// The first day of use (day number since 1970).
+    epoch: i64,
     /// slug and name by product id.
     products: HashMap<i64, (String, String)>,
 }
@@ -109,7 +113,7 @@ impl Stats {
 /// searched from the end by galloping: report ranges mostly end today and
 /// start near a group's beginning, so this touches a group's two ends only,
 /// where a plain binary search would miss the cache at every step.
-fn partition_from_end(days: &[i64], end: usize, pred: impl Fn(i64) -> bool) -> usize {
+fn partition_from_end(days: &[u16], end: usize, pred: impl Fn(u16) -> bool) -> usize {
     let (mut right, mut step) = (end, 1);
     while right > 0 {
         let probe = right.saturating_sub(step);
@@ -123,7 +127,7 @@ fn partition_from_end(days: &[i64], end: usize, pred: impl Fn(i64) -> bool) -> u
 }
 
 /// Entries of `days` (sorted) within `from..=to`, as an index range.
-fn within(days: &[i64], from: i64, to: i64) -> (usize, usize) {
+fn within(days: &[u16], from: u16, to: u16) -> (usize, usize) {
     let hi = partition_from_end(days, days.len(), |d| d <= to);
     let lo = if days.first().is_some_and(|d| *d >= from) { 0 } else { partition_from_end(days, hi, |d| d < from) };
     (lo, hi.max(lo))
@@ -156,6 +160,12 @@ impl UsageIndex {
             }
         });
         entries.sort_unstable();
+        let epoch = entries.iter().map(|e| e.2).min().unwrap_or(0);
+        if entries.iter().any(|e| e.2 - epoch > u16::MAX as i64) {
+            return Err(crate::Error::Invalid(
+                "usage spans more than 179 years; the usage index cannot hold it".into(),
+            ));
+        }
 
         let mut index = UsageIndex {
             version,
@@ -173,12 +183,12 @@ impl UsageIndex {
             group_product: Vec::new(),
             group_entries: vec![0],
             entry_day: Vec::with_capacity(entries.len()),
-            prefix_tokens: Vec::with_capacity(entries.len() + 1),
+            entry_cumulative: Vec::with_capacity(entries.len()),
             user_day_start: vec![0],
             user_days: Vec::new(),
+            epoch,
             products: products.into_iter().map(|(id, slug, name)| (id, (slug, name))).collect(),
         };
-        index.prefix_tokens.push(0);
         let mut next = 0;
         for user in 0..index.users.len() as u32 {
             let mut days_of_user = Vec::new();
@@ -186,15 +196,17 @@ impl UsageIndex {
                 let product = entries[next].1;
                 while next < entries.len() && entries[next].0 == user && entries[next].1 == product {
                     let (_, _, day, tokens) = entries[next];
+                    let day = (day - epoch) as u16;
+                    let tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+                    let group_start = *index.group_entries.last().expect("not empty");
+                    let in_group = index.entry_day.len() > group_start;
                     // Several charges on one day (different features) are one day of use.
-                    if index.entry_day.len() > *index.group_entries.last().expect("not empty")
-                        && index.entry_day.last() == Some(&day)
-                    {
-                        *index.prefix_tokens.last_mut().expect("not empty") += tokens;
+                    if in_group && index.entry_day.last() == Some(&day) {
+                        *index.entry_cumulative.last_mut().expect("not empty") += tokens;
                     } else {
-                        let total = index.prefix_tokens.last().copied().unwrap_or(0);
+                        let before = if in_group { *index.entry_cumulative.last().expect("not empty") } else { 0 };
                         index.entry_day.push(day);
-                        index.prefix_tokens.push(total + tokens);
+                        index.entry_cumulative.push(before + tokens);
                         days_of_user.push(day);
                     }
                     next += 1;
@@ -215,19 +227,30 @@ impl UsageIndex {
         self.user_groups[user]..self.user_groups[user + 1]
     }
 
-    /// Tokens, days and last day of group `g` within `from..=to`.
-    fn group_stats(&self, g: usize, from: i64, to: i64) -> Stats {
+    /// `from..=to` (day numbers) as offsets from the epoch; `None` when no
+    /// day of use can fall inside.
+    fn offsets(&self, from: i64, to: i64) -> Option<(u16, u16)> {
+        let last = self.epoch + u16::MAX as i64;
+        if to < self.epoch || from > last || from > to {
+            return None;
+        }
+        Some(((from.max(self.epoch) - self.epoch) as u16, (to.min(last) - self.epoch) as u16))
+    }
+
+    /// Tokens, days and last day of group `g` within `from..=to` (offsets).
+    fn group_stats(&self, g: usize, from: u16, to: u16) -> Stats {
         let (start, end) = (self.group_entries[g], self.group_entries[g + 1]);
         let (lo, hi) = within(&self.entry_day[start..end], from, to);
         if lo == hi {
             return Stats::default();
         }
+        let before = if lo > 0 { self.entry_cumulative[start + lo - 1] } else { 0 };
         Stats {
-            tokens: self.prefix_tokens[start + hi] - self.prefix_tokens[start + lo],
+            tokens: (self.entry_cumulative[start + hi - 1] - before) as i64,
             users: 1,
             products: 1,
             user_days: (hi - lo) as i64,
-            last_day: Some(self.entry_day[start + hi - 1]),
+            last_day: Some(self.epoch + self.entry_day[start + hi - 1] as i64),
         }
     }
 
@@ -331,12 +354,16 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
     }
     let index = db.indexes().get(db, q.team_id).await?;
     let Some(selection) = Selection::new(&index, &q.filters) else { return Ok(None) };
-    let (from, to) = (day_number(q.range.from), day_number(q.range.to));
+    // An empty day range still yields a correct, empty answer below.
+    let (from, to, empty) = match index.offsets(day_number(q.range.from), day_number(q.range.to)) {
+        Some((from, to)) => (from, to, false),
+        None => (0, 0, true),
+    };
 
     // One pass over the selected users' groups gives per-user and per-product stats.
     let mut per_user: Vec<(usize, Stats)> = Vec::new();
     let mut used_products: HashMap<i64, Stats> = HashMap::new();
-    for u in (0..index.users.len()).filter(|&u| selection.includes(&index.users[u])) {
+    for u in (0..index.users.len()).filter(|&u| !empty && selection.includes(&index.users[u])) {
         let mut user = Stats::default();
         for g in index.groups(u) {
             let product = index.group_product[g];
@@ -399,7 +426,7 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
             Key::Total => (0, ""),
         }
     };
-    rows.sort_by(|a, b| {
+    let compare = |a: &(Key, Stats), b: &(Key, Stats)| {
         let primary = match q.order {
             Some(order) => {
                 let ordering = match order.by {
@@ -415,9 +442,16 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
             None => std::cmp::Ordering::Equal,
         };
         primary.then_with(|| identity(&a.0).cmp(&identity(&b.0)))
-    });
+    };
     let total_rows = rows.len() as u64;
+    // Only the rows up to the end of the page need to be in order.
     let (skip, take) = q.page.map_or((0, usize::MAX), |p| (p.offset as usize, p.limit as usize));
+    let needed = skip.saturating_add(take);
+    if needed < rows.len() {
+        rows.select_nth_unstable_by(needed, compare);
+        rows.truncate(needed);
+    }
+    rows.sort_by(compare);
     let rows: Vec<ReportRow> = rows
         .iter()
         .skip(skip)
@@ -446,7 +480,7 @@ mod tests {
 
     #[test]
     fn within_finds_the_same_range_as_a_binary_search() {
-        let days: Vec<i64> = vec![3, 5, 5, 8, 13, 21, 34, 55, 89];
+        let days: Vec<u16> = vec![3, 5, 5, 8, 13, 21, 34, 55, 89];
         for from in 0..95 {
             for to in from..95 {
                 let expected = (days.partition_point(|d| *d < from), days.partition_point(|d| *d <= to));
