@@ -163,14 +163,15 @@ pub struct SummaryView {
     pub range_users: i64,
     /// Tokens used in the period of equal length just before the range.
     pub previous_range_tokens: i64,
+    /// Products and users of that previous period.
+    pub previous_range_products: i64,
+    pub previous_range_users: i64,
     pub series: Vec<SeriesPoint>,
 }
 
 impl SummaryView {
-    /// Change vs the previous period in percent, `None` when that period had no use.
-    pub fn change_percent(&self) -> Option<f64> {
-        (self.previous_range_tokens > 0).then(|| {
-            (self.range_tokens - self.previous_range_tokens) as f64 * 100.0 / self.previous_range_tokens as f64
-        })
+    /// Change of `now` vs `before` in percent, `None` when `before` is zero.
+    pub fn change_percent(now: i64, before: i64) -> Option<f64> {
+        (before > 0).then(|| (now - before) as f64 * 100.0 / before as f64)
     }
 }

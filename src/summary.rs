@@ -45,6 +45,9 @@ pub async fn summary(db: &Db, team: &Team, role: Role, today: NaiveDate, query: 
     let previous_range_tokens = daily_tokens(db, team.id, prev_from, prev_to).await?.iter().map(|(_, t)| t).sum();
     let tokens_today = daily_tokens(db, team.id, today, today).await?.iter().map(|(_, t)| t).sum();
     let distinct = run(db, &ReportQuery::totals(team.id, range, &[Metric::Users, Metric::Products])).await?;
+    let previous = crate::range::ResolvedRange { from: prev_from, to: prev_to, ..range };
+    let previous_distinct =
+        run(db, &ReportQuery::totals(team.id, previous, &[Metric::Users, Metric::Products])).await?;
 
     Ok(SummaryView {
         team: TeamRef { slug: team.slug.clone(), name: team.name.clone(), role },
@@ -58,6 +61,8 @@ pub async fn summary(db: &Db, team: &Team, role: Role, today: NaiveDate, query: 
         range_products: distinct.total(Metric::Products).count(),
         range_users: distinct.total(Metric::Users).count(),
         previous_range_tokens,
+        previous_range_products: previous_distinct.total(Metric::Products).count(),
+        previous_range_users: previous_distinct.total(Metric::Users).count(),
         series,
     })
 }

@@ -220,6 +220,24 @@ async fn summary_matches_hand_written_sql_over_raw_charges(db: &Db) {
         assert_eq!(s.series.iter().map(|p| p.tokens).sum::<i64>(), tokens, "the chart sums to the total");
         assert_eq!(s.series.first().unwrap().start, from);
         assert_eq!(s.series.last().unwrap().end, to);
+        let (prev_from, prev_to) =
+            (from - chrono::Days::new((to - from).num_days() as u64 + 1), from - chrono::Days::new(1));
+        let prev_users =
+            scalar_between(db, &format!("SELECT COUNT(DISTINCT user_id) {where_}"), t.id, prev_from, prev_to).await;
+        let prev_tokens = scalar_between(
+            db,
+            &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"),
+            t.id,
+            prev_from,
+            prev_to,
+        )
+        .await;
+        assert_eq!(
+            (s.previous_range_users, s.previous_range_tokens),
+            (prev_users, prev_tokens),
+            "{}: previous period",
+            s.range.label
+        );
         let today =
             scalar_between(db, &format!("SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) {where_}"), t.id, end, end)
                 .await;

@@ -109,14 +109,19 @@ fn balance_note(b: tokenboard::model::Balance) -> String {
 
 #[component]
 fn RangeSection(s: SummaryView) -> impl IntoView {
-    let change = s.change_percent().map(|p| format!("{p:+.1}% vs previous {} days", s.range.days_label()));
+    let days = s.range.days_label();
+    let change = |now: i64, before: i64| {
+        SummaryView::change_percent(now, before)
+            .map(|p| format!("{p:+.1}% vs previous {days} days"))
+            .unwrap_or_default()
+    };
     view! {
         <section class="range">
             <RangePicker range=s.range.clone()/>
             <div class="kpis">
-                <Kpi name="range-tokens" label="Tokens used" value=s.range_tokens note={change.unwrap_or_default()}/>
-                <Kpi name="range-products" label="Products used" value=s.range_products/>
-                <Kpi name="range-users" label="Users" value=s.range_users/>
+                <Kpi name="range-tokens" label="Tokens used" value=s.range_tokens note={change(s.range_tokens, s.previous_range_tokens)}/>
+                <Kpi name="range-products" label="Products used" value=s.range_products note={change(s.range_products, s.previous_range_products)}/>
+                <Kpi name="range-users" label="Users" value=s.range_users note={change(s.range_users, s.previous_range_users)}/>
             </div>
             <h3>"Tokens over time"</h3>
             <SeriesChart points=s.series.clone() granularity=s.range.granularity/>
