@@ -9,6 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use tokenboard::model::SeriesPoint;
 use tokenboard::range::{Granularity, date_span, short_date};
+use tokenboard::report::ReportResult;
 
 const WIDTH: u32 = 880;
 const HEIGHT: u32 = 280;
@@ -25,6 +26,21 @@ pub struct ChartBar {
     pub value: i64,
     /// Where clicking the bar drills down to.
     pub href: Option<String>,
+}
+
+impl ChartBar {
+    /// One bar per row of a one-dimension report, valued by its first metric;
+    /// `href` gives the drill-down link of a row key, if any.
+    pub fn from_rows(result: &ReportResult, href: impl Fn(&str) -> Option<String>) -> Vec<ChartBar> {
+        result
+            .rows
+            .iter()
+            .map(|r| {
+                let key = r.keys[0].key();
+                ChartBar { label: r.keys[0].label(), value: r.values[0].count(), href: href(&key), key }
+            })
+            .collect()
+    }
 }
 
 fn escape(text: &str) -> String {

@@ -33,21 +33,8 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
         let (slug, q) = (slug.clone(), range_query.clone());
         move |id: &str| format!("/teams/{slug}/users/{id}{q}")
     };
-    let version_bars: Vec<ChartBar> = versions
-        .rows
-        .iter()
-        .map(|r| ChartBar { key: r.keys[0].key(), label: r.keys[0].label(), value: r.values[0].count(), href: None })
-        .collect();
-    let top_bars: Vec<ChartBar> = top_users
-        .rows
-        .iter()
-        .map(|r| ChartBar {
-            key: r.keys[0].key(),
-            label: r.keys[0].label(),
-            value: r.values[0].count(),
-            href: Some(user_href(&r.keys[0].key())),
-        })
-        .collect();
+    let version_bars = ChartBar::from_rows(&versions, |_| None);
+    let top_bars = ChartBar::from_rows(&top_users, |key| Some(user_href(key)));
     let version_rows = versions
         .rows
         .iter()

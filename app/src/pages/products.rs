@@ -41,18 +41,11 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
         move |product: &str| format!("/teams/{slug}/products/{product}{range_query}")
     };
     let total = products.total(Metric::Tokens).count();
-    let bars: Vec<ChartBar> = products
-        .rows
-        .iter()
-        .filter(|r| r.values[0].count() > 0)
-        .take(15)
-        .map(|r| ChartBar {
-            key: r.keys[0].key(),
-            label: r.keys[0].label(),
-            value: r.values[0].count(),
-            href: Some(detail(&r.keys[0].key())),
-        })
-        .collect();
+    // The chart shows the 15 biggest products with any tokens.
+    let mut bars = ChartBar::from_rows(&products, |key| Some(detail(key)));
+    bars.retain(|b| b.value > 0);
+    bars.sort_by_key(|b| std::cmp::Reverse(b.value));
+    bars.truncate(15);
     let sort_href = {
         let (slug, range) = (slug.clone(), range.clone());
         Callback::new(move |(sort, dir): (String, tokenboard::report::Direction)| {

@@ -90,16 +90,7 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
         order.direction = table.direction;
         order
     };
-    let top_bars: Vec<ChartBar> = top
-        .rows
-        .iter()
-        .map(|r| ChartBar {
-            key: r.keys[0].key(),
-            label: r.keys[0].label(),
-            value: r.values[0].count(),
-            href: Some(detail(&r.keys[0].key())),
-        })
-        .collect();
+    let top_bars = ChartBar::from_rows(&top, |key| Some(detail(key)));
     let rows = users
         .rows
         .iter()
