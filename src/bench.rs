@@ -75,6 +75,17 @@ const NAIVE_USER: &str = "SELECT product_id, product_version, usage_date, featur
 const NAIVE_PRODUCT: &str = "SELECT product_version, SUM(tokens), COUNT(DISTINCT user_id), COUNT(*) FROM usage_charges
     WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3 AND product_id = $4 GROUP BY product_version";
 
+/// The time of the first user report, which builds the team's usage index
+/// (what the first view after an import pays).
+pub async fn first_view(db: &Db, team: &Team, end: NaiveDate) -> Result<Duration> {
+    let range = RangeQuery::preset(crate::range::RangePreset::Days30)
+        .resolve(end)
+        .map_err(|e| crate::Error::Invalid(e.to_string()))?;
+    let started = Instant::now();
+    screens::users(db, team, range, UserTableQuery { page: 1, ..UserTableQuery::default() }).await?;
+    Ok(started.elapsed())
+}
+
 /// Times all views at 1, 3 and 12 months ending `end`.
 pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: usize) -> Result<Vec<Timing>> {
     let mut timings = Vec::new();

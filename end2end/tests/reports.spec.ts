@@ -171,6 +171,10 @@ test.describe("without JavaScript", () => {
     expect(response?.status()).toBe(404);
     const other = await page.goto(`/teams/${TEAM}/products/no-such-product`);
     expect(other?.status()).toBe(404);
+    await page.goto("/balances");
+    await expect(page.locator(".team-balance .packs-table tbody tr").first()).toBeVisible();
+    await page.goto(`/teams/${TEAM}/forecast`);
+    await expect(page.locator('.purchase-table td[data-metric="purchase"]')).toHaveCount(3);
   });
 });
 

@@ -321,6 +321,8 @@ async fn run_bench(args: BenchArgs) -> Result<()> {
             teams::team(&db, "design-team").await?
         }
     };
+    let first = tokenboard::bench::first_view(&db, &team, args.end_date).await?;
+    println!("first view after start or import (builds the usage index): {:.0} ms", first.as_secs_f64() * 1000.0);
     let timings = tokenboard::bench::run(&db, &team, args.end_date, args.runs, args.naive_runs).await?;
     println!("\n{:<16} {:<10} {:>12} {:>12} {:>14} {:>8}", "view", "range", "median", "p95", "naive median", "ratio");
     for t in &timings {
