@@ -346,6 +346,12 @@ impl IndexCache {
     }
 }
 
+/// Builds (or refreshes) the usage index of `team_id` ahead of the first view
+/// that needs it: the server calls this at start and after an API import.
+pub async fn warm(db: &Db, team_id: i64) -> Result<()> {
+    db.indexes().get(db, team_id).await.map(|_| ())
+}
+
 /// Answers `q` from the team's usage index when it can (rows per user or per
 /// product, or totals that need distinct users); `None` leaves it to SQL.
 pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>> {

@@ -386,6 +386,16 @@ async fn run_demo(config: &Config, args: DemoArgs) -> Result<()> {
 async fn serve(config: Config) -> Result<()> {
     tracing::info!(?config, "starting");
     let db = open_db(&config).await?;
+    // Build the teams' usage indexes in the background: the first report
+    // view of a large team then does not wait for it.
+    let warming = db.clone();
+    tokio::spawn(async move {
+        for team in tokenboard::teams::all_teams(&warming).await.unwrap_or_default() {
+            if let Err(e) = tokenboard::usage_index::warm(&warming, team.id).await {
+                tracing::warn!(team_id = team.id, error = %e, "could not prebuild the usage index");
+            }
+        }
+    });
     let app = crate::http::router(db, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
