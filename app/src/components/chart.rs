@@ -130,6 +130,8 @@ pub fn series_svg(points: &[SeriesPoint], granularity: Granularity, unit: &str) 
                     String::new()
                 }
             })
+            // Whole-number axes: small maxima (days in a week) get one label per unit.
+            .y_labels((max.ceil() as usize + 1).clamp(2, 10))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .y_desc(unit)
             .light_line_style(RGBColor(238, 238, 238))
