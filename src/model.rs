@@ -133,12 +133,21 @@ impl From<&crate::range::ResolvedRange> for RangeView {
 }
 
 impl RangeView {
-    /// The URL query that selects this range again ("?range=3m", or custom dates).
-    pub fn query(&self) -> String {
-        match self.preset {
-            RangePreset::Custom => format!("?range=custom&from={}&to={}", self.from, self.to),
-            preset => format!("?range={}", preset.as_str()),
+    /// The URL parameters that select this range again.
+    pub fn url_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![("range", self.preset.as_str().to_owned())];
+        if self.preset == RangePreset::Custom {
+            pairs.push(("from", self.from.to_string()));
+            pairs.push(("to", self.to.to_string()));
         }
+        pairs
+    }
+
+    /// The URL query that selects this range again ("?range=3m", or custom
+    /// dates); the values are URL-safe as they are.
+    pub fn query(&self) -> String {
+        let pairs: Vec<String> = self.url_pairs().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("?{}", pairs.join("&"))
     }
 
     /// "30" for a 30-day range: used in "vs previous 30 days".
@@ -173,5 +182,23 @@ impl SummaryView {
     /// Change of `now` vs `before` in percent, `None` when `before` is zero.
     pub fn change_percent(now: i64, before: i64) -> Option<f64> {
         (before > 0).then(|| (now - before) as f64 * 100.0 / before as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::range::{RangePreset, RangeQuery};
+
+    use super::RangeView;
+
+    #[test]
+    fn a_range_view_links_back_to_itself() {
+        let today = "2026-11-27".parse().unwrap();
+        let preset = RangeView::from(&RangeQuery::preset(RangePreset::Months3).resolve(today).unwrap());
+        assert_eq!(preset.query(), "?range=3m");
+        let custom = RangeView::from(
+            &RangeQuery::custom("2026-05-04".parse().unwrap(), "2026-06-14".parse().unwrap()).resolve(today).unwrap(),
+        );
+        assert_eq!(custom.query(), "?range=custom&from=2026-05-04&to=2026-06-14");
     }
 }

@@ -7,16 +7,9 @@ use leptos_router::components::Form;
 use tokenboard::model::RangeView;
 use tokenboard::range::{Granularity, RangePreset};
 
-fn range_query(view: &RangeView) -> String {
-    match view.preset {
-        RangePreset::Custom => format!("?range=custom&from={}&to={}", view.from, view.to),
-        preset => format!("?range={}", preset.as_str()),
-    }
-}
-
 #[component]
 pub fn RangePicker(range: RangeView) -> impl IntoView {
-    let base = range_query(&range);
+    let base = range.query();
     let presets = RangePreset::PRESETS
         .into_iter()
         .map(|p| {

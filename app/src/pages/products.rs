@@ -49,7 +49,7 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
     let sort_href = {
         let (slug, range) = (slug.clone(), range.clone());
         Callback::new(move |(sort, dir): (String, tokenboard::report::Direction)| {
-            let mut pairs = range_pairs(&range);
+            let mut pairs = range.url_pairs();
             pairs.push(("sort", sort));
             pairs.push(("dir", dir.as_str().to_owned()));
             format!("/teams/{slug}/products{}", query_string(&pairs))
@@ -103,14 +103,4 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
             </section>
         </TeamLayout>
     }
-}
-
-/// The URL pairs that select `range` again.
-pub fn range_pairs(range: &tokenboard::model::RangeView) -> Vec<(&'static str, String)> {
-    let mut pairs = vec![("range", range.preset.as_str().to_owned())];
-    if range.preset == tokenboard::range::RangePreset::Custom {
-        pairs.push(("from", range.from.to_string()));
-        pairs.push(("to", range.to.to_string()));
-    }
-    pairs
 }

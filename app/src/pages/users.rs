@@ -15,7 +15,6 @@ use crate::components::layout::{
 };
 use crate::components::range_picker::RangePicker;
 use crate::components::table::{MetricCell, SortHeader};
-use crate::pages::products::range_pairs;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -68,7 +67,7 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
     let table_href = {
         let (slug, range, table) = (slug.clone(), range.clone(), table.clone());
         move |sort: UserSort, direction: Direction, page: u32| {
-            let mut pairs = range_pairs(&range);
+            let mut pairs = range.url_pairs();
             pairs.push(("q", table.search.clone()));
             pairs.push(("sort", sort.as_str().to_owned()));
             pairs.push(("dir", direction.as_str().to_owned()));
@@ -120,7 +119,7 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
                 <h3>"Top users"</h3>
                 <BarsChart bars=top_bars name="top-users"/>
                 <Form method="GET" action="" attr:class="user-search">
-                    {range_pairs(&range).into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
+                    {range.url_pairs().into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
                     <input type="search" name="q" placeholder="Search name or e-mail" value=table.search.clone()/>
                     <button type="submit">"Search"</button>
                 </Form>
