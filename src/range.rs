@@ -259,6 +259,11 @@ fn bucket_count(from: NaiveDate, to: NaiveDate, granularity: Granularity) -> usi
 
 const MONTH_ABBR: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+/// "Aug 2026": a month bucket's label.
+pub fn month_label(date: NaiveDate) -> String {
+    format!("{} {}", MONTH_ABBR[date.month0() as usize], date.year())
+}
+
 /// "Aug 28" or "Aug 28, 2026".
 pub fn short_date(date: NaiveDate, with_year: bool) -> String {
     let base = format!("{} {}", MONTH_ABBR[date.month0() as usize], date.day());
@@ -347,6 +352,7 @@ mod tests {
         assert_eq!((r.from, r.days()), (d("2026-11-21"), 7));
         let r = RangeQuery::preset(RangePreset::Months12).resolve(today).unwrap();
         assert_eq!(r.label(), "Past 12 months (Nov 28, 2025 – Nov 27, 2026)");
+        assert_eq!(month_label(d("2026-08-01")), "Aug 2026");
         assert_eq!(r.granularity, Granularity::Month);
     }
 

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use tokenboard::model::SeriesPoint;
-use tokenboard::range::{Granularity, date_span, short_date};
+use tokenboard::range::{Granularity, date_span, month_label, short_date};
 use tokenboard::report::ReportResult;
 
 const WIDTH: u32 = 880;
@@ -102,7 +102,8 @@ fn render_svg(
 
 fn bucket_label(point: &SeriesPoint, granularity: Granularity) -> String {
     match granularity {
-        Granularity::Month => point.start.format("%b %Y").to_string(),
+        // Not chrono's strftime: it would add its formatting machinery to the wasm.
+        Granularity::Month => month_label(point.start),
         _ => short_date(point.start, false),
     }
 }
