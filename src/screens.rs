@@ -79,22 +79,12 @@ pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &s
     })
 }
 
-fn user_order(sort: UserSort) -> OrderBy {
-    match sort {
-        UserSort::Name => OrderBy::Dimension(Dimension::User),
-        UserSort::Tokens => OrderBy::Metric(Metric::Tokens),
-        UserSort::Products => OrderBy::Metric(Metric::Products),
-        UserSort::Days => OrderBy::Metric(Metric::UserDays),
-        UserSort::LastUsed => OrderBy::Metric(Metric::LastUsed),
-    }
-}
-
 pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQuery) -> Result<UsersView> {
     let metrics = [Metric::Tokens, Metric::Products, Metric::UserDays, Metric::LastUsed];
     let page = table.page.max(1);
     let mut query = ReportQuery::totals(team.id, range, &metrics)
         .by(Dimension::User)
-        .order(user_order(table.sort), table.direction)
+        .order(table.sort.order_by(), table.direction)
         .page(USERS_PER_PAGE, (page - 1) * USERS_PER_PAGE);
     if !table.search.trim().is_empty() {
         query = query.filter(Filter::UserSearch(table.search.trim().to_owned()));

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{RangeView, SeriesPoint};
-use crate::report::{Direction, Order, ReportResult};
+use crate::report::{Dimension, Direction, Metric, Order, OrderBy, ReportResult};
 
 /// Rows per page of the user table.
 pub const USERS_PER_PAGE: u32 = 50;
@@ -64,6 +64,17 @@ impl UserSort {
 
     pub fn parse(s: &str) -> Option<UserSort> {
         UserSort::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+
+    /// What the report pipeline orders by for this column.
+    pub fn order_by(self) -> OrderBy {
+        match self {
+            UserSort::Name => OrderBy::Dimension(Dimension::User),
+            UserSort::Tokens => OrderBy::Metric(Metric::Tokens),
+            UserSort::Products => OrderBy::Metric(Metric::Products),
+            UserSort::Days => OrderBy::Metric(Metric::UserDays),
+            UserSort::LastUsed => OrderBy::Metric(Metric::LastUsed),
+        }
     }
 
     /// Names sort A→Z first; numbers biggest first.

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
-use tokenboard::report::{Dimension, DimensionValue, Direction, Metric, Order, OrderBy};
+use tokenboard::report::{DimensionValue, Direction, Metric, Order};
 use tokenboard::views::{UserSort, UserTableQuery, UsersView};
 
 use crate::api::{TeamScreen, UsersRequest, load_users};
@@ -41,17 +41,6 @@ pub fn UsersPage() -> impl IntoView {
     view! { <LoadScreen resource render=|screen| view! { <UsersScreen screen/> }/> }
 }
 
-fn sort_key(sort: UserSort) -> Order {
-    let by = match sort {
-        UserSort::Name => OrderBy::Dimension(Dimension::User),
-        UserSort::Tokens => OrderBy::Metric(Metric::Tokens),
-        UserSort::Products => OrderBy::Metric(Metric::Products),
-        UserSort::Days => OrderBy::Metric(Metric::UserDays),
-        UserSort::LastUsed => OrderBy::Metric(Metric::LastUsed),
-    };
-    Order { by, direction: Direction::Desc }
-}
-
 #[component]
 fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
     let view_data = screen.data.clone();
@@ -84,11 +73,7 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
         })
     };
     // SortHeader speaks metric names; map the table's sort onto one.
-    let current = {
-        let mut order = sort_key(table.sort);
-        order.direction = table.direction;
-        order
-    };
+    let current = Order { by: table.sort.order_by(), direction: table.direction };
     let top_bars = ChartBar::from_rows(&top, |key| Some(detail(key)));
     let rows = users
         .rows
