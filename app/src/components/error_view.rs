@@ -9,15 +9,16 @@ use crate::error::AppError;
 use crate::pages::login::login_url;
 use crate::pages::not_found::NotFound;
 
+/// Sets the HTTP status of the page being rendered on the server.
 #[cfg(feature = "ssr")]
-fn set_status(status: u16) {
+pub fn set_status(status: u16) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
     }
 }
 
 #[cfg(not(feature = "ssr"))]
-fn set_status(_status: u16) {}
+pub fn set_status(_status: u16) {}
 
 #[component]
 pub fn ErrorView(error: AppError) -> impl IntoView {

@@ -5,6 +5,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
+/// `next` when it is a same-site path, else "/": no open redirects after login.
+pub fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
+}
+
 /// The login page that returns to `next` (a same-site path) afterwards;
 /// `error` adds the reason the last attempt failed.
 pub fn login_url(next: &str, error: Option<&str>) -> String {
@@ -18,9 +23,7 @@ pub fn login_url(next: &str, error: Option<&str>) -> String {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let next = move || {
-        query.read().get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into())
-    };
+    let next = move || query.read().get("next").map_or_else(|| "/".to_owned(), |n| safe_next(&n).to_owned());
     let failed = move || query.read().get("error").is_some();
     view! {
         <main class="login">
@@ -36,5 +39,16 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit">"Log in"</button>
             </form>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_is_same_site_only() {
+        assert_eq!(super::safe_next("/teams/x/summary?range=3m"), "/teams/x/summary?range=3m");
+        assert_eq!(super::safe_next("//evil.example"), "/");
+        assert_eq!(super::safe_next("/\\evil.example"), "/");
+        assert_eq!(super::safe_next("https://evil.example"), "/");
     }
 }
