@@ -16,6 +16,8 @@ const PURCHASE_UNIT: i64 = 100;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
     pub today: NaiveDate,
+    /// Today's balance, from the same simulation.
+    pub balance: crate::model::Balance,
     /// Average tokens per day over the last 30 and 90 days (today included).
     pub burn_30: f64,
     pub burn_90: f64,
@@ -65,7 +67,8 @@ pub fn forecast(packs: &[Pack], history: &[(NaiveDate, i64)], today: NaiveDate) 
     let year = Ledger::simulate(packs, &usage, horizon);
     let future = |kind| year.events.iter().filter(move |e| e.kind == kind && e.date > today);
     let now = Ledger::simulate(packs, &usage, today);
-    let run_out = if now.balance().available <= 0 && projected_burn > 0.0 {
+    let balance = now.balance();
+    let run_out = if balance.available <= 0 && projected_burn > 0.0 {
         Some(today)
     } else {
         future(TokenEventKind::Overdraft).map(|e| e.date).next()
@@ -80,6 +83,7 @@ pub fn forecast(packs: &[Pack], history: &[(NaiveDate, i64)], today: NaiveDate) 
         .collect();
     Forecast {
         today,
+        balance,
         burn_30,
         burn_90,
         projected_burn,

@@ -256,6 +256,5 @@ pub async fn forecast(db: &Db, team: &Team) -> Result<ForecastView> {
     let today = team.today();
     let packs = crate::packs::packs(db, team.id).await?;
     let history = crate::packs::daily_usage(db, team.id, today).await?;
-    let ledger = crate::ledger::Ledger::simulate(&packs, &history, today);
-    Ok(ForecastView { balance: ledger.balance(), forecast: crate::forecast::forecast(&packs, &history, today) })
+    Ok(ForecastView { forecast: crate::forecast::forecast(&packs, &history, today) })
 }

@@ -180,6 +180,5 @@ pub struct TeamBalanceView {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ForecastView {
-    pub balance: crate::model::Balance,
     pub forecast: crate::forecast::Forecast,
 }

@@ -21,7 +21,8 @@ pub fn ForecastPage() -> impl IntoView {
 
 #[component]
 fn ForecastScreen(screen: TeamScreen<ForecastView>) -> impl IntoView {
-    let ForecastView { balance, forecast: f } = screen.data.clone();
+    let ForecastView { forecast: f } = screen.data.clone();
+    let balance = f.balance;
     let run_out = f.run_out.map_or("not within 12 months".to_string(), |d| short_date(d, true));
     let purchases = f
         .purchase_needed
