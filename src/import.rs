@@ -341,11 +341,7 @@ pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<
             if product_ids.contains_key(&key) {
                 continue;
             }
-            let base = crate::products::slugify(&row.product);
-            let slug = (1..)
-                .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
-                .find(|s| !slugs.contains(s))
-                .expect("an unused slug exists");
+            let slug = crate::products::unique_slug(&row.product, |s| slugs.contains(s));
             let id: i64 =
                 sqlx::query_scalar("INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id")
                     .bind(&slug)

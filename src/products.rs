@@ -50,6 +50,15 @@ pub fn slugify(name: &str) -> String {
     if slug.is_empty() { "product".into() } else { slug }
 }
 
+/// The slug of `name`, numbered ("revit-2", "revit-3", …) past those `taken`.
+pub fn unique_slug(name: &str, taken: impl Fn(&str) -> bool) -> String {
+    let base = slugify(name);
+    (1..)
+        .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+        .find(|s| !taken(s))
+        .expect("an unused slug exists")
+}
+
 /// Returns the id of the product named `name` (case-insensitive), adding it
 /// when unknown; the bool says whether it was added.
 pub async fn ensure_product(db: &Db, name: &str, kind: ProductKind) -> Result<(i64, bool)> {
@@ -61,14 +70,8 @@ pub async fn ensure_product(db: &Db, name: &str, kind: ProductKind) -> Result<(i
     if let Some(id) = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(name).fetch_optional(pool).await?) {
         return Ok((id, false));
     }
-    let base = slugify(name);
-    let mut slug = base.clone();
-    let mut n = 1;
-    let taken = "SELECT COUNT(*) FROM products WHERE slug = $1";
-    while on_db!(db, |pool| sqlx::query_scalar::<_, i64>(taken).bind(&slug).fetch_one(pool).await?) > 0 {
-        n += 1;
-        slug = format!("{base}-{n}");
-    }
+    let taken: Vec<String> = on_db!(db, |pool| sqlx::query_scalar("SELECT slug FROM products").fetch_all(pool).await?);
+    let slug = unique_slug(name, |s| taken.iter().any(|t| t == s));
     let insert = "INSERT INTO products (slug, name, kind) VALUES ($1, $2, $3) RETURNING id";
     let id = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(insert)
         .bind(&slug)
@@ -123,5 +126,6 @@ mod tests {
     fn slugs() {
         assert_eq!(slugify("Civil 3D"), "civil-3d");
         assert_eq!(slugify("  AutoCAD — LT "), "autocad-lt");
+        assert_eq!(unique_slug("Revit", |s| s == "revit" || s == "revit-2"), "revit-3");
     }
 }
