@@ -56,6 +56,11 @@ fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A first password for an invited admin: 16 random URL-safe characters.
+pub fn random_password() -> String {
+    random_secret().chars().take(16).collect()
+}
+
 fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -156,6 +161,18 @@ pub async fn end_session(db: &Db, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// Ends every session of the admin ("log out everywhere").
+pub async fn end_all_sessions(db: &Db, admin_id: i64) -> Result<u64> {
+    let sql = "DELETE FROM sessions WHERE admin_id = $1";
+    Ok(on_db!(db, |pool| sqlx::query(sql).bind(admin_id).execute(pool).await?.rows_affected()))
+}
+
+/// The admin with this e-mail, if any (to attribute a failed login in the audit log).
+pub async fn admin_id_by_email(db: &Db, email: &str) -> Result<Option<i64>> {
+    let sql = "SELECT id FROM admins WHERE email = $1";
+    Ok(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql).bind(normalise_email(email)).fetch_optional(pool).await?))
+}
+
 /// Teams the admin may see, for the team picker.
 pub async fn teams_of(db: &Db, admin_id: i64) -> Result<Vec<TeamRef>> {
     let sql = "SELECT t.slug, t.name, ta.role FROM team_admins ta JOIN teams t ON t.id = ta.team_id
@@ -192,6 +209,10 @@ pub async fn authorize(db: &Db, admin: Option<&Admin>, slug: &str, required: Rol
 
 /// Creates an API key scoped to one team; the plain key is returned once.
 pub async fn create_api_key(db: &Db, team_id: i64, label: &str) -> Result<String> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 80 {
+        return Err(Error::Invalid("give the key a label of 1 to 80 characters".into()));
+    }
     let key = format!("tb_{}", random_secret());
     let sql = "INSERT INTO api_keys (team_id, label, key_hash, created_at) VALUES ($1, $2, $3, $4)";
     on_db!(db, |pool| sqlx::query(sql)
@@ -203,6 +224,30 @@ pub async fn create_api_key(db: &Db, team_id: i64, label: &str) -> Result<String
         .await?
         .rows_affected());
     Ok(key)
+}
+
+/// The team's keys, newest first (revoked ones too, for the record).
+pub async fn api_keys(db: &Db, team_id: i64) -> Result<Vec<crate::settings::ApiKeyInfo>> {
+    let sql =
+        "SELECT id, label, created_at, last_used_at, revoked_at FROM api_keys WHERE team_id = $1 ORDER BY id DESC";
+    Ok(on_db!(db, |pool| sqlx::query_as(sql).bind(team_id).fetch_all(pool).await?))
+}
+
+/// Revokes a live key of the team; `NotFound` for another team's key or one
+/// already revoked.
+pub async fn revoke_api_key(db: &Db, team_id: i64, key_id: i64) -> Result<()> {
+    let sql = "UPDATE api_keys SET revoked_at = $1 WHERE team_id = $2 AND id = $3 AND revoked_at IS NULL";
+    let revoked = on_db!(db, |pool| sqlx::query(sql)
+        .bind(Utc::now())
+        .bind(team_id)
+        .bind(key_id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    if revoked == 0 {
+        return Err(Error::NotFound(format!("live API key {key_id}")));
+    }
+    Ok(())
 }
 
 /// Authorises an API call: the key must be live and belong to the team named

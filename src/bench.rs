@@ -133,3 +133,87 @@ pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: 
     }
     Ok(timings)
 }
+
+/// One export through the whole job (database, pack of each charge, writer,
+/// SHA-256, file).
+#[derive(Clone, Debug)]
+pub struct ExportTiming {
+    pub format: crate::export::ExportFormat,
+    pub rows: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// Growth of the process's peak resident memory during the export (Linux).
+    pub peak_memory_growth_kb: Option<u64>,
+}
+
+impl ExportTiming {
+    pub fn rows_per_second(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A field of `/proc/self/status` in kB: `VmRSS` (resident now) or `VmHWM`
+/// (peak resident since start or since [`reset_peak_memory`]).
+fn memory_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets `VmHWM` to the current resident size, so the peak of one export is
+/// not hidden by the larger peak of generating the data set.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Exports the team's 12 months of token usage (one row per charge) as CSV
+/// and as XLSX into `dir`.
+pub async fn exports(db: &Db, team: &Team, end: NaiveDate, dir: &std::path::Path) -> Result<Vec<ExportTiming>> {
+    use crate::export::history::{self, NewExport};
+    use crate::export::job::{self, ExportContext, ExportFiles};
+    use crate::export::{ExportFormat, ExportParams, ExportReport, ExportStatus};
+
+    let ctx = ExportContext {
+        db: db.clone(),
+        files: ExportFiles::new(dir)?,
+        key: crate::personal_data::PseudonymKey::new(b"bench"),
+    };
+    let from = (end - Months::new(12)) + Days::new(1);
+    let query = RangeQuery::custom(from, end);
+    let range = query.resolve(end).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+    let params = ExportParams {
+        range: query.range.clone(),
+        from: query.from.clone(),
+        to: query.to.clone(),
+        ..ExportParams::default()
+    };
+    let mut timings = Vec::new();
+    for format in [ExportFormat::Csv, ExportFormat::Xlsx] {
+        let new = NewExport {
+            team,
+            actor: &crate::audit::Actor::CommandLine,
+            schedule_id: None,
+            report: ExportReport::TokenUsage,
+            format,
+            params: &params,
+            range: &range,
+        };
+        let record = history::create(db, new, ExportStatus::Running, chrono::Utc::now()).await?;
+        reset_peak_memory();
+        let before = memory_kb("VmRSS:");
+        let started = Instant::now();
+        let written = job::run(&ctx, &record, None).await?;
+        let elapsed = started.elapsed();
+        let growth = before.zip(memory_kb("VmHWM:")).map(|(b, a)| a.saturating_sub(b));
+        ctx.files.remove(record.id, format)?;
+        history::delete(db, record.id).await?;
+        timings.push(ExportTiming {
+            format,
+            rows: written.rows,
+            bytes: written.bytes,
+            elapsed,
+            peak_memory_growth_kb: growth,
+        });
+    }
+    Ok(timings)
+}

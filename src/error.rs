@@ -4,6 +4,9 @@
 pub enum Error {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the direct SQLite reader of large exports.
+    #[error("database error: {0}")]
+    SqliteRead(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
@@ -12,6 +15,8 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
 }

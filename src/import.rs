@@ -166,7 +166,9 @@ fn parse_tokens(raw: &str) -> Result<i64, String> {
 pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Result<Vec<ChargeRow>, ImportError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut problems = Problems::default();
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(false).from_reader(input);
+    // `#` lines are comments: Tokenboard's own exports start with one.
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(false).comment(Some(b'#')).from_reader(input);
     let mut records = reader.byte_records();
 
     let header = match records.next() {

@@ -52,6 +52,23 @@ pub struct Ledger {
     pub events: Vec<TokenEvent>,
     /// The day the simulation ran through (included).
     pub through: NaiveDate,
+    /// What paid for each day's charges, in date order: exports name the pack
+    /// of every charge from it.
+    pub day_draws: Vec<DayDraw>,
+}
+
+/// The packs (in consumption order) that paid for one day's charges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayDraw {
+    pub date: NaiveDate,
+    pub parts: Vec<DrawPart>,
+}
+
+/// Tokens of a day's charges paid by one pack, or (`pack_id: None`) overdrawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrawPart {
+    pub pack_id: Option<i64>,
+    pub tokens: i64,
 }
 
 impl Ledger {
@@ -78,7 +95,7 @@ impl Ledger {
         dates.sort_unstable();
         dates.dedup();
 
-        let mut ledger = Ledger { packs: states, overdraft: 0, events: Vec::new(), through };
+        let mut ledger = Ledger { packs: states, overdraft: 0, events: Vec::new(), through, day_draws: Vec::new() };
         let mut next_usage = 0;
         for date in dates {
             ledger.expire_packs(date);
@@ -92,8 +109,10 @@ impl Ledger {
                 next_usage += 1;
             }
             if day_total > 0 {
-                let uncovered = ledger.draw(date, day_total);
+                let mut parts = Vec::new();
+                let uncovered = ledger.draw_parts(date, day_total, &mut parts);
                 if uncovered > 0 {
+                    parts.push(DrawPart { pack_id: None, tokens: uncovered });
                     ledger.overdraft += uncovered;
                     ledger.events.push(TokenEvent {
                         date,
@@ -102,6 +121,7 @@ impl Ledger {
                         pack_id: None,
                     });
                 }
+                ledger.day_draws.push(DayDraw { date, parts });
             }
         }
         ledger
@@ -138,12 +158,20 @@ impl Ledger {
 
     /// Draws `amount` tokens on `date` in consumption order; returns what no
     /// active pack could cover.
-    fn draw(&mut self, date: NaiveDate, mut amount: i64) -> i64 {
+    fn draw(&mut self, date: NaiveDate, amount: i64) -> i64 {
+        self.draw_parts(date, amount, &mut Vec::new())
+    }
+
+    /// [`Ledger::draw`], noting in `parts` which pack paid how much.
+    fn draw_parts(&mut self, date: NaiveDate, mut amount: i64, parts: &mut Vec<DrawPart>) -> i64 {
         for state in self.packs.iter_mut().filter(|s| s.pack.is_active_on(date)) {
             if amount == 0 {
                 break;
             }
             let take = state.remaining().min(amount);
+            if take > 0 {
+                parts.push(DrawPart { pack_id: Some(state.pack.id), tokens: take });
+            }
             state.used += take;
             amount -= take;
         }
@@ -227,6 +255,19 @@ mod tests {
         let after = Ledger::simulate(&packs, &usage, d("2026-03-02"));
         assert_eq!(after.balance(), Balance { available: 70, used: 80, total: 150, overdraft: 0 });
         assert_eq!(after.pack(2).unwrap().used, 30);
+    }
+
+    #[test]
+    fn day_draws_name_the_packs_that_paid_in_consumption_order() {
+        let packs = [pack(1, 50, "2026-01-01", "2027-01-01"), pack(2, 100, "2026-01-01", "2027-02-01")];
+        let usage = [(d("2026-02-01"), 40), (d("2026-02-02"), 30), (d("2026-02-03"), 100)];
+        let ledger = Ledger::simulate(&packs, &usage, d("2026-03-01"));
+        let parts = |i: usize| -> Vec<(Option<i64>, i64)> {
+            ledger.day_draws[i].parts.iter().map(|p| (p.pack_id, p.tokens)).collect()
+        };
+        assert_eq!(parts(0), [(Some(1), 40)]);
+        assert_eq!(parts(1), [(Some(1), 10), (Some(2), 20)]);
+        assert_eq!(parts(2), [(Some(2), 80), (None, 20)]);
     }
 
     #[test]

@@ -4,13 +4,21 @@
 //! Everything outside the `ssr` modules compiles to wasm and must stay free of
 //! server-only dependencies.
 
+pub mod audit;
+pub mod export;
 pub mod forecast;
 pub mod ledger;
+pub mod mail;
 pub mod model;
 pub mod range;
 pub mod report;
+pub mod schedules;
+pub mod settings;
+pub mod team_admins;
 pub mod views;
 
+#[cfg(feature = "ssr")]
+pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -24,7 +32,11 @@ pub mod error;
 #[cfg(feature = "ssr")]
 pub mod import;
 #[cfg(feature = "ssr")]
+pub mod login_limits;
+#[cfg(feature = "ssr")]
 pub mod packs;
+#[cfg(feature = "ssr")]
+pub mod personal_data;
 #[cfg(feature = "ssr")]
 pub mod products;
 #[cfg(feature = "ssr")]

@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::range::{Granularity, RangePreset};
 
+/// What replaces a team user's name and e-mail when the team's personal data
+/// is off (DESIGN §3.7); the e-mail column then shows the hashed user id.
+pub const PERSONAL_DATA_MASK: &str = "*****";
+
 /// An admin's role on one team. `Primary` may do everything `Secondary` may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -219,6 +219,9 @@ impl DimensionValue {
             DimensionValue::Product { name, .. } => name.clone(),
             DimensionValue::Version(v) | DimensionValue::Feature(v) if v.is_empty() => "(none)".into(),
             DimensionValue::Version(v) | DimensionValue::Feature(v) => v.clone(),
+            DimensionValue::User { first_name, email, .. } if first_name == crate::model::PERSONAL_DATA_MASK => {
+                email.clone()
+            }
             DimensionValue::User { first_name, last_name, email, .. } => {
                 let name = format!("{first_name} {last_name}");
                 if name.trim().is_empty() { email.clone() } else { name.trim().to_owned() }

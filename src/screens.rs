@@ -26,7 +26,7 @@ pub async fn products(db: &Db, team: &Team, range: ResolvedRange, order: Option<
     Ok(ProductsView { range: (&range).into(), order, products: run(db, &query).await? })
 }
 
-async fn product_ref(db: &Db, slug: &str) -> Result<ProductRef> {
+pub async fn product_ref(db: &Db, slug: &str) -> Result<ProductRef> {
     let sql = "SELECT slug, name FROM products WHERE slug = $1";
     let row = on_db!(db, |pool| sqlx::query_as::<_, (String, String)>(sql).bind(slug).fetch_optional(pool).await?);
     row.map(|(slug, name)| ProductRef { slug, name }).ok_or_else(|| Error::NotFound(format!("product {slug:?}")))
@@ -47,6 +47,15 @@ fn series(result: &ReportResult, metric: Metric) -> Vec<SeriesPoint> {
         .collect()
 }
 
+/// A product's users, most tokens first: the top of it on the product's
+/// screen, all of it in the export.
+pub fn product_users_query(team_id: i64, range: ResolvedRange, product_slug: &str) -> ReportQuery {
+    ReportQuery::totals(team_id, range, &[Metric::Tokens, Metric::UserDays])
+        .by(Dimension::User)
+        .filter(Filter::Product(product_slug.to_owned()))
+        .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+}
+
 pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &str) -> Result<ProductDetailView> {
     let product = product_ref(db, slug).await?;
     let only = Filter::Product(product.slug.clone());
@@ -57,19 +66,11 @@ pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &s
         db,
         &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])
             .by(Dimension::ProductVersion)
-            .filter(only.clone())
+            .filter(only)
             .order(OrderBy::Dimension(Dimension::ProductVersion), Direction::Desc),
     )
     .await?;
-    let top_users = run(
-        db,
-        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::UserDays])
-            .by(Dimension::User)
-            .filter(only)
-            .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
-            .page(TOP_USERS, 0),
-    )
-    .await?;
+    let top_users = run(db, &product_users_query(team.id, range, &product.slug).page(TOP_USERS, 0)).await?;
     Ok(ProductDetailView {
         range: (&range).into(),
         over_time: series(&over_time, Metric::Tokens),
@@ -79,16 +80,25 @@ pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &s
     })
 }
 
-pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQuery) -> Result<UsersView> {
-    let metrics = [Metric::Tokens, Metric::Products, Metric::UserDays, Metric::LastUsed];
-    let page = table.page.max(1);
-    let mut query = ReportQuery::totals(team.id, range, &metrics)
+/// Metrics of the user table.
+const USER_TABLE_METRICS: [Metric; 4] = [Metric::Tokens, Metric::Products, Metric::UserDays, Metric::LastUsed];
+
+/// The user table, every page: searched and sorted as `table` says. The
+/// screen shows one page of it, the export all of it.
+pub fn user_table_query(team_id: i64, range: ResolvedRange, table: &UserTableQuery) -> ReportQuery {
+    let query = ReportQuery::totals(team_id, range, &USER_TABLE_METRICS)
         .by(Dimension::User)
-        .order(table.sort.order_by(), table.direction)
-        .page(USERS_PER_PAGE, (page - 1) * USERS_PER_PAGE);
-    if !table.search.trim().is_empty() {
-        query = query.filter(Filter::UserSearch(table.search.trim().to_owned()));
+        .order(table.sort.order_by(), table.direction);
+    match table.search.trim() {
+        "" => query,
+        search => query.filter(Filter::UserSearch(search.to_owned())),
     }
+}
+
+pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQuery) -> Result<UsersView> {
+    let metrics = USER_TABLE_METRICS;
+    let page = table.page.max(1);
+    let query = user_table_query(team.id, range, &table).page(USERS_PER_PAGE, (page - 1) * USERS_PER_PAGE);
     let users = run(db, &query).await?;
     // The first page by most tokens already is the top of the chart.
     let top = if page == 1

@@ -88,3 +88,9 @@ pub async fn all_teams(db: &Db) -> Result<Vec<Team>> {
     let sql = "SELECT id, slug, name, time_zone, personal_data FROM teams ORDER BY name";
     Ok(on_db!(db, |pool| sqlx::query_as::<_, Team>(sql).fetch_all(pool).await?))
 }
+
+pub async fn team_by_id(db: &Db, id: i64) -> Result<Team> {
+    let sql = "SELECT id, slug, name, time_zone, personal_data FROM teams WHERE id = $1";
+    on_db!(db, |pool| sqlx::query_as::<_, Team>(sql).bind(id).fetch_optional(pool).await?)
+        .ok_or_else(|| Error::NotFound(format!("team {id}")))
+}

@@ -98,6 +98,12 @@ mod screen {
         let team_ref = TeamRef { slug: access.team.slug.clone(), name: access.team.name.clone(), role: access.role };
         Ok((db, Viewer { email: admin.email, teams }, team_ref, access.team, range))
     }
+
+    /// How the team's users may be shown: every screen with names masks them
+    /// here, before anything leaves the server (DESIGN §3.7).
+    pub fn privacy(team: &Team) -> Result<tokenboard::personal_data::Privacy, AppError> {
+        Ok(tokenboard::personal_data::Privacy::new(&crate::session::state()?.exports.key, team))
+    }
 }
 
 #[server(endpoint = "products", input = leptos::server_fn::codec::Json)]
@@ -111,13 +117,24 @@ pub async fn load_product_detail(
     request: ProductDetailRequest,
 ) -> Result<TeamScreen<tokenboard::views::ProductDetailView>, AppError> {
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
-    Ok(TeamScreen { viewer, team, data: tokenboard::screens::product_detail(&db, &t, range, &request.product).await? })
+    let mut data = tokenboard::screens::product_detail(&db, &t, range, &request.product).await?;
+    screen::privacy(&t)?.mask_report(&mut data.top_users);
+    Ok(TeamScreen { viewer, team, data })
 }
 
 #[server(endpoint = "users", input = leptos::server_fn::codec::Json)]
 pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<tokenboard::views::UsersView>, AppError> {
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
-    Ok(TeamScreen { viewer, team, data: tokenboard::screens::users(&db, &t, range, request.table).await? })
+    let mut table = request.table;
+    if !t.personal_data {
+        // Searching by name would tell who is in the team: no search while names are hidden.
+        table.search.clear();
+    }
+    let mut data = tokenboard::screens::users(&db, &t, range, table).await?;
+    let privacy = screen::privacy(&t)?;
+    privacy.mask_report(&mut data.users);
+    privacy.mask_report(&mut data.top);
+    Ok(TeamScreen { viewer, team, data })
 }
 
 #[server(endpoint = "user", input = leptos::server_fn::codec::Json)]
@@ -125,7 +142,9 @@ pub async fn load_user_detail(
     request: UserDetailRequest,
 ) -> Result<TeamScreen<tokenboard::views::UserDetailView>, AppError> {
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
-    Ok(TeamScreen { viewer, team, data: tokenboard::screens::user_detail(&db, &t, range, request.user).await? })
+    let mut data = tokenboard::screens::user_detail(&db, &t, range, request.user).await?;
+    screen::privacy(&t)?.mask_user(&mut data.user);
+    Ok(TeamScreen { viewer, team, data })
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,4 +170,201 @@ pub async fn load_balances() -> Result<BalancesScreen, AppError> {
 pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<tokenboard::views::ForecastView>, AppError> {
     let (db, viewer, team, t, _) = screen::open(&request.team, &request.range).await?;
     Ok(TeamScreen { viewer, team, data: tokenboard::screens::forecast(&db, &t).await? })
+}
+
+/// Names a team (screens without a range: exports, schedules).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamRequest {
+    pub team: String,
+}
+
+/// Opens a team screen without a range (exports, schedules, settings, audit)
+/// for an admin holding at least `role` on it.
+#[cfg(feature = "ssr")]
+async fn open_team(
+    slug: &str,
+    role: tokenboard::model::Role,
+) -> Result<(tokenboard::Db, tokenboard::audit::Actor, Viewer, TeamRef, tokenboard::teams::Team), AppError> {
+    let (db, admin, access) = crate::session::require_team(slug, role).await?;
+    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let team = TeamRef { slug: access.team.slug.clone(), name: access.team.name.clone(), role: access.role };
+    let actor = tokenboard::audit::Actor::Admin { id: admin.id, email: admin.email.clone() };
+    Ok((db, actor, Viewer { email: admin.email, teams }, team, access.team))
+}
+
+/// Settings and the audit log are for primary admins only.
+#[cfg(feature = "ssr")]
+async fn open_primary(
+    slug: &str,
+) -> Result<(tokenboard::Db, tokenboard::audit::Actor, Viewer, TeamRef, tokenboard::teams::Team), AppError> {
+    open_team(slug, tokenboard::model::Role::Primary).await
+}
+
+/// The export history of a team, newest first.
+#[server(endpoint = "exports", input = leptos::server_fn::codec::Json)]
+pub async fn load_exports(request: TeamRequest) -> Result<TeamScreen<Vec<tokenboard::export::ExportRecord>>, AppError> {
+    let (db, _, viewer, team, t) = open_team(&request.team, tokenboard::model::Role::Secondary).await?;
+    Ok(TeamScreen { viewer, team, data: tokenboard::export::history::list(&db, t.id).await? })
+}
+
+#[server(endpoint = "schedules", input = leptos::server_fn::codec::Json)]
+pub async fn load_schedules(
+    request: TeamRequest,
+) -> Result<TeamScreen<Vec<tokenboard::schedules::Schedule>>, AppError> {
+    let (db, _, viewer, team, t) = open_team(&request.team, tokenboard::model::Role::Secondary).await?;
+    Ok(TeamScreen { viewer, team, data: tokenboard::schedules::list(&db, t.id).await? })
+}
+
+/// Creates (no `id`) or replaces a schedule from the schedule form.
+#[server(endpoint = "schedule_save")]
+pub async fn save_schedule(
+    team: String,
+    id: Option<i64>,
+    schedule: tokenboard::schedules::ScheduleInput,
+) -> Result<(), AppError> {
+    let (db, actor, _, _, t) = open_team(&team, tokenboard::model::Role::Secondary).await?;
+    let valid = schedule.validate().map_err(AppError::BadRequest)?;
+    match id {
+        Some(id) => tokenboard::schedules::update(&db, &t, id, &valid).await?,
+        None => tokenboard::schedules::create(&db, &t, actor.admin_id(), &valid).await?,
+    };
+    tracing::info!(team_id = t.id, admin_id = ?actor.admin_id(), "schedule saved");
+    Ok(())
+}
+
+/// Pauses, resumes or deletes a schedule.
+#[server(endpoint = "schedule_command")]
+pub async fn schedule_command(team: String, id: i64, command: String) -> Result<(), AppError> {
+    let (db, actor, _, _, t) = open_team(&team, tokenboard::model::Role::Secondary).await?;
+    match command.as_str() {
+        "pause" => drop(tokenboard::schedules::set_paused(&db, &t, id, true).await?),
+        "resume" => drop(tokenboard::schedules::set_paused(&db, &t, id, false).await?),
+        "delete" => tokenboard::schedules::delete(&db, t.id, id).await?,
+        other => return Err(AppError::BadRequest(format!("unknown command {other:?}"))),
+    }
+    tracing::info!(team_id = t.id, admin_id = ?actor.admin_id(), schedule = id, command, "schedule changed");
+    Ok(())
+}
+
+/// One mail of the outbox, with the team it is about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub team: String,
+    pub mail: tokenboard::mail::OutboxMail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxScreen {
+    pub viewer: Viewer,
+    /// Mails are delivered by SMTP (else they only wait here).
+    pub smtp: bool,
+    pub mails: Vec<OutboxEntry>,
+}
+
+/// The mails about the admin's teams.
+#[server(endpoint = "outbox", input = leptos::server_fn::codec::Json)]
+pub async fn load_outbox() -> Result<OutboxScreen, AppError> {
+    let (db, admin) = crate::session::current_admin().await?;
+    let state = crate::session::state()?;
+    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let mut ids = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    for team in &teams {
+        let (_, _, access) = crate::session::require_team(&team.slug, tokenboard::model::Role::Secondary).await?;
+        ids.push(access.team.id);
+        names.insert(access.team.id, access.team.name.clone());
+    }
+    let mails = tokenboard::mail::for_teams(&db, &ids)
+        .await?
+        .into_iter()
+        .map(|mail| OutboxEntry { team: names.get(&mail.team_id).cloned().unwrap_or_default(), mail })
+        .collect();
+    Ok(OutboxScreen { viewer: Viewer { email: admin.email, teams }, smtp: state.smtp_configured, mails })
+}
+
+/// The settings page: the team's settings and its API keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingsData {
+    pub settings: tokenboard::settings::TeamSettings,
+    pub api_keys: Vec<tokenboard::settings::ApiKeyInfo>,
+    pub admins: Vec<tokenboard::team_admins::TeamAdmin>,
+}
+
+#[server(endpoint = "settings", input = leptos::server_fn::codec::Json)]
+pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsData>, AppError> {
+    let (db, _, viewer, team, t) = open_primary(&request.team).await?;
+    let data = SettingsData {
+        settings: tokenboard::settings::load(&db, t.id).await?,
+        api_keys: tokenboard::auth::api_keys(&db, t.id).await?,
+        admins: tokenboard::team_admins::list(&db, t.id).await?,
+    };
+    Ok(TeamScreen { viewer, team, data })
+}
+
+/// Saves the settings form; returns what changed.
+#[server(endpoint = "settings_save")]
+pub async fn save_settings(
+    team: String,
+    settings: tokenboard::settings::SettingsInput,
+) -> Result<Vec<String>, AppError> {
+    let (db, actor, _, _, t) = open_primary(&team).await?;
+    let valid = settings.validate().map_err(AppError::BadRequest)?;
+    Ok(tokenboard::settings::update(&db, &t, &actor, &valid).await?)
+}
+
+/// Creates a team API key; the key is in the answer once and never again.
+#[server(endpoint = "api_key_create")]
+pub async fn create_api_key(team: String, label: String) -> Result<String, AppError> {
+    use tokenboard::audit::{self, AuditAction};
+    let (db, actor, _, _, t) = open_primary(&team).await?;
+    let key = tokenboard::auth::create_api_key(&db, t.id, &label).await?;
+    audit::record(&db, Some(t.id), &actor, AuditAction::ApiKeyCreated, &format!("key {:?}", label.trim())).await?;
+    Ok(key)
+}
+
+#[server(endpoint = "api_key_revoke")]
+pub async fn revoke_api_key(team: String, id: i64) -> Result<(), AppError> {
+    use tokenboard::audit::{self, AuditAction};
+    let (db, actor, _, _, t) = open_primary(&team).await?;
+    tokenboard::auth::revoke_api_key(&db, t.id, id).await?;
+    audit::record(&db, Some(t.id), &actor, AuditAction::ApiKeyRevoked, &format!("key #{id}")).await?;
+    Ok(())
+}
+
+#[server(endpoint = "audit", input = leptos::server_fn::codec::Json)]
+pub async fn load_audit(request: TeamRequest) -> Result<TeamScreen<Vec<tokenboard::audit::AuditEntry>>, AppError> {
+    let (db, _, viewer, team, t) = open_primary(&request.team).await?;
+    Ok(TeamScreen { viewer, team, data: tokenboard::audit::for_team(&db, t.id, 500).await? })
+}
+
+#[cfg(feature = "ssr")]
+fn parse_role(role: &str) -> Result<tokenboard::model::Role, AppError> {
+    match role {
+        "primary" => Ok(tokenboard::model::Role::Primary),
+        "secondary" => Ok(tokenboard::model::Role::Secondary),
+        other => Err(AppError::BadRequest(format!("unknown role {other:?}: use primary or secondary"))),
+    }
+}
+
+/// Makes `email` an admin of the team with `role`.
+#[server(endpoint = "admin_invite")]
+pub async fn invite_admin(
+    team: String,
+    email: String,
+    role: String,
+) -> Result<tokenboard::team_admins::Invited, AppError> {
+    let role = parse_role(&role)?;
+    let (db, actor, _, _, t) = open_primary(&team).await?;
+    Ok(tokenboard::team_admins::invite(&db, &t, &actor, &email, role).await?)
+}
+
+/// Changes an admin's role ("primary", "secondary") or removes them ("remove").
+#[server(endpoint = "admin_command")]
+pub async fn admin_command(team: String, admin_id: i64, command: String) -> Result<(), AppError> {
+    let (db, actor, _, _, t) = open_primary(&team).await?;
+    match command.as_str() {
+        "remove" => tokenboard::team_admins::remove(&db, &t, &actor, admin_id).await?,
+        role => tokenboard::team_admins::set_role(&db, &t, &actor, admin_id, parse_role(role)?).await?,
+    }
+    Ok(())
 }

@@ -15,13 +15,16 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    balances::BalancesPage, forecast::ForecastPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    product_detail::ProductDetailPage, products::ProductsPage, summary::SummaryPage, user_detail::UserDetailPage,
-    users::UsersPage,
+    audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage, home::HomePage,
+    login::LoginPage, not_found::NotFound, outbox::OutboxPage, product_detail::ProductDetailPage,
+    products::ProductsPage, schedules::SchedulesPage, settings::SettingsPage, summary::SummaryPage,
+    user_detail::UserDetailPage, users::UsersPage,
 };
 
 /// The HTML document around the app (server-side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -39,6 +42,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page's Content-Security-Policy (DESIGN §8): scripts only from our
+/// origin or carrying this response's nonce (the hydration script and the
+/// serialised resources), wasm may compile, nothing may frame the page.
+/// Inline style attributes stay allowed: bars and progress widths use them.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    leptos::nonce::provide_nonce();
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -51,6 +75,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/balances") view=BalancesPage ssr=SsrMode::Async/>
+                <Route path=path!("/outbox") view=OutboxPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/exports") view=ExportsPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/schedules") view=SchedulesPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/settings") view=SettingsPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/audit") view=AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/forecast") view=ForecastPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/summary") view=SummaryPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/products") view=ProductsPage ssr=SsrMode::Async/>

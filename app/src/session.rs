@@ -19,6 +19,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Set the `Secure` attribute on cookies (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Export files, and the key for hashed user ids.
+    pub exports: tokenboard::export::job::ExportContext,
+    /// Mails go out by SMTP (else they wait in the outbox).
+    pub smtp_configured: bool,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -113,7 +113,7 @@ test("logged out, a team page sends you to log in and back", async ({ page }) =>
   await page.fill('input[name="password"]', ADMIN.password);
   await page.click('button[type="submit"]');
   await expect(page).toHaveURL(/\/teams\/engineering\/summary\?range=7d$/);
-  await page.click(".logout button");
+  await page.click("form[action=\"/logout\"] button");
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/teams/engineering/summary");
   await expect(page).toHaveURL(/\/login\?next=/);

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use tokenboard::Db;
+use tokenboard::audit::Actor;
 use tokenboard::demo::{self, DemoOptions};
 use tokenboard::import::{ImportError, import_usage_csv};
 use tokenboard::model::Role;
@@ -123,6 +124,17 @@ enum TeamCommand {
     },
     /// List teams.
     List,
+    /// Change a team's settings (the rest are in the UI's Settings tab).
+    Set {
+        #[arg(long)]
+        team: String,
+        /// Show team users' names and e-mails (on), or hashed ids (off).
+        #[arg(long, value_parser = ["on", "off"])]
+        personal_data: Option<String>,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,6 +219,25 @@ pub async fn run(cli: Cli) -> Result<()> {
             let started = std::time::Instant::now();
             let teams = tokenboard::rollups::rebuild_all(&db).await?;
             println!("rebuilt the rollups of {teams} teams in {:.1}s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::Team(TeamCommand::Set { team, personal_data, time_zone }) => {
+            let db = open_db(&config).await?;
+            let team = teams::team(&db, &team).await?;
+            let mut settings = tokenboard::settings::load(&db, team.id).await?;
+            if let Some(on_off) = personal_data {
+                settings.personal_data = on_off == "on";
+            }
+            if let Some(zone) = time_zone {
+                settings.time_zone = zone;
+            }
+            let changes = tokenboard::settings::update(&db, &team, &Actor::CommandLine, &settings).await?;
+            if changes.is_empty() {
+                println!("{}: nothing to change", team.slug);
+            }
+            for change in changes {
+                println!("{}: {change}", team.slug);
+            }
             Ok(())
         }
         Command::Team(TeamCommand::Add { slug, name, time_zone }) => {
@@ -337,6 +368,23 @@ async fn run_bench(args: BenchArgs) -> Result<()> {
             t.ratio()
         );
     }
+    let export_dir = std::path::Path::new(&args.database).with_file_name("bench-exports");
+    let exports = tokenboard::bench::exports(&db, &team, args.end_date, &export_dir).await?;
+    println!(
+        "\n{:<8} {:>12} {:>10} {:>10} {:>14} {:>16}",
+        "export", "rows", "MB", "seconds", "rows/s", "peak memory +"
+    );
+    for e in &exports {
+        println!(
+            "{:<8} {:>12} {:>10.1} {:>10.2} {:>14.0} {:>13} MB",
+            e.format.label(),
+            e.rows,
+            e.bytes as f64 / 1e6,
+            e.elapsed.as_secs_f64(),
+            e.rows_per_second(),
+            e.peak_memory_growth_kb.map_or("?".to_owned(), |kb| format!("{:.0}", kb as f64 / 1024.0)),
+        );
+    }
     Ok(())
 }
 
@@ -396,11 +444,28 @@ async fn serve(config: Config) -> Result<()> {
             }
         }
     });
-    let app = crate::http::router(db, &config);
+    let state = crate::http::app_state(db, &config)?;
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(crate::jobs::mailer::SmtpMailer::new(url, &config.mail_from)?),
+        None => {
+            tracing::info!("no TOKENBOARD_SMTP_URL: mails stay in the outbox (/outbox)");
+            None
+        }
+    };
+    crate::jobs::Jobs {
+        exports: state.exports.clone(),
+        public_url: config.public_url.clone(),
+        mailer,
+        http: crate::jobs::webhook_client(),
+    }
+    .spawn();
+    let app = crate::http::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     println!("Tokenboard is serving on http://{}", config.addr);
+    // Peer addresses feed the login rate limit.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }

@@ -3,10 +3,12 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tokenboard.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+pub const DEFAULT_MAIL_FROM: &str = "Tokenboard <tokenboard@localhost>";
 
 #[derive(Clone)]
 pub struct Config {
@@ -20,6 +22,18 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// `TOKENBOARD_SITE_ROOT`: the built site (wasm, css, assets).
     pub site_root: String,
+    /// `TOKENBOARD_DATA_DIR`: export files and the generated secret.
+    pub data_dir: PathBuf,
+    /// `TOKENBOARD_SECRET`: keys hashed user ids; generated into the data
+    /// directory on first run when unset.
+    pub secret: Option<String>,
+    /// `TOKENBOARD_SMTP_URL` (`smtp://user:pass@host:587?tls=required`,
+    /// `smtps://…`); without it mails stay in the outbox (`/outbox`).
+    pub smtp_url: Option<String>,
+    /// `TOKENBOARD_MAIL_FROM`: the sender of Tokenboard's mails.
+    pub mail_from: String,
+    /// `TOKENBOARD_PUBLIC_URL`: how users reach this server (links in mails).
+    pub public_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +62,45 @@ impl Config {
             secure_cookies: parsed("TOKENBOARD_SECURE_COOKIES", "false")?,
             max_upload_bytes: parsed("TOKENBOARD_MAX_UPLOAD_BYTES", &DEFAULT_MAX_UPLOAD_BYTES.to_string())?,
             site_root: var("TOKENBOARD_SITE_ROOT", "target/site"),
+            data_dir: PathBuf::from(var("TOKENBOARD_DATA_DIR", "data")),
+            secret: std::env::var("TOKENBOARD_SECRET").ok().filter(|v| !v.trim().is_empty()),
+            smtp_url: std::env::var("TOKENBOARD_SMTP_URL").ok().filter(|v| !v.trim().is_empty()),
+            mail_from: var("TOKENBOARD_MAIL_FROM", DEFAULT_MAIL_FROM),
+            public_url: var("TOKENBOARD_PUBLIC_URL", &format!("http://{}", var("TOKENBOARD_ADDR", DEFAULT_ADDR))),
         })
     }
+
+    /// The key for hashed user ids: `TOKENBOARD_SECRET`, or the secret kept in
+    /// `<data dir>/secret`, created (random, owner-only) on first use.
+    pub fn pseudonym_key(&self) -> std::io::Result<tokenboard::personal_data::PseudonymKey> {
+        if let Some(secret) = &self.secret {
+            return Ok(tokenboard::personal_data::PseudonymKey::new(secret.as_bytes()));
+        }
+        let path = self.data_dir.join("secret");
+        let secret = match std::fs::read_to_string(&path) {
+            Ok(secret) if !secret.trim().is_empty() => secret,
+            _ => write_new_secret(&path)?,
+        };
+        Ok(tokenboard::personal_data::PseudonymKey::new(secret.trim().as_bytes()))
+    }
+
+    pub fn exports_dir(&self) -> PathBuf {
+        self.data_dir.join("exports")
+    }
+}
+
+fn write_new_secret(path: &Path) -> std::io::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let secret = hex::encode(bytes);
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(secret.as_bytes())?;
+    Ok(secret)
 }
 
 /// Hides the password of a database URL.
@@ -74,6 +125,11 @@ impl fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("site_root", &self.site_root)
+            .field("data_dir", &self.data_dir)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -92,7 +148,15 @@ mod tests {
             secure_cookies: false,
             max_upload_bytes: 1,
             site_root: "target/site".into(),
+            data_dir: "data".into(),
+            secret: Some("hush-hush".into()),
+            smtp_url: Some("smtp://mailer:m41lpass@smtp.example.com:587".into()),
+            mail_from: DEFAULT_MAIL_FROM.into(),
+            public_url: "http://localhost".into(),
         };
-        assert!(!format!("{config:?}").contains("s3cret"));
+        let shown = format!("{config:?}");
+        for secret in ["s3cret", "hush-hush", "m41lpass"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The page header: product name, team picker and logout.
+//! The page header: product name, team picker, logout and logout everywhere.
 
 use leptos::prelude::*;
 use tokenboard::model::TeamRef;
@@ -33,10 +33,14 @@ pub fn Header(email: String, teams: Vec<TeamRef>, current: Option<TeamRef>, quer
                 </ul>
             </details>
             <a class="nav" href="/balances">"Balances"</a>
+            <a class="nav" href="/outbox">"Outbox"</a>
             <span class="spacer"></span>
             <span class="who">{email}</span>
             <form method="post" action="/logout" class="logout">
                 <button type="submit">"Log out"</button>
+            </form>
+            <form method="post" action="/logout/everywhere" class="logout logout-everywhere">
+                <button type="submit" title="End your sessions on every device">"Log out everywhere"</button>
             </form>
         </header>
     }

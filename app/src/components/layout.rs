@@ -11,7 +11,7 @@ use crate::api::{TeamScreen, Viewer};
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::error::AppError;
-use tokenboard::model::TeamRef;
+use tokenboard::model::{Role, TeamRef};
 
 /// A path parameter of the current route ("" when absent).
 pub fn use_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
@@ -51,6 +51,10 @@ pub enum Tab {
     Products,
     Users,
     Forecast,
+    Exports,
+    Schedules,
+    Settings,
+    Audit,
 }
 
 /// Header, tabs and the page body of a team screen. `range_query` ("?range=3m")
@@ -58,8 +62,10 @@ pub enum Tab {
 #[component]
 pub fn TeamLayout(viewer: Viewer, team: TeamRef, tab: Tab, range_query: String, children: Children) -> impl IntoView {
     let slug = team.slug.clone();
-    let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast")]
+    let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast"), (Tab::Exports, "exports", "Exports"), (Tab::Schedules, "schedules", "Schedules"), (Tab::Settings, "settings", "Settings"), (Tab::Audit, "audit", "Audit log")]
         .into_iter()
+        // Settings and the audit log are for primary admins only.
+        .filter(|(t, ..)| team.role == Role::Primary || !matches!(t, Tab::Settings | Tab::Audit))
         .map(|(t, path, title)| {
             view! {
                 <a class="tab" class:active=t == tab href=format!("/teams/{slug}/{path}{range_query}") data-tab=path>{title}</a>

@@ -1,5 +1,6 @@
 pub mod chart;
 pub mod error_view;
+pub mod export_bar;
 pub mod header;
 pub mod kpi;
 pub mod layout;

@@ -24,15 +24,19 @@ pub fn login_url(next: &str, error: Option<&str>) -> String {
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").map_or_else(|| "/".to_owned(), |n| safe_next(&n).to_owned());
-    let failed = move || query.read().get("error").is_some();
+    let failure = move || {
+        query.read().get("error").map(|error| match error.as_str() {
+            "locked" => "Too many failed attempts. Try again in 15 minutes.",
+            "server" => "The server could not log you in. Try again.",
+            _ => "Wrong e-mail or password.",
+        })
+    };
     view! {
         <main class="login">
             <form method="post" action="/login" class="login-box">
                 <h1>"Tokenboard"</h1>
                 <p class="muted">"Sign in to see your teams' token usage."</p>
-                <Show when=failed>
-                    <p class="form-error" role="alert">"Wrong e-mail or password."</p>
-                </Show>
+                {move || failure().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
                 <input type="hidden" name="next" value=next/>
                 <label>"E-mail" <input type="email" name="email" autocomplete="username" required autofocus/></label>
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>

@@ -1,10 +1,15 @@
+pub mod audit;
 pub mod balances;
+pub mod exports;
 pub mod forecast;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod outbox;
 pub mod product_detail;
 pub mod products;
+pub mod schedules;
+pub mod settings;
 pub mod summary;
 pub mod user_detail;
 pub mod users;

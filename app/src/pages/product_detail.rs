@@ -8,9 +8,11 @@ use tokenboard::views::ProductDetailView;
 
 use crate::api::{ProductDetailRequest, TeamScreen, load_product_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
+use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
 use crate::components::range_picker::RangePicker;
 use crate::components::table::MetricCell;
+use tokenboard::export::{ExportParams, ExportReport};
 
 #[component]
 pub fn ProductDetailPage() -> impl IntoView {
@@ -73,6 +75,8 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
                 <p class="breadcrumb"><a href=format!("/teams/{slug}/products{range_query}")>"By product"</a>" / "</p>
                 <h2>{product.name.clone()}</h2>
                 <RangePicker range=range.clone()/>
+                <ExportBar team=slug.clone() report=ExportReport::Product
+                    params=ExportParams { product: Some(product.slug.clone()), ..view_params(&range) }/>
                 <h3>"Tokens over time"</h3>
                 <SeriesChart points=over_time granularity=range.granularity/>
                 <h3>"Versions"</h3>

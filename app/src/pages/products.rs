@@ -8,11 +8,13 @@ use tokenboard::views::ProductsView;
 
 use crate::api::{ReportRequest, TeamScreen, load_products};
 use crate::components::chart::{BarsChart, ChartBar};
+use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::layout::{
     LoadScreen, Tab, TeamLayout, query_string, use_param, use_query_param, use_range_query,
 };
 use crate::components::range_picker::RangePicker;
 use crate::components::table::{MetricCell, SortHeader};
+use tokenboard::export::{ExportParams, ExportReport};
 
 #[component]
 pub fn ProductsPage() -> impl IntoView {
@@ -78,11 +80,17 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
             .into_any()
         })
         .collect_view();
+    let export_params = ExportParams {
+        sort: Some(order.sort_key().to_owned()),
+        dir: Some(order.direction.as_str().to_owned()),
+        ..view_params(&range)
+    };
     view! {
         <Title text=format!("{} · By product · Tokenboard", screen.team.name)/>
         <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Products range_query=range_query.clone()>
             <section>
                 <RangePicker range=range.clone()/>
+                <ExportBar team=screen.team.slug.clone() report=ExportReport::ByProduct params=export_params/>
                 <h3>"Tokens by product"</h3>
                 <BarsChart bars name="tokens-by-product"/>
                 <table class="data products-table" data-total-tokens=total.to_string()>

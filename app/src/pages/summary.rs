@@ -11,9 +11,11 @@ use tokenboard::range::{RangeQuery, short_date};
 use crate::api::{SummaryPageData, SummaryRequest, load_summary};
 use crate::components::chart::SeriesChart;
 use crate::components::error_view::ErrorView;
+use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::{Kpi, group_thousands};
 use crate::components::layout::{Tab, TeamLayout};
 use crate::components::range_picker::RangePicker;
+use tokenboard::export::ExportReport;
 
 #[component]
 pub fn SummaryPage() -> impl IntoView {
@@ -118,6 +120,7 @@ fn RangeSection(s: SummaryView) -> impl IntoView {
     view! {
         <section class="range">
             <RangePicker range=s.range.clone()/>
+            <ExportBar team=s.team.slug.clone() report=ExportReport::Summary params=view_params(&s.range)/>
             <div class="kpis">
                 <Kpi name="range-tokens" label="Tokens used" value=s.range_tokens note={change(s.range_tokens, s.previous_range_tokens)}/>
                 <Kpi name="range-products" label="Products used" value=s.range_products note={change(s.range_products, s.previous_range_products)}/>

@@ -9,9 +9,11 @@ use tokenboard::views::UserDetailView;
 
 use crate::api::{TeamScreen, UserDetailRequest, load_user_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
+use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::group_thousands;
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
 use crate::components::range_picker::RangePicker;
+use tokenboard::export::{ExportParams, ExportReport};
 
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
@@ -83,6 +85,8 @@ fn UserDetailScreen(screen: TeamScreen<UserDetailView>) -> impl IntoView {
                 <h2>{name.clone()}</h2>
                 <p class="muted">{user.email.clone()}" · "<span data-metric="tokens" data-value=tokens.to_string()>{group_thousands(tokens)}" tokens"</span></p>
                 <RangePicker range=range.clone()/>
+                <ExportBar team=slug.clone() report=ExportReport::User
+                    params=ExportParams { user: Some(user.id), ..view_params(&range) }/>
                 <h3>"Days used per week"</h3>
                 {weekly}
                 <h3>"Charges by product version"</h3>

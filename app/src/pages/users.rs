@@ -10,11 +10,13 @@ use tokenboard::views::{UserSort, UserTableQuery, UsersView};
 
 use crate::api::{TeamScreen, UsersRequest, load_users};
 use crate::components::chart::{BarsChart, ChartBar};
+use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::layout::{
     LoadScreen, Tab, TeamLayout, query_string, use_param, use_query_param, use_range_query,
 };
 use crate::components::range_picker::RangePicker;
 use crate::components::table::{MetricCell, SortHeader};
+use tokenboard::export::{ExportParams, ExportReport};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -93,6 +95,12 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
             .into_any()
         })
         .collect_view();
+    let export_params = ExportParams {
+        q: Some(table.search.clone()),
+        sort: Some(table.sort.as_str().to_owned()),
+        dir: Some(table.direction.as_str().to_owned()),
+        ..view_params(&range)
+    };
     let page = table.page;
     let prev = (page > 1).then(|| table_href(table.sort, table.direction, page - 1));
     let next = (page < pages).then(|| table_href(table.sort, table.direction, page + 1));
@@ -101,6 +109,7 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
         <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Users range_query=range_query.clone()>
             <section>
                 <RangePicker range=range.clone()/>
+                <ExportBar team=slug.clone() report=ExportReport::ByUser params=export_params/>
                 <h3>"Top users"</h3>
                 <BarsChart bars=top_bars name="top-users"/>
                 <Form method="GET" action="" attr:class="user-search">

@@ -13,25 +13,34 @@ use tokenboard::{Db, auth, db_tests, packs};
 
 use crate::config::Config;
 
-fn config(max_upload_bytes: usize) -> Config {
+pub(crate) fn config(max_upload_bytes: usize) -> Config {
     Config {
         database_url: String::new(),
         addr: "127.0.0.1:0".parse().unwrap(),
         secure_cookies: false,
         max_upload_bytes,
         site_root: "target/site".into(),
+        data_dir: std::env::temp_dir().join(format!("tokenboard-http-tests-{}", std::process::id())),
+        secret: Some("http test secret".into()),
+        smtp_url: None,
+        mail_from: crate::config::DEFAULT_MAIL_FROM.into(),
+        public_url: "http://tokenboard.test".into(),
     }
 }
 
+pub(crate) fn router(db: &Db, config: &Config) -> axum::Router {
+    super::router(super::app_state(db.clone(), config).unwrap(), config)
+}
+
 async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-    let response = super::router(db.clone(), &config(4096)).oneshot(request).await.unwrap();
+    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
-async fn team(db: &Db, slug: &str) -> Team {
+pub(crate) async fn team(db: &Db, slug: &str) -> Team {
     create_team(db, &NewTeam { slug: slug.into(), name: format!("Team {slug}"), time_zone: "UTC".into() })
         .await
         .unwrap()
@@ -216,7 +225,194 @@ async fn every_team_page_is_gated_by_team(db: &Db) {
     assert!(html.contains(r#"data-team="mine""#) && !html.contains(r#"data-team="theirs""#));
 }
 
+fn login_from(email: &str, password: &str, address: [u8; 4], cookie: Option<&str>) -> Request<Body> {
+    let mut request = login_request(email, password, "/balances");
+    request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((address, 4000))));
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert(header::COOKIE, cookie.parse().unwrap());
+    }
+    request
+}
+
+fn session_of(headers: &axum::http::HeaderMap) -> String {
+    headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+async fn audit_actions(db: &Db) -> Vec<(String, String)> {
+    let sql = "SELECT actor, action FROM audit_log ORDER BY id";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
+    }
+}
+
+/// Five wrong passwords lock the account for everyone for the window, even
+/// with the right password; other accounts still log in, and every attempt
+/// is in the audit log.
+async fn failed_logins_are_rate_limited_and_audited(db: &Db) {
+    auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    auth::upsert_admin(db, "other@example.com", "long enough").await.unwrap();
+    for _ in 0..tokenboard::login_limits::MAX_FAILURES_PER_ACCOUNT {
+        let (_, headers, _) = call(db, login_from("me@example.com", "wrong", [10, 0, 0, 1], None)).await;
+        assert!(headers[header::LOCATION].to_str().unwrap().contains("error=credentials"));
+    }
+    let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 2], None)).await;
+    assert!(headers[header::LOCATION].to_str().unwrap().contains("error=locked"), "{headers:?}");
+    assert!(headers.get(header::SET_COOKIE).is_none(), "a locked account gets no session");
+    let (_, headers, _) = call(db, login_from("other@example.com", "long%20enough", [10, 0, 0, 2], None)).await;
+    assert_eq!(headers[header::LOCATION], "/balances");
+
+    let actions = audit_actions(db).await;
+    let failed = actions.iter().filter(|(actor, action)| actor == "me@example.com" && action == "login-failed");
+    assert_eq!(failed.count(), 5);
+    assert_eq!(actions.last().unwrap(), &("other@example.com".to_owned(), "login".to_owned()));
+
+    // One address guessing at many accounts is stopped too.
+    for n in 0..tokenboard::login_limits::MAX_FAILURES_PER_ADDRESS {
+        call(db, login_from(&format!("guess{n}@example.com"), "x", [10, 9, 9, 9], None)).await;
+    }
+    let (_, headers, _) = call(db, login_from("other@example.com", "long%20enough", [10, 9, 9, 9], None)).await;
+    assert!(headers[header::LOCATION].to_str().unwrap().contains("error=locked"));
+}
+
+/// Logging in replaces a session the browser already had; "log out
+/// everywhere" ends the sessions of every device.
+async fn sessions_rotate_on_login_and_end_everywhere(db: &Db) {
+    let mine = team(db, "mine").await;
+    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
+    let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 1], None)).await;
+    let first = session_of(&headers);
+    let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 1], Some(&first))).await;
+    let second = session_of(&headers);
+    assert_ne!(first, second);
+    let (status, _, _) = call(db, get("/teams/mine/summary", Some(&first))).await;
+    assert!(status.is_redirection(), "the session from before the login is gone");
+    let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 3], None)).await;
+    let laptop = session_of(&headers);
+    for cookie in [&second, &laptop] {
+        assert_eq!(call(db, get("/teams/mine/summary", Some(cookie))).await.0, StatusCode::OK);
+    }
+    let everywhere = Request::post("/logout/everywhere").header(header::COOKIE, &second).body(Body::empty()).unwrap();
+    call(db, everywhere).await;
+    for cookie in [&second, &laptop] {
+        assert!(call(db, get("/teams/mine/summary", Some(cookie))).await.0.is_redirection());
+    }
+}
+
+/// Pages, files and errors all carry the security headers.
+async fn every_response_carries_the_security_headers(db: &Db) {
+    for path in ["/login", "/teams/nope/summary", "/pkg/missing.js", "/teams/x/export/summary.csv"] {
+        let (_, headers, _) = call(db, get(path, None)).await;
+        let csp = headers.get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap().to_owned());
+        assert!(csp.is_some_and(|csp| csp.contains("frame-ancestors 'none'")), "{path}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{path}");
+        assert_eq!(headers[header::REFERRER_POLICY], "same-origin", "{path}");
+    }
+    // A page allows exactly its own inline scripts: every one carries the nonce
+    // its CSP names, and the nonce changes per response.
+    let nonce_of = |headers: &axum::http::HeaderMap| {
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        assert!(csp.contains("'wasm-unsafe-eval'") && !csp.contains("script-src 'unsafe-inline'"), "{csp}");
+        csp.split("'nonce-").nth(1).expect("a script nonce").split('\'').next().unwrap().to_owned()
+    };
+    let (_, headers, html) = call(db, get("/login", None)).await;
+    let nonce = nonce_of(&headers);
+    let scripts = html.matches("<script").count();
+    assert!(scripts >= 1 && html.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts, "{html:.2000}");
+    let (_, headers, _) = call(db, get("/login", None)).await;
+    assert_ne!(nonce_of(&headers), nonce);
+}
+
+/// Personal data off: every page of the team and every export leaves out the
+/// users' names and e-mails and shows the keyed hash instead; switching it
+/// back on restores the names.
+async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
+    let mine = team(db, "mine").await;
+    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
+    let today = mine.today();
+    let csv = format!(
+        "email,first name,last name,product,usage date,tokens used\n\
+         ada.lovelace@x.com,Ada,Lovelace,Revit,{today},10\ngrace@x.com,Grace,Hopper,Maya,{today},20\n"
+    );
+    tokenboard::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
+    let cookie = session_of(&headers);
+    let set_personal_data = |on: bool| async move {
+        let mut settings = tokenboard::settings::load(db, mine.id).await.unwrap();
+        settings.personal_data = on;
+        let team = tokenboard::teams::team(db, "mine").await.unwrap();
+        tokenboard::settings::update(db, &team, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
+    };
+    let user_id = |email: &'static str| async move {
+        let sql = "SELECT id FROM team_users WHERE email = $1";
+        match db.pool() {
+            Pool::Sqlite(p) => sqlx::query_scalar::<_, i64>(sql).bind(email).fetch_one(p).await.unwrap(),
+            Pool::Postgres(p) => sqlx::query_scalar::<_, i64>(sql).bind(email).fetch_one(p).await.unwrap(),
+        }
+    };
+    let ada = user_id("ada.lovelace@x.com").await;
+    let mut paths: Vec<String> =
+        ["summary", "products", "products/revit", "users", &format!("users/{ada}"), "forecast"]
+            .iter()
+            .map(|p| format!("/teams/mine/{p}?range=7d"))
+            .collect();
+    for report in ["token-usage", "seat-usage", "by-user", "by-product", "summary"] {
+        paths.push(format!("/teams/mine/export/{report}.csv?range=7d"));
+    }
+    paths.push(format!("/teams/mine/export/user.csv?range=7d&user={ada}"));
+    let secrets = ["Ada", "Lovelace", "ada.lovelace", "Grace", "Hopper", "grace@x.com"];
+
+    set_personal_data(false).await;
+    let hashed = tokenboard::personal_data::PseudonymKey::new(b"http test secret").user_id(mine.id, ada);
+    let mut seen_hash = 0;
+    for path in &paths {
+        let (status, _, body) = call(db, get(path, Some(&cookie))).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        for secret in secrets {
+            assert!(!body.contains(secret), "{path} shows {secret:?} with personal data off");
+        }
+        seen_hash += usize::from(body.contains(&hashed));
+    }
+    // A search by name tells nothing: it is not applied while names are hidden.
+    let (_, _, searched) = call(db, get("/teams/mine/users?range=7d&q=Lovelace", Some(&cookie))).await;
+    let (_, _, unsearched) = call(db, get("/teams/mine/users?range=7d&q=nobody-at-all", Some(&cookie))).await;
+    assert!(searched.contains(&hashed) && unsearched.contains(&hashed));
+    // The server functions the pages call answer the same.
+    for (endpoint, request) in [
+        (
+            "users",
+            serde_json::json!({"team": "mine", "range": {"range": "7d"}, "table": {"search": "", "sort": "tokens", "direction": "desc", "page": 1}}),
+        ),
+        ("user", serde_json::json!({"team": "mine", "user": ada, "range": {"range": "7d"}})),
+        ("product", serde_json::json!({"team": "mine", "product": "revit", "range": {"range": "7d"}})),
+    ] {
+        let call_fn = Request::post(format!("/api/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(serde_json::json!({ "request": request }).to_string()))
+            .unwrap();
+        let (status, _, body) = call(db, call_fn).await;
+        assert_eq!(status, StatusCode::OK, "{endpoint}: {body}");
+        for secret in secrets {
+            assert!(!body.contains(secret), "/api/{endpoint} shows {secret:?} with personal data off");
+        }
+        seen_hash += usize::from(body.contains(&hashed));
+    }
+    assert!(seen_hash >= 8, "the hashed id stands in for the user ({seen_hash} responses)");
+
+    set_personal_data(true).await;
+    let (_, _, users_page) = call(db, get("/teams/mine/users?range=7d", Some(&cookie))).await;
+    assert!(users_page.contains("Lovelace") && !users_page.contains(&hashed), "names are back");
+}
+
 db_tests!(
+    personal_data_off_hides_names_on_every_page_and_export,
+    every_response_carries_the_security_headers,
+    failed_logins_are_rate_limited_and_audited,
+    sessions_rotate_on_login_and_end_everywhere,
     usage_api_imports_idempotently_and_rejects_bad_files,
     login_gates_pages_and_server_functions_by_team,
     every_team_page_is_gated_by_team,

@@ -1,0 +1,243 @@
+//! `/teams/{team}/settings` (primary admins only): time zone, personal data,
+//! alert thresholds and recipients, and the team's API keys (created with a
+//! label and shown once, revoked, last use). Every change is audited.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use tokenboard::settings::{ApiKeyInfo, TeamSettings};
+
+use tokenboard::model::Role;
+use tokenboard::team_admins::TeamAdmin;
+
+use crate::api::{
+    AdminCommand, CreateApiKey, InviteAdmin, RevokeApiKey, SaveSettings, SettingsData, TeamRequest, TeamScreen,
+    load_settings,
+};
+use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param};
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let team = use_param("team");
+    let save = ServerAction::<SaveSettings>::new();
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let invite = ServerAction::<InviteAdmin>::new();
+    let command = ServerAction::<AdminCommand>::new();
+    let resource = Resource::new(
+        move || {
+            let versions = [
+                save.version().get(),
+                create.version().get(),
+                revoke.version().get(),
+                invite.version().get(),
+                command.version().get(),
+            ];
+            (TeamRequest { team: team() }, versions)
+        },
+        |(request, ..)| load_settings(request),
+    );
+    view! {
+        <LoadScreen resource render=move |screen| view! { <SettingsScreen screen save create revoke invite command/> }/>
+    }
+}
+
+#[component]
+fn SettingsScreen(
+    screen: TeamScreen<SettingsData>,
+    save: ServerAction<SaveSettings>,
+    create: ServerAction<CreateApiKey>,
+    revoke: ServerAction<RevokeApiKey>,
+    invite: ServerAction<InviteAdmin>,
+    command: ServerAction<AdminCommand>,
+) -> impl IntoView {
+    let slug = screen.team.slug.clone();
+    let error = move || {
+        let errors = [
+            save.value().get().and_then(Result::err),
+            create.value().get().and_then(Result::err),
+            revoke.value().get().and_then(Result::err),
+            invite.value().get().and_then(Result::err),
+            command.value().get().and_then(Result::err),
+        ];
+        errors.into_iter().flatten().next().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    };
+    let saved = move || {
+        save.value().get().and_then(Result::ok).map(|changes| {
+            let text = if changes.is_empty() {
+                "Nothing to change.".to_owned()
+            } else {
+                format!("Saved: {}.", changes.join("; "))
+            };
+            view! { <p class="notice" role="status" data-testid="settings-saved">{text}</p> }
+        })
+    };
+    let new_key = move || {
+        create.value().get().and_then(Result::ok).map(|key| {
+            view! {
+                <p class="notice" role="status">
+                    "New key (copy it now; it is not shown again): " <code data-testid="new-api-key">{key}</code>
+                </p>
+            }
+        })
+    };
+    view! {
+        <Title text=format!("{} · Settings · Tokenboard", screen.team.name)/>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Settings range_query=String::new()>
+            <section>
+                <h2>"Team settings"</h2>
+                {error}
+                {saved}
+                <SettingsForm slug=slug.clone() settings=screen.data.settings.clone() save/>
+            </section>
+            <section>
+                <h2>"Admins"</h2>
+                <Admins slug=slug.clone() admins=screen.data.admins.clone() invite command/>
+            </section>
+            <section>
+                <h2>"API keys"</h2>
+                {new_key}
+                <ApiKeys slug=slug.clone() keys=screen.data.api_keys.clone() revoke/>
+                <ActionForm action=create attr:class="api-key-form">
+                    <input type="hidden" name="team" value=slug.clone()/>
+                    <label for="api-key-label">"Label"</label>
+                    <input type="text" id="api-key-label" name="label" placeholder="nightly import" required/>
+                    <button type="submit">"Create key"</button>
+                </ActionForm>
+            </section>
+        </TeamLayout>
+    }
+}
+
+#[component]
+fn SettingsForm(slug: String, settings: TeamSettings, save: ServerAction<SaveSettings>) -> impl IntoView {
+    let percents = settings.low_balance_percents.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    let on = settings.personal_data;
+    view! {
+        <ActionForm action=save attr:class="settings-form">
+            <input type="hidden" name="team" value=slug/>
+            <label for="settings-time-zone">"Time zone"</label>
+            <input type="text" id="settings-time-zone" name="settings[time_zone]" value=settings.time_zone required/>
+            <label for="settings-personal-data">"Personal data"</label>
+            <select id="settings-personal-data" name="settings[personal_data]">
+                <option value="on" selected=on>"On: show names and e-mails"</option>
+                <option value="off" selected=!on>"Off: show hashed user ids"</option>
+            </select>
+            <label for="settings-thresholds">"Low balance alerts (% of total)"</label>
+            <input type="text" id="settings-thresholds" name="settings[low_balance_percents]" value=percents
+                placeholder="20, 10"/>
+            <label for="settings-horizon">"Expiry alert horizon (days)"</label>
+            <input type="number" id="settings-horizon" name="settings[expiry_horizon_days]" min="1" max="366"
+                value=settings.expiry_horizon_days.to_string()/>
+            <label for="settings-recipients">"Alert recipients"</label>
+            <input type="text" id="settings-recipients" name="settings[alert_recipients]"
+                value=settings.alert_recipients.join(", ") placeholder="finance@example.com"/>
+            <label for="settings-webhook">"Alert webhook URL"</label>
+            <input type="url" id="settings-webhook" name="settings[alert_webhook_url]"
+                value=settings.alert_webhook_url.unwrap_or_default()/>
+            <button type="submit">"Save settings"</button>
+        </ActionForm>
+    }
+}
+
+fn when(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    time.map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+#[component]
+fn ApiKeys(slug: String, keys: Vec<ApiKeyInfo>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
+    let rows = keys
+        .into_iter()
+        .map(|key| {
+            let live = key.revoked_at.is_none();
+            let slug = slug.clone();
+            let revoke_button = live.then(move || {
+                view! {
+                    <ActionForm action=revoke attr:class="inline">
+                        <input type="hidden" name="team" value=slug/>
+                        <input type="hidden" name="id" value=key.id.to_string()/>
+                        <button type="submit" data-command="revoke">"Revoke"</button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <tr data-key=key.id.to_string() data-revoked=(!live).to_string()>
+                    <td>{key.label}</td>
+                    <td>{when(Some(key.created_at))}</td>
+                    <td>{when(key.last_used_at)}</td>
+                    <td>{if live { "live".to_owned() } else { format!("revoked {}", when(key.revoked_at)) }}</td>
+                    <td class="actions">{revoke_button}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data api-keys-table">
+            <thead><tr><th>"Label"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn Admins(
+    slug: String,
+    admins: Vec<TeamAdmin>,
+    invite: ServerAction<InviteAdmin>,
+    command: ServerAction<AdminCommand>,
+) -> impl IntoView {
+    let rows = admins
+        .into_iter()
+        .map(|admin| {
+            let button = |name: &'static str, label: &'static str| {
+                let team = slug.clone();
+                view! {
+                    <ActionForm action=command attr:class="inline">
+                        <input type="hidden" name="team" value=team/>
+                        <input type="hidden" name="admin_id" value=admin.admin_id.to_string()/>
+                        <input type="hidden" name="command" value=name/>
+                        <button type="submit" data-command=name>{label}</button>
+                    </ActionForm>
+                }
+            };
+            let change = match admin.role {
+                Role::Primary => button("secondary", "Make secondary"),
+                Role::Secondary => button("primary", "Make primary"),
+            };
+            let remove = button("remove", "Remove");
+            view! {
+                <tr data-key=admin.admin_id.to_string() data-role=admin.role.as_str()>
+                    <td>{admin.email.clone()}</td>
+                    <td>{admin.role.as_str()}</td>
+                    <td class="actions">{change}{remove}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let invited = move || {
+        invite.value().get().and_then(Result::ok).map(|invited| {
+            let password = invited.first_password.map(|p| {
+                view! { " New account; its first password (shown once): " <code data-testid="first-password">{p}</code> }
+            });
+            view! { <p class="notice" role="status">{format!("{} is now an admin.", invited.email)}{password}</p> }
+        })
+    };
+    view! {
+        {invited}
+        <table class="data admins-table">
+            <thead><tr><th>"E-mail"</th><th>"Role"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <ActionForm action=invite attr:class="invite-form">
+            <input type="hidden" name="team" value=slug.clone()/>
+            <label for="invite-email">"E-mail"</label>
+            <input type="email" id="invite-email" name="email" required/>
+            <label for="invite-role">"Role"</label>
+            <select id="invite-role" name="role">
+                <option value="secondary">"Secondary: reports and exports"</option>
+                <option value="primary">"Primary: everything, incl. settings"</option>
+            </select>
+            <button type="submit">"Invite admin"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,338 @@
+//! The authorisation matrix (issue 5): every page of the Leptos route list,
+//! every registered server function and every plain route, called as
+//! anonymous, an admin of another team, an API key of another team, a
+//! secondary and a primary admin of the team. Each is allowed exactly for the
+//! callers its level admits, and no denied call returns the team's data.
+//! A new route or server function fails this test until it is given a level.
+
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use app::api::{ProductDetailRequest, ReportRequest, SummaryRequest, TeamRequest, UserDetailRequest, UsersRequest};
+use tokenboard::model::Role;
+use tokenboard::range::RangeQuery;
+use tokenboard::{Db, auth, db_tests};
+
+use super::tests::{config, router};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Public,
+    /// Any logged-in admin (their own teams only).
+    Admin,
+    Secondary,
+    Primary,
+    /// A key of the team named in the path.
+    ApiKey,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    ApiKeyOfOtherTeam,
+    AdminOfOtherTeam,
+    SecondaryAdmin,
+    PrimaryAdmin,
+}
+
+impl Caller {
+    fn allowed(self, level: Level) -> bool {
+        match level {
+            Level::Public => true,
+            Level::Admin => matches!(self, Caller::AdminOfOtherTeam | Caller::SecondaryAdmin | Caller::PrimaryAdmin),
+            Level::Secondary => matches!(self, Caller::SecondaryAdmin | Caller::PrimaryAdmin),
+            Level::Primary => self == Caller::PrimaryAdmin,
+            Level::ApiKey => false,
+        }
+    }
+}
+
+/// Strings only the team's admins may see, and those only primary admins may see.
+const TEAM_SECRETS: [&str; 3] = ["Secretmine", "secret-mine@x.com", "Team mine"];
+const PRIMARY_SECRETS: [&str; 2] = ["mine-key-label", "mine-alerts@example.com"];
+
+fn page_level(path: &str) -> Level {
+    match path {
+        "/login" => Level::Public,
+        "/" | "/balances" | "/outbox" => Level::Admin,
+        p if p.ends_with("/settings") || p.ends_with("/audit") => Level::Primary,
+        p if p.starts_with("/teams/") => Level::Secondary,
+        other => panic!("page {other} has no level in the authorisation matrix"),
+    }
+}
+
+fn plain_level(path: &str) -> Level {
+    match path {
+        "/login" | "/logout" | "/logout/everywhere" => Level::Public,
+        "/api/v1/teams/{team}/usage" => Level::ApiKey,
+        "/teams/{team}/export/{file}" | "/teams/{team}/exports/{id}/download" => Level::Secondary,
+        other => panic!("route {other} has no level in the authorisation matrix"),
+    }
+}
+
+/// Level and request body of every server function, by endpoint.
+fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
+    let range = RangeQuery { range: Some("30d".into()), ..RangeQuery::default() };
+    let team = || "mine".to_owned();
+    let json = |value: serde_json::Value| (value.to_string(), "application/json");
+    let form = |text: String| (text, "application/x-www-form-urlencoded");
+    let report = ReportRequest { team: team(), range: range.clone(), order: None };
+    let team_request = TeamRequest { team: team() };
+    let (level, (body, content_type)) = match path.trim_start_matches("/api/") {
+        "viewer" => (Level::Admin, json(serde_json::json!({}))),
+        "balances" => (Level::Admin, json(serde_json::json!({}))),
+        "outbox" => (Level::Admin, json(serde_json::json!({}))),
+        "summary" => (
+            Level::Secondary,
+            json(serde_json::json!({ "request": SummaryRequest { team: team(), range: range.clone() } })),
+        ),
+        "products" | "forecast" => (Level::Secondary, json(serde_json::json!({ "request": report }))),
+        "product" => {
+            let request = ProductDetailRequest { team: team(), product: "revit".into(), range: range.clone() };
+            (Level::Secondary, json(serde_json::json!({ "request": request })))
+        }
+        "users" => {
+            let request = UsersRequest { team: team(), range: range.clone(), table: Default::default() };
+            (Level::Secondary, json(serde_json::json!({ "request": request })))
+        }
+        "user" => {
+            let request = UserDetailRequest { team: team(), user: ids.user, range: range.clone() };
+            (Level::Secondary, json(serde_json::json!({ "request": request })))
+        }
+        "exports" | "schedules" => (Level::Secondary, json(serde_json::json!({ "request": team_request }))),
+        "schedule_save" => (
+            Level::Secondary,
+            form(
+                "team=mine&schedule[report]=summary&schedule[format]=csv&schedule[range]=30d&schedule[cadence]=weekly\
+                  &schedule[start_on]=2027-01-04&schedule[recipients]=x@example.com"
+                    .into(),
+            ),
+        ),
+        "schedule_command" => (Level::Secondary, form(format!("team=mine&id={}&command=pause", ids.schedule))),
+        "settings" | "audit" => (Level::Primary, json(serde_json::json!({ "request": team_request }))),
+        "settings_save" => (
+            Level::Primary,
+            form(
+                "team=mine&settings[time_zone]=UTC&settings[personal_data]=on&settings[low_balance_percents]=20\
+                  &settings[expiry_horizon_days]=30&settings[alert_recipients]=mine-alerts@example.com\
+                  &settings[alert_webhook_url]="
+                    .into(),
+            ),
+        ),
+        "api_key_create" => (Level::Primary, form("team=mine&label=another".into())),
+        "api_key_revoke" => (Level::Primary, form(format!("team=mine&id={}", ids.spare_key))),
+        "admin_invite" => (Level::Primary, form("team=mine&email=new-admin@example.com&role=secondary".into())),
+        "admin_command" => (Level::Primary, form(format!("team=mine&admin_id={}&command=secondary", ids.secondary))),
+        other => panic!("server function {other} has no level in the authorisation matrix"),
+    };
+    (level, body, content_type)
+}
+
+/// One call of the matrix: what it is, its level, method, path and body
+/// with its content type.
+type Call = (String, Level, Method, String, Option<(String, &'static str)>);
+
+/// Ids the calls name.
+struct Ids {
+    user: i64,
+    schedule: i64,
+    spare_key: i64,
+    secondary: i64,
+    export: i64,
+}
+
+fn concrete(path: &str, ids: &Ids) -> String {
+    path.replace("{team}", "mine")
+        .replace(":team", "mine")
+        .replace("{product}", "revit")
+        .replace(":product", "revit")
+        .replace("{user}", &ids.user.to_string())
+        .replace(":user", &ids.user.to_string())
+        .replace("{file}", "summary.csv")
+        .replace("{id}", &ids.export.to_string())
+}
+
+async fn send(db: &Db, request: Request<Body>) -> (u16, Option<String>, String) {
+    let response = router(db, &config(1 << 20)).oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let location = response.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_owned());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, location, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn login(db: &Db, email: &str) -> String {
+    let request = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("email={email}&password=long%20enough&next=/")))
+        .unwrap();
+    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
+    response.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
+    let mine = super::tests::team(db, "mine").await;
+    let theirs = super::tests::team(db, "theirs").await;
+    let today = mine.today();
+    let csv =
+        format!("email,first name,product,usage date,tokens used\nsecret-mine@x.com,Secretmine,Revit,{today},10\n");
+    tokenboard::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    let mut admins = Vec::new();
+    for (email, team, role) in [
+        ("primary@example.com", mine.id, Role::Primary),
+        ("secondary@example.com", mine.id, Role::Secondary),
+        ("other@example.com", theirs.id, Role::Primary),
+    ] {
+        let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+        auth::grant_role(db, team, admin.id, role).await.unwrap();
+        admins.push(admin);
+    }
+    auth::create_api_key(db, mine.id, "mine-key-label").await.unwrap();
+    auth::create_api_key(db, mine.id, "spare").await.unwrap();
+    let their_key = auth::create_api_key(db, theirs.id, "theirs").await.unwrap();
+    let mut settings = tokenboard::settings::load(db, mine.id).await.unwrap();
+    settings.alert_recipients = vec!["mine-alerts@example.com".into()];
+    tokenboard::settings::update(db, &mine, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
+    let schedule = tokenboard::schedules::ScheduleInput {
+        report: "summary".into(),
+        format: "csv".into(),
+        range: "30d".into(),
+        cadence: "weekly".into(),
+        start_on: "2027-01-04".into(),
+        recipients: "x@example.com".into(),
+    };
+    let schedule = tokenboard::schedules::create(db, &mine, None, &schedule.validate().unwrap()).await.unwrap();
+    let cookies = [
+        login(db, "primary@example.com").await,
+        login(db, "secondary@example.com").await,
+        login(db, "other@example.com").await,
+    ];
+    // A finished export of the team to download.
+    let (status, ..) = send(db, get_request("/teams/mine/export/summary.csv?range=30d", Some(&cookies[0]))).await;
+    assert_eq!(status, 200);
+    let user: i64 = {
+        let sql = "SELECT id FROM team_users WHERE email = 'secret-mine@x.com'";
+        match db.pool() {
+            tokenboard::db::Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            tokenboard::db::Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        }
+    };
+    let keys = auth::api_keys(db, mine.id).await.unwrap();
+    let ids = Ids {
+        user,
+        schedule: schedule.id,
+        spare_key: keys.iter().find(|k| k.label == "spare").unwrap().id,
+        secondary: admins[1].id,
+        export: tokenboard::export::history::list(db, mine.id).await.unwrap()[0].id,
+    };
+
+    // Every call: (what, level, method, path, body, content type).
+    let mut calls: Vec<Call> = Vec::new();
+    for listing in leptos_axum::generate_route_list(app::App) {
+        let level = page_level(&concrete(listing.path(), &ids).replace(&ids.user.to_string(), "{user}"));
+        let path = concrete(listing.path(), &ids);
+        calls.push((format!("page {}", listing.path()), level, Method::GET, format!("{path}?range=30d"), None));
+    }
+    for (path, _) in super::plain_routes(&config(4096)) {
+        let level = plain_level(path);
+        let (method, body) = match path {
+            "/teams/{team}/export/{file}" | "/teams/{team}/exports/{id}/download" => (Method::GET, None),
+            "/api/v1/teams/{team}/usage" => (
+                Method::POST,
+                Some((format!("Email,Product,Usage date,Tokens used\nz@x.com,Revit,{today},1\n"), "text/csv")),
+            ),
+            _ => (
+                Method::POST,
+                Some(("email=x%40x.com&password=nope&next=/".to_owned(), "application/x-www-form-urlencoded")),
+            ),
+        };
+        calls.push((format!("route {path}"), level, method, concrete(path, &ids), body));
+    }
+    let mut server_fns: Vec<&'static str> = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path).collect();
+    server_fns.sort_unstable();
+    assert!(server_fns.len() >= 20, "the registry lists the server functions: {server_fns:?}");
+    for path in server_fns {
+        let (level, body, content_type) = server_fn_call(path, &ids);
+        calls.push((format!("server fn {path}"), level, Method::POST, path.to_owned(), Some((body, content_type))));
+    }
+    assert!(calls.len() >= 35, "pages, routes and server functions: {}", calls.len());
+    // Logging out last: it ends the caller's session.
+    calls.sort_by_key(|(what, ..)| what.contains("logout"));
+
+    for caller in [
+        Caller::Anonymous,
+        Caller::ApiKeyOfOtherTeam,
+        Caller::AdminOfOtherTeam,
+        Caller::SecondaryAdmin,
+        Caller::PrimaryAdmin,
+    ] {
+        let cookie = match caller {
+            Caller::PrimaryAdmin => Some(login(db, "primary@example.com").await),
+            Caller::SecondaryAdmin => Some(login(db, "secondary@example.com").await),
+            Caller::AdminOfOtherTeam => Some(login(db, "other@example.com").await),
+            _ => None,
+        };
+        for (what, level, method, path, body) in &calls {
+            // Pages as a browser asks for them; server functions as the app calls them
+            // (a form post accepting text/html is redirected back instead).
+            let accept = if what.starts_with("server fn") { "application/json" } else { "text/html" };
+            let mut builder =
+                Request::builder().method(method.clone()).uri(path.as_str()).header(header::ACCEPT, accept);
+            if let Some(cookie) = &cookie {
+                builder = builder.header(header::COOKIE, cookie);
+            }
+            if caller == Caller::ApiKeyOfOtherTeam {
+                builder = builder.header(header::AUTHORIZATION, format!("Bearer {their_key}"));
+            }
+            let request = match body {
+                Some((body, content_type)) => {
+                    builder.header(header::CONTENT_TYPE, *content_type).body(Body::from(body.clone())).unwrap()
+                }
+                None => builder.body(Body::empty()).unwrap(),
+            };
+            let (status, location, text) = send(db, request).await;
+            let denied = status >= 400 || location.as_deref().is_some_and(|l| l.starts_with("/login"));
+            if *level == Level::Public {
+                continue;
+            }
+            assert_eq!(
+                !denied,
+                caller.allowed(*level),
+                "{caller:?} → {what} ({path}): {status} {location:?} {text:.300}"
+            );
+            if !matches!(caller, Caller::SecondaryAdmin | Caller::PrimaryAdmin) {
+                for secret in TEAM_SECRETS {
+                    assert!(!text.contains(secret), "{caller:?} → {what} shows {secret:?}");
+                }
+            }
+            if caller != Caller::PrimaryAdmin && *level == Level::Primary {
+                for secret in PRIMARY_SECRETS {
+                    assert!(!text.contains(secret), "{caller:?} → {what} shows {secret:?}");
+                }
+            }
+        }
+    }
+    // The primary admin's calls left their trace in the audit log.
+    let actions: Vec<String> = tokenboard::audit::for_team(db, mine.id, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.actor == "primary@example.com")
+        .map(|e| e.action)
+        .collect();
+    for action in ["api-key-created", "api-key-revoked", "admin-changed", "exported", "login"] {
+        assert!(actions.iter().any(|a| a == action), "no {action} in {actions:?}");
+    }
+}
+
+fn get_request(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path).header(header::ACCEPT, "text/html");
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+db_tests!(every_route_and_server_function_admits_exactly_its_callers);

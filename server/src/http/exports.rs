@@ -1,0 +1,233 @@
+//! Export downloads.
+//!
+//! `GET /teams/{team}/export/{report}.{csv|xlsx}?range=…` — the one-click
+//! export of a view: CSV streams from the database while it is written to
+//! its history file; Excel is written first (large token-usage workbooks go
+//! to the background job and the admin lands on the export history with its
+//! progress bar). Every export is recorded.
+//!
+//! `GET /teams/{team}/exports/{id}/download` — a finished export, for an
+//! admin of the team or for the secret `?token=` of a mailed link.
+
+use app::pages::login::login_url;
+use app::session::{AppState, admin_from_jar};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use chrono::Utc;
+use serde::Deserialize;
+use tokenboard::audit::Actor;
+use tokenboard::auth::{self, AccessError, TeamAccess};
+use tokenboard::export::history::{self, NewExport};
+use tokenboard::export::job::{self, Tap};
+use tokenboard::export::sources::{ExportInput, expected_rows};
+use tokenboard::export::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus};
+use tokenboard::model::Role;
+use tokenboard::personal_data::Privacy;
+
+/// Token-usage workbooks larger than this are written by the background job.
+pub const INLINE_XLSX_ROWS: u64 = 200_000;
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "export request failed");
+    text(StatusCode::INTERNAL_SERVER_ERROR, "the export failed on the server")
+}
+
+/// The admin (id) and their access to `team`, or the response that refuses it.
+async fn team_access(
+    state: &AppState,
+    jar: &CookieJar,
+    team: &str,
+    uri: &Uri,
+) -> Result<(Actor, TeamAccess), Response> {
+    let admin = admin_from_jar(&state.db, jar).await.map_err(internal)?;
+    let next = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+    match auth::authorize(&state.db, admin.as_ref(), team, Role::Secondary).await {
+        Ok(access) => match admin {
+            Some(admin) => Ok((Actor::Admin { id: admin.id, email: admin.email }, access)),
+            None => Err(Redirect::to(&login_url(next, None)).into_response()),
+        },
+        Err(AccessError::Unauthenticated) => Err(Redirect::to(&login_url(next, None)).into_response()),
+        Err(AccessError::Internal(e)) => Err(internal(e)),
+        Err(AccessError::NotFound | AccessError::Forbidden(_)) => Err(text(StatusCode::NOT_FOUND, "no such team")),
+    }
+}
+
+fn attachment(format: ExportFormat, file_name: &str) -> [(header::HeaderName, HeaderValue); 3] {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static(format.content_type())),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+pub async fn one_click(
+    State(state): State<AppState>,
+    Path((team, file)): Path<(String, String)>,
+    Query(params): Query<ExportParams>,
+    jar: CookieJar,
+    uri: Uri,
+) -> Response {
+    let Some((report, format)) =
+        file.rsplit_once('.').and_then(|(report, ext)| Some((ExportReport::parse(report)?, ExportFormat::parse(ext)?)))
+    else {
+        return text(StatusCode::NOT_FOUND, format!("no export called {file:?}"));
+    };
+    let (actor, access) = match team_access(&state, &jar, &team, &uri).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let range = match params.range_query().resolve(access.team.today()) {
+        Ok(range) => range,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let input = ExportInput {
+        team: access.team.clone(),
+        report,
+        params: params.clone(),
+        range,
+        privacy: Privacy::new(&state.exports.key, &access.team),
+    };
+    match input.check(&state.db).await {
+        Ok(()) => {}
+        Err(tokenboard::Error::Invalid(message)) => return text(StatusCode::BAD_REQUEST, message),
+        Err(tokenboard::Error::NotFound(what)) => return text(StatusCode::NOT_FOUND, format!("{what} not found")),
+        Err(e) => return internal(e),
+    }
+    let in_background = format == ExportFormat::Xlsx
+        && report == ExportReport::TokenUsage
+        && match expected_rows(&state.db, &input).await {
+            Ok(rows) => rows > INLINE_XLSX_ROWS,
+            Err(e) => return internal(e),
+        };
+    let status = if in_background { ExportStatus::Queued } else { ExportStatus::Running };
+    let new = NewExport {
+        team: &access.team,
+        actor: &actor,
+        schedule_id: None,
+        report,
+        format,
+        params: &params,
+        range: &range,
+    };
+    let record = match history::create(&state.db, new, status, Utc::now()).await {
+        Ok(record) => record,
+        Err(e) => return internal(e),
+    };
+    tracing::info!(export = record.id, team_id = access.team.id, report = report.as_str(), "export requested");
+    if in_background {
+        return Redirect::to(&format!("/teams/{}/exports?started={}", access.team.slug, record.id)).into_response();
+    }
+    match format {
+        ExportFormat::Csv => stream_csv(state, record),
+        ExportFormat::Xlsx => match job::run(&state.exports, &record, None).await {
+            Ok(_) => serve_record(&state, &record).await,
+            Err(e) => internal(e),
+        },
+    }
+}
+
+/// Streams a CSV export while the job writes it: chunks go from the job's
+/// tap to the response; if the job fails, the response ends in an error, so
+/// the browser never keeps a silently truncated file.
+fn stream_csv(state: AppState, record: ExportRecord) -> Response {
+    let (tap, chunks): (Tap, _) = std::sync::mpsc::sync_channel(4);
+    let (body_tx, body_rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let forward_tx = body_tx.clone();
+    let forwarder = tokio::task::spawn_blocking(move || {
+        while let Ok(chunk) = chunks.recv() {
+            if forward_tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                break; // the client went away; the job notices on its next send
+            }
+        }
+    });
+    let job_record = record.clone();
+    tokio::spawn(async move {
+        let outcome = job::run(&state.exports, &job_record, Some(tap)).await;
+        let _ = forwarder.await;
+        if let Err(e) = outcome {
+            let _ = body_tx.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+    });
+    let body = Body::from_stream(tokio_stream_from(body_rx));
+    (attachment(record.format, &record.file_name), body).into_response()
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Sends a finished export's file.
+async fn serve_record(state: &AppState, record: &ExportRecord) -> Response {
+    let record = match history::find(&state.db, record.id).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return text(StatusCode::NOT_FOUND, "this export no longer exists"),
+        Err(e) => return internal(e),
+    };
+    let Some(path) = job::servable(&state.exports, &record) else {
+        let why = match record.status {
+            ExportStatus::Failed => format!("this export failed: {}", record.error.unwrap_or_default()),
+            _ => "this export is not finished yet".to_owned(),
+        };
+        return text(StatusCode::CONFLICT, why);
+    };
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(e) => return internal(e),
+    };
+    let length = file.metadata().await.map(|m| m.len()).unwrap_or_default();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut response = (attachment(record.format, &record.file_name), body).into_response();
+    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+#[derive(Deserialize)]
+pub struct DownloadQuery {
+    token: Option<String>,
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    Path((team, id)): Path<(String, i64)>,
+    Query(query): Query<DownloadQuery>,
+    jar: CookieJar,
+    uri: Uri,
+) -> Response {
+    let record = match &query.token {
+        // A mailed link: its secret opens this one export of this one team.
+        Some(token) => match history::find_by_token(&state.db, id, token).await {
+            Ok(Some(record)) => match tokenboard::teams::team_by_id(&state.db, record.team_id).await {
+                Ok(owner) if owner.slug == team => record,
+                Ok(_) => return text(StatusCode::NOT_FOUND, "no such export"),
+                Err(e) => return internal(e),
+            },
+            Ok(None) => return text(StatusCode::NOT_FOUND, "no such export, or the link is no longer valid"),
+            Err(e) => return internal(e),
+        },
+        None => {
+            let (_, access) = match team_access(&state, &jar, &team, &uri).await {
+                Ok(found) => found,
+                Err(response) => return response,
+            };
+            match history::get(&state.db, access.team.id, id).await {
+                Ok(Some(record)) => record,
+                Ok(None) => return text(StatusCode::NOT_FOUND, "no such export"),
+                Err(e) => return internal(e),
+            }
+        }
+    };
+    serve_record(&state, &record).await
+}

@@ -1,0 +1,140 @@
+//! Background work of `serve`: the export worker, the scheduler of
+//! scheduled reports, the alert check, the mail and webhook senders and the
+//! 14-day sweeper. Their state is
+//! in the database, so several app servers can run them side by side.
+
+pub mod mailer;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokenboard::export::history;
+use tokenboard::export::job::{self, ExportContext};
+use tokenboard::schedules;
+
+use mailer::SmtpMailer;
+
+/// A webhook that does not answer within this is retried later.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The HTTP client of the webhook sender.
+pub fn webhook_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build().expect("a client with a timeout builds")
+}
+
+/// A running export whose heartbeat is older than this was interrupted.
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+
+/// What the background loops need.
+#[derive(Clone)]
+pub struct Jobs {
+    pub exports: ExportContext,
+    /// How users reach this server: the start of links in mails.
+    pub public_url: String,
+    pub mailer: Option<SmtpMailer>,
+    pub http: reqwest::Client,
+}
+
+impl Jobs {
+    /// Requeues interrupted exports, then runs every queued one; mails the
+    /// finished scheduled ones. Returns how many ran.
+    pub async fn run_exports(&self) -> tokenboard::error::Result<usize> {
+        let db = &self.exports.db;
+        let now = Utc::now();
+        let recovery = history::recover_interrupted(db, now - STALE_AFTER, now).await?;
+        if !recovery.requeued.is_empty() || !recovery.failed.is_empty() {
+            tracing::warn!(requeued = ?recovery.requeued, failed = ?recovery.failed, "interrupted exports recovered");
+        }
+        let mut ran = 0;
+        while let Some(record) = history::claim_next(db, Utc::now()).await? {
+            // The outcome is recorded on the export either way.
+            let _ = job::run(&self.exports, &record, None).await;
+            ran += 1;
+            if let Some(finished) = history::find(db, record.id).await? {
+                schedules::mail_export(db, &finished, &self.public_url).await?;
+            }
+        }
+        Ok(ran)
+    }
+
+    /// Queues the exports of due schedules.
+    pub async fn queue_schedules(&self) -> tokenboard::error::Result<usize> {
+        Ok(schedules::queue_due(&self.exports.db, Utc::now()).await?.len())
+    }
+
+    /// Sends what waits in the outbox (nothing without SMTP).
+    pub async fn send_mail(&self) -> tokenboard::error::Result<usize> {
+        match &self.mailer {
+            Some(mailer) => mailer.deliver_outbox(&self.exports.db).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Sends the alerts whose condition started to hold.
+    pub async fn check_alerts(&self) -> tokenboard::error::Result<usize> {
+        tokenboard::alerts::check_all(&self.exports.db, Utc::now()).await
+    }
+
+    /// Posts waiting alert events to their teams' webhooks as JSON.
+    pub async fn send_webhooks(&self) -> tokenboard::error::Result<usize> {
+        let db = &self.exports.db;
+        let mut sent = 0;
+        for event in tokenboard::alerts::unsent_webhooks(db, 50).await? {
+            let response = self
+                .http
+                .post(&event.url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(event.payload.clone())
+                .send()
+                .await;
+            let result = match response {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(format!("the webhook answered {}", r.status())),
+                Err(e) => Err(format!("the webhook could not be reached: {e}")),
+            };
+            sent += usize::from(result.is_ok());
+            tokenboard::alerts::mark_webhook(db, event.id, result, Utc::now()).await?;
+        }
+        Ok(sent)
+    }
+
+    /// Deletes exports older than the retention.
+    pub async fn sweep(&self) -> tokenboard::error::Result<usize> {
+        Ok(job::sweep(&self.exports, Utc::now()).await?.len())
+    }
+
+    /// Starts the loops on the runtime.
+    pub fn spawn(self) {
+        every(&self, Duration::from_secs(1), "export worker", |jobs| async move { jobs.run_exports().await });
+        every(&self, Duration::from_secs(30), "scheduler", |jobs| async move { jobs.queue_schedules().await });
+        every(&self, Duration::from_secs(5), "mail sender", |jobs| async move { jobs.send_mail().await });
+        every(&self, Duration::from_secs(300), "alert check", |jobs| async move { jobs.check_alerts().await });
+        every(&self, Duration::from_secs(10), "webhook sender", |jobs| async move { jobs.send_webhooks().await });
+        every(&self, Duration::from_secs(3600), "sweeper", |jobs| async move { jobs.sweep().await });
+    }
+}
+
+/// Runs `work` on its own copy of the jobs now and then every `period`,
+/// logging failures and carrying on.
+fn every<F, Fut>(jobs: &Jobs, period: Duration, name: &'static str, work: F)
+where
+    F: Fn(Jobs) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = tokenboard::error::Result<usize>> + Send,
+{
+    let jobs = jobs.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match work(jobs.clone()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(job = name, done = n, "background job"),
+                Err(e) => tracing::error!(job = name, error = %e, "background job failed"),
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,349 @@
+//! Scheduled reports end to end against a real SMTP conversation (an SMTP
+//! sink started by the test), and the one-click export routes, on SQLite and
+//! PostgreSQL.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::Days;
+use http_body_util::BodyExt;
+use mailin_embedded::{Handler, Response, Server, response};
+use tower::ServiceExt;
+
+use tokenboard::db::Pool;
+use tokenboard::demo::{self, DemoOptions};
+use tokenboard::export::history;
+use tokenboard::export::{ExportReport, ExportStatus};
+use tokenboard::model::Role;
+use tokenboard::schedules::{self, ScheduleInput};
+use tokenboard::{Db, auth, db_tests, teams};
+
+use super::Jobs;
+use super::mailer::SmtpMailer;
+use crate::http::tests::{config, router};
+
+/// One mail as the sink received it.
+#[derive(Clone, Debug)]
+struct Received {
+    to: Vec<String>,
+    data: String,
+}
+
+/// Collects every mail of every connection.
+#[derive(Clone, Default)]
+struct Sink {
+    to: Vec<String>,
+    data: Vec<u8>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Handler for Sink {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.to = to.to_vec();
+        self.data.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let data = String::from_utf8_lossy(&self.data).into_owned();
+        self.received.lock().unwrap().push(Received { to: self.to.clone(), data });
+        response::OK
+    }
+}
+
+fn start_smtp_sink() -> (SocketAddr, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sink = Sink::default();
+    let received = sink.received.clone();
+    let mut server = Server::new(sink);
+    server.with_name("sink.test").with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    (addr, received)
+}
+
+async fn send(
+    db: &Db,
+    data_dir: &std::path::Path,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut config = config(4096);
+    config.data_dir = data_dir.to_owned();
+    let response = router(db, &config).oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path);
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+async fn demo_team(db: &Db) -> teams::Team {
+    let end = chrono::Utc::now().date_naive();
+    demo::generate(db, &DemoOptions { teams: 1, users: 60, products: 6, days: 120, seed: 3, end_date: end })
+        .await
+        .unwrap();
+    teams::team(db, "design-team").await.unwrap()
+}
+
+async fn a_due_schedule_mails_one_working_link(db: &Db) {
+    let team = demo_team(db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(4096);
+    cfg.data_dir = dir.path().to_owned();
+    let state = crate::http::app_state(db.clone(), &cfg).unwrap();
+    let (smtp, received) = start_smtp_sink();
+    let mailer = SmtpMailer::new(&format!("smtp://{smtp}"), &cfg.mail_from).unwrap();
+    let jobs = Jobs {
+        exports: state.exports.clone(),
+        public_url: cfg.public_url.clone(),
+        mailer: Some(mailer),
+        http: super::webhook_client(),
+    };
+
+    let today = team.today();
+    let input = ScheduleInput {
+        report: "token-usage".into(),
+        format: "csv".into(),
+        range: "30d".into(),
+        cadence: "weekly".into(),
+        start_on: today.to_string(),
+        recipients: "finance@example.com, cfo@example.com".into(),
+    };
+    let schedule = schedules::create(db, &team, None, &input.validate().unwrap()).await.unwrap();
+    assert_eq!(schedule.next_run_on, today);
+
+    assert_eq!(jobs.queue_schedules().await.unwrap(), 1);
+    assert_eq!(jobs.queue_schedules().await.unwrap(), 0, "a run is queued once");
+    let schedule = schedules::get(db, team.id, schedule.id).await.unwrap();
+    assert_eq!(schedule.next_run_on, today + Days::new(7));
+    assert_eq!(jobs.run_exports().await.unwrap(), 1);
+    assert_eq!(jobs.send_mail().await.unwrap(), 1);
+    assert_eq!(jobs.send_mail().await.unwrap(), 0, "a mail is sent once");
+
+    let mails = received.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    let mut to = mails[0].to.clone();
+    to.sort();
+    assert_eq!(to, ["cfo@example.com", "finance@example.com"]);
+    let record = history::find(db, schedule.last_export_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!((record.status, record.report), (ExportStatus::Done, ExportReport::TokenUsage));
+    let prefix = format!("{}/teams/design-team/exports/{}/download?token=", cfg.public_url, record.id);
+    // Read the body as a mail client does: after the headers, quoted-printable decoded.
+    let (head, encoded) = mails[0].data.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains("Content-Transfer-Encoding: quoted-printable"), "{head}");
+    let text = quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let link = text
+        .lines()
+        .find_map(|line| line.split_whitespace().find(|w| w.starts_with(&prefix)))
+        .unwrap_or_else(|| panic!("no download link in\n{text}"))
+        .to_owned();
+
+    // The link downloads the file, without a session.
+    let path = link.trim_start_matches(&cfg.public_url);
+    let (status, headers, body) = send(db, dir.path(), get(path, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains(&record.file_name));
+    let on_disk = std::fs::read(state.exports.files.path(record.id, record.format)).unwrap();
+    assert_eq!(body, on_disk);
+    let rows = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(body.as_slice()).records().count();
+    assert_eq!(rows as i64, record.rows_written);
+
+    // A wrong secret opens nothing.
+    let forged = format!("{}{}", &path[..path.len() - 4], "beef");
+    let (status, _, body) = send(db, dir.path(), get(&forged, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!String::from_utf8_lossy(&body).contains("# Tokenboard export"));
+}
+
+async fn one_click_exports_download_the_view_for_its_admins_only(db: &Db) {
+    let team = demo_team(db).await;
+    let other =
+        teams::create_team(db, &teams::NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
+    let admin = auth::upsert_admin(db, "viewer@example.com", "long enough").await.unwrap();
+    auth::grant_role(db, team.id, admin.id, Role::Secondary).await.unwrap();
+    let cookie = format!("{}={}", app::session::SESSION_COOKIE, auth::create_session(db, admin.id).await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+
+    let (status, headers, body) =
+        send(db, dir.path(), get("/teams/design-team/export/by-user.csv?range=30d", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    let disposition = headers[header::CONTENT_DISPOSITION].to_str().unwrap().to_owned();
+    let today = team.today();
+    let from = today - Days::new(29);
+    assert!(disposition.contains(&format!("tokenboard_design-team_usage-by-user_{from}_{today}.csv")), "{disposition}");
+    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(body.as_slice());
+    let tokens_i = reader.headers().unwrap().iter().position(|h| h == "Tokens used").unwrap();
+    let tokens: i64 = reader.records().map(|r| r.unwrap()[tokens_i].parse::<i64>().unwrap()).sum();
+    let sql = "SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) FROM usage_charges
+               WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3";
+    let expected: i64 = match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(team.id).bind(from).bind(today).fetch_one(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_scalar(sql).bind(team.id).bind(from).bind(today).fetch_one(p).await.unwrap(),
+    };
+    assert_eq!(tokens, expected);
+
+    let (status, _, body) =
+        send(db, dir.path(), get("/teams/design-team/export/token-usage.xlsx?range=7d", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&body[..2], b"PK", "an xlsx is a zip");
+
+    // Recorded in the history, with who asked.
+    let exports = history::list(db, team.id).await.unwrap();
+    assert_eq!(exports.len(), 2);
+    assert!(
+        exports
+            .iter()
+            .all(|e| e.status == ExportStatus::Done && e.admin_email.as_deref() == Some("viewer@example.com"))
+    );
+    let (status, _, body) =
+        send(db, dir.path(), get(&format!("/teams/design-team/exports/{}/download", exports[0].id), Some(&cookie)))
+            .await;
+    assert_eq!((status, &body[..2]), (StatusCode::OK, &b"PK"[..]));
+
+    // Bad input: a clear error, and nothing recorded.
+    let (status, _, body) = send(
+        db,
+        dir.path(),
+        get("/teams/design-team/export/token-usage.csv?range=custom&from=2026-05-01&to=2026-01-01", Some(&cookie)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("is after"));
+    let (status, _, _) =
+        send(db, dir.path(), get("/teams/design-team/export/product.csv?range=7d&product=nope", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(history::list(db, team.id).await.unwrap().len(), 2);
+
+    // Another team's export, or no session: no data.
+    let (status, _, body) = send(db, dir.path(), get("/teams/other/export/token-usage.csv", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!String::from_utf8_lossy(&body).contains("Other"));
+    let (status, headers, _) = send(db, dir.path(), get("/teams/design-team/export/token-usage.csv", None)).await;
+    assert!(status.is_redirection());
+    assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/login?next="));
+    let (status, _, _) =
+        send(db, dir.path(), get(&format!("/teams/other/exports/{}/download", exports[0].id), Some(&cookie))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(history::list(db, other.id).await.unwrap().is_empty());
+}
+
+/// A webhook receiver on a local port: every JSON body it was sent.
+async fn start_webhook_sink() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let store = store.clone();
+            async move {
+                store.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+async fn outbox_subjects(db: &Db, team_id: i64) -> Vec<String> {
+    let sql = "SELECT subject FROM mail_outbox WHERE team_id = $1 ORDER BY id";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).fetch_all(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).fetch_all(p).await.unwrap(),
+    }
+}
+
+/// Falling to a threshold alerts once (mail and webhook JSON), however often
+/// the check runs; a purchase re-arms it and the next fall alerts again. A
+/// pack expiring within the horizon with unused tokens alerts once.
+async fn alerts_are_sent_once_per_crossing(db: &Db) {
+    let team =
+        teams::create_team(db, &teams::NewTeam { slug: "ops".into(), name: "Ops".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
+    let today = team.today();
+    let (hook, hooked) = start_webhook_sink().await;
+    let mut settings = tokenboard::settings::load(db, team.id).await.unwrap();
+    settings.low_balance_percents = vec![20];
+    settings.expiry_horizon_days = 30;
+    settings.alert_recipients = vec!["finance@example.com".into()];
+    settings.alert_webhook_url = Some(hook);
+    tokenboard::settings::update(db, &team, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(4096);
+    cfg.data_dir = dir.path().to_owned();
+    let state = crate::http::app_state(db.clone(), &cfg).unwrap();
+    let jobs = Jobs {
+        exports: state.exports.clone(),
+        public_url: cfg.public_url.clone(),
+        mailer: None,
+        http: super::webhook_client(),
+    };
+    let use_tokens = |day: chrono::NaiveDate, email: &str, tokens: i64| {
+        format!("email,product,usage date,tokens used\n{email},Revit,{day},{tokens}\n")
+    };
+
+    tokenboard::packs::add_pack(db, team.id, 1000, today - Days::new(100), None).await.unwrap();
+    assert_eq!(jobs.check_alerts().await.unwrap(), 0, "a full balance alerts nothing");
+    let csv = use_tokens(today - Days::new(1), "a@x.com", 850);
+    tokenboard::import::import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
+    assert_eq!(jobs.check_alerts().await.unwrap(), 1);
+    assert_eq!(jobs.check_alerts().await.unwrap(), 0, "the same crossing alerts once");
+    assert_eq!(outbox_subjects(db, team.id).await, ["Tokenboard: Ops is at or below 20% of its tokens"]);
+    assert_eq!(jobs.send_webhooks().await.unwrap(), 1);
+    assert_eq!(jobs.send_webhooks().await.unwrap(), 0, "a delivered event is not sent again");
+    let event = hooked.lock().unwrap()[0].clone();
+    assert_eq!(event["kind"], "low-balance");
+    assert_eq!((event["available"].as_i64(), event["total"].as_i64()), (Some(150), Some(1000)));
+
+    // A purchase lifts the balance back over 20%: re-armed, nothing sent.
+    tokenboard::packs::add_pack(db, team.id, 1000, today, None).await.unwrap();
+    assert_eq!(jobs.check_alerts().await.unwrap(), 0);
+    let csv = use_tokens(today, "b@x.com", 1000);
+    tokenboard::import::import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
+    assert_eq!(jobs.check_alerts().await.unwrap(), 1, "a new crossing alerts again");
+    assert_eq!(outbox_subjects(db, team.id).await.len(), 2);
+
+    // A pack with unused tokens expiring within 30 days alerts once (the
+    // balance is full: only the expiry alerts).
+    let quiet = teams::NewTeam { slug: "quiet".into(), name: "Quiet".into(), time_zone: "UTC".into() };
+    let quiet = teams::create_team(db, &quiet).await.unwrap();
+    settings.time_zone = "UTC".into();
+    tokenboard::settings::update(db, &quiet, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
+    tokenboard::packs::add_pack(db, quiet.id, 500, today - Days::new(340), Some(today + Days::new(20))).await.unwrap();
+    assert_eq!(jobs.check_alerts().await.unwrap(), 1);
+    assert_eq!(jobs.check_alerts().await.unwrap(), 0);
+    let subjects = outbox_subjects(db, quiet.id).await;
+    assert_eq!(subjects, [format!("Tokenboard: Quiet has tokens expiring on {}", today + Days::new(20))]);
+    jobs.send_webhooks().await.unwrap();
+    let events = hooked.lock().unwrap().clone();
+    assert_eq!(
+        events.iter().map(|e| e["kind"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["low-balance", "low-balance", "expiring"]
+    );
+}
+
+db_tests!(
+    a_due_schedule_mails_one_working_link,
+    one_click_exports_download_the_view_for_its_admins_only,
+    alerts_are_sent_once_per_crossing,
+);

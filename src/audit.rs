@@ -1,0 +1,122 @@
+//! The audit log (DESIGN §8): who changed which setting, toggled personal
+//! data, created or revoked a key, exported what, logged in or failed to.
+//! Append-only: this module inserts and reads, nothing else.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::db::{Db, on_db};
+#[cfg(feature = "ssr")]
+use crate::error::Result;
+
+/// Who did it.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Admin {
+        id: i64,
+        email: String,
+    },
+    ApiKey {
+        id: i64,
+    },
+    CommandLine,
+    Scheduler,
+    /// A login attempt; `admin_id` when the e-mail is an admin's.
+    LoginAttempt {
+        admin_id: Option<i64>,
+        email: String,
+    },
+}
+
+#[cfg(feature = "ssr")]
+impl Actor {
+    pub fn admin_id(&self) -> Option<i64> {
+        match self {
+            Actor::Admin { id, .. } => Some(*id),
+            Actor::LoginAttempt { admin_id, .. } => *admin_id,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn label(&self) -> String {
+        match self {
+            Actor::Admin { email, .. } | Actor::LoginAttempt { email, .. } => email.clone(),
+            Actor::ApiKey { id } => format!("api key #{id}"),
+            Actor::CommandLine => "command line".into(),
+            Actor::Scheduler => "scheduler".into(),
+        }
+    }
+}
+
+/// What was done; the stored `action` is [`AuditAction::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    Login,
+    LoginFailed,
+    SettingChanged,
+    PersonalDataToggled,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    Exported,
+    AdminChanged,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Login => "login",
+            AuditAction::LoginFailed => "login-failed",
+            AuditAction::SettingChanged => "setting-changed",
+            AuditAction::PersonalDataToggled => "personal-data",
+            AuditAction::ApiKeyCreated => "api-key-created",
+            AuditAction::ApiKeyRevoked => "api-key-revoked",
+            AuditAction::Exported => "exported",
+            AuditAction::AdminChanged => "admin-changed",
+        }
+    }
+}
+
+/// One row of the log, as `/teams/{slug}/audit` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Binds, in order: team id, admin id, actor, action, detail, time. Used
+/// directly by changes that audit in their own transaction.
+#[cfg(feature = "ssr")]
+pub(crate) const INSERT: &str = "INSERT INTO audit_log (team_id, admin_id, actor, action, detail, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Appends one row. `team_id` is `None` for events outside a team.
+#[cfg(feature = "ssr")]
+pub async fn record(db: &Db, team_id: Option<i64>, actor: &Actor, action: AuditAction, detail: &str) -> Result<()> {
+    on_db!(db, |pool| sqlx::query(INSERT)
+        .bind(team_id)
+        .bind(actor.admin_id())
+        .bind(actor.label())
+        .bind(action.as_str())
+        .bind(detail)
+        .bind(Utc::now())
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// The team's log, newest first, with the logins of its admins.
+#[cfg(feature = "ssr")]
+pub async fn for_team(db: &Db, team_id: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+    let sql = "SELECT id, actor, action, detail, created_at FROM audit_log
+               WHERE team_id = $1
+                  OR (team_id IS NULL AND admin_id IN (SELECT admin_id FROM team_admins WHERE team_id = $1))
+               ORDER BY id DESC LIMIT $2";
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, AuditEntry>(sql).bind(team_id).bind(limit).fetch_all(pool).await?))
+}

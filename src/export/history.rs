@@ -1,0 +1,300 @@
+//! The export history: one row per export, one-click or scheduled. Jobs keep
+//! their state here (queued → running → done | failed), so any app server
+//! can run them and a restart finds what it interrupted.
+
+use crate::audit::{self, Actor, AuditAction};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus, RETENTION_DAYS};
+use crate::db::{Db, on_db};
+use crate::error::{Error, Result};
+use crate::range::ResolvedRange;
+
+/// Attempts before an interrupted export is given up.
+pub const MAX_ATTEMPTS: i64 = 3;
+
+#[derive(sqlx::FromRow)]
+struct ExportRow {
+    id: i64,
+    team_id: i64,
+    admin_email: Option<String>,
+    schedule_id: Option<i64>,
+    report: String,
+    format: String,
+    query: String,
+    range_from: NaiveDate,
+    range_to: NaiveDate,
+    file_name: String,
+    status: String,
+    rows_expected: Option<i64>,
+    rows_written: i64,
+    bytes: Option<i64>,
+    sha256: Option<String>,
+    error: Option<String>,
+    attempts: i64,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl TryFrom<ExportRow> for ExportRecord {
+    type Error = Error;
+
+    fn try_from(row: ExportRow) -> Result<ExportRecord> {
+        let bad = |what: &str, value: &str| Error::Invalid(format!("export {}: unknown {what} {value:?}", row.id));
+        Ok(ExportRecord {
+            id: row.id,
+            team_id: row.team_id,
+            admin_email: row.admin_email,
+            schedule_id: row.schedule_id,
+            report: ExportReport::parse(&row.report).ok_or_else(|| bad("report", &row.report))?,
+            format: ExportFormat::parse(&row.format).ok_or_else(|| bad("format", &row.format))?,
+            query: row.query,
+            range_from: row.range_from,
+            range_to: row.range_to,
+            file_name: row.file_name,
+            status: ExportStatus::parse(&row.status).ok_or_else(|| bad("status", &row.status))?,
+            rows_expected: row.rows_expected,
+            rows_written: row.rows_written,
+            bytes: row.bytes,
+            sha256: row.sha256,
+            error: row.error,
+            attempts: row.attempts,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT e.id, e.team_id, a.email AS admin_email, e.schedule_id, e.report, e.format, e.query,
+        e.range_from, e.range_to, e.file_name, e.status, e.rows_expected, e.rows_written, e.bytes, e.sha256,
+        e.error, e.attempts, e.created_at, e.expires_at
+    FROM exports e LEFT JOIN admins a ON a.id = e.admin_id";
+
+/// An export to record.
+#[derive(Clone, Debug)]
+pub struct NewExport<'a> {
+    pub team: &'a crate::teams::Team,
+    /// Who asked: an admin (one-click), the scheduler, the command line.
+    pub actor: &'a Actor,
+    pub schedule_id: Option<i64>,
+    pub report: ExportReport,
+    pub format: ExportFormat,
+    pub params: &'a ExportParams,
+    pub range: &'a ResolvedRange,
+}
+
+/// The stored form of the view's query (the export's own URL query).
+pub fn encode_params(params: &ExportParams) -> String {
+    serde_urlencoded::to_string(params.pairs()).unwrap_or_default()
+}
+
+pub fn decode_params(query: &str) -> Result<ExportParams> {
+    serde_urlencoded::from_str(query).map_err(|e| Error::Invalid(format!("export query {query:?}: {e}")))
+}
+
+/// Records a new export with `status` (queued for the job runner, or running
+/// when the caller writes it at once), and audits it in the same transaction.
+pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: DateTime<Utc>) -> Result<ExportRecord> {
+    let file_name = super::file_name(&new.team.slug, new.report, new.range.from, new.range.to, new.format);
+    let attempts = i64::from(status == ExportStatus::Running);
+    let sql = "INSERT INTO exports (team_id, admin_id, schedule_id, report, format, query, range_from, range_to,
+            file_name, status, attempts, heartbeat_at, created_at, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id";
+    let detail = format!("{file_name} ({})", encode_params(new.params));
+    let id = on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id = sqlx::query_scalar::<_, i64>(sql)
+            .bind(new.team.id)
+            .bind(new.actor.admin_id())
+            .bind(new.schedule_id)
+            .bind(new.report.as_str())
+            .bind(new.format.extension())
+            .bind(encode_params(new.params))
+            .bind(new.range.from)
+            .bind(new.range.to)
+            .bind(&file_name)
+            .bind(status.as_str())
+            .bind(attempts)
+            .bind(now)
+            .bind(now + Duration::days(RETENTION_DAYS))
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(audit::INSERT)
+            .bind(new.team.id)
+            .bind(new.actor.admin_id())
+            .bind(new.actor.label())
+            .bind(AuditAction::Exported.as_str())
+            .bind(format!("export #{id}: {detail}"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        id
+    });
+    find(db, id).await?.ok_or_else(|| Error::NotFound(format!("export {id}")))
+}
+
+/// An export by id, whatever its team (job runner, mailed links).
+pub async fn find(db: &Db, id: i64) -> Result<Option<ExportRecord>> {
+    let sql = format!("{SELECT} WHERE e.id = $1");
+    let row = on_db!(db, |pool| sqlx::query_as::<_, ExportRow>(&sql).bind(id).fetch_optional(pool).await?);
+    row.map(ExportRecord::try_from).transpose()
+}
+
+/// An export of one team (a team id from a URL is never trusted alone).
+pub async fn get(db: &Db, team_id: i64, id: i64) -> Result<Option<ExportRecord>> {
+    Ok(find(db, id).await?.filter(|e| e.team_id == team_id))
+}
+
+/// The team's exports, newest first.
+pub async fn list(db: &Db, team_id: i64) -> Result<Vec<ExportRecord>> {
+    let sql = format!("{SELECT} WHERE e.team_id = $1 ORDER BY e.id DESC LIMIT 500");
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, ExportRow>(&sql).bind(team_id).fetch_all(pool).await?);
+    rows.into_iter().map(ExportRecord::try_from).collect()
+}
+
+/// Takes the oldest queued export for this worker (running, one more attempt).
+pub async fn claim_next(db: &Db, now: DateTime<Utc>) -> Result<Option<ExportRecord>> {
+    let sql = "UPDATE exports SET status = 'running', attempts = attempts + 1, heartbeat_at = $1, rows_written = 0
+        WHERE id = (SELECT id FROM exports WHERE status = 'queued' ORDER BY id LIMIT 1) AND status = 'queued'
+        RETURNING id";
+    let id = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql).bind(now).fetch_optional(pool).await?);
+    match id {
+        Some(id) => find(db, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Progress of a running export; also tells other servers it is alive.
+pub async fn heartbeat(db: &Db, id: i64, rows_written: u64, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE exports SET rows_written = $2, heartbeat_at = $3 WHERE id = $1 AND status = 'running'";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(id)
+        .bind(rows_written as i64)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+pub async fn set_expected_rows(db: &Db, id: i64, rows: u64) -> Result<()> {
+    let sql = "UPDATE exports SET rows_expected = $2 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(rows as i64).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Attempt `attempt` of export `id` finished its file. An attempt that was
+/// given up meanwhile (a stalled worker) changes nothing.
+pub async fn mark_done(
+    db: &Db,
+    id: i64,
+    attempt: i64,
+    written: &super::job::Written,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let sql = "UPDATE exports SET status = 'done', rows_written = $2, rows_expected = $2, bytes = $3, sha256 = $4,
+            error = NULL, finished_at = $5
+        WHERE id = $1 AND attempts = $6 AND status = 'running'";
+    let (rows, bytes, sha256) = (written.rows, written.bytes, &written.sha256);
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(id)
+        .bind(rows as i64)
+        .bind(bytes as i64)
+        .bind(sha256)
+        .bind(now)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Attempt `attempt` of export `id` failed (ignored if that attempt was given up).
+pub async fn mark_attempt_failed(db: &Db, id: i64, attempt: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE exports SET status = 'failed', error = $2, finished_at = $3
+        WHERE id = $1 AND attempts = $4 AND status = 'running'";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+pub async fn mark_failed(db: &Db, id: i64, error: &str, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE exports SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(error).bind(now).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// What [`recover_interrupted`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub requeued: Vec<i64>,
+    pub failed: Vec<i64>,
+}
+
+/// Running exports whose worker stopped beating before `stale_before` (a
+/// restart, a crash): queued again to be written from the start, or failed
+/// after [`MAX_ATTEMPTS`].
+pub async fn recover_interrupted(db: &Db, stale_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Recovery> {
+    let sql = "SELECT id, attempts FROM exports WHERE status = 'running' AND heartbeat_at < $1 ORDER BY id";
+    let stale = on_db!(db, |pool| sqlx::query_as::<_, (i64, i64)>(sql).bind(stale_before).fetch_all(pool).await?);
+    let mut recovery = Recovery::default();
+    for (id, attempts) in stale {
+        if attempts >= MAX_ATTEMPTS {
+            mark_failed(db, id, &format!("interrupted {attempts} times; giving up"), now).await?;
+            recovery.failed.push(id);
+        } else {
+            let sql = "UPDATE exports SET status = 'queued', rows_written = 0 WHERE id = $1 AND status = 'running'";
+            on_db!(db, |pool| sqlx::query(sql).bind(id).execute(pool).await?.rows_affected());
+            recovery.requeued.push(id);
+        }
+    }
+    Ok(recovery)
+}
+
+/// Exports past their expiry, with their files' ids and formats; their rows
+/// are deleted by [`delete`] once the files are gone.
+pub async fn expired(db: &Db, now: DateTime<Utc>) -> Result<Vec<(i64, ExportFormat)>> {
+    let sql = "SELECT id, format FROM exports WHERE expires_at <= $1 ORDER BY id";
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql).bind(now).fetch_all(pool).await?);
+    Ok(rows.into_iter().filter_map(|(id, f)| Some((id, ExportFormat::parse(&f)?))).collect())
+}
+
+pub async fn delete(db: &Db, id: i64) -> Result<()> {
+    on_db!(db, |pool| sqlx::query("DELETE FROM exports WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new secret for a mailed download link of export `id` (only its hash is
+/// kept; a new link replaces the old one).
+pub async fn new_download_token(db: &Db, id: i64) -> Result<String> {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let sql = "UPDATE exports SET download_token_hash = $2 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(token_hash(&token)).execute(pool).await?.rows_affected());
+    Ok(token)
+}
+
+/// The export a mailed link opens, if the link's secret is right.
+pub async fn find_by_token(db: &Db, id: i64, token: &str) -> Result<Option<ExportRecord>> {
+    let sql = "SELECT download_token_hash FROM exports WHERE id = $1";
+    let stored =
+        on_db!(db, |pool| sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_optional(pool).await?).flatten();
+    match stored {
+        Some(hash) if hash == token_hash(token) => find(db, id).await,
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,88 @@
+//! The mail outbox: every e-mail Tokenboard sends is first a row here. A
+//! sender (server, with SMTP) delivers and marks it; without SMTP the mails
+//! stay for `/outbox` to show.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::db::{Db, on_db};
+#[cfg(feature = "ssr")]
+use crate::error::Result;
+
+/// Delivery attempts before a mail is left alone.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// One mail, as the outbox shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OutboxMail {
+    pub id: i64,
+    pub team_id: i64,
+    /// Comma-separated addresses.
+    pub recipients: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+const SELECT: &str =
+    "SELECT id, team_id, recipients, subject, body, created_at, sent_at, attempts, last_error FROM mail_outbox";
+
+#[cfg(feature = "ssr")]
+pub async fn enqueue(
+    db: &Db,
+    team_id: i64,
+    recipients: &[String],
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let sql = "INSERT INTO mail_outbox (team_id, recipients, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)
+        RETURNING id";
+    Ok(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .bind(team_id)
+        .bind(recipients.join(","))
+        .bind(subject)
+        .bind(body)
+        .bind(now)
+        .fetch_one(pool)
+        .await?))
+}
+
+/// Mails not yet delivered and not given up, oldest first.
+#[cfg(feature = "ssr")]
+pub async fn unsent(db: &Db, limit: i64) -> Result<Vec<OutboxMail>> {
+    let sql = format!("{SELECT} WHERE sent_at IS NULL AND attempts < $1 ORDER BY id LIMIT $2");
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(&sql).bind(MAX_ATTEMPTS).bind(limit).fetch_all(pool).await?))
+}
+
+#[cfg(feature = "ssr")]
+pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(now).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+pub async fn mark_failed_attempt(db: &Db, id: i64, error: &str) -> Result<()> {
+    let sql = "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(error).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// The mails of the given teams, newest first.
+#[cfg(feature = "ssr")]
+pub async fn for_teams(db: &Db, team_ids: &[i64]) -> Result<Vec<OutboxMail>> {
+    let mut mails = Vec::new();
+    for team_id in team_ids {
+        let sql = format!("{SELECT} WHERE team_id = $1 ORDER BY id DESC LIMIT 200");
+        mails.extend(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(&sql).bind(team_id).fetch_all(pool).await?));
+    }
+    mails.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(mails)
+}

@@ -1,0 +1,232 @@
+//! Schedules in the database, and the run that turns due schedules into
+//! queued exports and finished scheduled exports into e-mails.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+
+use super::{Cadence, Schedule, ValidSchedule};
+use crate::db::{Db, on_db};
+use crate::error::{Error, Result};
+use crate::export::history::{self, NewExport};
+use crate::export::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus};
+use crate::range::{RangePreset, RangeQuery};
+use crate::teams::Team;
+
+#[derive(sqlx::FromRow)]
+struct ScheduleRow {
+    id: i64,
+    team_id: i64,
+    report: String,
+    format: String,
+    range_preset: String,
+    cadence: String,
+    start_on: NaiveDate,
+    next_run_on: NaiveDate,
+    recipients: String,
+    paused: bool,
+    last_export_id: Option<i64>,
+}
+
+impl TryFrom<ScheduleRow> for Schedule {
+    type Error = Error;
+
+    fn try_from(row: ScheduleRow) -> Result<Schedule> {
+        let bad = |what: &str, value: &str| Error::Invalid(format!("schedule {}: unknown {what} {value:?}", row.id));
+        Ok(Schedule {
+            id: row.id,
+            team_id: row.team_id,
+            report: ExportReport::parse(&row.report).ok_or_else(|| bad("report", &row.report))?,
+            format: ExportFormat::parse(&row.format).ok_or_else(|| bad("format", &row.format))?,
+            range: RangePreset::parse(&row.range_preset).ok_or_else(|| bad("range", &row.range_preset))?,
+            cadence: Cadence::parse(&row.cadence).ok_or_else(|| bad("cadence", &row.cadence))?,
+            start_on: row.start_on,
+            next_run_on: row.next_run_on,
+            recipients: row.recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+            paused: row.paused,
+            last_export_id: row.last_export_id,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT id, team_id, report, format, range_preset, cadence, start_on, next_run_on, recipients,
+    paused, last_export_id FROM report_schedules";
+
+pub async fn list(db: &Db, team_id: i64) -> Result<Vec<Schedule>> {
+    let sql = format!("{SELECT} WHERE team_id = $1 ORDER BY id");
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, ScheduleRow>(&sql).bind(team_id).fetch_all(pool).await?);
+    rows.into_iter().map(Schedule::try_from).collect()
+}
+
+pub async fn get(db: &Db, team_id: i64, id: i64) -> Result<Schedule> {
+    let sql = format!("{SELECT} WHERE team_id = $1 AND id = $2");
+    let row =
+        on_db!(db, |pool| sqlx::query_as::<_, ScheduleRow>(&sql).bind(team_id).bind(id).fetch_optional(pool).await?);
+    row.map(Schedule::try_from).transpose()?.ok_or_else(|| Error::NotFound(format!("schedule {id}")))
+}
+
+pub async fn create(db: &Db, team: &Team, admin_id: Option<i64>, schedule: &ValidSchedule) -> Result<Schedule> {
+    let next = schedule.cadence.first_on_or_after(schedule.start_on, team.today());
+    let sql = "INSERT INTO report_schedules (team_id, created_by, report, format, range_preset, cadence, start_on,
+            next_run_on, recipients, paused, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10) RETURNING id";
+    let id = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .bind(team.id)
+        .bind(admin_id)
+        .bind(schedule.report.as_str())
+        .bind(schedule.format.extension())
+        .bind(schedule.range.as_str())
+        .bind(schedule.cadence.as_str())
+        .bind(schedule.start_on)
+        .bind(next)
+        .bind(schedule.recipients.join(","))
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await?);
+    get(db, team.id, id).await
+}
+
+/// Replaces a schedule's settings; the next run follows the new dates.
+pub async fn update(db: &Db, team: &Team, id: i64, schedule: &ValidSchedule) -> Result<Schedule> {
+    get(db, team.id, id).await?;
+    let next = schedule.cadence.first_on_or_after(schedule.start_on, team.today());
+    let sql = "UPDATE report_schedules SET report = $3, format = $4, range_preset = $5, cadence = $6, start_on = $7,
+            next_run_on = $8, recipients = $9
+        WHERE team_id = $1 AND id = $2";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(team.id)
+        .bind(id)
+        .bind(schedule.report.as_str())
+        .bind(schedule.format.extension())
+        .bind(schedule.range.as_str())
+        .bind(schedule.cadence.as_str())
+        .bind(schedule.start_on)
+        .bind(next)
+        .bind(schedule.recipients.join(","))
+        .execute(pool)
+        .await?
+        .rows_affected());
+    get(db, team.id, id).await
+}
+
+/// Pauses or resumes; a resumed schedule runs next on its first date from
+/// today, without catching up on what it missed.
+pub async fn set_paused(db: &Db, team: &Team, id: i64, paused: bool) -> Result<Schedule> {
+    let current = get(db, team.id, id).await?;
+    let next = current.cadence.first_on_or_after(current.start_on, team.today());
+    let sql = "UPDATE report_schedules SET paused = $3, next_run_on = $4 WHERE team_id = $1 AND id = $2";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(team.id)
+        .bind(id)
+        .bind(paused)
+        .bind(next)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    get(db, team.id, id).await
+}
+
+pub async fn delete(db: &Db, team_id: i64, id: i64) -> Result<()> {
+    let sql = "DELETE FROM report_schedules WHERE team_id = $1 AND id = $2";
+    let done = on_db!(db, |pool| sqlx::query(sql).bind(team_id).bind(id).execute(pool).await?.rows_affected());
+    if done == 0 {
+        return Err(Error::NotFound(format!("schedule {id}")));
+    }
+    Ok(())
+}
+
+/// Queues an export for every schedule due by its team's today and moves the
+/// schedule to its next date. A schedule is claimed with a conditional
+/// update, so two app servers never queue the same run twice.
+pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>> {
+    // Team days differ from UTC by at most a day; the exact check is per team below.
+    let horizon = now.date_naive() + Days::new(1);
+    let sql = format!("{SELECT} WHERE paused = FALSE AND next_run_on <= $1 ORDER BY id");
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, ScheduleRow>(&sql).bind(horizon).fetch_all(pool).await?);
+    let mut queued = Vec::new();
+    for schedule in rows.into_iter().map(Schedule::try_from) {
+        let schedule = schedule?;
+        let team = crate::teams::team_by_id(db, schedule.team_id).await?;
+        let today = now.with_timezone(&team.tz()).date_naive();
+        if schedule.next_run_on > today {
+            continue;
+        }
+        let next = schedule.cadence.first_on_or_after(schedule.start_on, today + Days::new(1));
+        let claim = "UPDATE report_schedules SET next_run_on = $3 WHERE team_id = $1 AND id = $2 AND next_run_on = $4";
+        let claimed = on_db!(db, |pool| sqlx::query(claim)
+            .bind(team.id)
+            .bind(schedule.id)
+            .bind(next)
+            .bind(schedule.next_run_on)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if claimed == 0 {
+            continue;
+        }
+        let range = RangeQuery::preset(schedule.range).resolve(today).map_err(|e| Error::Invalid(e.to_string()))?;
+        let params = ExportParams { range: Some(schedule.range.as_str().to_owned()), ..ExportParams::default() };
+        let record = history::create(
+            db,
+            NewExport {
+                team: &team,
+                actor: &crate::audit::Actor::Scheduler,
+                schedule_id: Some(schedule.id),
+                report: schedule.report,
+                format: schedule.format,
+                params: &params,
+                range: &range,
+            },
+            ExportStatus::Queued,
+            now,
+        )
+        .await?;
+        let sql = "UPDATE report_schedules SET last_export_id = $3 WHERE team_id = $1 AND id = $2";
+        on_db!(db, |pool| sqlx::query(sql)
+            .bind(team.id)
+            .bind(schedule.id)
+            .bind(record.id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        queued.push(record);
+    }
+    Ok(queued)
+}
+
+/// Puts the e-mail for a finished scheduled export in the outbox: a download
+/// link (with its own secret) when done, the reason when it failed.
+pub async fn mail_export(db: &Db, record: &ExportRecord, base_url: &str) -> Result<Option<i64>> {
+    let Some(schedule_id) = record.schedule_id else { return Ok(None) };
+    let Ok(schedule) = get(db, record.team_id, schedule_id).await else { return Ok(None) };
+    let team = crate::teams::team_by_id(db, record.team_id).await?;
+    let what = format!("{} for {} ({} to {})", record.report.title(), team.name, record.range_from, record.range_to);
+    let (subject, body) = match record.status {
+        ExportStatus::Done => {
+            let token = history::new_download_token(db, record.id).await?;
+            let link = format!(
+                "{}/teams/{}/exports/{}/download?token={token}",
+                base_url.trim_end_matches('/'),
+                team.slug,
+                record.id
+            );
+            (
+                format!("Tokenboard: {what}"),
+                format!(
+                    "Your scheduled Tokenboard report is ready.\n\n{what}\nFile: {} ({} rows)\n\nDownload: {link}\n\n\
+                     The link works until {}.\n",
+                    record.file_name,
+                    record.rows_written,
+                    record.expires_at.format("%Y-%m-%d"),
+                ),
+            )
+        }
+        _ => (
+            format!("Tokenboard: {what} failed"),
+            format!(
+                "Your scheduled Tokenboard report could not be made.\n\n{what}\nReason: {}\n",
+                record.error.as_deref().unwrap_or("unknown")
+            ),
+        ),
+    };
+    let id = crate::mail::enqueue(db, team.id, &schedule.recipients, &subject, &body, Utc::now()).await?;
+    Ok(Some(id))
+}

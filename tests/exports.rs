@@ -1,0 +1,434 @@
+//! Exports on SQLite and PostgreSQL, read back with real readers (the `csv`
+//! crate and calamine): a file has exactly the rows and totals of its view,
+//! personal data off leaves no name or e-mail in any file, the sweeper keeps
+//! 14 days, and an interrupted job never leaves a file to serve.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
+use chrono::{Duration, NaiveDate, Utc};
+use tokenboard::Db;
+use tokenboard::audit::Actor;
+use tokenboard::db::Pool;
+use tokenboard::db_tests;
+use tokenboard::demo::{self, DemoOptions};
+use tokenboard::export::history::{self, NewExport};
+use tokenboard::export::job::{self, ExportContext, ExportFiles};
+use tokenboard::export::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus};
+use tokenboard::personal_data::PseudonymKey;
+use tokenboard::range::{RangePreset, RangeQuery, ResolvedRange};
+use tokenboard::report::{Dimension, Metric, ReportQuery};
+use tokenboard::report_sql::run;
+use tokenboard::teams::{self, Team};
+use tokenboard::views::{UserSort, UserTableQuery};
+use tokenboard::{screens, summary};
+
+const END: &str = "2026-11-27";
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+struct Fixture {
+    ctx: ExportContext,
+    team: Team,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(db: &Db) -> Fixture {
+    demo::generate(db, &DemoOptions { teams: 1, users: 120, products: 10, days: 400, seed: 9, end_date: d(END) })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ExportContext {
+        db: db.clone(),
+        files: ExportFiles::new(dir.path().join("exports")).unwrap(),
+        key: PseudonymKey::new(b"test secret"),
+    };
+    let team = teams::team(db, "design-team").await.unwrap();
+    Fixture { ctx, team, _dir: dir }
+}
+
+fn range(preset: RangePreset) -> ResolvedRange {
+    RangeQuery::preset(preset).resolve(d(END)).unwrap()
+}
+
+fn params(range: &ResolvedRange) -> ExportParams {
+    ExportParams {
+        range: Some("custom".into()),
+        from: Some(range.from.to_string()),
+        to: Some(range.to.to_string()),
+        granularity: Some(range.granularity.as_str().into()),
+        ..ExportParams::default()
+    }
+}
+
+async fn export(
+    f: &Fixture,
+    report: ExportReport,
+    format: ExportFormat,
+    params: &ExportParams,
+    range: &ResolvedRange,
+) -> (ExportRecord, PathBuf) {
+    let new = NewExport { team: &f.team, actor: &Actor::CommandLine, schedule_id: None, report, format, params, range };
+    let record = history::create(&f.ctx.db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    let written = job::run(&f.ctx, &record, None).await.unwrap();
+    let record = history::find(&f.ctx.db, record.id).await.unwrap().unwrap();
+    assert_eq!(record.status, ExportStatus::Done);
+    assert_eq!(record.rows_written as u64, written.rows);
+    let path = job::servable(&f.ctx, &record).expect("a done export has its file");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), written.bytes);
+    // Every export is in the audit log, with who asked and which file.
+    let log = tokenboard::audit::for_team(&f.ctx.db, f.team.id, 1).await.unwrap();
+    assert_eq!((log[0].actor.as_str(), log[0].action.as_str()), ("command line", "exported"));
+    assert!(log[0].detail.starts_with(&format!("export #{}: {}", record.id, record.file_name)), "{:?}", log[0]);
+    (record, path)
+}
+
+/// Header and rows, every cell as text (numbers as integers, dates ISO).
+type Table = (Vec<String>, Vec<Vec<String>>);
+
+fn read_csv(path: &Path) -> Table {
+    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).from_path(path).unwrap();
+    let header = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+    (header, rows)
+}
+
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::String(s) => s.clone(),
+        Data::Float(f) => format!("{}", *f as i64),
+        Data::Int(i) => i.to_string(),
+        Data::DateTime(_) => cell.as_date().unwrap().to_string(),
+        Data::Empty => String::new(),
+        other => panic!("unexpected cell {other:?}"),
+    }
+}
+
+/// The data sheets of an XLSX, concatenated (each repeats the header), and
+/// the About sheet as key → value.
+fn read_xlsx(path: &Path) -> (Table, BTreeMap<String, String>) {
+    let mut book: Xlsx<_> = open_workbook(path).unwrap();
+    let names = book.sheet_names().to_vec();
+    assert_eq!(names[0], "About");
+    let about = book.worksheet_range("About").unwrap();
+    let about = about.rows().map(|r| (cell_text(&r[0]), cell_text(&r[1]))).collect();
+    let mut header = Vec::new();
+    let mut rows = Vec::new();
+    for name in &names[1..] {
+        let sheet = book.worksheet_range(name).unwrap();
+        let mut sheet_rows = sheet.rows().map(|r| r.iter().map(cell_text).collect::<Vec<_>>());
+        header = sheet_rows.next().unwrap();
+        rows.extend(sheet_rows);
+    }
+    ((header, rows), about)
+}
+
+fn column(table: &Table, name: &str) -> usize {
+    table.0.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name:?} in {:?}", table.0))
+}
+
+fn sum(table: &Table, name: &str) -> i64 {
+    let i = column(table, name);
+    table.1.iter().map(|r| r[i].parse::<i64>().unwrap()).sum()
+}
+
+async fn count_sql(db: &Db, sql: &str, team_id: i64, from: NaiveDate, to: NaiveDate) -> (i64, i64) {
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_as(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_as(sql).bind(team_id).bind(from).bind(to).fetch_one(p).await.unwrap(),
+    }
+}
+
+async fn token_usage_exports_hold_every_charge_of_the_view(db: &Db) {
+    let f = fixture(db).await;
+    for preset in [RangePreset::Days30, RangePreset::Months3, RangePreset::Months12] {
+        let range = range(preset);
+        let (charges, tokens) = count_sql(
+            db,
+            "SELECT COUNT(*), CAST(COALESCE(SUM(tokens), 0) AS BIGINT) FROM usage_charges
+             WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
+            f.team.id,
+            range.from,
+            range.to,
+        )
+        .await;
+        let shown =
+            summary::summary(db, &f.team, tokenboard::model::Role::Primary, d(END), &params(&range).range_query())
+                .await
+                .unwrap();
+        let (_, csv_path) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &params(&range), &range).await;
+        let (record, xlsx_path) =
+            export(&f, ExportReport::TokenUsage, ExportFormat::Xlsx, &params(&range), &range).await;
+        let csv = read_csv(&csv_path);
+        let (xlsx, about) = read_xlsx(&xlsx_path);
+        assert_eq!(csv, xlsx, "CSV and Excel hold the same table");
+        assert_eq!(csv.0, tokenboard::export::sources::TOKEN_USAGE_COLUMNS);
+        assert_eq!(csv.1.len() as i64, charges, "{preset:?}: one row per charge");
+        assert_eq!(sum(&csv, "Tokens used"), tokens);
+        assert_eq!(sum(&csv, "Tokens used"), shown.range_tokens, "{preset:?}: the export total is the Summary's");
+        assert_eq!(about["Rows"], charges.to_string());
+        assert_eq!(about["Range"], format!("{} to {}", range.from, range.to));
+        assert_eq!(record.file_name, format!("tokenboard_design-team_token-usage_{}_{}.xlsx", range.from, range.to));
+        let (tokens_i, pack_i) = (column(&csv, "Tokens used"), column(&csv, "Pack"));
+        for row in &csv.1 {
+            let paid = row[tokens_i] != "0";
+            assert_eq!(!row[pack_i].is_empty(), paid, "a charge names its pack iff it costs tokens: {row:?}");
+        }
+        // The first line of the CSV states what the file is.
+        let first = std::fs::read_to_string(&csv_path).unwrap().lines().next().unwrap().to_owned();
+        assert!(first.contains(&format!("Rows: {charges}")) && first.contains("Time zone: "), "{first}");
+    }
+
+    // A drill-down's export: one product, and it sums to that product's row.
+    let range = range(RangePreset::Months3);
+    let by_product = screens::products(db, &f.team, range, None).await.unwrap();
+    let top = &by_product.products.rows[0];
+    let tokenboard::report::DimensionValue::Product { slug, name } = &top.keys[0] else { panic!() };
+    let only = ExportParams { product: Some(slug.clone()), ..params(&range) };
+    let (_, path) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &only, &range).await;
+    let table = read_csv(&path);
+    let product_i = column(&table, "Product");
+    assert!(table.1.iter().all(|r| &r[product_i] == name));
+    assert_eq!(sum(&table, "Tokens used"), top.values[0].count());
+}
+
+async fn breakdown_exports_match_their_views(db: &Db) {
+    let f = fixture(db).await;
+    for preset in [RangePreset::Days30, RangePreset::Months12] {
+        let range = range(preset);
+        let p = params(&range);
+
+        // By product: the same rows, in the same order, with the same numbers.
+        let view = screens::products(db, &f.team, range, None).await.unwrap();
+        let (_, path) = export(&f, ExportReport::ByProduct, ExportFormat::Xlsx, &p, &range).await;
+        let (table, _) = read_xlsx(&path);
+        assert_eq!(table.1.len(), view.products.rows.len());
+        for (row, shown) in table.1.iter().zip(&view.products.rows) {
+            assert_eq!(row[0], shown.keys[0].label());
+            assert_eq!(row[1], shown.values[0].raw(), "tokens of {}", row[0]);
+            assert_eq!(row[2], shown.values[1].raw(), "users of {}", row[0]);
+        }
+        assert_eq!(sum(&table, "Tokens used"), view.products.total(Metric::Tokens).count());
+
+        // By user: every page of the table, in its order, totals equal.
+        let sort =
+            UserTableQuery { search: String::new(), sort: UserSort::Tokens, direction: Default::default(), page: 1 };
+        let all = run(db, &screens::user_table_query(f.team.id, range, &sort)).await.unwrap();
+        let page1 = screens::users(db, &f.team, range, sort.clone()).await.unwrap();
+        let (_, path) = export(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
+        let table = read_csv(&path);
+        assert_eq!(table.1.len() as u64, page1.users.total_rows, "every user of the table, not one page");
+        let email_i = column(&table, "Email");
+        for (row, shown) in table.1.iter().zip(&page1.users.rows) {
+            let tokenboard::report::DimensionValue::User { email, .. } = &shown.keys[0] else { panic!() };
+            assert_eq!(&row[email_i], email);
+        }
+        assert_eq!(sum(&table, "Tokens used"), all.total(Metric::Tokens).count());
+
+        // Summary: buckets sum to the summary's total.
+        let (_, path) = export(&f, ExportReport::Summary, ExportFormat::Csv, &p, &range).await;
+        let table = read_csv(&path);
+        let shown =
+            summary::summary(db, &f.team, tokenboard::model::Role::Primary, d(END), &p.range_query()).await.unwrap();
+        assert_eq!(table.1.len(), range.buckets().len());
+        assert_eq!(sum(&table, "Tokens used"), shown.range_tokens);
+
+        // Seat usage: days used add up to the user-days of By product.
+        let (_, path) = export(&f, ExportReport::SeatUsage, ExportFormat::Xlsx, &p, &range).await;
+        let (table, _) = read_xlsx(&path);
+        assert_eq!(sum(&table, "Days used"), view.products.sum(Metric::UserDays));
+        let seats: HashSet<(String, String)> = table
+            .1
+            .iter()
+            .map(|r| (r[column(&table, "Email")].clone(), r[column(&table, "Product")].clone()))
+            .collect();
+        assert_eq!(seats.len(), table.1.len(), "one row per user and product");
+    }
+
+    // User details: the charge log, row for row.
+    let range = range(RangePreset::Months3);
+    let top_user = run(db, &ReportQuery::totals(f.team.id, range, &[Metric::Tokens]).by(Dimension::User).page(1, 0))
+        .await
+        .unwrap();
+    let tokenboard::report::DimensionValue::User { id, .. } = top_user.rows[0].keys[0] else { panic!() };
+    let view = screens::user_detail(db, &f.team, range, id).await.unwrap();
+    let p = ExportParams { user: Some(id), ..params(&range) };
+    let (_, path) = export(&f, ExportReport::User, ExportFormat::Csv, &p, &range).await;
+    let table = read_csv(&path);
+    assert_eq!(table.1.len(), view.charges.len());
+    assert_eq!(sum(&table, "Tokens used"), view.tokens);
+    let (_, path) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &p, &range).await;
+    assert_eq!(sum(&read_csv(&path), "Tokens used"), view.tokens, "the user's charges sum to the user's tokens");
+}
+
+async fn personal_data_off_leaves_no_name_or_email_in_any_file(db: &Db) {
+    let f = fixture(db).await;
+    let people: Vec<(String, String, String)> = match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_as("SELECT first_name, last_name, email FROM team_users").fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_as("SELECT first_name, last_name, email FROM team_users").fetch_all(p).await,
+    }
+    .unwrap();
+    let set_off = "UPDATE teams SET personal_data = FALSE WHERE id = $1";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query(set_off).bind(f.team.id).execute(p).await.map(|_| ()),
+        Pool::Postgres(p) => sqlx::query(set_off).bind(f.team.id).execute(p).await.map(|_| ()),
+    }
+    .unwrap();
+    let products: HashSet<String> = match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar("SELECT name FROM products").fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar("SELECT name FROM products").fetch_all(p).await,
+    }
+    .unwrap()
+    .into_iter()
+    .collect();
+    let range = range(RangePreset::Months3);
+    let p = params(&range);
+    let mut hashed_ids: Vec<HashSet<String>> = Vec::new();
+    for report in [ExportReport::TokenUsage, ExportReport::SeatUsage, ExportReport::ByUser, ExportReport::Product] {
+        let p = if report == ExportReport::Product {
+            let view = screens::products(db, &f.team, range, None).await.unwrap();
+            ExportParams { product: Some(view.products.rows[0].keys[0].key()), ..p.clone() }
+        } else {
+            p.clone()
+        };
+        for format in ExportFormat::ALL {
+            let (_, path) = export(&f, report, format, &p, &range).await;
+            let table = match format {
+                ExportFormat::Csv => read_csv(&path),
+                ExportFormat::Xlsx => read_xlsx(&path).0,
+            };
+            for (first, last, email) in &people {
+                // Demo names include "Maya", also a product: names are checked in their own columns below.
+                let names = [first, last].into_iter().filter(|n| !products.contains(n.as_str()));
+                for secret in names.chain([email]) {
+                    let row = table.1.iter().find(|r| r.contains(secret));
+                    assert!(row.is_none(), "{report:?} {format:?} shows {secret:?}: {row:?}");
+                }
+                if format == ExportFormat::Csv {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    assert!(!text.contains(email.as_str()), "{report:?} CSV contains {email}");
+                }
+            }
+            let email_i = column(&table, "Email");
+            let (first_i, last_i) = (column(&table, "First name"), column(&table, "Last name"));
+            assert!(table.1.iter().all(|r| r[first_i] == "*****" && r[last_i] == "*****"));
+            assert!(table.1.iter().all(|r| r[email_i].starts_with("u-")));
+            if report == ExportReport::ByUser {
+                hashed_ids.push(table.1.iter().map(|r| r[email_i].clone()).collect());
+            }
+        }
+    }
+    assert_eq!(hashed_ids[0], hashed_ids[1], "the same users get the same hashed ids in every file");
+}
+
+async fn the_sweeper_deletes_exports_after_14_days(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days7);
+    let (old, old_path) = export(&f, ExportReport::Summary, ExportFormat::Csv, &params(&range), &range).await;
+    let (young, young_path) = export(&f, ExportReport::Summary, ExportFormat::Xlsx, &params(&range), &range).await;
+    let age = |id: i64, days: i64| {
+        let created = Utc::now() - Duration::days(days);
+        let sql = "UPDATE exports SET created_at = $2, expires_at = $3 WHERE id = $1";
+        let expires = created + Duration::days(tokenboard::export::RETENTION_DAYS);
+        async move {
+            match db.pool() {
+                Pool::Sqlite(p) => sqlx::query(sql).bind(id).bind(created).bind(expires).execute(p).await.map(|_| ()),
+                Pool::Postgres(p) => sqlx::query(sql).bind(id).bind(created).bind(expires).execute(p).await.map(|_| ()),
+            }
+            .unwrap()
+        }
+    };
+    age(old.id, 15).await;
+    age(young.id, 13).await;
+    let swept = job::sweep(&f.ctx, Utc::now()).await.unwrap();
+    assert_eq!(swept, [old.id]);
+    assert!(!old_path.exists() && history::find(db, old.id).await.unwrap().is_none());
+    assert!(young_path.exists() && history::find(db, young.id).await.unwrap().is_some());
+    let listed: Vec<i64> = history::list(db, f.team.id).await.unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(listed, [young.id]);
+}
+
+async fn an_interrupted_export_is_never_served_half_written(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Months12);
+    let p = params(&range);
+    let new = NewExport {
+        team: &f.team,
+        actor: &Actor::CommandLine,
+        schedule_id: None,
+        report: ExportReport::TokenUsage,
+        format: ExportFormat::Csv,
+        params: &p,
+        range: &range,
+    };
+    let record = history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+
+    // The worker stalls mid-write (its reader takes one chunk, then nothing):
+    // a dead process as far as the export is concerned.
+    let (tap, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(0);
+    let stalled = {
+        let (ctx, record) = (f.ctx.clone(), record.clone());
+        tokio::spawn(async move { job::run(&ctx, &record, Some(tap)).await })
+    };
+    let first = tokio::task::spawn_blocking(move || {
+        let first = chunks.recv().unwrap();
+        (first, chunks)
+    })
+    .await
+    .unwrap();
+    let temp = f.ctx.files.temp_path(record.id, ExportFormat::Csv, record.attempts);
+    assert!(temp.exists(), "the partial file is under its temporary name");
+    assert!(!f.ctx.files.path(record.id, ExportFormat::Csv).exists());
+    let now = history::find(db, record.id).await.unwrap().unwrap();
+    assert_eq!(now.status, ExportStatus::Running);
+    assert!(job::servable(&f.ctx, &now).is_none(), "a running export is not served");
+
+    // After a restart the stale job is queued again and written whole.
+    let later = Utc::now() + Duration::minutes(5);
+    let recovery = history::recover_interrupted(db, later, later).await.unwrap();
+    assert_eq!(recovery.requeued, [record.id]);
+    let claimed = history::claim_next(db, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((claimed.id, claimed.attempts), (record.id, 2));
+    let written = job::run(&f.ctx, &claimed, None).await.unwrap();
+
+    // The stalled first attempt wakes up and fails; it changes nothing.
+    drop(first);
+    assert!(stalled.await.unwrap().is_err());
+    let done = history::find(db, record.id).await.unwrap().unwrap();
+    assert_eq!(done.status, ExportStatus::Done);
+    let path = job::servable(&f.ctx, &done).unwrap();
+    assert_eq!(read_csv(&path).1.len() as u64, written.rows);
+    assert!(!temp.exists(), "the stalled attempt's partial file is gone");
+}
+
+async fn an_exported_token_usage_file_imports_back_into_the_same_numbers(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Months3);
+    let (_, path) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &params(&range), &range).await;
+    // A second team of the same name (the file names its team) receives the file.
+    let copy = teams::create_team(
+        db,
+        &teams::NewTeam { slug: "copy".into(), name: f.team.name.clone(), time_zone: f.team.time_zone.clone() },
+    )
+    .await
+    .unwrap();
+    let outcome = tokenboard::import::import_usage_csv(db, &copy, &std::fs::read(&path).unwrap()).await.unwrap();
+    let sql = "SELECT COUNT(*), CAST(COALESCE(SUM(tokens), 0) AS BIGINT) FROM usage_charges
+               WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3";
+    let original = count_sql(db, sql, f.team.id, range.from, range.to).await;
+    let imported = count_sql(db, sql, copy.id, range.from, range.to).await;
+    assert_eq!(outcome.inserted as i64, original.0);
+    assert_eq!(imported, original, "charges and tokens survive export and import");
+}
+
+db_tests!(
+    an_exported_token_usage_file_imports_back_into_the_same_numbers,
+    token_usage_exports_hold_every_charge_of_the_view,
+    breakdown_exports_match_their_views,
+    personal_data_off_leaves_no_name_or_email_in_any_file,
+    the_sweeper_deletes_exports_after_14_days,
+    an_interrupted_export_is_never_served_half_written,
+);

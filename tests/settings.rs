@@ -1,0 +1,105 @@
+//! Team settings and the audit log on SQLite and PostgreSQL: a change is
+//! saved and audited in one step, bad input changes nothing, and the log
+//! names who did what.
+
+use tokenboard::Db;
+use tokenboard::audit::{self, Actor};
+use tokenboard::db_tests;
+use tokenboard::settings::{self, SettingsInput};
+use tokenboard::teams::{self, NewTeam, Team};
+
+async fn team(db: &Db) -> Team {
+    let new = NewTeam { slug: "design".into(), name: "Design".into(), time_zone: "UTC".into() };
+    teams::create_team(db, &new).await.unwrap()
+}
+
+fn form(time_zone: &str, personal_data: &str) -> SettingsInput {
+    SettingsInput {
+        time_zone: time_zone.into(),
+        personal_data: personal_data.into(),
+        low_balance_percents: "25, 10".into(),
+        expiry_horizon_days: "45".into(),
+        alert_recipients: "ops@example.com".into(),
+        alert_webhook_url: "https://hooks.example.com/t/secret".into(),
+    }
+}
+
+async fn a_settings_change_is_saved_and_audited(db: &Db) {
+    let team = team(db).await;
+    let admin = tokenboard::auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
+    let actor = Actor::Admin { id: admin.id, email: admin.email.clone() };
+    let wanted = form("Europe/Berlin", "off").validate().unwrap();
+
+    let changes = settings::update(db, &team, &actor, &wanted).await.unwrap();
+    assert_eq!(changes.len(), 6, "{changes:?}");
+    assert_eq!(settings::load(db, team.id).await.unwrap(), wanted);
+    let reloaded = teams::team(db, "design").await.unwrap();
+    assert!(!reloaded.personal_data);
+    assert_eq!(reloaded.time_zone, "Europe/Berlin");
+
+    let log = audit::for_team(db, team.id, 100).await.unwrap();
+    assert_eq!(log.len(), 6);
+    assert!(log.iter().all(|e| e.actor == "lead@example.com"));
+    let details: Vec<&str> = log.iter().map(|e| e.detail.as_str()).collect();
+    assert!(details.contains(&"time zone: UTC → Europe/Berlin"), "{details:?}");
+    assert!(details.contains(&"low balance alerts: 20 → 25,10"), "{details:?}");
+    assert!(log.iter().any(|e| e.action == "personal-data" && e.detail == "personal data off"));
+    // The webhook URL may carry a secret: the log says it changed, not what it is.
+    assert!(details.iter().all(|d| !d.contains("secret")), "{details:?}");
+
+    // Saving the same again changes and audits nothing.
+    assert!(settings::update(db, &team, &actor, &wanted).await.unwrap().is_empty());
+    assert_eq!(audit::for_team(db, team.id, 100).await.unwrap().len(), 6);
+}
+
+async fn a_bad_time_zone_changes_nothing(db: &Db) {
+    let team = team(db).await;
+    let before = settings::load(db, team.id).await.unwrap();
+    let bad = form("Mars/Olympus", "off").validate().unwrap();
+    let error = settings::update(db, &team, &Actor::CommandLine, &bad).await.unwrap_err();
+    assert!(error.to_string().contains("unknown time zone \"Mars/Olympus\""), "{error}");
+    assert_eq!(settings::load(db, team.id).await.unwrap(), before);
+    assert!(audit::for_team(db, team.id, 100).await.unwrap().is_empty());
+}
+
+async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
+    use tokenboard::model::Role;
+    use tokenboard::team_admins;
+    let team = team(db).await;
+    let lead = tokenboard::auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
+    tokenboard::auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
+    let actor = Actor::Admin { id: lead.id, email: lead.email.clone() };
+
+    let invited = team_admins::invite(db, &team, &actor, " New@Example.com ", Role::Secondary).await.unwrap();
+    assert_eq!(invited.email, "new@example.com");
+    let password = invited.first_password.expect("a new account gets a first password");
+    let new = tokenboard::auth::verify_login(db, "new@example.com", &password).await.unwrap().expect("it logs in");
+    let again = team_admins::invite(db, &team, &actor, "new@example.com", Role::Primary).await.unwrap_err();
+    assert!(again.to_string().contains("already an admin"), "{again}");
+    assert!(team_admins::invite(db, &team, &actor, "not an address", Role::Primary).await.is_err());
+
+    let last = team_admins::set_role(db, &team, &actor, lead.id, Role::Secondary).await.unwrap_err();
+    assert!(last.to_string().contains("at least one primary"), "{last}");
+    let last = team_admins::remove(db, &team, &actor, lead.id).await.unwrap_err();
+    assert!(last.to_string().contains("last primary"), "{last}");
+
+    team_admins::set_role(db, &team, &actor, new.id, Role::Primary).await.unwrap();
+    team_admins::remove(db, &team, &actor, lead.id).await.unwrap();
+    let admins = team_admins::list(db, team.id).await.unwrap();
+    assert_eq!(
+        admins.iter().map(|a| (a.email.as_str(), a.role)).collect::<Vec<_>>(),
+        [("new@example.com", Role::Primary)]
+    );
+
+    let log: Vec<String> = audit::for_team(db, team.id, 10).await.unwrap().into_iter().map(|e| e.detail).collect();
+    assert_eq!(
+        log,
+        ["removed lead@example.com", "new@example.com is now primary", "invited new@example.com as secondary"]
+    );
+}
+
+db_tests!(
+    a_settings_change_is_saved_and_audited,
+    a_bad_time_zone_changes_nothing,
+    primary_admins_manage_admins_but_never_the_last_primary,
+);
