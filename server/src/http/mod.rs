@@ -12,7 +12,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get, post};
 use leptos::prelude::LeptosOptions;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::OnceLock;
 use tokenboard::Db;
 use tokenboard::export::job::{ExportContext, ExportFiles};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -60,8 +61,17 @@ pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<A
     ]
 }
 
+/// The Leptos pages, listed once per process. Listing them renders the app
+/// with resource loading switched off process-wide (leptos #4773): a page
+/// rendered at that moment, say by a second router in the same process,
+/// would wait forever on its data.
+pub(crate) fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState, config: &Config) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let options = state.leptos_options.clone();
     let router =
         plain_routes(config).into_iter().fold(Router::new(), |router, (path, route)| router.route(path, route));
