@@ -27,11 +27,12 @@ setup:
 setup-test:
 	./.ci/setup --test
 
+# RUST_BACKTRACE=0: a failing build's message, not a backtrace, ends the log.
 build:
-	cargo leptos build --release
+	RUST_BACKTRACE=0 cargo leptos build --release
 
 build-debug:
-	cargo leptos build
+	RUST_BACKTRACE=0 cargo leptos build
 
 test-rust:
 	cargo test --workspace
