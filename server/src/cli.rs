@@ -88,6 +88,9 @@ struct BenchArgs {
     /// Timed runs per view of the naive query (slow: keep it small).
     #[arg(long, default_value_t = 3)]
     naive_runs: usize,
+    /// Time only the exports (skip the views).
+    #[arg(long)]
+    exports_only: bool,
 }
 
 #[derive(Args)]
@@ -352,21 +355,8 @@ async fn run_bench(args: BenchArgs) -> Result<()> {
             teams::team(&db, "design-team").await?
         }
     };
-    let first = tokenboard::bench::first_view(&db, &team, args.end_date).await?;
-    println!("first view after start or import (builds the usage index): {:.0} ms", first.as_secs_f64() * 1000.0);
-    let timings = tokenboard::bench::run(&db, &team, args.end_date, args.runs, args.naive_runs).await?;
-    println!("\n{:<16} {:<10} {:>12} {:>12} {:>14} {:>8}", "view", "range", "median", "p95", "naive median", "ratio");
-    for t in &timings {
-        let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
-        println!(
-            "{:<16} {:<10} {:>12} {:>12} {:>14} {:>7.1}x",
-            t.view,
-            t.range,
-            ms(t.pipeline_median),
-            ms(t.pipeline_p95),
-            ms(t.naive_median),
-            t.ratio()
-        );
+    if !args.exports_only {
+        bench_views(&db, &team, &args).await?;
     }
     let export_dir = std::path::Path::new(&args.database).with_file_name("bench-exports");
     let exports = tokenboard::bench::exports(&db, &team, args.end_date, &export_dir).await?;
@@ -383,6 +373,27 @@ async fn run_bench(args: BenchArgs) -> Result<()> {
             e.elapsed.as_secs_f64(),
             e.rows_per_second(),
             e.peak_memory_growth_kb.map_or("?".to_owned(), |kb| format!("{:.0}", kb as f64 / 1024.0)),
+        );
+    }
+    Ok(())
+}
+
+/// The views' median and p95 through the pipeline, next to the naive query.
+async fn bench_views(db: &Db, team: &teams::Team, args: &BenchArgs) -> Result<()> {
+    let first = tokenboard::bench::first_view(db, team, args.end_date).await?;
+    println!("first view after start or import (builds the usage index): {:.0} ms", first.as_secs_f64() * 1000.0);
+    let timings = tokenboard::bench::run(db, team, args.end_date, args.runs, args.naive_runs).await?;
+    println!("\n{:<16} {:<10} {:>12} {:>12} {:>14} {:>8}", "view", "range", "median", "p95", "naive median", "ratio");
+    for t in &timings {
+        let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+        println!(
+            "{:<16} {:<10} {:>12} {:>12} {:>14} {:>7.1}x",
+            t.view,
+            t.range,
+            ms(t.pipeline_median),
+            ms(t.pipeline_p95),
+            ms(t.naive_median),
+            t.ratio()
         );
     }
     Ok(())

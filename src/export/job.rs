@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::history;
 use super::sources::{ExportInput, expected_rows, write_rows};
+use super::writer_thread::WriterThread;
 use super::writers::{CsvSink, ExportMeta, RecordedTable, TableSink, XlsxSink};
 use super::{ExportFormat, ExportRecord, ExportReport, ExportStatus};
 use crate::db::Db;
@@ -257,9 +258,10 @@ async fn write_file(
                 bytes: 0,
                 tap: tap.map(|t| (t, Vec::with_capacity(TAP_CHUNK))),
             };
-            let mut sink = CsvSink::new(out, &meta).map_err(io_error)?;
+            let mut sink = CsvSink::new(WriterThread::spawn(out).map_err(io_error)?, &meta).map_err(io_error)?;
             let rows = fill(ctx, &input, recorded.as_ref(), &mut sink, progress).await?;
-            let (bytes, sha256) = sink.finish().and_then(FileWriter::finish).map_err(io_error)?;
+            let (bytes, sha256) =
+                sink.finish().and_then(WriterThread::finish).and_then(FileWriter::finish).map_err(io_error)?;
             (rows, bytes, sha256)
         }
         ExportFormat::Xlsx => {

@@ -14,6 +14,8 @@ pub mod job;
 #[cfg(feature = "ssr")]
 pub mod sources;
 #[cfg(feature = "ssr")]
+pub mod writer_thread;
+#[cfg(feature = "ssr")]
 pub mod writers;
 
 /// Days an export (file and record) is kept.
