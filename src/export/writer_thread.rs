@@ -106,6 +106,7 @@ mod tests {
     }
 
     /// Fails after `limit` bytes, like a full disk.
+    #[derive(Debug)]
     struct FullDisk {
         limit: usize,
         written: usize,
