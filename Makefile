@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 DATA_DIR ?= data
 export TOKENBOARD_DATABASE_URL ?= sqlite://$(DATA_DIR)/tokenboard.db
+export TOKENBOARD_DATA_DIR ?= $(DATA_DIR)
 export TOKENBOARD_ADDR ?= 127.0.0.1:3000
 
 .PHONY: run test setup setup-test build build-debug test-rust test-e2e lint fmt
