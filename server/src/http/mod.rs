@@ -5,6 +5,8 @@ pub mod exports;
 mod login;
 mod usage_api;
 
+use std::sync::OnceLock;
+
 use app::session::AppState;
 use app::{App, shell};
 use axum::Router;
@@ -13,7 +15,6 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get, post};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
-use std::sync::OnceLock;
 use tokenboard::Db;
 use tokenboard::export::job::{ExportContext, ExportFiles};
 use tower_http::set_header::SetResponseHeaderLayer;
