@@ -70,6 +70,12 @@ pub enum Filter {
     UserSearch(String),
 }
 
+/// Whether a user is found by [`Filter::UserSearch`]: `search` (trimmed and
+/// lower-cased) is part of the e-mail or of "first last".
+pub fn user_matches_search(search: &str, first_name: &str, last_name: &str, email: &str) -> bool {
+    email.to_lowercase().contains(search) || format!("{first_name} {last_name}").to_lowercase().contains(search)
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {

@@ -120,7 +120,8 @@ pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQ
     Ok(UsersView { range: (&range).into(), table: UserTableQuery { page, ..table }, users, top })
 }
 
-async fn user_ref(db: &Db, team_id: i64, user_id: i64) -> Result<UserRef> {
+/// The team's user `user_id`, or not found.
+pub async fn user_ref(db: &Db, team_id: i64, user_id: i64) -> Result<UserRef> {
     let sql = "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1 AND id = $2";
     let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String)>(sql)
         .bind(team_id)

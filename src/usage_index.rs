@@ -18,6 +18,7 @@ use crate::db::{Db, on_db};
 use crate::error::Result;
 use crate::report::{
     Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult, ReportRow,
+    user_matches_search,
 };
 
 /// Indexes of the teams of one database, by team id.
@@ -299,10 +300,10 @@ impl Selection {
     fn includes(&self, user: &IndexedUser) -> bool {
         !self.nothing
             && self.user.is_none_or(|id| id == user.id)
-            && self.search.as_deref().is_none_or(|s| {
-                user.email.to_lowercase().contains(s)
-                    || format!("{} {}", user.first_name, user.last_name).to_lowercase().contains(s)
-            })
+            && self
+                .search
+                .as_deref()
+                .is_none_or(|s| user_matches_search(s, &user.first_name, &user.last_name, &user.email))
     }
 }
 

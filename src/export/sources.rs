@@ -17,7 +17,9 @@ use crate::error::{Error, Result};
 use crate::ledger::DayDraw;
 use crate::personal_data::{Privacy, ShownUser};
 use crate::range::ResolvedRange;
-use crate::report::{Dimension, DimensionValue, Filter, Metric, MetricValue, Order, ReportQuery, ReportResult};
+use crate::report::{
+    Dimension, DimensionValue, Filter, Metric, MetricValue, Order, ReportQuery, ReportResult, user_matches_search,
+};
 use crate::report_sql::run;
 use crate::screens;
 use crate::teams::Team;
@@ -61,15 +63,7 @@ impl ExportInput {
             screens::product_ref(db, slug).await?;
         }
         if let Some(user) = self.params.user {
-            let sql = "SELECT COUNT(*) FROM team_users WHERE team_id = $1 AND id = $2";
-            let found = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
-                .bind(self.team.id)
-                .bind(user)
-                .fetch_one(pool)
-                .await?);
-            if found == 0 {
-                return Err(Error::NotFound(format!("user {user}")));
-            }
+            screens::user_ref(db, self.team.id, user).await?;
         }
         Ok(())
     }
@@ -232,35 +226,36 @@ fn report_table(result: &ReportResult, input: &ExportInput, sink: &mut dyn Table
     Ok(result.rows.len() as u64)
 }
 
-/// The team's users as the export shows them.
-async fn team_users(db: &Db, input: &ExportInput) -> Result<HashMap<i64, ShownUser>> {
-    let sql = "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1";
-    let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String)>(sql)
-        .bind(input.team.id)
-        .fetch_all(pool)
-        .await?);
-    Ok(rows.into_iter().map(|(id, first, last, email)| (id, input.privacy.show(id, first, last, email))).collect())
+/// The team's users, read once for an export.
+struct ExportUsers {
+    /// As the export shows them, by id.
+    shown: HashMap<i64, ShownUser>,
+    /// With a search, the ids it finds (the rule of the screens); `None` without.
+    searched: Option<HashSet<i64>>,
 }
 
-/// Users matching the view's search (same rule as the report pipeline: a
-/// substring of the e-mail or of "first last", ignoring case), or `None`
-/// without a search.
-async fn searched_users(db: &Db, input: &ExportInput) -> Result<Option<HashSet<i64>>> {
-    let Some(search) = input.search() else { return Ok(None) };
-    let needle = search.to_lowercase().replace(['%', '_'], "");
-    let sql = "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1";
-    let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String)>(sql)
-        .bind(input.team.id)
-        .fetch_all(pool)
-        .await?);
-    Ok(Some(
-        rows.into_iter()
-            .filter(|(_, first, last, email)| {
-                email.to_lowercase().contains(&needle) || format!("{first} {last}").to_lowercase().contains(&needle)
-            })
-            .map(|(id, ..)| id)
-            .collect(),
-    ))
+impl ExportUsers {
+    async fn load(db: &Db, input: &ExportInput) -> Result<ExportUsers> {
+        let sql = "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1";
+        let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String)>(sql)
+            .bind(input.team.id)
+            .fetch_all(pool)
+            .await?);
+        let searched = input.search().map(str::to_lowercase).map(|search| {
+            rows.iter()
+                .filter(|(_, first, last, email)| user_matches_search(&search, first, last, email))
+                .map(|(id, ..)| *id)
+                .collect()
+        });
+        let shown =
+            rows.into_iter().map(|(id, first, last, email)| (id, input.privacy.show(id, first, last, email))).collect();
+        Ok(ExportUsers { shown, searched })
+    }
+
+    /// Whether the view's search (if any) keeps this user.
+    fn kept(&self, user_id: i64) -> bool {
+        self.searched.as_ref().is_none_or(|searched| searched.contains(&user_id))
+    }
 }
 
 async fn product_names(db: &Db) -> Result<HashMap<i64, (String, String)>> {
@@ -368,8 +363,7 @@ struct Charge<'a> {
 /// Turns charges into token-usage rows: names, product, pack.
 struct TokenUsageWriter<'a> {
     input: &'a ExportInput,
-    users: HashMap<i64, ShownUser>,
-    only_users: Option<HashSet<i64>>,
+    users: ExportUsers,
     products: HashMap<i64, (String, String)>,
     packs: PackLabels,
     sink: &'a mut dyn TableSink,
@@ -379,11 +373,11 @@ struct TokenUsageWriter<'a> {
 
 impl TokenUsageWriter<'_> {
     fn write(&mut self, charge: Charge<'_>) -> Result<()> {
-        if self.only_users.as_ref().is_some_and(|only| !only.contains(&charge.user_id)) {
+        if !self.users.kept(charge.user_id) {
             return Ok(());
         }
         let user =
-            self.users.get(&charge.user_id).ok_or_else(|| Error::NotFound(format!("user {}", charge.user_id)))?;
+            self.users.shown.get(&charge.user_id).ok_or_else(|| Error::NotFound(format!("user {}", charge.user_id)))?;
         let product_name = self.products.get(&charge.product_id).map_or("", |(_, name)| name.as_str());
         self.sink.row(&[
             Cell::Text(&self.input.team.name),
@@ -411,8 +405,7 @@ async fn token_usage(db: &Db, input: &ExportInput, sink: &mut dyn TableSink, pro
     let product = input.params.product.as_deref().map(|slug| product_id(&products, slug)).transpose()?;
     let mut writer = TokenUsageWriter {
         input,
-        users: team_users(db, input).await?,
-        only_users: searched_users(db, input).await?,
+        users: ExportUsers::load(db, input).await?,
         products,
         packs: PackLabels::load(db, input).await?,
         sink,
@@ -565,8 +558,7 @@ fn read_charge_batches(
 
 /// One row per user and product: first and last day used in the range, days used.
 async fn seat_usage(db: &Db, input: &ExportInput, sink: &mut dyn TableSink, progress: &AtomicU64) -> Result<u64> {
-    let users = team_users(db, input).await?;
-    let only_users = searched_users(db, input).await?;
+    let users = ExportUsers::load(db, input).await?;
     let products = product_names(db).await?;
     let product = input.params.product.as_deref().map(|slug| product_id(&products, slug)).transpose()?;
     let sql = format!(
@@ -583,10 +575,10 @@ async fn seat_usage(db: &Db, input: &ExportInput, sink: &mut dyn TableSink, prog
         .await?);
     let mut seats: Vec<(&ShownUser, &str, NaiveDate, NaiveDate, i64)> = rows
         .iter()
-        .filter(|(user, ..)| only_users.as_ref().is_none_or(|only| only.contains(user)))
+        .filter(|(user, ..)| users.kept(*user))
         .filter_map(|&(user, product, first, last, days)| {
             let name = products.get(&product).map_or("", |(_, name)| name.as_str());
-            Some((users.get(&user)?, name, first, last, days))
+            Some((users.shown.get(&user)?, name, first, last, days))
         })
         .collect();
     seats.sort_by(|a, b| {
