@@ -73,7 +73,8 @@ fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::PasswordHash(e.to_string()))
 }
 
-fn normalise_email(email: &str) -> String {
+/// How every stored e-mail of an admin is spelt: trimmed, lower case.
+pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::auth::normalise_email;
 use crate::db::{Db, on_db};
 use crate::error::Result;
 
@@ -19,17 +20,14 @@ pub enum Limited {
     Address,
 }
 
-fn normalise(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
 /// Whether a login for `email` from `address` is refused now.
 pub async fn check(db: &Db, email: &str, address: &str, now: DateTime<Utc>) -> Result<Option<Limited>> {
     let since = now - WINDOW;
     let by_email = "SELECT COUNT(*) FROM login_failures WHERE email = $1 AND created_at > $2";
     let by_address = "SELECT COUNT(*) FROM login_failures WHERE address = $1 AND created_at > $2";
     let (account, from_address) = on_db!(db, |pool| {
-        let account: i64 = sqlx::query_scalar(by_email).bind(normalise(email)).bind(since).fetch_one(pool).await?;
+        let account: i64 =
+            sqlx::query_scalar(by_email).bind(normalise_email(email)).bind(since).fetch_one(pool).await?;
         let from_address: i64 = sqlx::query_scalar(by_address).bind(address).bind(since).fetch_one(pool).await?;
         (account, from_address)
     });
@@ -47,7 +45,7 @@ pub async fn record_failure(db: &Db, email: &str, address: &str, now: DateTime<U
     let insert = "INSERT INTO login_failures (email, address, created_at) VALUES ($1, $2, $3)";
     let prune = "DELETE FROM login_failures WHERE created_at <= $1";
     on_db!(db, |pool| {
-        sqlx::query(insert).bind(normalise(email)).bind(address).bind(now).execute(pool).await?;
+        sqlx::query(insert).bind(normalise_email(email)).bind(address).bind(now).execute(pool).await?;
         sqlx::query(prune).bind(now - WINDOW).execute(pool).await?;
     });
     Ok(())

@@ -1,6 +1,7 @@
 //! The mail outbox: every e-mail Tokenboard sends is first a row here. A
 //! sender (server, with SMTP) delivers and marks it; without SMTP the mails
-//! stay for `/outbox` to show.
+//! stay for `/outbox` to show. The rules for recipients' addresses are
+//! here too, shared with the browser.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,37 @@ use crate::error::Result;
 
 /// Delivery attempts before a mail is left alone.
 pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Recipients one mail (a schedule's, a team's alerts) may have.
+pub const MAX_RECIPIENTS: usize = 20;
+
+/// E-mail addresses separated by commas, semicolons, spaces or new lines,
+/// lower-cased; an error names the first one that is not an address.
+pub fn parse_recipients(text: &str) -> Result<Vec<String>, String> {
+    let recipients: Vec<String> = text
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(format!("at most {MAX_RECIPIENTS} recipients"));
+    }
+    if let Some(bad) = recipients.iter().find(|r| !is_email(r)) {
+        return Err(format!("{bad:?} is not an e-mail address"));
+    }
+    Ok(recipients)
+}
+
+/// A plausible e-mail address: one `@`, a dotted domain, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(|c: char| c.is_whitespace() || c == ',' || c == '<' || c == '>')
+        && !domain.contains('@')
+}
 
 /// One mail, as the outbox shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,10 +7,8 @@ use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::export::{ExportFormat, ExportReport};
+use crate::mail::parse_recipients;
 use crate::range::RangePreset;
-
-/// Recipients one schedule may have.
-pub const MAX_RECIPIENTS: usize = 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,34 +99,6 @@ pub struct ValidSchedule {
     pub cadence: Cadence,
     pub start_on: NaiveDate,
     pub recipients: Vec<String>,
-}
-
-/// E-mail addresses separated by commas, semicolons, spaces or new lines,
-/// lower-cased; an error names the first one that is not an address.
-pub fn parse_recipients(text: &str) -> Result<Vec<String>, String> {
-    let recipients: Vec<String> = text
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    if recipients.len() > MAX_RECIPIENTS {
-        return Err(format!("at most {MAX_RECIPIENTS} recipients"));
-    }
-    if let Some(bad) = recipients.iter().find(|r| !is_email(r)) {
-        return Err(format!("{bad:?} is not an e-mail address"));
-    }
-    Ok(recipients)
-}
-
-/// A plausible e-mail address: one `@`, a dotted domain, no spaces.
-pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.contains(|c: char| c.is_whitespace() || c == ',' || c == '<' || c == '>')
-        && !domain.contains('@')
 }
 
 impl ScheduleInput {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::schedules::parse_recipients;
+use crate::mail::parse_recipients;
 
 pub const MAX_EXPIRY_HORIZON_DAYS: u32 = 366;
 

@@ -52,8 +52,8 @@ mod store {
 
     /// Gives `email` the role on the team, creating the account when new.
     pub async fn invite(db: &Db, team: &Team, actor: &Actor, email: &str, role: Role) -> Result<Invited> {
-        let email = email.trim().to_lowercase();
-        if !crate::schedules::is_email(&email) {
+        let email = auth::normalise_email(email);
+        if !crate::mail::is_email(&email) {
             return Err(Error::Invalid(format!("{email:?} is not an e-mail address")));
         }
         let (admin_id, first_password) = match auth::admin_id_by_email(db, &email).await? {

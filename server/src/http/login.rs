@@ -56,7 +56,7 @@ pub async fn login(
         let failed = async {
             login_limits::record_failure(&state.db, &form.email, &address, now).await?;
             let admin_id = auth::admin_id_by_email(&state.db, &form.email).await?;
-            let actor = Actor::LoginAttempt { admin_id, email: form.email.trim().to_lowercase() };
+            let actor = Actor::LoginAttempt { admin_id, email: auth::normalise_email(&form.email) };
             audit::record(&state.db, None, &actor, AuditAction::LoginFailed, &format!("from {address}")).await
         };
         if let Err(e) = failed.await {
@@ -97,6 +97,11 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
     {
         tracing::error!(error = %e, "could not end a session");
     }
+    signed_out(jar)
+}
+
+/// Drops the session cookie and sends the browser to the login page.
+fn signed_out(jar: CookieJar) -> Response {
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     (jar, Redirect::to("/login")).into_response()
 }
@@ -114,6 +119,5 @@ pub async fn logout_everywhere(State(state): State<AppState>, jar: CookieJar) ->
             tracing::error!(error = %e, "could not end the sessions");
         }
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    (jar, Redirect::to("/login")).into_response()
+    signed_out(jar)
 }
