@@ -92,11 +92,9 @@ mod screen {
     /// Authorises a report screen of `slug` and resolves its range in the
     /// team's time zone.
     pub async fn open(slug: &str, range: &RangeQuery) -> Result<(Db, Viewer, TeamRef, Team, ResolvedRange), AppError> {
-        let (db, admin, access) = crate::session::require_team(slug, Role::Secondary).await?;
-        let range = range.resolve(access.team.today()).map_err(|e| AppError::BadRequest(e.to_string()))?;
-        let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
-        let team_ref = TeamRef { slug: access.team.slug.clone(), name: access.team.name.clone(), role: access.role };
-        Ok((db, Viewer { email: admin.email, teams }, team_ref, access.team, range))
+        let (db, _, viewer, team_ref, team) = super::open_team(slug, Role::Secondary).await?;
+        let range = range.resolve(team.today()).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        Ok((db, viewer, team_ref, team, range))
     }
 
     /// How the team's users may be shown: every screen with names masks them
@@ -178,8 +176,8 @@ pub struct TeamRequest {
     pub team: String,
 }
 
-/// Opens a team screen without a range (exports, schedules, settings, audit)
-/// for an admin holding at least `role` on it.
+/// Opens a team screen for an admin holding at least `role` on it (report
+/// screens add their range in [`screen::open`]).
 #[cfg(feature = "ssr")]
 async fn open_team(
     slug: &str,
