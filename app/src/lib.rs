@@ -5,6 +5,7 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod html;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod session;
@@ -69,7 +70,8 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/tokenboard.css"/>
         <Link rel="icon" href="/favicon.ico"/>
-        <Title text="Tokenboard"/>
+        // Every page's title passes through this formatter: escaped on the server.
+        <Title text="Tokenboard" formatter=html::title_text/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>

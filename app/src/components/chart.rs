@@ -11,6 +11,8 @@ use tokenboard::model::SeriesPoint;
 use tokenboard::range::{Granularity, date_span, month_label, short_date};
 use tokenboard::report::ReportResult;
 
+use crate::html::escape;
+
 const WIDTH: u32 = 880;
 const HEIGHT: u32 = 280;
 const BAR: RGBColor = RGBColor(37, 99, 235);
@@ -41,10 +43,6 @@ impl ChartBar {
             })
             .collect()
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The invisible, labelled hit area over one bar.

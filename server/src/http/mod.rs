@@ -104,4 +104,6 @@ fn with_security_headers(mut router: Router) -> Router {
 #[cfg(test)]
 mod authz_matrix;
 #[cfg(test)]
+mod escaping_tests;
+#[cfg(test)]
 pub(crate) mod tests;

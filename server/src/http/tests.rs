@@ -32,7 +32,7 @@ pub(crate) fn router(db: &Db, config: &Config) -> axum::Router {
     super::router(super::app_state(db.clone(), config).unwrap(), config)
 }
 
-async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
     let response = router(db, &config(4096)).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -98,14 +98,14 @@ async fn usage_api_imports_idempotently_and_rejects_bad_files(db: &Db) {
     assert_eq!(charges(db).await, 2);
 }
 
-fn login_request(email: &str, password: &str, next: &str) -> Request<Body> {
+pub(crate) fn login_request(email: &str, password: &str, next: &str) -> Request<Body> {
     Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!("email={email}&password={password}&next={next}")))
         .unwrap()
 }
 
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+pub(crate) fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
     // Browsers ask for HTML; that is what makes a redirect a real 302.
     let mut builder = Request::get(path).header(header::ACCEPT, "text/html");
     if let Some(cookie) = cookie {
@@ -234,7 +234,7 @@ fn login_from(email: &str, password: &str, address: [u8; 4], cookie: Option<&str
     request
 }
 
-fn session_of(headers: &axum::http::HeaderMap) -> String {
+pub(crate) fn session_of(headers: &axum::http::HeaderMap) -> String {
     headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
 }
 
