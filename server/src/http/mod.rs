@@ -105,3 +105,5 @@ fn with_security_headers(mut router: Router) -> Router {
 mod authz_matrix;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod bounds_tests;
