@@ -89,6 +89,31 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
+/// Rows on one page of `/teams/{slug}/audit`.
+pub const AUDIT_PAGE_ROWS: i64 = 100;
+
+/// Where a page of the log starts, as its URL says (`?before=ID`, `?after=ID`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditCursor {
+    /// The newest rows.
+    #[default]
+    Newest,
+    /// The rows just older than this id (the "Next" link).
+    Before(i64),
+    /// The rows just newer than this id (the "Previous" link).
+    After(i64),
+}
+
+/// One page of the log, newest first, with the cursors of its neighbours.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Newer rows exist: the "Previous" page is `After(newer)`.
+    pub newer: Option<i64>,
+    /// Older rows exist: the "Next" page is `Before(older)`.
+    pub older: Option<i64>,
+}
+
 /// Binds, in order: team id, admin id, actor, action, detail, time. Used
 /// directly by changes that audit in their own transaction.
 #[cfg(feature = "ssr")]
@@ -111,12 +136,51 @@ pub async fn record(db: &Db, team_id: Option<i64>, actor: &Actor, action: AuditA
     Ok(())
 }
 
+/// The rows of a team's log: its own, and the logins of its admins.
+#[cfg(feature = "ssr")]
+const OF_TEAM: &str = "(team_id = $1
+    OR (team_id IS NULL AND admin_id IN (SELECT admin_id FROM team_admins WHERE team_id = $1)))";
+
 /// The team's log, newest first, with the logins of its admins.
 #[cfg(feature = "ssr")]
 pub async fn for_team(db: &Db, team_id: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-    let sql = "SELECT id, actor, action, detail, created_at FROM audit_log
-               WHERE team_id = $1
-                  OR (team_id IS NULL AND admin_id IN (SELECT admin_id FROM team_admins WHERE team_id = $1))
-               ORDER BY id DESC LIMIT $2";
-    Ok(on_db!(db, |pool| sqlx::query_as::<_, AuditEntry>(sql).bind(team_id).bind(limit).fetch_all(pool).await?))
+    let sql = format!("SELECT id, actor, action, detail, created_at FROM audit_log WHERE {OF_TEAM} ORDER BY id DESC LIMIT $2");
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, AuditEntry>(&sql).bind(team_id).bind(limit).fetch_all(pool).await?))
+}
+
+/// One page of the team's log (keyset paging on the id: a page stays put
+/// while new rows arrive, and every row is reachable however many there are).
+#[cfg(feature = "ssr")]
+pub async fn page(db: &Db, team_id: i64, cursor: AuditCursor, rows: i64) -> Result<AuditPage> {
+    let select = "SELECT id, actor, action, detail, created_at FROM audit_log WHERE";
+    let (comparison, order, bound) = match cursor {
+        AuditCursor::Newest => ("<", "DESC", i64::MAX),
+        AuditCursor::Before(id) => ("<", "DESC", id),
+        AuditCursor::After(id) => (">", "ASC", id),
+    };
+    let sql = format!("{select} {OF_TEAM} AND id {comparison} $3 ORDER BY id {order} LIMIT $2");
+    let mut entries = on_db!(db, |pool| sqlx::query_as::<_, AuditEntry>(&sql)
+        .bind(team_id)
+        .bind(rows)
+        .bind(bound)
+        .fetch_all(pool)
+        .await?);
+    if matches!(cursor, AuditCursor::After(_)) {
+        entries.reverse();
+    }
+    let exists = |comparison: &'static str, id: i64| {
+        let sql = format!("SELECT COUNT(*) FROM (SELECT id FROM audit_log WHERE {OF_TEAM} AND id {comparison} $2 LIMIT 1) AS x");
+        async move {
+            let n: i64 = on_db!(db, |pool| sqlx::query_scalar(&sql).bind(team_id).bind(id).fetch_one(pool).await?);
+            Ok::<bool, crate::error::Error>(n > 0)
+        }
+    };
+    let (newer, older) = match (entries.first(), entries.last()) {
+        (Some(first), Some(last)) => (
+            exists(">", first.id).await?.then_some(first.id),
+            exists("<", last.id).await?.then_some(last.id),
+        ),
+        _ => (None, None),
+    };
+    Ok(AuditPage { entries, newer, older })
 }

@@ -15,6 +15,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A limit that protects the server (export caps, quotas): try later.
+    #[error("{0}")]
+    LimitReached(String),
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
     #[error("password hashing failed: {0}")]

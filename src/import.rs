@@ -11,6 +11,10 @@ use serde::Serialize;
 use crate::db::{Db, on_db};
 use crate::error::Error;
 use crate::teams::Team;
+use crate::values::{
+    MAX_EMAIL_CHARS, MAX_FEATURE_CHARS, MAX_NAME_CHARS, MAX_PRODUCT_CHARS, MAX_TOKENS_PER_CHARGE, MAX_VERSION_CHARS,
+    MIN_DATE, check_text, quote,
+};
 
 /// Most line errors reported for one file; the rest are summarised.
 const MAX_REPORTED_ERRORS: usize = 50;
@@ -154,15 +158,39 @@ fn parse_tokens(raw: &str) -> Result<i64, String> {
         .parse::<i64>()
         .ok()
         .or_else(|| raw.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64))
-        .ok_or_else(|| format!("tokens used {raw:?} is not a whole number"))?;
+        .ok_or_else(|| format!("tokens used {} is not a whole number", quote(raw)))?;
     if value < 0 {
         return Err(format!("negative tokens ({value}) are not allowed"));
+    }
+    if value > MAX_TOKENS_PER_CHARGE {
+        return Err(format!("tokens used ({value}) is above the maximum of {MAX_TOKENS_PER_CHARGE} per charge"));
     }
     Ok(value)
 }
 
+/// The longest text a usage date can be ("2026-11-27" with some spaces):
+/// longer is refused before any parsing.
+const MAX_DATE_CHARS: usize = 32;
+
+fn parse_usage_date(raw: &str, latest_date: NaiveDate) -> Result<NaiveDate, String> {
+    let not_a_date = || format!("usage date {} is not a date (YYYY-MM-DD)", quote(raw));
+    if raw.len() > MAX_DATE_CHARS {
+        return Err(not_a_date());
+    }
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| not_a_date())?;
+    if date < MIN_DATE {
+        return Err(format!("usage date {date} is before {MIN_DATE}, the earliest date Tokenboard keeps"));
+    }
+    if date > latest_date {
+        return Err(format!("usage date {date} is in the future (today is {latest_date})"));
+    }
+    Ok(date)
+}
+
 /// Parses and validates a whole usage file for `team`. `latest_date` is the
-/// last acceptable usage date (the team's today): charges cannot be in the future.
+/// last acceptable usage date (the team's today): charges cannot be in the
+/// future. Every text is bounded and free of control characters
+/// ([`crate::values`]).
 pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Result<Vec<ChargeRow>, ImportError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut problems = Problems::default();
@@ -252,25 +280,28 @@ pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Res
             && !team_name.eq_ignore_ascii_case(&team.slug)
             && !team_name.eq_ignore_ascii_case(&team.name)
         {
-            problems.push(line, format!("unknown team {team_name:?}: this file is imported into {:?}", team.name));
+            problems.push(line, format!("unknown team {}: this file is imported into {:?}", quote(&team_name), team.name));
+        }
+        let texts = [
+            ("first name", &first_name, MAX_NAME_CHARS),
+            ("last name", &last_name, MAX_NAME_CHARS),
+            ("email", &email, MAX_EMAIL_CHARS),
+            ("product", &product, MAX_PRODUCT_CHARS),
+            ("product version", &version, MAX_VERSION_CHARS),
+            ("feature", &feature, MAX_FEATURE_CHARS),
+        ];
+        for (what, value, max) in texts {
+            if let Err(message) = check_text(what, value, max) {
+                problems.push(line, message);
+            }
         }
         if !email.contains('@') {
-            problems.push(line, format!("email {email:?} is not an e-mail address"));
+            problems.push(line, format!("email {} is not an e-mail address", quote(&email)));
         }
         if product.is_empty() {
             problems.push(line, "product is empty");
         }
-        let usage_date = match NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
-            Ok(d) if d > latest_date => {
-                problems.push(line, format!("usage date {d} is in the future (today is {latest_date})"));
-                None
-            }
-            Ok(d) => Some(d),
-            Err(_) => {
-                problems.push(line, format!("usage date {date:?} is not a date (YYYY-MM-DD)"));
-                None
-            }
-        };
+        let usage_date = parse_usage_date(&date, latest_date).map_err(|m| problems.push(line, m)).ok();
         let tokens = parse_tokens(&tokens).map_err(|m| problems.push(line, m)).ok();
         let failed = problems.errors.len() as u64 + problems.suppressed > errors_before;
         if let (false, Some(usage_date), Some(tokens)) = (failed, usage_date, tokens) {
@@ -296,9 +327,7 @@ fn problems_with<T>(line: u64, message: impl Into<String>) -> Result<T, ImportEr
 /// Parses `input` and stores it for `team`; nothing is written unless the
 /// whole file is valid.
 pub async fn import_usage_csv(db: &Db, team: &Team, input: &[u8]) -> Result<ImportOutcome, ImportError> {
-    // One day of slack: a charge may be recorded in a zone already past midnight.
-    let latest = team.today().succ_opt().unwrap_or(team.today());
-    let rows = parse_usage_csv(input, team, latest)?;
+    let rows = parse_usage_csv(input, team, team.today())?;
     store_charges(db, team.id, &rows).await
 }
 

@@ -15,6 +15,7 @@ pub mod report;
 pub mod schedules;
 pub mod settings;
 pub mod team_admins;
+pub mod values;
 pub mod views;
 
 #[cfg(feature = "ssr")]

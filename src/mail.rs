@@ -29,15 +29,17 @@ pub fn parse_recipients(text: &str) -> Result<Vec<String>, String> {
         return Err(format!("at most {MAX_RECIPIENTS} recipients"));
     }
     if let Some(bad) = recipients.iter().find(|r| !is_email(r)) {
-        return Err(format!("{bad:?} is not an e-mail address"));
+        return Err(format!("{} is not an e-mail address", crate::values::quote(bad)));
     }
     Ok(recipients)
 }
 
-/// A plausible e-mail address: one `@`, a dotted domain, no spaces.
+/// A plausible e-mail address: one `@`, a dotted domain, no spaces, no
+/// control characters, at most [`crate::values::MAX_EMAIL_CHARS`] characters.
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else { return false };
-    !local.is_empty()
+    crate::values::check_text("email", s, crate::values::MAX_EMAIL_CHARS).is_ok()
+        && !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
@@ -117,4 +119,23 @@ pub async fn for_teams(db: &Db, team_ids: &[i64]) -> Result<Vec<OutboxMail>> {
     }
     mails.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     Ok(mails)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_refuse_control_characters_and_length() {
+        assert!(is_email("ann@example.com"));
+        assert!(!is_email("ann\0@example.com"));
+        assert!(!is_email("ann@example.com\0"));
+        assert!(!is_email("ann@exa\u{7}mple.com"));
+        let local = "a".repeat(64);
+        let long = format!("{local}@{}.com", "b".repeat(254));
+        assert!(!is_email(&long));
+        assert!(is_email(&format!("{local}@{}.com", "b".repeat(180))));
+        let err = parse_recipients(&format!("x{}", "\u{1}".repeat(1000))).unwrap_err();
+        assert!(err.len() < 300, "{err}");
+    }
 }

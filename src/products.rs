@@ -66,6 +66,8 @@ pub async fn ensure_product(db: &Db, name: &str, kind: ProductKind) -> Result<(i
     if name.is_empty() {
         return Err(Error::Invalid("product name must not be empty".into()));
     }
+    // The catalogue is shared by every team: one long name slows them all.
+    crate::values::check_text("product name", name, crate::values::MAX_PRODUCT_CHARS).map_err(Error::Invalid)?;
     let find = "SELECT id FROM products WHERE lower(name) = lower($1)";
     if let Some(id) = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(name).fetch_optional(pool).await?) {
         return Ok((id, false));

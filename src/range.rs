@@ -4,6 +4,8 @@
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::values::{MIN_DATE, max_date, quote};
+
 /// Most buckets a view may have; finer granularities are refused beyond it.
 pub const MAX_BUCKETS: usize = 400;
 /// Longest custom range accepted, in days (about five years).
@@ -142,8 +144,11 @@ pub enum RangeError {
     UnknownGranularity(String),
     #[error("a custom range needs both from and to (YYYY-MM-DD)")]
     MissingCustomDates,
-    #[error("{field} {value:?} is not a date (YYYY-MM-DD)")]
+    /// `value` is already quoted and shortened.
+    #[error("{field} {value} is not a date (YYYY-MM-DD)")]
     BadDate { field: &'static str, value: String },
+    #[error("{field} ({date}) is outside the dates Tokenboard shows: {MIN_DATE} to {max}")]
+    OutOfBounds { field: &'static str, date: NaiveDate, max: NaiveDate },
     #[error("from ({from}) is after to ({to})")]
     FromAfterTo { from: NaiveDate, to: NaiveDate },
     #[error("the range is longer than {MAX_RANGE_DAYS} days")]
@@ -170,8 +175,7 @@ pub struct Bucket {
 }
 
 fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, RangeError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| RangeError::BadDate { field, value: value.to_owned() })
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| RangeError::BadDate { field, value: quote(value) })
 }
 
 impl RangeQuery {
@@ -211,6 +215,14 @@ impl RangeQuery {
                 (parse_date("from", from)?, parse_date("to", to)?)
             }
         };
+        // Bounded before any arithmetic: chrono panics near its limits
+        // (year ±262,142), and no charge is older than MIN_DATE.
+        let max = max_date(today);
+        for (field, date) in [("from", from), ("to", to)] {
+            if date < MIN_DATE || date > max {
+                return Err(RangeError::OutOfBounds { field, date, max });
+            }
+        }
         if from > to {
             return Err(RangeError::FromAfterTo { from, to });
         }
@@ -382,6 +394,36 @@ mod tests {
             granularity: None,
         };
         assert!(matches!(q.resolve(today), Err(RangeError::BadDate { field: "from", .. })));
+    }
+
+    #[test]
+    fn custom_ranges_stay_between_2000_and_five_years_ahead() {
+        let today = d("2026-11-27");
+        let custom = |from: &str, to: &str| RangeQuery {
+            range: Some("custom".into()),
+            from: Some(from.into()),
+            to: Some(to.into()),
+            granularity: None,
+        };
+        assert!(custom("2000-01-01", "2000-12-31").resolve(today).is_ok());
+        assert!(custom("2031-11-01", "2031-11-27").resolve(today).is_ok());
+        for (from, to) in [
+            ("1999-12-31", "2000-01-05"),
+            ("2031-11-27", "2031-11-28"),
+            ("-262000-01-01", "2026-01-01"),
+            ("-262143-01-01", "-262143-01-01"),
+            ("+262000-01-01", "+262000-01-31"),
+            ("+262142-12-31", "+262142-12-31"),
+        ] {
+            match custom(from, to).resolve(today) {
+                Err(RangeError::OutOfBounds { .. } | RangeError::BadDate { .. }) => {}
+                other => panic!("{from}..{to}: {other:?}"),
+            }
+        }
+        let e = custom("1800-01-01", "2026-01-01").resolve(today).unwrap_err();
+        assert_eq!(e.to_string(), "from (1800-01-01) is outside the dates Tokenboard shows: 2000-01-01 to 2031-11-27");
+        let long = "9".repeat(5_000_000);
+        assert!(custom(&long, "2026-01-01").resolve(today).unwrap_err().to_string().len() < 100);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use futures_util::TryStreamExt;
 
 use crate::db::{Db, on_db};
 use crate::error::Result;
+use crate::values::MIN_DATE;
 use crate::report::{
     Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult, ReportRow,
     user_matches_search,
@@ -67,8 +68,9 @@ pub struct UsageIndex {
     /// Days as offsets from `epoch`: two bytes an entry keeps the index small
     /// enough for the cache, which is what its speed depends on.
     entry_day: Vec<u16>,
-    /// Tokens of the group's entries up to and including this one.
-    entry_cumulative: Vec<u32>,
+    /// Tokens of the group's entries up to and including this one (64 bits:
+    /// a few charges at the import's maximum pass `u32::MAX`).
+    entry_cumulative: Vec<u64>,
     /// Distinct days of user `u`: `user_days[user_day_start[u]..user_day_start[u + 1]]`.
     user_day_start: Vec<usize>,
     user_days: Vec<u16>,
@@ -146,13 +148,19 @@ impl UsageIndex {
             on_db!(db, |pool| sqlx::query_as("SELECT id, slug, name FROM products").fetch_all(pool).await?);
         let ordinal: HashMap<i64, u32> = users.iter().enumerate().map(|(i, u)| (u.0, i as u32)).collect();
 
-        // (user ordinal, product, day, tokens), one per charge.
+        // (user ordinal, product, day, tokens), one per charge. Only days a
+        // range can reach (from 2000-01-01, as many as the u16 offsets hold):
+        // a row outside, written by hand, must not break the team's reports.
+        let (first_day, last_day) = (MIN_DATE, MIN_DATE + chrono::Days::new(u16::MAX.into()));
         let mut entries: Vec<(u32, i64, i64, i64)> = Vec::new();
         on_db!(db, |pool| {
             let mut rows = sqlx::query_as::<_, (i64, i64, NaiveDate, i64)>(
-                "SELECT user_id, product_id, usage_date, tokens FROM usage_charges WHERE team_id = $1",
+                "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
+                 WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3",
             )
             .bind(team_id)
+            .bind(first_day)
+            .bind(last_day)
             .fetch(pool);
             while let Some((user, product, date, tokens)) = rows.try_next().await? {
                 if let Some(&u) = ordinal.get(&user) {
@@ -161,12 +169,8 @@ impl UsageIndex {
             }
         });
         entries.sort_unstable();
+        // Every day is within u16::MAX of the first (filtered above).
         let epoch = entries.iter().map(|e| e.2).min().unwrap_or(0);
-        if entries.iter().any(|e| e.2 - epoch > u16::MAX as i64) {
-            return Err(crate::Error::Invalid(
-                "usage spans more than 179 years; the usage index cannot hold it".into(),
-            ));
-        }
 
         let mut index = UsageIndex {
             version,
@@ -198,7 +202,7 @@ impl UsageIndex {
                 while next < entries.len() && entries[next].0 == user && entries[next].1 == product {
                     let (_, _, day, tokens) = entries[next];
                     let day = (day - epoch) as u16;
-                    let tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+                    let tokens = u64::try_from(tokens).unwrap_or(0);
                     let group_start = *index.group_entries.last().expect("not empty");
                     let in_group = index.entry_day.len() > group_start;
                     // Several charges on one day (different features) are one day of use.

@@ -13,7 +13,11 @@ use tokenboard::model::{Balance, Role, TokenEventKind};
 use tokenboard::packs::{add_pack, ledger};
 use tokenboard::range::{Granularity, RangePreset, RangeQuery};
 use tokenboard::summary::summary;
+use tokenboard::report::Metric;
+use tokenboard::screens;
 use tokenboard::teams::{NewTeam, Team, create_team};
+use tokenboard::values::MAX_TOKENS_PER_CHARGE;
+use tokenboard::views::UserTableQuery;
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -174,6 +178,128 @@ async fn bad_files_are_rejected_with_line_numbers_and_write_nothing(db: &Db) {
     assert_eq!(scalar(db, "SELECT COUNT(*) + 0 * $1 FROM products", t.id).await, 0);
 }
 
+const NAMED: &str = "first name,last name,email,product,usage date,tokens used\n";
+
+async fn values_out_of_bounds_are_rejected_with_their_line_and_write_nothing(db: &Db) {
+    let t = team(db, "design").await;
+    let (yesterday, tomorrow) = (t.today() - Days::new(1), t.today() + Days::new(1));
+    let too_many = MAX_TOKENS_PER_CHARGE + 1;
+    let (long_product, huge_date) = ("P".repeat(101), "9".repeat(5 << 20));
+    let cases: [(String, &str); 8] = [
+        (format!("Ann,Lee,a@x.com,Revit,1999-12-31,5"), "before 2000-01-01"),
+        (format!("Ann,Lee,a@x.com,Revit,{tomorrow},5"), "in the future"),
+        (format!("Ann,Lee,a@x.com,Revit,{yesterday},{too_many}"), "above the maximum of 1000000000"),
+        (format!("A\0nn,Lee,a@x.com,Revit,{yesterday},5"), "first name \"A\\0nn\" contains a control character"),
+        (format!("Ann,Lee,a\u{7}@x.com,Revit,{yesterday},5"), "email \"a\\u{7}@x.com\" contains a control character"),
+        (format!("Ann,Lee,a@x.com,{long_product},{yesterday},5"), "product \"PPPP"),
+        (format!("Ann,Lee,a@x.com,Revit,{yesterday},5,"), "expected 6 fields"),
+        (format!("Ann,Lee,a@x.com,Revit,{huge_date},5"), "is not a date"),
+    ];
+    for (bad_row, reason) in &cases {
+        let csv = format!("{NAMED}Ok,Fine,ok@x.com,Revit,{yesterday},5\n{bad_row}\n");
+        match import_usage_csv(db, &t, csv.as_bytes()).await {
+            Err(ImportError::Rejected(errors)) => {
+                let shown = &bad_row[..bad_row.len().min(60)];
+                assert_eq!(errors[0].line, 3, "{shown}");
+                assert!(errors[0].message.contains(reason), "{shown}: {}", errors[0].message);
+                // A 5 MB bad value is quoted by its first 40 characters only.
+                assert!(errors[0].message.len() < 200, "{shown}: {} bytes", errors[0].message.len());
+                assert!(ImportError::Rejected(errors).to_string().len() < 1000);
+            }
+            other => panic!("{}: expected a rejection, got {other:?}", &bad_row[..40]),
+        }
+    }
+    for table in ["usage_charges", "team_users", "daily_usage"] {
+        assert_eq!(scalar(db, &format!("SELECT COUNT(*) FROM {table} WHERE team_id = $1"), t.id).await, 0, "{table}");
+    }
+    assert_eq!(scalar(db, "SELECT COUNT(*) + 0 * $1 FROM products", t.id).await, 0, "the shared catalogue is untouched");
+
+    // Errors are counted, not all listed: a file of bad rows gives a short answer.
+    let many = format!("{NAMED}{}", format!("Ann,Lee,a@x.com,Revit,{huge_date},5\n").repeat(3).repeat(100));
+    match import_usage_csv(db, &t, many.as_bytes()).await {
+        Err(ImportError::Rejected(errors)) => {
+            assert!(errors.len() <= 51, "{}", errors.len());
+            assert!(errors.last().unwrap().message.contains("further errors not shown"));
+            assert!(serde_json::to_string(&errors).unwrap().len() < 20_000);
+        }
+        other => panic!("expected a rejection, got {:?}", other.map(|o| o.rows)),
+    }
+}
+
+/// Runs `sql` with the team id as `$1` and a date as `$2` and `$3`.
+async fn execute_between(db: &Db, sql: &str, team_id: i64, from: NaiveDate, to: NaiveDate) {
+    match db.pool() {
+        Pool::Sqlite(p) => drop(sqlx::query(sql).bind(team_id).bind(from).bind(to).execute(p).await.unwrap()),
+        Pool::Postgres(p) => drop(sqlx::query(sql).bind(team_id).bind(from).bind(to).execute(p).await.unwrap()),
+    }
+}
+
+async fn a_row_before_2000_written_by_hand_breaks_no_report(db: &Db) {
+    let t = team(db, "design").await;
+    let today = t.today();
+    add_pack(db, t.id, 10_000, today - Days::new(30), None).await.unwrap();
+    import(db, &t, &format!("{NAMED}Ann,Lee,ann@x.com,Revit,{},7\n", today - Days::new(3))).await;
+    let user = scalar(db, "SELECT id FROM team_users WHERE team_id = $1", t.id).await;
+    // As an older release's import accepted it: the charge, its rollups, a new data version.
+    let old = d("1800-01-01");
+    let insert = "INSERT INTO usage_charges (team_id, user_id, product_id, product_version, feature, usage_date, tokens)
+        SELECT team_id, user_id, product_id, product_version, feature, $2, 1000 FROM usage_charges
+        WHERE team_id = $1 AND usage_date <> $3";
+    execute_between(db, insert, t.id, old, old).await;
+    for sql in tokenboard::rollups::REFRESH_STATEMENTS {
+        execute_between(db, sql, t.id, old, old).await;
+    }
+    scalar(db, &format!("{} RETURNING data_version", tokenboard::rollups::BUMP_DATA_VERSION), t.id).await;
+    assert_eq!(scalar(db, "SELECT COUNT(*) FROM usage_charges WHERE team_id = $1", t.id).await, 2);
+
+    for preset in [RangePreset::Days7, RangePreset::Months12] {
+        let s = summary(db, &t, Role::Primary, today, &RangeQuery::preset(preset)).await.unwrap();
+        assert_eq!(s.range_tokens, 7, "{preset:?}: the old row never shows in a valid range");
+    }
+    let range = RangeQuery::preset(RangePreset::Months12).resolve(today).unwrap();
+    let users = screens::users(db, &t, range, UserTableQuery { page: 1, ..UserTableQuery::default() }).await.unwrap();
+    assert_eq!(users.users.total(Metric::Tokens).count(), 7);
+    let products = screens::products(db, &t, range, None).await.unwrap();
+    assert_eq!(products.products.total(Metric::Tokens).count(), 7);
+    screens::user_detail(db, &t, range, user).await.unwrap();
+    screens::product_detail(db, &t, range, "revit").await.unwrap();
+    screens::team_balance(db, &t, Role::Primary).await.unwrap();
+    screens::forecast(db, &t).await.unwrap();
+}
+
+async fn charges_at_the_maximum_sum_exactly_in_every_view(db: &Db) {
+    let t = team(db, "design").await;
+    let today = t.today();
+    let max = MAX_TOKENS_PER_CHARGE;
+    let mut csv = NAMED.to_owned();
+    for back in 1..=6 {
+        csv.push_str(&format!("Ann,Lee,ann@x.com,Revit,{},{max}\n", today - Days::new(back)));
+    }
+    csv.push_str(&format!("Bob,Ray,bob@x.com,Revit,{},{max}\n", today - Days::new(1)));
+    assert_eq!(import(db, &t, &csv).await.inserted, 7);
+
+    let s = summary(db, &t, Role::Primary, today, &RangeQuery::preset(RangePreset::Days30)).await.unwrap();
+    assert_eq!(s.range_tokens, 7 * max);
+    assert_eq!(s.series.iter().map(|p| p.tokens).sum::<i64>(), 7 * max);
+    let range = RangeQuery::preset(RangePreset::Days30).resolve(today).unwrap();
+    let users = screens::users(db, &t, range, UserTableQuery { page: 1, ..UserTableQuery::default() }).await.unwrap();
+    let tokens = users.users.metric_index(Metric::Tokens).unwrap();
+    let by_user: Vec<i64> = users.users.rows.iter().map(|r| r.values[tokens].count()).collect();
+    assert_eq!(by_user, vec![6 * max, max], "Ann's six charges pass u32::MAX and stay exact");
+    assert_eq!(users.users.total(Metric::Tokens).count(), 7 * max);
+    let products = screens::products(db, &t, range, None).await.unwrap();
+    assert_eq!(products.products.total(Metric::Tokens).count(), 7 * max);
+    let detail = screens::user_detail(db, &t, range, users_first_id(&users)).await.unwrap();
+    assert_eq!(detail.tokens, 6 * max);
+}
+
+fn users_first_id(users: &tokenboard::views::UsersView) -> i64 {
+    match &users.users.rows[0].keys[0] {
+        tokenboard::report::DimensionValue::User { id, .. } => *id,
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn reimporting_the_same_file_changes_nothing(db: &Db) {
     let t = team(db, "design").await;
     let csv = format!(
@@ -279,6 +405,9 @@ db_tests!(
     demo_charges_the_rate_in_force_on_each_day,
     bad_files_are_rejected_with_line_numbers_and_write_nothing,
     reimporting_the_same_file_changes_nothing,
+    values_out_of_bounds_are_rejected_with_their_line_and_write_nothing,
+    a_row_before_2000_written_by_hand_breaks_no_report,
+    charges_at_the_maximum_sum_exactly_in_every_view,
     summary_matches_hand_written_sql_over_raw_charges,
     authorisation_sees_only_teams_with_a_role,
 );

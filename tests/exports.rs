@@ -21,6 +21,7 @@ use tokenboard::range::{RangePreset, RangeQuery, ResolvedRange};
 use tokenboard::report::{Dimension, Metric, ReportQuery};
 use tokenboard::report_sql::run;
 use tokenboard::teams::{self, Team};
+use tokenboard::values::MAX_TOKENS_PER_CHARGE;
 use tokenboard::views::{UserSort, UserTableQuery};
 use tokenboard::{screens, summary};
 
@@ -424,7 +425,135 @@ async fn an_exported_token_usage_file_imports_back_into_the_same_numbers(db: &Db
     assert_eq!(imported, original, "charges and tokens survive export and import");
 }
 
+/// A team without data, its own export directory, and an admin of it.
+async fn empty_fixture(db: &Db, slug: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ExportContext {
+        db: db.clone(),
+        files: ExportFiles::new(dir.path().join("exports")).unwrap(),
+        key: PseudonymKey::new(b"test secret"),
+    };
+    let new = teams::NewTeam { slug: slug.into(), name: format!("Team {slug}"), time_zone: "UTC".into() };
+    let team = teams::create_team(db, &new).await.unwrap();
+    Fixture { ctx, team, _dir: dir }
+}
+
+async fn charges_at_the_maximum_sum_exactly_in_every_export(db: &Db) {
+    let f = empty_fixture(db, "big").await;
+    let (today, max) = (f.team.today(), MAX_TOKENS_PER_CHARGE);
+    let mut csv = "first name,last name,email,product,usage date,tokens used\n".to_owned();
+    for back in 1..=6 {
+        csv.push_str(&format!("Ann,Lee,ann@x.com,Revit,{},{max}\n", today - Duration::days(back)));
+    }
+    csv.push_str(&format!("Bob,Ray,bob@x.com,Maya,{},{max}\n", today - Duration::days(1)));
+    tokenboard::import::import_usage_csv(db, &f.team, csv.as_bytes()).await.unwrap();
+    let range = RangeQuery::preset(RangePreset::Days30).resolve(today).unwrap();
+    for report in [ExportReport::TokenUsage, ExportReport::Summary, ExportReport::ByUser, ExportReport::ByProduct] {
+        for format in ExportFormat::ALL {
+            let (record, path) = export(&f, report, format, &params(&range), &range).await;
+            let table = if format == ExportFormat::Csv { read_csv(&path) } else { read_xlsx(&path).0 };
+            assert_eq!(sum(&table, "Tokens used"), 7 * max, "{}", record.file_name);
+        }
+    }
+    let by_user = export(&f, ExportReport::ByUser, ExportFormat::Csv, &params(&range), &range).await.1;
+    let by_user = read_csv(&by_user);
+    let tokens = column(&by_user, "Tokens used");
+    assert_eq!(by_user.1[0][tokens], (6 * max).to_string(), "one user's six charges pass u32::MAX and stay exact");
+}
+
+async fn admin(db: &Db, team: &Team, email: &str) -> Actor {
+    let admin = tokenboard::auth::upsert_admin(db, email, "long enough").await.unwrap();
+    tokenboard::auth::grant_role(db, team.id, admin.id, tokenboard::model::Role::Secondary).await.unwrap();
+    Actor::Admin { id: admin.id, email: admin.email }
+}
+
+async fn count_where(db: &Db, sql: &str, team_id: i64) -> i64 {
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
+    }
+}
+
+async fn export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly(db: &Db) {
+    use tokenboard::export::history::{MAX_ACTIVE_PER_ADMIN, MAX_ACTIVE_PER_TEAM, TEAM_QUOTA_BYTES};
+    let f = empty_fixture(db, "busy").await;
+    let range = RangeQuery::preset(RangePreset::Days7).resolve(f.team.today()).unwrap();
+    let p = params(&range);
+    let start = |actor: Actor| {
+        let (team, p) = (&f.team, &p);
+        async move {
+            let new = NewExport {
+                team,
+                actor: &actor,
+                schedule_id: None,
+                report: ExportReport::Summary,
+                format: ExportFormat::Csv,
+                params: p,
+                range: &range,
+            };
+            history::create(db, new, ExportStatus::Running, Utc::now()).await
+        }
+    };
+
+    // 20 parallel requests of one admin: the cap, and not one more, gets through.
+    let ann = admin(db, &f.team, "ann@x.com").await;
+    let outcomes = futures_util::future::join_all((0..20).map(|_| start(ann.clone()))).await;
+    let started = outcomes.iter().filter(|o| o.is_ok()).count() as i64;
+    assert_eq!(started, MAX_ACTIVE_PER_ADMIN);
+    for outcome in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        match outcome {
+            tokenboard::Error::LimitReached(m) => {
+                assert_eq!(m, "you have 2 exports running; wait for one to finish")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let exports = "SELECT COUNT(*) FROM exports WHERE team_id = $1";
+    let audited = "SELECT COUNT(*) FROM audit_log WHERE team_id = $1 AND action = 'exported'";
+    assert_eq!(count_where(db, exports, f.team.id).await, MAX_ACTIVE_PER_ADMIN, "a refusal writes no export");
+    assert_eq!(count_where(db, audited, f.team.id).await, MAX_ACTIVE_PER_ADMIN, "and no audit row");
+
+    // The team's cap holds across admins and for schedules.
+    let bob = admin(db, &f.team, "bob@x.com").await;
+    let cid = admin(db, &f.team, "cid@x.com").await;
+    let more = futures_util::future::join_all((0..4).map(|i| start(if i % 2 == 0 { bob.clone() } else { cid.clone() })))
+        .await;
+    assert_eq!(more.iter().filter(|o| o.is_ok()).count() as i64, MAX_ACTIVE_PER_TEAM - MAX_ACTIVE_PER_ADMIN);
+    match start(Actor::Scheduler).await {
+        Err(tokenboard::Error::LimitReached(m)) => {
+            assert_eq!(m, "this team has 4 exports running; wait for one to finish")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Finished exports free their slots but fill the team's quota.
+    let finish = format!("UPDATE exports SET status = 'done', bytes = {} WHERE team_id = $1", TEAM_QUOTA_BYTES / 4);
+    count_where(db, &format!("{finish} RETURNING id"), f.team.id).await;
+    match start(ann.clone()).await {
+        Err(tokenboard::Error::LimitReached(m)) => assert_eq!(
+            m,
+            "this team's exports use 2.0 GiB of 2.0 GiB; delete old ones or wait for the 14-day sweep"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Another team's quota is its own; the admin's slots are free again.
+    let other = empty_fixture(db, "other").await;
+    tokenboard::auth::grant_role(db, other.team.id, ann.admin_id().unwrap(), tokenboard::model::Role::Secondary).await.unwrap();
+    let new = NewExport {
+        team: &other.team,
+        actor: &ann,
+        schedule_id: None,
+        report: ExportReport::Summary,
+        format: ExportFormat::Csv,
+        params: &p,
+        range: &range,
+    };
+    history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+}
+
 db_tests!(
+    charges_at_the_maximum_sum_exactly_in_every_export,
+    export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly,
     an_exported_token_usage_file_imports_back_into_the_same_numbers,
     token_usage_exports_hold_every_charge_of_the_view,
     breakdown_exports_match_their_views,

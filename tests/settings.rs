@@ -98,7 +98,57 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
     );
 }
 
+async fn the_audit_log_pages_through_every_row_to_the_oldest(db: &Db) {
+    use tokenboard::audit::{AUDIT_PAGE_ROWS, AuditAction, AuditCursor};
+    let team = team(db).await;
+    let other = teams::create_team(db, &NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
+        .await
+        .unwrap();
+    for i in 0..1200 {
+        audit::record(db, Some(team.id), &Actor::CommandLine, AuditAction::SettingChanged, &format!("row {i}"))
+            .await
+            .unwrap();
+        if i % 100 == 0 {
+            audit::record(db, Some(other.id), &Actor::CommandLine, AuditAction::SettingChanged, "elsewhere").await.unwrap();
+        }
+    }
+
+    // Next, Next, … from the newest page reaches the oldest row, each row once.
+    let mut seen = Vec::new();
+    let mut cursor = AuditCursor::Newest;
+    let mut pages = Vec::new();
+    loop {
+        let page = audit::page(db, team.id, cursor, AUDIT_PAGE_ROWS).await.unwrap();
+        assert!(page.entries.len() as i64 <= AUDIT_PAGE_ROWS);
+        assert_eq!(page.newer.is_some(), !seen.is_empty(), "only the first page has no Previous");
+        seen.extend(page.entries.iter().map(|e| e.detail.clone()));
+        pages.push(page.entries.iter().map(|e| e.id).collect::<Vec<_>>());
+        match page.older {
+            Some(id) => cursor = AuditCursor::Before(id),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..1200).rev().map(|i| format!("row {i}")).collect();
+    assert_eq!(seen, expected, "newest first, every row of the team, no other team's");
+    assert_eq!(pages.len(), 12);
+
+    // Previous, Previous, … from the oldest page comes back to the newest.
+    let mut back = vec![pages.last().unwrap().clone()];
+    let mut cursor = AuditCursor::After(*back[0].first().unwrap());
+    loop {
+        let page = audit::page(db, team.id, cursor, AUDIT_PAGE_ROWS).await.unwrap();
+        back.push(page.entries.iter().map(|e| e.id).collect());
+        match page.newer {
+            Some(id) => cursor = AuditCursor::After(id),
+            None => break,
+        }
+    }
+    back.reverse();
+    assert_eq!(back, pages);
+}
+
 db_tests!(
+    the_audit_log_pages_through_every_row_to_the_oldest,
     a_settings_change_is_saved_and_audited,
     a_bad_time_zone_changes_nothing,
     primary_admins_manage_admins_but_never_the_last_primary,

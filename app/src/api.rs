@@ -329,10 +329,19 @@ pub async fn revoke_api_key(team: String, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A page of a team's audit log: the newest, or older/newer than a row id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRequest {
+    pub team: String,
+    #[serde(default)]
+    pub cursor: tokenboard::audit::AuditCursor,
+}
+
 #[server(endpoint = "audit", input = leptos::server_fn::codec::Json)]
-pub async fn load_audit(request: TeamRequest) -> Result<TeamScreen<Vec<tokenboard::audit::AuditEntry>>, AppError> {
+pub async fn load_audit(request: AuditRequest) -> Result<TeamScreen<tokenboard::audit::AuditPage>, AppError> {
+    use tokenboard::audit::{self, AUDIT_PAGE_ROWS};
     let (db, _, viewer, team, t) = open_primary(&request.team).await?;
-    Ok(TeamScreen { viewer, team, data: tokenboard::audit::for_team(&db, t.id, 500).await? })
+    Ok(TeamScreen { viewer, team, data: audit::page(&db, t.id, request.cursor, AUDIT_PAGE_ROWS).await? })
 }
 
 #[cfg(feature = "ssr")]

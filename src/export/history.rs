@@ -94,17 +94,42 @@ pub fn decode_params(query: &str) -> Result<ExportParams> {
     serde_urlencoded::from_str(query).map_err(|e| Error::Invalid(format!("export query {query:?}: {e}")))
 }
 
+/// Queued or running exports one admin may have at a time (all teams).
+pub const MAX_ACTIVE_PER_ADMIN: i64 = 2;
+/// Queued or running exports one team may have at a time (admins and schedules).
+pub const MAX_ACTIVE_PER_TEAM: i64 = 4;
+/// Bytes of export files one team may keep (until the 14-day sweep).
+pub const TEAM_QUOTA_BYTES: i64 = 2 << 30;
+
 /// Records a new export with `status` (queued for the job runner, or running
 /// when the caller writes it at once), and audits it in the same transaction.
+/// Refused with [`Error::LimitReached`] (nothing written) when the admin or
+/// the team has too many exports under way, or the team's files fill its
+/// quota: the caps are checked inside the INSERT itself, under the team's
+/// row lock (PostgreSQL) or the database's write lock (SQLite), so parallel
+/// requests cannot pass together.
 pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: DateTime<Utc>) -> Result<ExportRecord> {
     let file_name = super::file_name(&new.team.slug, new.report, new.range.from, new.range.to, new.format);
     let attempts = i64::from(status == ExportStatus::Running);
     let sql = "INSERT INTO exports (team_id, admin_id, schedule_id, report, format, query, range_from, range_to,
             file_name, status, attempts, heartbeat_at, created_at, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id";
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13
+        WHERE (SELECT COUNT(*) FROM exports WHERE team_id = $1 AND status IN ('queued', 'running')) < $14
+          AND (SELECT COUNT(*) FROM exports WHERE admin_id = $2 AND status IN ('queued', 'running')) < $15
+          AND (SELECT COALESCE(SUM(bytes), 0) FROM exports WHERE team_id = $1) < $16
+        RETURNING id";
+    // PostgreSQL checks the caps in a snapshot: lock the team's row (and the
+    // admin's, whose cap spans teams) so parallel requests take turns.
+    let row_locks = matches!(db.pool(), crate::db::Pool::Postgres(_));
     let detail = format!("{file_name} ({})", encode_params(new.params));
     let id = on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
+        if row_locks {
+            sqlx::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE").bind(new.team.id).execute(&mut *tx).await?;
+            if let Some(admin_id) = new.actor.admin_id() {
+                sqlx::query("SELECT id FROM admins WHERE id = $1 FOR UPDATE").bind(admin_id).execute(&mut *tx).await?;
+            }
+        }
         let id = sqlx::query_scalar::<_, i64>(sql)
             .bind(new.team.id)
             .bind(new.actor.admin_id())
@@ -119,21 +144,64 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
             .bind(attempts)
             .bind(now)
             .bind(now + Duration::days(RETENTION_DAYS))
-            .fetch_one(&mut *tx)
+            .bind(MAX_ACTIVE_PER_TEAM)
+            .bind(MAX_ACTIVE_PER_ADMIN)
+            .bind(TEAM_QUOTA_BYTES)
+            .fetch_optional(&mut *tx)
             .await?;
-        sqlx::query(audit::INSERT)
-            .bind(new.team.id)
-            .bind(new.actor.admin_id())
-            .bind(new.actor.label())
-            .bind(AuditAction::Exported.as_str())
-            .bind(format!("export #{id}: {detail}"))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        if let Some(id) = id {
+            sqlx::query(audit::INSERT)
+                .bind(new.team.id)
+                .bind(new.actor.admin_id())
+                .bind(new.actor.label())
+                .bind(AuditAction::Exported.as_str())
+                .bind(format!("export #{id}: {detail}"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
         id
     });
-    find(db, id).await?.ok_or_else(|| Error::NotFound(format!("export {id}")))
+    match id {
+        Some(id) => find(db, id).await?.ok_or_else(|| Error::NotFound(format!("export {id}"))),
+        None => Err(Error::LimitReached(refusal(db, new.team.id, new.actor.admin_id()).await?)),
+    }
+}
+
+/// Why [`create`] refused: read after the fact, for the message only.
+async fn refusal(db: &Db, team_id: i64, admin_id: Option<i64>) -> Result<String> {
+    let active = "SELECT COUNT(*) FROM exports WHERE status IN ('queued', 'running') AND ";
+    let count = |column: &'static str, id: i64| {
+        let sql = format!("{active}{column} = $1");
+        async move { Ok::<i64, Error>(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql).bind(id).fetch_one(pool).await?)) }
+    };
+    if let Some(admin_id) = admin_id {
+        let mine = count("admin_id", admin_id).await?;
+        if mine >= MAX_ACTIVE_PER_ADMIN {
+            return Ok(format!("you have {mine} exports running; wait for one to finish"));
+        }
+    }
+    let team = count("team_id", team_id).await?;
+    if team >= MAX_ACTIVE_PER_TEAM {
+        return Ok(format!("this team has {team} exports running; wait for one to finish"));
+    }
+    let sql = "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM exports WHERE team_id = $1";
+    let used = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql).bind(team_id).fetch_one(pool).await?);
+    Ok(format!(
+        "this team's exports use {} of {}; delete old ones or wait for the {RETENTION_DAYS}-day sweep",
+        size(used),
+        size(TEAM_QUOTA_BYTES)
+    ))
+}
+
+/// "1.5 GiB", "300 MiB", "12 KiB".
+fn size(bytes: i64) -> String {
+    let units = [("GiB", 1i64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    match units.into_iter().find(|(_, unit)| bytes >= *unit) {
+        Some((name, unit)) => format!("{:.1} {name}", bytes as f64 / unit as f64),
+        None => format!("{bytes} bytes"),
+    }
 }
 
 /// An export by id, whatever its team (job runner, mailed links).

@@ -164,21 +164,35 @@ pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>>
         }
         let range = RangeQuery::preset(schedule.range).resolve(today).map_err(|e| Error::Invalid(e.to_string()))?;
         let params = ExportParams { range: Some(schedule.range.as_str().to_owned()), ..ExportParams::default() };
-        let record = history::create(
-            db,
-            NewExport {
-                team: &team,
-                actor: &crate::audit::Actor::Scheduler,
-                schedule_id: Some(schedule.id),
-                report: schedule.report,
-                format: schedule.format,
-                params: &params,
-                range: &range,
-            },
-            ExportStatus::Queued,
-            now,
-        )
-        .await?;
+        let new = NewExport {
+            team: &team,
+            actor: &crate::audit::Actor::Scheduler,
+            schedule_id: Some(schedule.id),
+            report: schedule.report,
+            format: schedule.format,
+            params: &params,
+            range: &range,
+        };
+        let record = match history::create(db, new, ExportStatus::Queued, now).await {
+            Ok(record) => record,
+            Err(Error::LimitReached(why)) => {
+                // The team's export cap holds for schedules too: give the run
+                // back, so a later tick queues it once a slot is free.
+                tracing::info!(team_id = team.id, schedule = schedule.id, why = %why, "scheduled export waits");
+                let release = "UPDATE report_schedules SET next_run_on = $4 WHERE team_id = $1 AND id = $2
+                    AND next_run_on = $3";
+                on_db!(db, |pool| sqlx::query(release)
+                    .bind(team.id)
+                    .bind(schedule.id)
+                    .bind(next)
+                    .bind(schedule.next_run_on)
+                    .execute(pool)
+                    .await?
+                    .rows_affected());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let sql = "UPDATE report_schedules SET last_export_id = $3 WHERE team_id = $1 AND id = $2";
         on_db!(db, |pool| sqlx::query(sql)
             .bind(team.id)

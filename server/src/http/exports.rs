@@ -122,6 +122,7 @@ pub async fn one_click(
     };
     let record = match history::create(&state.db, new, status, Utc::now()).await {
         Ok(record) => record,
+        Err(tokenboard::Error::LimitReached(message)) => return text(StatusCode::TOO_MANY_REQUESTS, message),
         Err(e) => return internal(e),
     };
     tracing::info!(export = record.id, team_id = access.team.id, report = report.as_str(), "export requested");

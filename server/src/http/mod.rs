@@ -107,3 +107,5 @@ mod authz_matrix;
 mod escaping_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod bounds_tests;
