@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::model::{Role, TeamRef};
 use crate::teams::Team;
 
-pub const MIN_PASSWORD_LEN: usize = 8;
+pub use crate::model::MIN_PASSWORD_LEN;
 
 /// The stored hash of an account that has no password yet (an invited
 /// admin before they set one): no password verifies against it.
@@ -127,14 +127,37 @@ pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin>
     Ok(Admin { id, email })
 }
 
+/// Why a password change was refused; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("the current password is wrong")]
+    WrongCurrent,
+    #[error("a password needs at least {MIN_PASSWORD_LEN} characters")]
+    TooShort,
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl From<sqlx::Error> for PasswordChangeError {
+    fn from(e: sqlx::Error) -> Self {
+        PasswordChangeError::Internal(e.into())
+    }
+}
+
 /// Changes the admin's own password: the current one must be right. Ends the
 /// account's other sessions (`keep_session` is the caller's) and its
 /// set-password links, and audits the change, in one transaction.
-pub async fn change_password(db: &Db, admin: &Admin, current: &str, new: &str, keep_session: &str) -> Result<()> {
+pub async fn change_password(
+    db: &Db,
+    admin: &Admin,
+    current: &str,
+    new: &str,
+    keep_session: &str,
+) -> std::result::Result<(), PasswordChangeError> {
     if verify_login(db, &admin.email, current).await?.is_none_or(|a| a.id != admin.id) {
-        return Err(Error::Invalid("the current password is wrong".into()));
+        return Err(PasswordChangeError::WrongCurrent);
     }
-    check_new_password(new)?;
+    check_new_password(new).map_err(|_| PasswordChangeError::TooShort)?;
     let hash = hash_password(new)?;
     let update = "UPDATE admins SET password_hash = $1 WHERE id = $2";
     let links = "DELETE FROM set_password_tokens WHERE admin_id = $1";
