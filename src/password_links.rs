@@ -125,8 +125,10 @@ pub async fn redeem(db: &Db, token: &str, password: &str, now: DateTime<Utc>) ->
         sqlx::query(others).bind(admin_id).bind(&token_hash).execute(&mut *tx).await?;
         sqlx::query(sessions).bind(admin_id).execute(&mut *tx).await?;
         let actor = Actor::Admin { id: admin_id, email: email.clone() };
+        // An account event, like a password change: outside any team (the
+        // team's audit view still lists it, as it lists its admins' logins).
         sqlx::query(audit::INSERT)
-            .bind(team_id)
+            .bind(None::<i64>)
             .bind(admin_id)
             .bind(actor.label())
             .bind(AuditAction::PasswordSet.as_str())
