@@ -5,18 +5,21 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use tokenboard::model::MIN_PASSWORD_LEN;
+
+/// Everything but URL-safe characters (a token is base64url) is escaped.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 
 /// The page for the link's `token`; `error` adds why the last try failed.
 pub fn set_password_url(token: Option<&str>, error: Option<&str>) -> String {
     let mut query = Vec::new();
     if let Some(error) = error {
-        query.push(format!("error={}", utf8_percent_encode(error, NON_ALPHANUMERIC)));
+        query.push(format!("error={}", utf8_percent_encode(error, ESCAPED)));
     }
     if let Some(token) = token {
-        query.push(format!("token={}", utf8_percent_encode(token, NON_ALPHANUMERIC)));
+        query.push(format!("token={}", utf8_percent_encode(token, ESCAPED)));
     }
     if query.is_empty() { "/set-password".to_owned() } else { format!("/set-password?{}", query.join("&")) }
 }

@@ -107,6 +107,8 @@ fn with_security_headers(mut router: Router) -> Router {
 }
 
 #[cfg(test)]
+mod account_tests;
+#[cfg(test)]
 mod authz_matrix;
 #[cfg(test)]
 pub(crate) mod tests;
