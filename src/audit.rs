@@ -61,6 +61,10 @@ pub enum AuditAction {
     ApiKeyRevoked,
     Exported,
     AdminChanged,
+    /// An admin changed their own password.
+    PasswordChanged,
+    /// An invited admin set their first password through their link.
+    PasswordSet,
 }
 
 impl AuditAction {
@@ -74,6 +78,8 @@ impl AuditAction {
             AuditAction::ApiKeyRevoked => "api-key-revoked",
             AuditAction::Exported => "exported",
             AuditAction::AdminChanged => "admin-changed",
+            AuditAction::PasswordChanged => "password-changed",
+            AuditAction::PasswordSet => "password-set",
         }
     }
 }

@@ -18,8 +18,30 @@ use crate::error::{Error, Result};
 use crate::model::{Role, TeamRef};
 use crate::teams::Team;
 
-pub const SESSION_LIFETIME: Duration = Duration::days(14);
-pub const MIN_PASSWORD_LEN: usize = 8;
+pub use crate::model::MIN_PASSWORD_LEN;
+
+/// The stored hash of an account that has no password yet (an invited
+/// admin before they set one): no password verifies against it.
+pub(crate) const NO_PASSWORD: &str = "!";
+
+/// How long sessions live: they end after `idle` without a request and, in
+/// any case, `max_age` after login (settings `TOKENBOARD_SESSION_IDLE_MINUTES`
+/// and `TOKENBOARD_SESSION_MAX_DAYS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub max_age: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy { idle: Duration::hours(12), max_age: Duration::days(14) }
+    }
+}
+
+/// A session's last use is written at most this often: a page's many server
+/// calls do not each write to the database.
+pub const SESSION_TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admin {
@@ -50,22 +72,25 @@ pub struct TeamAccess {
     pub role: Role,
 }
 
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A first password for an invited admin: 16 random URL-safe characters.
-pub fn random_password() -> String {
-    random_secret().chars().take(16).collect()
-}
-
-fn sha256_hex(secret: &str) -> String {
+pub(crate) fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn hash_password(password: &str) -> Result<String> {
+/// A password an admin chose is long enough.
+pub(crate) fn check_new_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::Invalid(format!("a password needs at least {MIN_PASSWORD_LEN} characters")));
+    }
+    Ok(())
+}
+
+pub(crate) fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -78,26 +103,83 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// Creates the admin, or sets a new password when the e-mail exists.
+/// Creates the admin, or sets a new password when the e-mail exists (the
+/// operator's `tokenboard admin` and the demo). A new password voids the
+/// account's outstanding set-password links.
 pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin> {
     let email = normalise_email(email);
     if !email.contains('@') || email.len() < 3 {
         return Err(Error::Invalid(format!("{email:?} is not an e-mail address")));
     }
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Error::Invalid(format!("a password needs at least {MIN_PASSWORD_LEN} characters")));
-    }
+    check_new_password(password)?;
     let hash = hash_password(password)?;
     let sql = "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
                ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash
                RETURNING id";
-    let id = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .bind(&email)
-        .bind(&hash)
-        .bind(Utc::now())
-        .fetch_one(pool)
-        .await?);
+    let links = "DELETE FROM set_password_tokens WHERE admin_id = $1";
+    let id = on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let id = sqlx::query_scalar::<_, i64>(sql).bind(&email).bind(&hash).bind(Utc::now()).fetch_one(&mut *tx).await?;
+        sqlx::query(links).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        id
+    });
     Ok(Admin { id, email })
+}
+
+/// Why a password change was refused; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error("the current password is wrong")]
+    WrongCurrent,
+    #[error("a password needs at least {MIN_PASSWORD_LEN} characters")]
+    TooShort,
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl From<sqlx::Error> for PasswordChangeError {
+    fn from(e: sqlx::Error) -> Self {
+        PasswordChangeError::Internal(e.into())
+    }
+}
+
+/// Changes the admin's own password: the current one must be right. Ends the
+/// account's other sessions (`keep_session` is the caller's) and its
+/// set-password links, and audits the change, in one transaction.
+pub async fn change_password(
+    db: &Db,
+    admin: &Admin,
+    current: &str,
+    new: &str,
+    keep_session: &str,
+) -> std::result::Result<(), PasswordChangeError> {
+    if verify_login(db, &admin.email, current).await?.is_none_or(|a| a.id != admin.id) {
+        return Err(PasswordChangeError::WrongCurrent);
+    }
+    check_new_password(new).map_err(|_| PasswordChangeError::TooShort)?;
+    let hash = hash_password(new)?;
+    let update = "UPDATE admins SET password_hash = $1 WHERE id = $2";
+    let links = "DELETE FROM set_password_tokens WHERE admin_id = $1";
+    let sessions = "DELETE FROM sessions WHERE admin_id = $1 AND token_hash <> $2";
+    let actor = crate::audit::Actor::Admin { id: admin.id, email: admin.email.clone() };
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(update).bind(&hash).bind(admin.id).execute(&mut *tx).await?;
+        sqlx::query(links).bind(admin.id).execute(&mut *tx).await?;
+        sqlx::query(sessions).bind(admin.id).bind(sha256_hex(keep_session)).execute(&mut *tx).await?;
+        sqlx::query(crate::audit::INSERT)
+            .bind(None::<i64>)
+            .bind(admin.id)
+            .bind(actor.label())
+            .bind(crate::audit::AuditAction::PasswordChanged.as_str())
+            .bind("changed their password")
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    });
+    Ok(())
 }
 
 pub async fn grant_role(db: &Db, team_id: i64, admin_id: i64, role: Role) -> Result<()> {
@@ -119,8 +201,9 @@ pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<Option
     let email = normalise_email(email);
     let sql = "SELECT id, password_hash FROM admins WHERE email = $1";
     let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql).bind(&email).fetch_optional(pool).await?);
-    let Some((id, stored)) = row else {
-        // Spend the same effort as a real check so timing does not reveal accounts.
+    let Some((id, stored)) = row.filter(|(_, stored)| stored != NO_PASSWORD) else {
+        // Spend the same effort as a real check so timing does not reveal
+        // accounts (nor which have set their password yet).
         let _ = hash_password(password);
         return Ok(None);
     };
@@ -130,30 +213,64 @@ pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<Option
 }
 
 /// Starts a session; returns the secret token for the cookie.
-pub async fn create_session(db: &Db, admin_id: i64) -> Result<String> {
+pub async fn create_session(db: &Db, admin_id: i64, policy: &SessionPolicy) -> Result<String> {
     let token = random_secret();
     let now = Utc::now();
-    let sql = "INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+    let sql = "INSERT INTO sessions (token_hash, admin_id, created_at, expires_at, last_seen_at)
+               VALUES ($1, $2, $3, $4, $3)";
     on_db!(db, |pool| sqlx::query(sql)
         .bind(sha256_hex(&token))
         .bind(admin_id)
         .bind(now)
-        .bind(now + SESSION_LIFETIME)
+        .bind(now + policy.max_age)
         .execute(pool)
         .await?
         .rows_affected());
     Ok(token)
 }
 
-/// The admin a session token belongs to, if the session is still valid.
-pub async fn session_admin(db: &Db, token: &str) -> Result<Option<Admin>> {
-    let sql = "SELECT a.id, a.email, s.expires_at FROM sessions s JOIN admins a ON a.id = s.admin_id
-               WHERE s.token_hash = $1";
-    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, DateTime<Utc>)>(sql)
-        .bind(sha256_hex(token))
-        .fetch_optional(pool)
-        .await?);
-    Ok(row.filter(|(_, _, expires)| *expires > Utc::now()).map(|(id, email, _)| Admin { id, email }))
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    email: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// The admin a session token belongs to at `now`, if the session is neither
+/// idle too long nor past its lifetime (the policy in force now applies to
+/// old sessions too). A use refreshes the idle clock, at most once a minute.
+pub async fn session_admin(db: &Db, token: &str, policy: &SessionPolicy, now: DateTime<Utc>) -> Result<Option<Admin>> {
+    let sql = "SELECT a.id, a.email, s.created_at, s.expires_at, s.last_seen_at
+               FROM sessions s JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = $1";
+    let hash = sha256_hex(token);
+    let row = on_db!(db, |pool| sqlx::query_as::<_, SessionRow>(sql).bind(&hash).fetch_optional(pool).await?);
+    let Some(row) = row else { return Ok(None) };
+    let last_seen = row.last_seen_at.unwrap_or(row.created_at);
+    let alive = now < row.expires_at && now < row.created_at + policy.max_age && now < last_seen + policy.idle;
+    if !alive {
+        return Ok(None);
+    }
+    if now - last_seen >= SESSION_TOUCH_INTERVAL {
+        let touch = "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1";
+        on_db!(db, |pool| sqlx::query(touch).bind(&hash).bind(now).execute(pool).await?.rows_affected());
+    }
+    Ok(Some(Admin { id: row.id, email: row.email }))
+}
+
+/// Deletes the sessions that `session_admin` would refuse at `now`; returns
+/// how many (the jobs worker's purge).
+pub async fn purge_sessions(db: &Db, policy: &SessionPolicy, now: DateTime<Utc>) -> Result<u64> {
+    let sql = "DELETE FROM sessions
+               WHERE expires_at <= $1 OR created_at <= $2 OR COALESCE(last_seen_at, created_at) <= $3";
+    Ok(on_db!(db, |pool| sqlx::query(sql)
+        .bind(now)
+        .bind(now - policy.max_age)
+        .bind(now - policy.idle)
+        .execute(pool)
+        .await?
+        .rows_affected()))
 }
 
 pub async fn end_session(db: &Db, token: &str) -> Result<()> {

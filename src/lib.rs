@@ -37,6 +37,8 @@ pub mod login_limits;
 #[cfg(feature = "ssr")]
 pub mod packs;
 #[cfg(feature = "ssr")]
+pub mod password_links;
+#[cfg(feature = "ssr")]
 pub mod personal_data;
 #[cfg(feature = "ssr")]
 pub mod products;

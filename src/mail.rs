@@ -67,6 +67,20 @@ pub struct OutboxMail {
 const SELECT: &str =
     "SELECT id, team_id, recipients, subject, body, created_at, sent_at, attempts, last_error FROM mail_outbox";
 
+/// Binds, in order: team id, recipients (comma-separated), subject, body,
+/// time, and the credential inside the body, if any (see [`for_teams`]).
+/// Used directly by changes that mail in their own transaction.
+#[cfg(feature = "ssr")]
+pub(crate) const INSERT: &str =
+    "INSERT INTO mail_outbox (team_id, recipients, subject, body, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// What stands in the outbox for a credential that was delivered by SMTP.
+#[cfg(feature = "ssr")]
+const SENT_SECRET: &str = "[sent by e-mail]";
+/// What stands in the outbox for a credential the viewer may not see.
+#[cfg(feature = "ssr")]
+const HIDDEN_SECRET: &str = "[hidden]";
+
 #[cfg(feature = "ssr")]
 pub async fn enqueue(
     db: &Db,
@@ -97,8 +111,11 @@ pub async fn unsent(db: &Db, limit: i64) -> Result<Vec<OutboxMail>> {
 
 #[cfg(feature = "ssr")]
 pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> Result<()> {
-    let sql = "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1";
-    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(now).execute(pool).await?.rows_affected());
+    // A delivered credential leaves the outbox: only the recipient holds it now.
+    let sql = "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL,
+               body = CASE WHEN secret IS NULL THEN body ELSE REPLACE(body, secret, $3) END, secret = NULL
+               WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(now).bind(SENT_SECRET).execute(pool).await?.rows_affected());
     Ok(())
 }
 
@@ -109,13 +126,24 @@ pub async fn mark_failed_attempt(db: &Db, id: i64, error: &str) -> Result<()> {
     Ok(())
 }
 
-/// The mails of the given teams, newest first.
+/// The mails of the given teams, newest first. A credential in a mail (a
+/// set-password link) shows only for the teams in `show_secrets` (the
+/// viewer's teams as a primary admin, when there is no SMTP to deliver it).
 #[cfg(feature = "ssr")]
-pub async fn for_teams(db: &Db, team_ids: &[i64]) -> Result<Vec<OutboxMail>> {
+pub async fn for_teams(db: &Db, team_ids: &[i64], show_secrets: &[i64]) -> Result<Vec<OutboxMail>> {
+    let sql = "SELECT id, team_id, recipients, subject,
+                      CASE WHEN secret IS NULL OR $2 THEN body ELSE REPLACE(body, secret, $3) END AS body,
+                      created_at, sent_at, attempts, last_error
+               FROM mail_outbox WHERE team_id = $1 ORDER BY id DESC LIMIT 200";
     let mut mails = Vec::new();
     for team_id in team_ids {
-        let sql = format!("{SELECT} WHERE team_id = $1 ORDER BY id DESC LIMIT 200");
-        mails.extend(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(&sql).bind(team_id).fetch_all(pool).await?));
+        let show = show_secrets.contains(team_id);
+        mails.extend(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(sql)
+            .bind(team_id)
+            .bind(show)
+            .bind(HIDDEN_SECRET)
+            .fetch_all(pool)
+            .await?));
     }
     mails.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     Ok(mails)

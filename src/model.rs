@@ -9,6 +9,10 @@ use crate::range::{Granularity, RangePreset};
 /// is off (DESIGN §3.7); the e-mail column then shows the hashed user id.
 pub const PERSONAL_DATA_MASK: &str = "*****";
 
+/// The shortest password an admin may choose (checked on the server; the
+/// forms say so in the browser too).
+pub const MIN_PASSWORD_LEN: usize = 8;
+
 /// An admin's role on one team. `Primary` may do everything `Secondary` may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

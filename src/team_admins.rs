@@ -1,6 +1,9 @@
 //! A team's admins, managed by its primary admins (issue 5): invite by
 //! e-mail with a role, change roles, remove. A team always keeps at least one
-//! primary admin. Every change is audited.
+//! primary admin, checked in the transaction that changes a role. Every
+//! change is audited in its own transaction. Invitations hand out no password
+//! (issue 10): a new account gets a set-password link by mail
+//! (`password_links`), an existing one just a note that it was added.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,13 +17,11 @@ pub struct TeamAdmin {
     pub role: Role,
 }
 
-/// What an invitation did.
+/// What an invitation did: the same answer whether or not the address
+/// already had an account (that is nobody's business but its owner's).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invited {
     pub email: String,
-    /// For a new account: its first password, shown once to the inviter to
-    /// pass on (the account's owner changes it with `tokenboard admin`).
-    pub first_password: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -28,11 +29,14 @@ pub use store::{invite, list, remove, set_role};
 
 #[cfg(feature = "ssr")]
 mod store {
+    use chrono::Utc;
+
     use super::*;
     use crate::audit::{self, Actor, AuditAction};
     use crate::auth;
     use crate::db::{Db, on_db};
     use crate::error::{Error, Result};
+    use crate::password_links::{self, LINK_LIFETIME, NewLink};
     use crate::teams::Team;
 
     pub async fn list(db: &Db, team_id: i64) -> Result<Vec<TeamAdmin>> {
@@ -50,61 +54,196 @@ mod store {
             .collect())
     }
 
-    /// Gives `email` the role on the team, creating the account when new.
-    pub async fn invite(db: &Db, team: &Team, actor: &Actor, email: &str, role: Role) -> Result<Invited> {
+    /// The mail to an invitee: with their set-password link when they get
+    /// one, else a note that they were added.
+    fn invitation_mail(team: &Team, inviter: &str, role: Role, link: Option<&str>, public_url: &str) -> (String, String) {
+        let base = public_url.trim_end_matches('/');
+        let what = format!("{inviter} made you {} admin of the team {} on Tokenboard.", role.as_str(), team.name);
+        match link {
+            Some(link) => (
+                format!("Set your Tokenboard password ({})", team.name),
+                format!(
+                    "{what}\n\nChoose your password here (the link works once, for {} hours):\n{link}\n\n\
+                     If it expired, ask a primary admin of the team to invite you again.\n",
+                    LINK_LIFETIME.num_hours()
+                ),
+            ),
+            None => (
+                format!("You were added to {} on Tokenboard", team.name),
+                format!(
+                    "{what}\n\nLog in with your Tokenboard password: {base}/login\n\
+                     If you have no password yet, ask the operator of this Tokenboard to set one.\n"
+                ),
+            ),
+        }
+    }
+
+    /// Gives `email` the role on the team. A new address becomes an account
+    /// without a password plus a set-password link mailed to it; inviting an
+    /// admin of the team who has not set a password yet sends a fresh link
+    /// (the role stays). All in one write transaction, serialised on the
+    /// account, so concurrent invitations of one address create one account
+    /// and at most one usable link (see `password_links` for the rule).
+    pub async fn invite(
+        db: &Db,
+        team: &Team,
+        actor: &Actor,
+        email: &str,
+        role: Role,
+        public_url: &str,
+    ) -> Result<Invited> {
         let email = auth::normalise_email(email);
         if !crate::mail::is_email(&email) {
             return Err(Error::Invalid(format!("{email:?} is not an e-mail address")));
         }
-        let (admin_id, first_password) = match auth::admin_id_by_email(db, &email).await? {
-            Some(id) => (id, None),
-            None => {
-                let password = auth::random_password();
-                (auth::upsert_admin(db, &email, &password).await?.id, Some(password))
+        let now = Utc::now();
+        let create = "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
+                      ON CONFLICT (email) DO NOTHING";
+        let account = format!("SELECT id, password_hash FROM admins WHERE email = $1{}", db.for_update());
+        let grant = "INSERT INTO team_admins (team_id, admin_id, role) VALUES ($1, $2, $3)
+                     ON CONFLICT (team_id, admin_id) DO NOTHING";
+        let elsewhere = "SELECT COUNT(*) FROM team_admins WHERE admin_id = $1 AND team_id <> $2";
+        let already = || Error::Invalid(format!("{email} is already an admin of this team"));
+        on_db!(db, |pool| {
+            let mut tx = pool.begin_with(db.begin_write()).await?;
+            // The first statement writes (SQLite holds the write lock from here);
+            // a concurrent invitation of the same new address waits on the
+            // unique e-mail and then finds this account.
+            sqlx::query(create).bind(&email).bind(auth::NO_PASSWORD).bind(now).execute(&mut *tx).await?;
+            let (admin_id, hash) =
+                sqlx::query_as::<_, (i64, String)>(&account).bind(&email).fetch_one(&mut *tx).await?;
+            let has_password = hash != auth::NO_PASSWORD;
+            let granted = sqlx::query(grant)
+                .bind(team.id)
+                .bind(admin_id)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if !granted && has_password {
+                return Err(already());
             }
-        };
-        if list(db, team.id).await?.iter().any(|a| a.admin_id == admin_id) {
-            return Err(Error::Invalid(format!("{email} is already an admin of this team")));
-        }
-        auth::grant_role(db, team.id, admin_id, role).await?;
-        let detail = format!("invited {email} as {}", role.as_str());
-        audit::record(db, Some(team.id), actor, AuditAction::AdminChanged, &detail).await?;
-        Ok(Invited { email, first_password })
+            // Links that other teams' admins may have seen must not open this team.
+            sqlx::query(password_links::REVOKE_OTHER_TEAMS).bind(admin_id).bind(team.id).execute(&mut *tx).await?;
+            let other_teams =
+                sqlx::query_scalar::<_, i64>(elsewhere).bind(admin_id).bind(team.id).fetch_one(&mut *tx).await?;
+            // A link only for an account that has no password and no other team.
+            let link = (!has_password && other_teams == 0).then(NewLink::generate);
+            if !granted && link.is_none() {
+                return Err(already());
+            }
+            if let Some(link) = &link {
+                sqlx::query(password_links::REVOKE_ALL).bind(admin_id).execute(&mut *tx).await?;
+                sqlx::query(password_links::INSERT)
+                    .bind(&link.hash)
+                    .bind(admin_id)
+                    .bind(team.id)
+                    .bind(now)
+                    .bind(now + LINK_LIFETIME)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let url = link.as_ref().map(|l| l.url(public_url));
+            let (subject, body) = invitation_mail(team, &actor.label(), role, url.as_deref(), public_url);
+            sqlx::query(crate::mail::INSERT)
+                .bind(team.id)
+                .bind(&email)
+                .bind(&subject)
+                .bind(&body)
+                .bind(now)
+                .bind(link.as_ref().map(|l| l.token.clone()))
+                .execute(&mut *tx)
+                .await?;
+            let detail = if granted {
+                format!("invited {email} as {}", role.as_str())
+            } else {
+                format!("sent {email} a new set-password link")
+            };
+            sqlx::query(audit::INSERT)
+                .bind(team.id)
+                .bind(actor.admin_id())
+                .bind(actor.label())
+                .bind(AuditAction::AdminChanged.as_str())
+                .bind(&detail)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(Invited { email })
     }
 
-    /// The other primary admins of the team than `admin_id`.
-    async fn other_primaries(db: &Db, team_id: i64, admin_id: i64) -> Result<usize> {
-        Ok(list(db, team_id).await?.iter().filter(|a| a.role == Role::Primary && a.admin_id != admin_id).count())
+    /// Runs `change` on one admin of the team in a write transaction that
+    /// first locks the team (PostgreSQL: its row `FOR UPDATE`; SQLite: `BEGIN
+    /// IMMEDIATE`), so concurrent changes of the team's admins run one after
+    /// the other and each sees the others' result: two primaries demoting or
+    /// removing each other at once leave one primary, never none.
+    async fn change_admin(db: &Db, team: &Team, actor: &Actor, admin_id: i64, change: Change) -> Result<()> {
+        let lock = format!("SELECT id FROM teams WHERE id = $1{}", db.for_update());
+        let current = "SELECT a.email, ta.role FROM team_admins ta JOIN admins a ON a.id = ta.admin_id
+                       WHERE ta.team_id = $1 AND ta.admin_id = $2";
+        let others = "SELECT COUNT(*) FROM team_admins WHERE team_id = $1 AND role = 'primary' AND admin_id <> $2";
+        let update = "UPDATE team_admins SET role = $3 WHERE team_id = $1 AND admin_id = $2";
+        let delete = "DELETE FROM team_admins WHERE team_id = $1 AND admin_id = $2";
+        on_db!(db, |pool| {
+            let mut tx = pool.begin_with(db.begin_write()).await?;
+            sqlx::query_scalar::<_, i64>(&lock).bind(team.id).fetch_one(&mut *tx).await?;
+            let Some((email, old)) = sqlx::query_as::<_, (String, String)>(current)
+                .bind(team.id)
+                .bind(admin_id)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Err(Error::NotFound(format!("admin {admin_id} of this team")));
+            };
+            if change == Change::Role(Role::parse(&old).unwrap_or(Role::Secondary)) {
+                return Ok(());
+            }
+            let loses_primary = old == Role::Primary.as_str() && change != Change::Role(Role::Primary);
+            if loses_primary
+                && sqlx::query_scalar::<_, i64>(others).bind(team.id).bind(admin_id).fetch_one(&mut *tx).await? == 0
+            {
+                return Err(Error::Invalid(match change {
+                    Change::Remove => "the last primary admin cannot be removed".into(),
+                    Change::Role(_) => "a team needs at least one primary admin".into(),
+                }));
+            }
+            let detail = match change {
+                Change::Role(role) => {
+                    sqlx::query(update).bind(team.id).bind(admin_id).bind(role.as_str()).execute(&mut *tx).await?;
+                    format!("{email} is now {}", role.as_str())
+                }
+                Change::Remove => {
+                    sqlx::query(delete).bind(team.id).bind(admin_id).execute(&mut *tx).await?;
+                    format!("removed {email}")
+                }
+            };
+            sqlx::query(audit::INSERT)
+                .bind(team.id)
+                .bind(actor.admin_id())
+                .bind(actor.label())
+                .bind(AuditAction::AdminChanged.as_str())
+                .bind(&detail)
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
-    async fn admin_of(db: &Db, team_id: i64, admin_id: i64) -> Result<TeamAdmin> {
-        list(db, team_id)
-            .await?
-            .into_iter()
-            .find(|a| a.admin_id == admin_id)
-            .ok_or_else(|| Error::NotFound(format!("admin {admin_id} of this team")))
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Change {
+        Role(Role),
+        Remove,
     }
 
     pub async fn set_role(db: &Db, team: &Team, actor: &Actor, admin_id: i64, role: Role) -> Result<()> {
-        let admin = admin_of(db, team.id, admin_id).await?;
-        if admin.role == role {
-            return Ok(());
-        }
-        if role == Role::Secondary && other_primaries(db, team.id, admin_id).await? == 0 {
-            return Err(Error::Invalid("a team needs at least one primary admin".into()));
-        }
-        auth::grant_role(db, team.id, admin_id, role).await?;
-        let detail = format!("{} is now {}", admin.email, role.as_str());
-        audit::record(db, Some(team.id), actor, AuditAction::AdminChanged, &detail).await
+        change_admin(db, team, actor, admin_id, Change::Role(role)).await
     }
 
     pub async fn remove(db: &Db, team: &Team, actor: &Actor, admin_id: i64) -> Result<()> {
-        let admin = admin_of(db, team.id, admin_id).await?;
-        if admin.role == Role::Primary && other_primaries(db, team.id, admin_id).await? == 0 {
-            return Err(Error::Invalid("the last primary admin cannot be removed".into()));
-        }
-        let sql = "DELETE FROM team_admins WHERE team_id = $1 AND admin_id = $2";
-        on_db!(db, |pool| sqlx::query(sql).bind(team.id).bind(admin_id).execute(pool).await?.rows_affected());
-        audit::record(db, Some(team.id), actor, AuditAction::AdminChanged, &format!("removed {}", admin.email)).await
+        change_admin(db, team, actor, admin_id, Change::Remove).await
     }
 }

@@ -378,8 +378,9 @@ async fn authorisation_sees_only_teams_with_a_role(db: &Db) {
     auth::grant_role(db, a.id, admin.id, Role::Secondary).await.unwrap();
     assert!(auth::verify_login(db, "boss@example.com", "wrong password").await.unwrap().is_none());
     let me = auth::verify_login(db, "boss@example.com", "correct horse").await.unwrap().unwrap();
-    let token = auth::create_session(db, me.id).await.unwrap();
-    let me = auth::session_admin(db, &token).await.unwrap().unwrap();
+    let policy = auth::SessionPolicy::default();
+    let token = auth::create_session(db, me.id, &policy).await.unwrap();
+    let me = auth::session_admin(db, &token, &policy, chrono::Utc::now()).await.unwrap().unwrap();
 
     assert_eq!(auth::authorize(db, Some(&me), "alpha", Role::Secondary).await.unwrap().team.id, a.id);
     assert!(matches!(auth::authorize(db, Some(&me), "alpha", Role::Primary).await, Err(AccessError::Forbidden(_))));
@@ -389,7 +390,7 @@ async fn authorisation_sees_only_teams_with_a_role(db: &Db) {
     assert_eq!(auth::teams_of(db, me.id).await.unwrap().len(), 1);
 
     auth::end_session(db, &token).await.unwrap();
-    assert!(auth::session_admin(db, &token).await.unwrap().is_none());
+    assert!(auth::session_admin(db, &token, &policy, chrono::Utc::now()).await.unwrap().is_none());
 
     let key = auth::create_api_key(db, b.id, "ci").await.unwrap();
     assert_eq!(auth::authorize_api_key(db, &key, "beta").await.unwrap().id, b.id);

@@ -266,13 +266,19 @@ pub async fn load_outbox() -> Result<OutboxScreen, AppError> {
     let state = crate::session::state()?;
     let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
     let mut ids = Vec::new();
+    // Set-password links show only without SMTP, and only to the primary
+    // admins who could invite anyway (password_links).
+    let mut show_links = Vec::new();
     let mut names = std::collections::HashMap::new();
     for team in &teams {
         let (_, _, access) = crate::session::require_team(&team.slug, tokenboard::model::Role::Secondary).await?;
         ids.push(access.team.id);
+        if !state.smtp_configured && access.role == tokenboard::model::Role::Primary {
+            show_links.push(access.team.id);
+        }
         names.insert(access.team.id, access.team.name.clone());
     }
-    let mails = tokenboard::mail::for_teams(&db, &ids)
+    let mails = tokenboard::mail::for_teams(&db, &ids, &show_links)
         .await?
         .into_iter()
         .map(|mail| OutboxEntry { team: names.get(&mail.team_id).cloned().unwrap_or_default(), mail })
@@ -353,7 +359,9 @@ fn parse_role(role: &str) -> Result<tokenboard::model::Role, AppError> {
     }
 }
 
-/// Makes `email` an admin of the team with `role`.
+/// Makes `email` an admin of the team with `role`; the invitee is mailed
+/// (a set-password link for a new account). The answer is the same whether
+/// or not the address already had an account.
 #[server(endpoint = "admin_invite")]
 pub async fn invite_admin(
     team: String,
@@ -362,7 +370,8 @@ pub async fn invite_admin(
 ) -> Result<tokenboard::team_admins::Invited, AppError> {
     let role = parse_role(&role)?;
     let (db, actor, _, _, t) = open_primary(&team).await?;
-    Ok(tokenboard::team_admins::invite(&db, &t, &actor, &email, role).await?)
+    let public_url = crate::session::state()?.public_url;
+    Ok(tokenboard::team_admins::invite(&db, &t, &actor, &email, role, &public_url).await?)
 }
 
 /// Changes an admin's role ("primary", "secondary") or removes them ("remove").

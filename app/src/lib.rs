@@ -16,9 +16,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage, home::HomePage,
+    account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage, home::HomePage,
     login::LoginPage, not_found::NotFound, outbox::OutboxPage, product_detail::ProductDetailPage,
-    products::ProductsPage, schedules::SchedulesPage, settings::SettingsPage, summary::SummaryPage,
+    products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage, settings::SettingsPage, summary::SummaryPage,
     user_detail::UserDetailPage, users::UsersPage,
 };
 
@@ -76,6 +76,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/set-password") view=SetPasswordPage/>
+                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/balances") view=BalancesPage ssr=SsrMode::Async/>
                 <Route path=path!("/outbox") view=OutboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/exports") view=ExportsPage ssr=SsrMode::Async/>

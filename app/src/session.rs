@@ -23,6 +23,10 @@ pub struct AppState {
     pub exports: tokenboard::export::job::ExportContext,
     /// Mails go out by SMTP (else they wait in the outbox).
     pub smtp_configured: bool,
+    /// How users reach this server: the start of links in mails.
+    pub public_url: String,
+    /// Idle timeout and absolute lifetime of sessions.
+    pub sessions: auth::SessionPolicy,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -38,14 +42,15 @@ pub fn state() -> Result<AppState, AppError> {
     })
 }
 
-/// The session cookie for `token`: HttpOnly, SameSite=Lax, whole site.
-pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+/// The session cookie for `token`: HttpOnly, SameSite=Lax, whole site,
+/// kept by the browser no longer than the session can live.
+pub fn session_cookie(token: String, state: &AppState) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(secure)
+        .secure(state.secure_cookies)
         .path("/")
-        .max_age(time_from_chrono(auth::SESSION_LIFETIME))
+        .max_age(time_from_chrono(state.sessions.max_age))
         .build()
 }
 
@@ -53,20 +58,20 @@ fn time_from_chrono(d: chrono::Duration) -> cookie::time::Duration {
     cookie::time::Duration::seconds(d.num_seconds())
 }
 
-/// The admin behind the request's session cookie, if any.
-pub async fn admin_from_jar(db: &Db, jar: &CookieJar) -> Result<Option<Admin>, AppError> {
+/// The admin behind the request's session cookie, if the session is alive.
+pub async fn admin_from_jar(state: &AppState, jar: &CookieJar) -> Result<Option<Admin>, AppError> {
     match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Ok(auth::session_admin(db, cookie.value()).await?),
+        Some(cookie) => Ok(auth::session_admin(&state.db, cookie.value(), &state.sessions, chrono::Utc::now()).await?),
         None => Ok(None),
     }
 }
 
 /// The logged-in admin of the current server-function call.
 pub async fn current_admin() -> Result<(Db, Admin), AppError> {
-    let db = state()?.db;
+    let state = state()?;
     let jar: CookieJar = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
-    let admin = admin_from_jar(&db, &jar).await?.ok_or(AppError::Unauthenticated)?;
-    Ok((db, admin))
+    let admin = admin_from_jar(&state, &jar).await?.ok_or(AppError::Unauthenticated)?;
+    Ok((state.db, admin))
 }
 
 /// Authorises the current call for `role` on the team named `slug`: every

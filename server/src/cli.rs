@@ -468,6 +468,7 @@ async fn serve(config: Config) -> Result<()> {
         public_url: config.public_url.clone(),
         mailer,
         http: crate::jobs::webhook_client(),
+        sessions: config.sessions,
     }
     .spawn();
     let app = crate::http::router(state, &config);

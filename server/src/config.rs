@@ -9,6 +9,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tokenboard.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_MAIL_FROM: &str = "Tokenboard <tokenboard@localhost>";
+pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 12 * 60;
+pub const DEFAULT_SESSION_MAX_DAYS: i64 = 14;
 
 #[derive(Clone)]
 pub struct Config {
@@ -34,6 +36,10 @@ pub struct Config {
     pub mail_from: String,
     /// `TOKENBOARD_PUBLIC_URL`: how users reach this server (links in mails).
     pub public_url: String,
+    /// `TOKENBOARD_SESSION_IDLE_MINUTES` (default 720) and
+    /// `TOKENBOARD_SESSION_MAX_DAYS` (default 14): a session ends after that
+    /// long without a request, and that long after login in any case.
+    pub sessions: tokenboard::auth::SessionPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +60,15 @@ where
     value.trim().parse().map_err(|e: T::Err| ConfigError::Invalid { name, value, reason: e.to_string() })
 }
 
+/// A whole number from 1 to 100,000 (minutes or days of a session).
+fn positive(name: &'static str, default: i64) -> Result<i64, ConfigError> {
+    let value: i64 = parsed(name, &default.to_string())?;
+    if !(1..=100_000).contains(&value) {
+        return Err(ConfigError::Invalid { name, value: value.to_string(), reason: "use 1 to 100000".into() });
+    }
+    Ok(value)
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Ok(Config {
@@ -67,6 +82,10 @@ impl Config {
             smtp_url: std::env::var("TOKENBOARD_SMTP_URL").ok().filter(|v| !v.trim().is_empty()),
             mail_from: var("TOKENBOARD_MAIL_FROM", DEFAULT_MAIL_FROM),
             public_url: var("TOKENBOARD_PUBLIC_URL", &format!("http://{}", var("TOKENBOARD_ADDR", DEFAULT_ADDR))),
+            sessions: tokenboard::auth::SessionPolicy {
+                idle: chrono::Duration::minutes(positive("TOKENBOARD_SESSION_IDLE_MINUTES", DEFAULT_SESSION_IDLE_MINUTES)?),
+                max_age: chrono::Duration::days(positive("TOKENBOARD_SESSION_MAX_DAYS", DEFAULT_SESSION_MAX_DAYS)?),
+            },
         })
     }
 
@@ -130,6 +149,7 @@ impl fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
+            .field("sessions", &self.sessions)
             .finish()
     }
 }
@@ -153,6 +173,7 @@ mod tests {
             smtp_url: Some("smtp://mailer:m41lpass@smtp.example.com:587".into()),
             mail_from: DEFAULT_MAIL_FROM.into(),
             public_url: "http://localhost".into(),
+            sessions: Default::default(),
         };
         let shown = format!("{config:?}");
         for secret in ["s3cret", "hush-hush", "m41lpass"] {

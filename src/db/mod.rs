@@ -92,6 +92,25 @@ impl Db {
         Ok(())
     }
 
+    /// Opens a transaction that writes and must not interleave with another
+    /// writer: SQLite takes its write lock at once (`BEGIN IMMEDIATE`: no
+    /// read-then-upgrade deadlock); PostgreSQL locks rows with [`Db::for_update`].
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "BEGIN IMMEDIATE",
+            Pool::Postgres(_) => "BEGIN",
+        }
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, whose write transaction
+    /// ([`Db::begin_write`]) already excludes every other writer.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "",
+            Pool::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         match &self.pool {
             Pool::Sqlite(_) => "sqlite",

@@ -1,4 +1,5 @@
-//! The page header: product name, team picker, logout and logout everywhere.
+//! The page header: product name, team picker, your account, logout and
+//! logout everywhere.
 
 use leptos::prelude::*;
 use tokenboard::model::TeamRef;
@@ -35,7 +36,7 @@ pub fn Header(email: String, teams: Vec<TeamRef>, current: Option<TeamRef>, quer
             <a class="nav" href="/balances">"Balances"</a>
             <a class="nav" href="/outbox">"Outbox"</a>
             <span class="spacer"></span>
-            <span class="who">{email}</span>
+            <a class="who" href="/account" title="Your account: change your password">{email}</a>
             <form method="post" action="/logout" class="logout">
                 <button type="submit">"Log out"</button>
             </form>

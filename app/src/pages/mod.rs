@@ -1,3 +1,4 @@
+pub mod account;
 pub mod audit;
 pub mod balances;
 pub mod exports;
@@ -9,6 +10,7 @@ pub mod outbox;
 pub mod product_detail;
 pub mod products;
 pub mod schedules;
+pub mod set_password;
 pub mod settings;
 pub mod summary;
 pub mod user_detail;

@@ -216,10 +216,8 @@ fn Admins(
         .collect_view();
     let invited = move || {
         invite.value().get().and_then(Result::ok).map(|invited| {
-            let password = invited.first_password.map(|p| {
-                view! { " New account; its first password (shown once): " <code data-testid="first-password">{p}</code> }
-            });
-            view! { <p class="notice" role="status">{format!("{} is now an admin.", invited.email)}{password}</p> }
+            let text = format!("{} is now an admin of this team and has been sent an e-mail.", invited.email);
+            view! { <p class="notice" role="status" data-testid="invited">{text}</p> }
         })
     };
     view! {

@@ -56,8 +56,8 @@ const PRIMARY_SECRETS: [&str; 2] = ["mine-key-label", "mine-alerts@example.com"]
 
 fn page_level(path: &str) -> Level {
     match path {
-        "/login" => Level::Public,
-        "/" | "/balances" | "/outbox" => Level::Admin,
+        "/login" | "/set-password" => Level::Public,
+        "/" | "/balances" | "/outbox" | "/account" => Level::Admin,
         p if p.ends_with("/settings") || p.ends_with("/audit") => Level::Primary,
         p if p.starts_with("/teams/") => Level::Secondary,
         other => panic!("page {other} has no level in the authorisation matrix"),
@@ -66,7 +66,9 @@ fn page_level(path: &str) -> Level {
 
 fn plain_level(path: &str) -> Level {
     match path {
-        "/login" | "/logout" | "/logout/everywhere" => Level::Public,
+        "/login" | "/logout" | "/logout/everywhere" | "/set-password" => Level::Public,
+        // Any logged-in admin, for their own account only.
+        "/account/password" => Level::Admin,
         "/api/v1/teams/{team}/usage" => Level::ApiKey,
         "/teams/{team}/export/{file}" | "/teams/{team}/exports/{id}/download" => Level::Secondary,
         other => panic!("route {other} has no level in the authorisation matrix"),
@@ -248,6 +250,18 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
             "/api/v1/teams/{team}/usage" => (
                 Method::POST,
                 Some((format!("Email,Product,Usage date,Tokens used\nz@x.com,Revit,{today},1\n"), "text/csv")),
+            ),
+            // A wrong current password: the call is admitted, and changes nothing.
+            "/account/password" => (
+                Method::POST,
+                Some((
+                    "current_password=nope&new_password=another%20one".to_owned(),
+                    "application/x-www-form-urlencoded",
+                )),
+            ),
+            "/set-password" => (
+                Method::POST,
+                Some(("token=not-a-link&password=another%20one".to_owned(), "application/x-www-form-urlencoded")),
             ),
             _ => (
                 Method::POST,

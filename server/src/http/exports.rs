@@ -46,7 +46,7 @@ async fn team_access(
     team: &str,
     uri: &Uri,
 ) -> Result<(Actor, TeamAccess), Response> {
-    let admin = admin_from_jar(&state.db, jar).await.map_err(internal)?;
+    let admin = admin_from_jar(state, jar).await.map_err(internal)?;
     let next = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     match auth::authorize(&state.db, admin.as_ref(), team, Role::Secondary).await {
         Ok(access) => match admin {

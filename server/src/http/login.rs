@@ -71,7 +71,7 @@ pub async fn login(
         return server_error(e);
     }
     let started = async {
-        let token = auth::create_session(&state.db, admin.id).await?;
+        let token = auth::create_session(&state.db, admin.id, &state.sessions).await?;
         let actor = Actor::Admin { id: admin.id, email: admin.email.clone() };
         audit::record(&state.db, None, &actor, AuditAction::Login, &format!("from {address}")).await?;
         Ok::<_, tokenboard::Error>(token)
@@ -79,7 +79,7 @@ pub async fn login(
     match started.await {
         Ok(token) => {
             tracing::info!(admin_id = admin.id, "login");
-            let jar = jar.add(session_cookie(token, state.secure_cookies));
+            let jar = jar.add(session_cookie(token, &state));
             (jar, Redirect::to(&next)).into_response()
         }
         Err(e) => server_error(e),
@@ -110,7 +110,7 @@ fn signed_out(jar: CookieJar) -> Response {
 pub async fn logout_everywhere(State(state): State<AppState>, jar: CookieJar) -> Response {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         let ended = async {
-            if let Some(admin) = auth::session_admin(&state.db, cookie.value()).await? {
+            if let Some(admin) = auth::session_admin(&state.db, cookie.value(), &state.sessions, Utc::now()).await? {
                 auth::end_all_sessions(&state.db, admin.id).await?;
             }
             Ok::<_, tokenboard::Error>(())

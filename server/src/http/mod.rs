@@ -1,6 +1,7 @@
 //! The axum application: Leptos pages and server functions, login/logout,
 //! the usage API and static files.
 
+mod account;
 pub mod exports;
 mod login;
 mod usage_api;
@@ -42,6 +43,8 @@ pub fn app_state(db: Db, config: &Config) -> anyhow::Result<AppState> {
         leptos_options: leptos_options(config),
         secure_cookies: config.secure_cookies,
         smtp_configured: config.smtp_url.is_some(),
+        public_url: config.public_url.clone(),
+        sessions: config.sessions,
     })
 }
 
@@ -53,6 +56,8 @@ pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<A
         ("/login", post(login::login)),
         ("/logout", post(login::logout)),
         ("/logout/everywhere", post(login::logout_everywhere)),
+        ("/set-password", post(account::set_password)),
+        ("/account/password", post(account::change_password)),
         (
             "/api/v1/teams/{team}/usage",
             post(usage_api::import_usage).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
@@ -101,6 +106,8 @@ fn with_security_headers(mut router: Router) -> Router {
     router
 }
 
+#[cfg(test)]
+mod account_tests;
 #[cfg(test)]
 mod authz_matrix;
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Background work of `serve`: the export worker, the scheduler of
-//! scheduled reports, the alert check, the mail and webhook senders and the
-//! 14-day sweeper. Their state is
+//! scheduled reports, the alert check, the mail and webhook senders, the
+//! 14-day sweeper and the purge of ended sessions. Their state is
 //! in the database, so several app servers can run them side by side.
 
 pub mod mailer;
@@ -33,6 +33,8 @@ pub struct Jobs {
     pub public_url: String,
     pub mailer: Option<SmtpMailer>,
     pub http: reqwest::Client,
+    /// Which sessions have ended, for the purge.
+    pub sessions: tokenboard::auth::SessionPolicy,
 }
 
 impl Jobs {
@@ -103,6 +105,12 @@ impl Jobs {
         Ok(job::sweep(&self.exports, Utc::now()).await?.len())
     }
 
+    /// Deletes the sessions past their idle timeout or lifetime.
+    pub async fn purge_sessions(&self) -> tokenboard::error::Result<usize> {
+        let purged = tokenboard::auth::purge_sessions(&self.exports.db, &self.sessions, Utc::now()).await?;
+        Ok(usize::try_from(purged).unwrap_or(usize::MAX))
+    }
+
     /// Starts the loops on the runtime.
     pub fn spawn(self) {
         every(&self, Duration::from_secs(1), "export worker", |jobs| async move { jobs.run_exports().await });
@@ -111,6 +119,7 @@ impl Jobs {
         every(&self, Duration::from_secs(300), "alert check", |jobs| async move { jobs.check_alerts().await });
         every(&self, Duration::from_secs(10), "webhook sender", |jobs| async move { jobs.send_webhooks().await });
         every(&self, Duration::from_secs(3600), "sweeper", |jobs| async move { jobs.sweep().await });
+        every(&self, Duration::from_secs(600), "session purge", |jobs| async move { jobs.purge_sessions().await });
     }
 }
 

@@ -112,6 +112,7 @@ async fn a_due_schedule_mails_one_working_link(db: &Db) {
         public_url: cfg.public_url.clone(),
         mailer: Some(mailer),
         http: super::webhook_client(),
+        sessions: cfg.sessions,
     };
 
     let today = team.today();
@@ -178,7 +179,7 @@ async fn one_click_exports_download_the_view_for_its_admins_only(db: &Db) {
             .unwrap();
     let admin = auth::upsert_admin(db, "viewer@example.com", "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, Role::Secondary).await.unwrap();
-    let cookie = format!("{}={}", app::session::SESSION_COOKIE, auth::create_session(db, admin.id).await.unwrap());
+    let cookie = format!("{}={}", app::session::SESSION_COOKIE, auth::create_session(db, admin.id, &Default::default()).await.unwrap());
     let dir = tempfile::tempdir().unwrap();
 
     let (status, headers, body) =
@@ -297,6 +298,7 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
         public_url: cfg.public_url.clone(),
         mailer: None,
         http: super::webhook_client(),
+        sessions: cfg.sessions,
     };
     let use_tokens = |day: chrono::NaiveDate, email: &str, tokens: i64| {
         format!("email,product,usage date,tokens used\n{email},Revit,{day},{tokens}\n")

@@ -1,0 +1,142 @@
+//! Set-password links (issue 10; DESIGN §8: no credential ever passes
+//! through a second person). An invited account has no password; its owner
+//! sets one through a single-use link that expires after [`LINK_LIFETIME`].
+//! Only the SHA-256 of the link's random 256-bit token is stored.
+//!
+//! Who may see a link, and what it may open. A link is mailed through the
+//! outbox of the team that invited (the link's `team_id`): with SMTP it is
+//! delivered and nobody sees it in the outbox; without SMTP that team's
+//! primary admins see it there, to pass on. The two-team takeover (team A's
+//! admin keeps what A's invitation showed, team B adds the same person, A's
+//! admin walks into B) is closed by one rule:
+//!
+//!   **a link sets a password only while its team is the account's only team.**
+//!
+//! Whoever uses a link therefore gets an account that opens nothing but the
+//! team whose admins could see the link, which they already administer. The
+//! rule is enforced on both sides, each in a write transaction serialised on
+//! the account (PostgreSQL: its `admins` row `FOR UPDATE`; SQLite: `BEGIN
+//! IMMEDIATE`): a role on another team deletes the account's links of other
+//! teams in the same transaction (`team_admins::invite`), and redeeming checks
+//! the account's teams before it sets anything ([`redeem`]). A deleted link
+//! stays dead even if the account later leaves the other team. A link used
+//! before the account joined another team has made the account its user's:
+//! that is an ordinary existing account, and adding it gives nobody anything.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::audit::{self, Actor, AuditAction};
+use crate::auth::{self, Admin, MIN_PASSWORD_LEN};
+use crate::db::{Db, on_db};
+use crate::error::Error;
+
+/// How long an invitation's link works.
+pub const LINK_LIFETIME: Duration = Duration::hours(72);
+
+/// Binds, in order: token hash, admin id, team id, created, expires.
+pub(crate) const INSERT: &str = "INSERT INTO set_password_tokens (token_hash, admin_id, team_id, created_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5)";
+/// Binds the admin id and the team that gains them: their links of any other team die.
+pub(crate) const REVOKE_OTHER_TEAMS: &str = "DELETE FROM set_password_tokens WHERE admin_id = $1 AND team_id <> $2";
+/// Binds the admin id: all their links die (a new link or a password replaces them).
+pub(crate) const REVOKE_ALL: &str = "DELETE FROM set_password_tokens WHERE admin_id = $1";
+
+/// A new link: the secret token (for the mail only) and its stored hash.
+pub(crate) struct NewLink {
+    pub token: String,
+    pub hash: String,
+}
+
+impl NewLink {
+    pub fn generate() -> NewLink {
+        let token = auth::random_secret();
+        let hash = auth::sha256_hex(&token);
+        NewLink { token, hash }
+    }
+
+    /// The page that redeems it, on the server users reach (`TOKENBOARD_PUBLIC_URL`).
+    pub fn url(&self, public_url: &str) -> String {
+        format!("{}/set-password?token={}", public_url.trim_end_matches('/'), self.token)
+    }
+}
+
+/// Why a link did not set a password. Either way nothing changed, except
+/// that a link refused by the one-team rule is deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error("a password needs at least {MIN_PASSWORD_LEN} characters")]
+    TooShort,
+    #[error("this link does not work: it was used, it expired or a newer one replaced it")]
+    InvalidLink,
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl From<sqlx::Error> for RedeemError {
+    fn from(e: sqlx::Error) -> Self {
+        RedeemError::Internal(e.into())
+    }
+}
+
+/// Sets the account's password through the link's `token` at `now`: marks
+/// the link used, deletes the account's other links, ends its sessions and
+/// audits it, in one transaction. Returns the account, to log it in.
+pub async fn redeem(db: &Db, token: &str, password: &str, now: DateTime<Utc>) -> Result<Admin, RedeemError> {
+    if auth::check_new_password(password).is_err() {
+        return Err(RedeemError::TooShort);
+    }
+    let token_hash = auth::sha256_hex(token);
+    let owner = "SELECT admin_id FROM set_password_tokens WHERE token_hash = $1";
+    let Some(admin_id) =
+        on_db!(db, |pool| sqlx::query_scalar::<_, i64>(owner).bind(&token_hash).fetch_optional(pool).await?)
+    else {
+        return Err(RedeemError::InvalidLink);
+    };
+    let hash = auth::hash_password(password)?;
+    // The account first, then its links: the order invitations lock in too.
+    let lock = format!("SELECT email FROM admins WHERE id = $1{}", db.for_update());
+    let claim = "UPDATE set_password_tokens SET used_at = $3
+                 WHERE token_hash = $1 AND admin_id = $2 AND used_at IS NULL AND expires_at > $3
+                 RETURNING team_id";
+    let teams = "SELECT team_id FROM team_admins WHERE admin_id = $1";
+    let set = "UPDATE admins SET password_hash = $1 WHERE id = $2";
+    let others = "DELETE FROM set_password_tokens WHERE admin_id = $1 AND token_hash <> $2";
+    let sessions = "DELETE FROM sessions WHERE admin_id = $1";
+    on_db!(db, |pool| {
+        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let email = sqlx::query_scalar::<_, String>(&lock).bind(admin_id).fetch_one(&mut *tx).await?;
+        let Some(team_id) = sqlx::query_scalar::<_, i64>(claim)
+            .bind(&token_hash)
+            .bind(admin_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(RedeemError::InvalidLink);
+        };
+        let account_teams = sqlx::query_scalar::<_, i64>(teams).bind(admin_id).fetch_all(&mut *tx).await?;
+        if account_teams.is_empty() || account_teams.iter().any(|t| *t != team_id) {
+            // Not (or no longer) the account's only team: the link opens nothing, now or later.
+            sqlx::query(REVOKE_ALL).bind(admin_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            return Err(RedeemError::InvalidLink);
+        }
+        sqlx::query(set).bind(&hash).bind(admin_id).execute(&mut *tx).await?;
+        sqlx::query(others).bind(admin_id).bind(&token_hash).execute(&mut *tx).await?;
+        sqlx::query(sessions).bind(admin_id).execute(&mut *tx).await?;
+        let actor = Actor::Admin { id: admin_id, email: email.clone() };
+        // An account event, like a password change: outside any team (the
+        // team's audit view still lists it, as it lists its admins' logins).
+        sqlx::query(audit::INSERT)
+            .bind(None::<i64>)
+            .bind(admin_id)
+            .bind(actor.label())
+            .bind(AuditAction::PasswordSet.as_str())
+            .bind("set their password through their invitation link")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Admin { id: admin_id, email })
+    })
+}
