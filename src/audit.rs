@@ -61,6 +61,15 @@ pub enum AuditAction {
     ApiKeyRevoked,
     Exported,
     AdminChanged,
+    /// An export opened through the link of a scheduled report's mail.
+    MailLinkDownload,
+    ScheduleCreated,
+    ScheduleChanged,
+    SchedulePaused,
+    ScheduleResumed,
+    ScheduleDeleted,
+    /// Stored exports with names deleted when personal data was switched off.
+    ExportsPurged,
 }
 
 impl AuditAction {
@@ -74,6 +83,13 @@ impl AuditAction {
             AuditAction::ApiKeyRevoked => "api-key-revoked",
             AuditAction::Exported => "exported",
             AuditAction::AdminChanged => "admin-changed",
+            AuditAction::MailLinkDownload => "mail-link-download",
+            AuditAction::ScheduleCreated => "schedule-created",
+            AuditAction::ScheduleChanged => "schedule-changed",
+            AuditAction::SchedulePaused => "schedule-paused",
+            AuditAction::ScheduleResumed => "schedule-resumed",
+            AuditAction::ScheduleDeleted => "schedule-deleted",
+            AuditAction::ExportsPurged => "exports-purged",
         }
     }
 }

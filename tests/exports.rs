@@ -217,7 +217,8 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         let sort =
             UserTableQuery { search: String::new(), sort: UserSort::Tokens, direction: Default::default(), page: 1 };
         let all = run(db, &screens::user_table_query(f.team.id, range, &sort)).await.unwrap();
-        let page1 = screens::users(db, &f.team, range, sort.clone()).await.unwrap();
+        let privacy = tokenboard::personal_data::Privacy::new(&f.ctx.key, &f.team);
+        let page1 = screens::users(db, &f.team, range, sort.clone(), &privacy).await.unwrap();
         let (_, path) = export(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
         let table = read_csv(&path);
         assert_eq!(table.1.len() as u64, page1.users.total_rows, "every user of the table, not one page");

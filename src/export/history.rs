@@ -4,8 +4,6 @@
 
 use crate::audit::{self, Actor, AuditAction};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use super::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus, RETENTION_DAYS};
 use crate::db::{Db, on_db};
@@ -85,6 +83,15 @@ pub struct NewExport<'a> {
     pub range: &'a ResolvedRange,
 }
 
+/// What the audit log says about an export's view: its query without the
+/// user search, whose free text may name a person; only that there was one.
+fn audit_detail(file_name: &str, params: &ExportParams) -> String {
+    let searched = params.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let unsearched = ExportParams { q: None, ..params.clone() };
+    let search = if searched { "; search: yes" } else { "" };
+    format!("{file_name} ({}{search})", encode_params(&unsearched))
+}
+
 /// The stored form of the view's query (the export's own URL query).
 pub fn encode_params(params: &ExportParams) -> String {
     serde_urlencoded::to_string(params.pairs()).unwrap_or_default()
@@ -100,9 +107,9 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
     let file_name = super::file_name(&new.team.slug, new.report, new.range.from, new.range.to, new.format);
     let attempts = i64::from(status == ExportStatus::Running);
     let sql = "INSERT INTO exports (team_id, admin_id, schedule_id, report, format, query, range_from, range_to,
-            file_name, status, attempts, heartbeat_at, created_at, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id";
-    let detail = format!("{file_name} ({})", encode_params(new.params));
+            file_name, status, attempts, heartbeat_at, created_at, expires_at, personal_data)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING id";
+    let detail = audit_detail(&file_name, new.params);
     let id = on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         let id = sqlx::query_scalar::<_, i64>(sql)
@@ -119,6 +126,7 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
             .bind(attempts)
             .bind(now)
             .bind(now + Duration::days(RETENTION_DAYS))
+            .bind(new.team.personal_data)
             .fetch_one(&mut *tx)
             .await?;
         sqlx::query(audit::INSERT)
@@ -273,28 +281,14 @@ pub async fn delete(db: &Db, id: i64) -> Result<()> {
     Ok(())
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A new secret for a mailed download link of export `id` (only its hash is
-/// kept; a new link replaces the old one).
-pub async fn new_download_token(db: &Db, id: i64) -> Result<String> {
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
-    let sql = "UPDATE exports SET download_token_hash = $2 WHERE id = $1";
-    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(token_hash(&token)).execute(pool).await?.rows_affected());
-    Ok(token)
-}
-
-/// The export a mailed link opens, if the link's secret is right.
-pub async fn find_by_token(db: &Db, id: i64, token: &str) -> Result<Option<ExportRecord>> {
-    let sql = "SELECT download_token_hash FROM exports WHERE id = $1";
-    let stored =
-        on_db!(db, |pool| sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_optional(pool).await?).flatten();
-    match stored {
-        Some(hash) if hash == token_hash(token) => find(db, id).await,
-        _ => Ok(None),
-    }
+/// Exports made while their team showed names, of teams that now hide them
+/// (`team_id`'s, or every team's): what switching personal data off deletes.
+pub async fn named_of_hidden_teams(db: &Db, team_id: Option<i64>) -> Result<Vec<(i64, ExportFormat)>> {
+    let sql = "SELECT e.id, e.format FROM exports e JOIN teams t ON t.id = e.team_id
+        WHERE e.personal_data = TRUE AND t.personal_data = FALSE AND ($1 = -1 OR e.team_id = $1) ORDER BY e.id";
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql)
+        .bind(team_id.unwrap_or(-1))
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.into_iter().filter_map(|(id, f)| Some((id, ExportFormat::parse(&f)?))).collect())
 }
