@@ -165,7 +165,9 @@ async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
     assert_eq!(jobs.run_exports().await.unwrap(), 1);
     let outbox = tokenboard::mail::for_teams(db, &[team.id]).await.unwrap();
     assert_eq!(outbox.len(), 1);
-    assert!(!outbox[0].body.contains("token"), "the outbox holds no usable token: {}", outbox[0].body);
+    // The outbox holds no usable token: the link is the plain download URL.
+    let link_line = outbox[0].body.lines().find(|l| l.starts_with("Download: ")).unwrap();
+    assert!(link_line.ends_with("/download?via=mail") && !outbox[0].body.contains("token="), "{}", outbox[0].body);
     assert_eq!(jobs.send_mail().await.unwrap(), 1);
     assert_eq!(jobs.send_mail().await.unwrap(), 0, "a mail is sent once");
 
