@@ -425,7 +425,46 @@ async fn an_exported_token_usage_file_imports_back_into_the_same_numbers(db: &Db
     assert_eq!(imported, original, "charges and tokens survive export and import");
 }
 
+/// The audit log says an export had a search, never what was searched: the
+/// free text may name a person (issue 10, item 6).
+async fn the_audit_log_keeps_no_search_text(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days30);
+    let searched = ExportParams { q: Some("Lovelace".into()), sort: Some("name".into()), ..params(&range) };
+    export(&f, ExportReport::ByUser, ExportFormat::Csv, &searched, &range).await;
+    let log = tokenboard::audit::for_team(db, f.team.id, 1).await.unwrap();
+    assert!(!log[0].detail.contains("Lovelace"), "{:?}", log[0]);
+    assert!(log[0].detail.contains("search: yes") && log[0].detail.contains("sort=name"), "{:?}", log[0]);
+    export(&f, ExportReport::ByUser, ExportFormat::Csv, &params(&range), &range).await;
+    let log = tokenboard::audit::for_team(db, f.team.id, 1).await.unwrap();
+    assert!(!log[0].detail.contains("search"), "{:?}", log[0]);
+}
+
+/// An export deleted while it is written (personal data switched off) leaves
+/// no file behind.
+async fn an_export_deleted_while_written_leaves_no_file(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days30);
+    let p = params(&range);
+    let new = NewExport {
+        team: &f.team,
+        actor: &Actor::CommandLine,
+        schedule_id: None,
+        report: ExportReport::ByUser,
+        format: ExportFormat::Csv,
+        params: &p,
+        range: &range,
+    };
+    let record = history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    history::delete(db, record.id).await.unwrap();
+    assert!(job::run(&f.ctx, &record, None).await.is_err());
+    assert!(!f.ctx.files.path(record.id, record.format).exists());
+    assert_eq!(std::fs::read_dir(f.ctx.files.dir()).unwrap().count(), 0, "no file at all");
+}
+
 db_tests!(
+    the_audit_log_keeps_no_search_text,
+    an_export_deleted_while_written_leaves_no_file,
     an_exported_token_usage_file_imports_back_into_the_same_numbers,
     token_usage_exports_hold_every_charge_of_the_view,
     breakdown_exports_match_their_views,
