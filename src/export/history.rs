@@ -286,9 +286,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<()> {
 pub async fn named_of_hidden_teams(db: &Db, team_id: Option<i64>) -> Result<Vec<(i64, ExportFormat)>> {
     let sql = "SELECT e.id, e.format FROM exports e JOIN teams t ON t.id = e.team_id
         WHERE e.personal_data = TRUE AND t.personal_data = FALSE AND ($1 = -1 OR e.team_id = $1) ORDER BY e.id";
-    let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql)
-        .bind(team_id.unwrap_or(-1))
-        .fetch_all(pool)
-        .await?);
+    let rows =
+        on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql).bind(team_id.unwrap_or(-1)).fetch_all(pool).await?);
     Ok(rows.into_iter().filter_map(|(id, f)| Some((id, ExportFormat::parse(&f)?))).collect())
 }

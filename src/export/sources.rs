@@ -145,7 +145,11 @@ pub async fn write_rows(db: &Db, input: &ExportInput, sink: &mut dyn TableSink, 
         }
         ExportReport::ByUser => {
             let table = input.user_table()?;
-            report_table(&screens::user_table(db, &input.team, input.range, &table, &input.privacy, None).await?, input, sink)?
+            report_table(
+                &screens::user_table(db, &input.team, input.range, &table, &input.privacy, None).await?,
+                input,
+                sink,
+            )?
         }
         ExportReport::User => {
             let user = input.params.user.unwrap_or_default();

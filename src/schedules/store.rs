@@ -161,7 +161,8 @@ pub async fn set_paused(db: &Db, team: &Team, actor: &Actor, id: i64, paused: bo
     let current = get(db, team.id, id).await?;
     let next = current.cadence.first_on_or_after(current.start_on, team.today());
     let owner = if paused { current.owner } else { actor.admin_id() };
-    let sql = "UPDATE report_schedules SET paused = $3, next_run_on = $4, created_by = $5 WHERE team_id = $1 AND id = $2";
+    let sql =
+        "UPDATE report_schedules SET paused = $3, next_run_on = $4, created_by = $5 WHERE team_id = $1 AND id = $2";
     on_db!(db, |pool| sqlx::query(sql)
         .bind(team.id)
         .bind(id)
@@ -201,10 +202,8 @@ async fn pause_if_orphaned(db: &Db, team: &Team, primaries: &[TeamAdmin], schedu
     if paused == 0 {
         return Ok(true); // paused already, or by another server just now
     }
-    let why = format!(
-        "schedule #{}: paused, the admin it ran for is no longer a primary admin of the team",
-        schedule.id
-    );
+    let why =
+        format!("schedule #{}: paused, the admin it ran for is no longer a primary admin of the team", schedule.id);
     audit::record(db, Some(team.id), &Actor::Scheduler, AuditAction::SchedulePaused, &why).await?;
     let to: Vec<String> = primaries.iter().map(|p| p.email.clone()).collect();
     if !to.is_empty() {

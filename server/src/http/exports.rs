@@ -228,7 +228,9 @@ pub async fn download(
     };
     if query.via == Some(Via::Mail) {
         let detail = format!("export #{}: {} through a mailed link", record.id, record.file_name);
-        if let Err(e) = audit::record(&state.db, Some(access.team.id), &actor, AuditAction::MailLinkDownload, &detail).await {
+        if let Err(e) =
+            audit::record(&state.db, Some(access.team.id), &actor, AuditAction::MailLinkDownload, &detail).await
+        {
             return internal(e);
         }
     }

@@ -562,8 +562,7 @@ async fn secondaries_see_no_alert_mail_in_the_outbox(db: &Db) {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body.contains("alerts-secret@example.com"), sees, "{email}: {body}");
         // Schedules are for primary admins only.
-        let (status, _, _) =
-            call(db, server_fn_json("schedules", &cookie, serde_json::json!({"team": "mine"}))).await;
+        let (status, _, _) = call(db, server_fn_json("schedules", &cookie, serde_json::json!({"team": "mine"}))).await;
         assert_eq!(status.is_success(), sees, "{email} loads schedules: {status}");
         let form = "team=mine&schedule[report]=summary&schedule[format]=csv&schedule[range]=30d\
                     &schedule[cadence]=weekly&schedule[start_on]=2027-01-04&schedule[recipients]=lead@example.com";

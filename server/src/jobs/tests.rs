@@ -12,13 +12,13 @@ use http_body_util::BodyExt;
 use mailin_embedded::{Handler, Response, Server, response};
 use tower::ServiceExt;
 
+use tokenboard::audit::Actor;
 use tokenboard::db::Pool;
 use tokenboard::demo::{self, DemoOptions};
 use tokenboard::export::history;
+use tokenboard::export::job::ExportFiles;
 use tokenboard::export::{ExportReport, ExportStatus};
 use tokenboard::model::Role;
-use tokenboard::audit::Actor;
-use tokenboard::export::job::ExportFiles;
 use tokenboard::schedules::{self, ScheduleInput, ValidSchedule};
 use tokenboard::{Db, auth, db_tests, teams};
 
@@ -133,9 +133,10 @@ async fn allow_domains(db: &Db, files: &ExportFiles, team: &teams::Team, domains
 /// the team's admin gets the file, and that download is audited.
 async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
     let team = demo_team(db).await;
-    let other = teams::create_team(db, &teams::NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
-        .await
-        .unwrap();
+    let other =
+        teams::create_team(db, &teams::NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(4096);
     cfg.data_dir = dir.path().to_owned();
@@ -222,9 +223,10 @@ async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
 /// Recipients are the team's admins or addresses of allowed domains; a team
 /// has at most 10 schedules; every change is audited (issue 10, item 7).
 async fn schedule_rules_hold_and_every_change_is_audited(db: &Db) {
-    let team = teams::create_team(db, &teams::NewTeam { slug: "ops".into(), name: "Ops".into(), time_zone: "UTC".into() })
-        .await
-        .unwrap();
+    let team =
+        teams::create_team(db, &teams::NewTeam { slug: "ops".into(), name: "Ops".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = ExportFiles::new(dir.path()).unwrap();
     let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
@@ -238,9 +240,8 @@ async fn schedule_rules_hold_and_every_change_is_audited(db: &Db) {
     assert!(refused.is_err(), "an address of an admin's domain is not an admin");
     assert!(schedules::list(db, team.id).await.unwrap().is_empty(), "a refused schedule changes nothing");
 
-    let schedule = schedules::create(db, &team, &lead, &weekly("lead@example.com, helper@partner.org", start))
-        .await
-        .unwrap();
+    let schedule =
+        schedules::create(db, &team, &lead, &weekly("lead@example.com, helper@partner.org", start)).await.unwrap();
     allow_domains(db, &files, &team, &["example.com"]).await;
     let edited = weekly("someone@example.com", start);
     schedules::update(db, &team, &lead, schedule.id, &edited).await.unwrap();
@@ -278,8 +279,12 @@ async fn a_removed_admins_schedule_pauses_and_tells_the_primaries(db: &Db) {
     let mut cfg = config(4096);
     cfg.data_dir = dir.path().to_owned();
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
-    let jobs =
-        Jobs { exports: state.exports.clone(), public_url: cfg.public_url.clone(), mailer: None, http: super::webhook_client() };
+    let jobs = Jobs {
+        exports: state.exports.clone(),
+        public_url: cfg.public_url.clone(),
+        mailer: None,
+        http: super::webhook_client(),
+    };
     let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
     let (leaver, _) = admin_of(db, &team, "leaver@example.com", Role::Primary).await;
     let (demoted, _) = admin_of(db, &team, "demoted@example.com", Role::Primary).await;
