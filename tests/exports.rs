@@ -462,7 +462,54 @@ async fn an_export_deleted_while_written_leaves_no_file(db: &Db) {
     assert_eq!(std::fs::read_dir(f.ctx.files.dir()).unwrap().count(), 0, "no file at all");
 }
 
+/// Switching personal data off deletes every stored file that shows names,
+/// judged by how the file was written, not by the switch when it was asked
+/// for: an export queued while names were hidden but written after they
+/// were shown again goes too; one written hidden stays.
+async fn switching_personal_data_off_deletes_every_file_with_names(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days30);
+    let p = params(&range);
+    let set = |on: bool| {
+        let files = f.ctx.files.clone();
+        async move {
+            let team = teams::team(db, "design-team").await.unwrap();
+            let mut settings = tokenboard::settings::load(db, team.id).await.unwrap();
+            settings.personal_data = on;
+            tokenboard::settings::update(db, &files, &team, &Actor::CommandLine, &settings).await.unwrap();
+        }
+    };
+    let create = |team: Team| {
+        let p = p.clone();
+        async move {
+            let new = NewExport {
+                team: &team,
+                actor: &Actor::CommandLine,
+                schedule_id: None,
+                report: ExportReport::ByUser,
+                format: ExportFormat::Csv,
+                params: &p,
+                range: &range,
+            };
+            history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap()
+        }
+    };
+    set(false).await;
+    let hidden = create(teams::team(db, "design-team").await.unwrap()).await;
+    job::run(&f.ctx, &hidden, None).await.unwrap();
+    let late = create(teams::team(db, "design-team").await.unwrap()).await;
+    set(true).await;
+    job::run(&f.ctx, &late, None).await.unwrap();
+    let late_file = f.ctx.files.path(late.id, late.format);
+    assert!(std::fs::read_to_string(&late_file).unwrap().contains('@'), "written with names");
+    set(false).await;
+    assert!(!late_file.exists(), "the file with names is gone");
+    assert!(history::find(db, late.id).await.unwrap().is_none());
+    assert!(f.ctx.files.path(hidden.id, hidden.format).is_file(), "a file without names stays");
+}
+
 db_tests!(
+    switching_personal_data_off_deletes_every_file_with_names,
     the_audit_log_keeps_no_search_text,
     an_export_deleted_while_written_leaves_no_file,
     an_exported_token_usage_file_imports_back_into_the_same_numbers,

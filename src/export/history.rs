@@ -188,6 +188,15 @@ pub async fn heartbeat(db: &Db, id: i64, rows_written: u64, now: DateTime<Utc>) 
     Ok(())
 }
 
+/// Whether the export's file shows names: set from the privacy the job
+/// writes with (the team's switch may have moved since it was queued), so
+/// switching personal data off finds every file with names.
+pub async fn set_personal_data(db: &Db, id: i64, shown: bool) -> Result<()> {
+    let sql = "UPDATE exports SET personal_data = $2 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(shown).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
 pub async fn set_expected_rows(db: &Db, id: i64, rows: u64) -> Result<()> {
     let sql = "UPDATE exports SET rows_expected = $2 WHERE id = $1";
     on_db!(db, |pool| sqlx::query(sql).bind(id).bind(rows as i64).execute(pool).await?.rows_affected());

@@ -227,6 +227,7 @@ async fn write_file(
 ) -> Result<Written> {
     let input = input_of(ctx, record).await?;
     input.validate()?;
+    history::set_personal_data(&ctx.db, record.id, !input.privacy.hides_names()).await?;
     let io_error = |e: io::Error| Error::Invalid(format!("writing the export file failed: {e}"));
 
     // Rows are known before the header: counted for token usage (streamed),
