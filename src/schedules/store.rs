@@ -101,16 +101,14 @@ fn describe(id: i64, schedule: &ValidSchedule) -> String {
 
 /// Creates a schedule owned by `actor` (a primary admin).
 pub async fn create(db: &Db, team: &Team, actor: &Actor, schedule: &ValidSchedule) -> Result<Schedule> {
-    if list(db, team.id).await?.len() >= MAX_SCHEDULES {
-        return Err(Error::Invalid(format!(
-            "a team has at most {MAX_SCHEDULES} scheduled reports: delete one before adding another"
-        )));
-    }
     check_recipients(db, team.id, &schedule.recipients).await?;
     let next = schedule.cadence.first_on_or_after(schedule.start_on, team.today());
+    // The count is checked in the insert itself, so a burst of requests
+    // cannot slip past the bound between a count and an insert.
     let sql = "INSERT INTO report_schedules (team_id, created_by, report, format, range_preset, cadence, start_on,
             next_run_on, recipients, paused, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10) RETURNING id";
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10
+        WHERE (SELECT COUNT(*) FROM report_schedules WHERE team_id = $1) < $11 RETURNING id";
     let id = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
         .bind(team.id)
         .bind(actor.admin_id())
@@ -122,8 +120,14 @@ pub async fn create(db: &Db, team: &Team, actor: &Actor, schedule: &ValidSchedul
         .bind(next)
         .bind(schedule.recipients.join(","))
         .bind(Utc::now())
-        .fetch_one(pool)
+        .bind(MAX_SCHEDULES as i64)
+        .fetch_optional(pool)
         .await?);
+    let Some(id) = id else {
+        return Err(Error::Invalid(format!(
+            "a team has at most {MAX_SCHEDULES} scheduled reports: delete one before adding another"
+        )));
+    };
     audit::record(db, Some(team.id), actor, AuditAction::ScheduleCreated, &describe(id, schedule)).await?;
     get(db, team.id, id).await
 }
