@@ -10,6 +10,7 @@ use chrono::{Days, Months, NaiveDate};
 use crate::db::{Db, on_db};
 use crate::error::Result;
 use crate::model::Role;
+use crate::personal_data::{Privacy, PseudonymKey};
 use crate::range::{RangeQuery, ResolvedRange};
 use crate::report::{DimensionValue, Direction};
 use crate::teams::Team;
@@ -81,20 +82,23 @@ pub async fn first_view(db: &Db, team: &Team, end: NaiveDate) -> Result<Duration
     let range = RangeQuery::preset(crate::range::RangePreset::Days30)
         .resolve(end)
         .map_err(|e| crate::Error::Invalid(e.to_string()))?;
+    let privacy = Privacy::new(&PseudonymKey::new(b"bench"), team);
     let started = Instant::now();
-    screens::users(db, team, range, UserTableQuery { page: 1, ..UserTableQuery::default() }).await?;
+    screens::users(db, team, range, UserTableQuery { page: 1, ..UserTableQuery::default() }, &privacy).await?;
     Ok(started.elapsed())
 }
 
 /// Times all views at 1, 3 and 12 months ending `end`.
 pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: usize) -> Result<Vec<Timing>> {
     let mut timings = Vec::new();
+    let privacy = Privacy::new(&PseudonymKey::new(b"bench"), team);
     for (label, months) in [("1 month", 1), ("3 months", 3), ("12 months", 12)] {
         let from = (end - Months::new(months)) + Days::new(1);
         let query = RangeQuery::custom(from, end);
         let range = query.resolve(end).map_err(|e| crate::Error::Invalid(e.to_string()))?;
 
-        let top = screens::users(db, team, range, UserTableQuery { page: 1, ..UserTableQuery::default() }).await?;
+        let first = UserTableQuery { page: 1, ..UserTableQuery::default() };
+        let top = screens::users(db, team, range, first, &privacy).await?;
         let top_user = match top.users.rows.first().map(|r| &r.keys[0]) {
             Some(DimensionValue::User { id, .. }) => *id,
             _ => continue,
@@ -123,7 +127,7 @@ pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: 
             let (pipeline_median, pipeline_p95) = match view {
                 "summary" => time(runs, || summary::summary(db, team, Role::Primary, end, &query)).await?,
                 "by product" => time(runs, || screens::products(db, team, range, None)).await?,
-                "users page 1" => time(runs, || screens::users(db, team, range, table.clone())).await?,
+                "users page 1" => time(runs, || screens::users(db, team, range, table.clone(), &privacy)).await?,
                 "user detail" => time(runs, || screens::user_detail(db, team, range, top_user)).await?,
                 _ => time(runs, || screens::product_detail(db, team, range, &top_product)).await?,
             };

@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 pub use crate::model::PERSONAL_DATA_MASK as MASK;
-use crate::report::{DimensionValue, ReportResult};
+use crate::report::{DimensionValue, Direction, ReportResult};
 use crate::views::UserRef;
 
 /// The server's key for hashed user ids.
@@ -66,6 +66,27 @@ impl Privacy {
                 last_name: MASK.into(),
                 email: self.key.user_id(self.team_id, user_id),
             }
+        }
+    }
+
+    /// Whether users are shown by their hashed id (personal data off).
+    pub fn hides_names(&self) -> bool {
+        !self.personal_data
+    }
+
+    /// Orders a masked report's rows by the hashed id shown for their user
+    /// (ties, which a 64-bit hash makes unlikely, by user id): the name order
+    /// while names are hidden, computed from nothing but what is shown.
+    pub fn order_by_shown_id(&self, result: &mut ReportResult, direction: Direction) {
+        let shown = |row: &crate::report::ReportRow| {
+            row.keys.iter().find_map(|key| match key {
+                DimensionValue::User { id, email, .. } => Some((email.clone(), *id)),
+                _ => None,
+            })
+        };
+        result.rows.sort_by_cached_key(shown);
+        if direction == Direction::Desc {
+            result.rows.reverse();
         }
     }
 

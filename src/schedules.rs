@@ -1,6 +1,8 @@
 //! Scheduled reports (DESIGN §4): a report, range and format e-mailed to one
 //! or more recipients weekly, every two weeks, monthly or quarterly from a
-//! start date. The dates and validation are shared with the browser; the
+//! start date. Primary admins only; recipients are the team's admins or
+//! addresses in the domains its settings allow, and a mailed link opens
+//! only after logging in as an admin of the team. The dates and validation are shared with the browser; the
 //! storage and the due-run logic need feature `ssr`.
 
 use chrono::{Days, Months, NaiveDate};
@@ -76,7 +78,13 @@ pub struct Schedule {
     pub recipients: Vec<String>,
     pub paused: bool,
     pub last_export_id: Option<i64>,
+    /// The primary admin it runs for: who last saved or resumed it. When
+    /// they stop being a primary admin of the team, it pauses.
+    pub owner: Option<i64>,
 }
+
+/// Scheduled reports a team may have.
+pub const MAX_SCHEDULES: usize = 10;
 
 /// A schedule as a form submits it: text fields, validated by [`ScheduleInput::validate`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

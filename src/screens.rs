@@ -4,6 +4,7 @@
 use crate::db::{Db, on_db};
 use crate::error::{Error, Result};
 use crate::model::SeriesPoint;
+use crate::personal_data::Privacy;
 use crate::range::{Granularity, ResolvedRange};
 use crate::report::{
     Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, Order, OrderBy, ReportQuery, ReportResult,
@@ -95,11 +96,50 @@ pub fn user_table_query(team_id: i64, range: ResolvedRange, table: &UserTableQue
     }
 }
 
-pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQuery) -> Result<UsersView> {
+/// The user table (every row, or page `page` of it) with its users as
+/// `privacy` shows them. Sorting by name while names are hidden sorts by the
+/// hashed id shown instead, so the order tells nothing of the hidden names
+/// (DESIGN §3.7); the screen, `/api/users` and the export all come here, and
+/// the index and SQL answer alike.
+pub async fn user_table(
+    db: &Db,
+    team: &Team,
+    range: ResolvedRange,
+    table: &UserTableQuery,
+    privacy: &Privacy,
+    page: Option<u32>,
+) -> Result<ReportResult> {
+    let query = user_table_query(team.id, range, table);
+    let offset = |page: u32| (page.max(1) - 1) * USERS_PER_PAGE;
+    if table.sort == UserSort::Name && privacy.hides_names() {
+        let mut all = run(db, &ReportQuery { order: None, ..query }).await?;
+        privacy.mask_report(&mut all);
+        privacy.order_by_shown_id(&mut all, table.direction);
+        if let Some(page) = page {
+            all.rows = all.rows.into_iter().skip(offset(page) as usize).take(USERS_PER_PAGE as usize).collect();
+        }
+        return Ok(all);
+    }
+    let mut result = match page {
+        Some(page) => run(db, &query.page(USERS_PER_PAGE, offset(page))).await?,
+        None => run(db, &query).await?,
+    };
+    privacy.mask_report(&mut result);
+    Ok(result)
+}
+
+/// The By user screen: a page of the user table and the top users, as
+/// `privacy` shows them.
+pub async fn users(
+    db: &Db,
+    team: &Team,
+    range: ResolvedRange,
+    table: UserTableQuery,
+    privacy: &Privacy,
+) -> Result<UsersView> {
     let metrics = USER_TABLE_METRICS;
     let page = table.page.max(1);
-    let query = user_table_query(team.id, range, &table).page(USERS_PER_PAGE, (page - 1) * USERS_PER_PAGE);
-    let users = run(db, &query).await?;
+    let users = user_table(db, team, range, &table, privacy, Some(page)).await?;
     // The first page by most tokens already is the top of the chart.
     let top = if page == 1
         && table.sort == UserSort::Tokens
@@ -117,6 +157,8 @@ pub async fn users(db: &Db, team: &Team, range: ResolvedRange, table: UserTableQ
         )
         .await?
     };
+    let mut top = top;
+    privacy.mask_report(&mut top);
     Ok(UsersView { range: (&range).into(), table: UserTableQuery { page, ..table }, users, top })
 }
 

@@ -19,6 +19,9 @@ pub struct TeamSettings {
     pub expiry_horizon_days: u32,
     pub alert_recipients: Vec<String>,
     pub alert_webhook_url: Option<String>,
+    /// Domains whose addresses may receive scheduled reports besides the
+    /// team's admins (empty: admins only).
+    pub schedule_recipient_domains: Vec<String>,
 }
 
 /// A team API key as the settings page lists it (never the key itself).
@@ -43,6 +46,30 @@ pub struct SettingsInput {
     pub expiry_horizon_days: String,
     pub alert_recipients: String,
     pub alert_webhook_url: String,
+    /// Domains separated by commas or spaces, e.g. "example.com".
+    #[serde(default)]
+    pub schedule_recipient_domains: String,
+}
+
+/// Domains a team may allow for scheduled reports' recipients.
+pub const MAX_RECIPIENT_DOMAINS: usize = 20;
+
+/// "Example.com, partner.org" → `["example.com", "partner.org"]`; a domain is
+/// what follows the `@` of an address, matched exactly (no subdomains).
+pub fn parse_domains(text: &str) -> Result<Vec<String>, String> {
+    let mut domains: Vec<String> = text
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_start_matches('@').to_lowercase())
+        .collect();
+    domains.dedup();
+    if domains.len() > MAX_RECIPIENT_DOMAINS {
+        return Err(format!("at most {MAX_RECIPIENT_DOMAINS} recipient domains"));
+    }
+    if let Some(bad) = domains.iter().find(|d| !crate::mail::is_email(&format!("x@{d}"))) {
+        return Err(format!("{bad:?} is not a domain (e.g. example.com)"));
+    }
+    Ok(domains)
 }
 
 impl SettingsInput {
@@ -71,6 +98,7 @@ impl SettingsInput {
             }
             url => return Err(format!("webhook {url:?} must be an http:// or https:// URL")),
         };
+        let schedule_recipient_domains = parse_domains(&self.schedule_recipient_domains)?;
         Ok(TeamSettings {
             time_zone: self.time_zone.trim().to_owned(),
             personal_data,
@@ -78,6 +106,7 @@ impl SettingsInput {
             expiry_horizon_days,
             alert_recipients,
             alert_webhook_url,
+            schedule_recipient_domains,
         })
     }
 }
@@ -121,23 +150,29 @@ mod store {
     use crate::audit::{self, Actor, AuditAction};
     use crate::db::{Db, on_db};
     use crate::error::{Error, Result};
+    use crate::export::job::{ExportFiles, purge_named};
     use crate::teams::{Team, validate_time_zone};
 
-    type Row = (String, bool, String, i64, String, Option<String>);
+    type Row = (String, bool, String, i64, String, Option<String>, String);
+
+    fn split(list: &str) -> Vec<String> {
+        list.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect()
+    }
 
     pub async fn load(db: &Db, team_id: i64) -> Result<TeamSettings> {
         let sql = "SELECT time_zone, personal_data, low_balance_percents, expiry_horizon_days, alert_recipients,
-                          alert_webhook_url FROM teams WHERE id = $1";
+                          alert_webhook_url, schedule_recipient_domains FROM teams WHERE id = $1";
         let row = on_db!(db, |pool| sqlx::query_as::<_, Row>(sql).bind(team_id).fetch_optional(pool).await?);
-        let (time_zone, personal_data, percents, horizon, recipients, alert_webhook_url) =
+        let (time_zone, personal_data, percents, horizon, recipients, alert_webhook_url, domains) =
             row.ok_or_else(|| Error::NotFound(format!("team {team_id}")))?;
         Ok(TeamSettings {
             time_zone,
             personal_data,
             low_balance_percents: parse_percents(&percents).unwrap_or_default(),
             expiry_horizon_days: horizon.clamp(1, MAX_EXPIRY_HORIZON_DAYS.into()) as u32,
-            alert_recipients: recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+            alert_recipients: split(&recipients),
             alert_webhook_url,
+            schedule_recipient_domains: split(&domains),
         })
     }
 
@@ -157,6 +192,11 @@ mod store {
         );
         setting("expiry horizon days", old.expiry_horizon_days.to_string(), new.expiry_horizon_days.to_string());
         setting("alert recipients", old.alert_recipients.join(","), new.alert_recipients.join(","));
+        setting(
+            "schedule recipient domains",
+            old.schedule_recipient_domains.join(","),
+            new.schedule_recipient_domains.join(","),
+        );
         // The webhook may hold a secret in its URL: audit that it changed, not the URL.
         if old.alert_webhook_url != new.alert_webhook_url {
             let what = if new.alert_webhook_url.is_some() { "set" } else { "removed" };
@@ -170,8 +210,16 @@ mod store {
     }
 
     /// Saves `new` and audits each change; returns the audit details (empty
-    /// when nothing changed). A bad time zone changes nothing.
-    pub async fn update(db: &Db, team: &Team, actor: &Actor, new: &TeamSettings) -> Result<Vec<String>> {
+    /// when nothing changed). A bad time zone changes nothing. Switching
+    /// personal data off deletes the team's stored exports made with names
+    /// (`files` is where they are), so no file or mailed link still shows them.
+    pub async fn update(
+        db: &Db,
+        files: &ExportFiles,
+        team: &Team,
+        actor: &Actor,
+        new: &TeamSettings,
+    ) -> Result<Vec<String>> {
         validate_time_zone(&new.time_zone)?;
         let old = load(db, team.id).await?;
         let changes = changes(&old, new);
@@ -179,7 +227,8 @@ mod store {
             return Ok(Vec::new());
         }
         let sql = "UPDATE teams SET time_zone = $1, personal_data = $2, low_balance_percents = $3,
-                   expiry_horizon_days = $4, alert_recipients = $5, alert_webhook_url = $6 WHERE id = $7";
+                   expiry_horizon_days = $4, alert_recipients = $5, alert_webhook_url = $6,
+                   schedule_recipient_domains = $8 WHERE id = $7";
         let now = chrono::Utc::now();
         on_db!(db, |pool| {
             let mut tx = pool.begin().await?;
@@ -191,6 +240,7 @@ mod store {
                 .bind(new.alert_recipients.join(","))
                 .bind(&new.alert_webhook_url)
                 .bind(team.id)
+                .bind(new.schedule_recipient_domains.join(","))
                 .execute(&mut *tx)
                 .await?;
             for (action, detail) in &changes {
@@ -206,7 +256,16 @@ mod store {
             }
             tx.commit().await?;
         });
-        Ok(changes.into_iter().map(|(_, detail)| detail).collect())
+        let mut details: Vec<String> = changes.into_iter().map(|(_, detail)| detail).collect();
+        if old.personal_data && !new.personal_data {
+            let purged = purge_named(db, files, Some(team.id)).await?;
+            if !purged.is_empty() {
+                let detail = format!("{} stored exports with names deleted", purged.len());
+                audit::record(db, Some(team.id), actor, AuditAction::ExportsPurged, &detail).await?;
+                details.push(detail);
+            }
+        }
+        Ok(details)
     }
 }
 
@@ -222,6 +281,7 @@ mod tests {
             expiry_horizon_days: "30".into(),
             alert_recipients: "Ops@Example.com".into(),
             alert_webhook_url: String::new(),
+            schedule_recipient_domains: "Example.com, @partner.org".into(),
         }
     }
 
@@ -232,6 +292,7 @@ mod tests {
         assert!(!settings.personal_data);
         assert_eq!(settings.alert_recipients, vec!["ops@example.com"]);
         assert_eq!(settings.alert_webhook_url, None);
+        assert_eq!(settings.schedule_recipient_domains, vec!["example.com", "partner.org"]);
     }
 
     #[test]
@@ -246,5 +307,7 @@ mod tests {
         assert!(bad(|i| i.personal_data = "maybe".into()).contains("on or off"));
         assert!(bad(|i| i.alert_recipients = "nobody".into()).contains("not an e-mail"));
         assert!(bad(|i| i.alert_webhook_url = "ftp://x".into()).contains("http"));
+        assert!(bad(|i| i.schedule_recipient_domains = "a@b.org".into()).contains("not a domain"));
+        assert!(bad(|i| i.schedule_recipient_domains = "localhost".into()).contains("not a domain"));
     }
 }

@@ -12,9 +12,9 @@ use tokenboard::import::{ImportError, import_usage_csv};
 use tokenboard::model::{Balance, Role, TokenEventKind};
 use tokenboard::packs::{add_pack, ledger};
 use tokenboard::range::{Granularity, RangePreset, RangeQuery};
-use tokenboard::summary::summary;
 use tokenboard::report::Metric;
 use tokenboard::screens;
+use tokenboard::summary::summary;
 use tokenboard::teams::{NewTeam, Team, create_team};
 use tokenboard::values::MAX_TOKENS_PER_CHARGE;
 use tokenboard::views::UserTableQuery;
@@ -34,6 +34,11 @@ async fn import(db: &Db, team: &Team, csv: &str) -> tokenboard::import::ImportOu
 }
 
 /// Runs a scalar SQL query with the team id as `$1`.
+/// The team's users as its screens show them (names only when the team shows names).
+fn names_shown(team: &Team) -> tokenboard::personal_data::Privacy {
+    tokenboard::personal_data::Privacy::new(&tokenboard::personal_data::PseudonymKey::new(b"domain tests"), team)
+}
+
 async fn scalar(db: &Db, sql: &str, team_id: i64) -> i64 {
     match db.pool() {
         Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(team_id).fetch_one(p).await.unwrap(),
@@ -212,7 +217,11 @@ async fn values_out_of_bounds_are_rejected_with_their_line_and_write_nothing(db:
     for table in ["usage_charges", "team_users", "daily_usage"] {
         assert_eq!(scalar(db, &format!("SELECT COUNT(*) FROM {table} WHERE team_id = $1"), t.id).await, 0, "{table}");
     }
-    assert_eq!(scalar(db, "SELECT COUNT(*) + 0 * $1 FROM products", t.id).await, 0, "the shared catalogue is untouched");
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) + 0 * $1 FROM products", t.id).await,
+        0,
+        "the shared catalogue is untouched"
+    );
 
     // Errors are counted, not all listed: a file of bad rows gives a short answer.
     let many = format!("{NAMED}{}", format!("Ann,Lee,a@x.com,Revit,{huge_date},5\n").repeat(3).repeat(100));
@@ -242,7 +251,8 @@ async fn a_row_before_2000_written_by_hand_breaks_no_report(db: &Db) {
     let user = scalar(db, "SELECT id FROM team_users WHERE team_id = $1", t.id).await;
     // As an older release's import accepted it: the charge, its rollups, a new data version.
     let old = d("1800-01-01");
-    let insert = "INSERT INTO usage_charges (team_id, user_id, product_id, product_version, feature, usage_date, tokens)
+    let insert =
+        "INSERT INTO usage_charges (team_id, user_id, product_id, product_version, feature, usage_date, tokens)
         SELECT team_id, user_id, product_id, product_version, feature, $2, 1000 FROM usage_charges
         WHERE team_id = $1 AND usage_date <> $3";
     execute_between(db, insert, t.id, old, old).await;
@@ -257,7 +267,10 @@ async fn a_row_before_2000_written_by_hand_breaks_no_report(db: &Db) {
         assert_eq!(s.range_tokens, 7, "{preset:?}: the old row never shows in a valid range");
     }
     let range = RangeQuery::preset(RangePreset::Months12).resolve(today).unwrap();
-    let users = screens::users(db, &t, range, UserTableQuery { page: 1, ..UserTableQuery::default() }).await.unwrap();
+    let users =
+        screens::users(db, &t, range, UserTableQuery { page: 1, ..UserTableQuery::default() }, &names_shown(&t))
+            .await
+            .unwrap();
     assert_eq!(users.users.total(Metric::Tokens).count(), 7);
     let products = screens::products(db, &t, range, None).await.unwrap();
     assert_eq!(products.products.total(Metric::Tokens).count(), 7);
@@ -282,7 +295,10 @@ async fn charges_at_the_maximum_sum_exactly_in_every_view(db: &Db) {
     assert_eq!(s.range_tokens, 7 * max);
     assert_eq!(s.series.iter().map(|p| p.tokens).sum::<i64>(), 7 * max);
     let range = RangeQuery::preset(RangePreset::Days30).resolve(today).unwrap();
-    let users = screens::users(db, &t, range, UserTableQuery { page: 1, ..UserTableQuery::default() }).await.unwrap();
+    let users =
+        screens::users(db, &t, range, UserTableQuery { page: 1, ..UserTableQuery::default() }, &names_shown(&t))
+            .await
+            .unwrap();
     let tokens = users.users.metric_index(Metric::Tokens).unwrap();
     let by_user: Vec<i64> = users.users.rows.iter().map(|r| r.values[tokens].count()).collect();
     assert_eq!(by_user, vec![6 * max, max], "Ann's six charges pass u32::MAX and stay exact");

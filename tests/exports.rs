@@ -218,7 +218,8 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         let sort =
             UserTableQuery { search: String::new(), sort: UserSort::Tokens, direction: Default::default(), page: 1 };
         let all = run(db, &screens::user_table_query(f.team.id, range, &sort)).await.unwrap();
-        let page1 = screens::users(db, &f.team, range, sort.clone()).await.unwrap();
+        let privacy = tokenboard::personal_data::Privacy::new(&f.ctx.key, &f.team);
+        let page1 = screens::users(db, &f.team, range, sort.clone(), &privacy).await.unwrap();
         let (_, path) = export(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
         let table = read_csv(&path);
         assert_eq!(table.1.len() as u64, page1.users.total_rows, "every user of the table, not one page");
@@ -516,8 +517,8 @@ async fn export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly(
     // The team's cap holds across admins and for schedules.
     let bob = admin(db, &f.team, "bob@x.com").await;
     let cid = admin(db, &f.team, "cid@x.com").await;
-    let more = futures_util::future::join_all((0..4).map(|i| start(if i % 2 == 0 { bob.clone() } else { cid.clone() })))
-        .await;
+    let more =
+        futures_util::future::join_all((0..4).map(|i| start(if i % 2 == 0 { bob.clone() } else { cid.clone() }))).await;
     assert_eq!(more.iter().filter(|o| o.is_ok()).count() as i64, MAX_ACTIVE_PER_TEAM - MAX_ACTIVE_PER_ADMIN);
     match start(Actor::Scheduler).await {
         Err(tokenboard::Error::LimitReached(m)) => {
@@ -530,15 +531,16 @@ async fn export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly(
     let finish = format!("UPDATE exports SET status = 'done', bytes = {} WHERE team_id = $1", TEAM_QUOTA_BYTES / 4);
     count_where(db, &format!("{finish} RETURNING id"), f.team.id).await;
     match start(ann.clone()).await {
-        Err(tokenboard::Error::LimitReached(m)) => assert_eq!(
-            m,
-            "this team's exports use 2.0 GiB of 2.0 GiB; delete old ones or wait for the 14-day sweep"
-        ),
+        Err(tokenboard::Error::LimitReached(m)) => {
+            assert_eq!(m, "this team's exports use 2.0 GiB of 2.0 GiB; delete old ones or wait for the 14-day sweep")
+        }
         other => panic!("{other:?}"),
     }
     // Another team's quota is its own; the admin's slots are free again.
     let other = empty_fixture(db, "other").await;
-    tokenboard::auth::grant_role(db, other.team.id, ann.admin_id().unwrap(), tokenboard::model::Role::Secondary).await.unwrap();
+    tokenboard::auth::grant_role(db, other.team.id, ann.admin_id().unwrap(), tokenboard::model::Role::Secondary)
+        .await
+        .unwrap();
     let new = NewExport {
         team: &other.team,
         actor: &ann,
@@ -551,9 +553,95 @@ async fn export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly(
     history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
 }
 
+/// The audit log says an export had a search, never what was searched: the
+/// free text may name a person (issue 10, item 6).
+async fn the_audit_log_keeps_no_search_text(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days30);
+    let searched = ExportParams { q: Some("Lovelace".into()), sort: Some("name".into()), ..params(&range) };
+    export(&f, ExportReport::ByUser, ExportFormat::Csv, &searched, &range).await;
+    let log = tokenboard::audit::for_team(db, f.team.id, 1).await.unwrap();
+    assert!(!log[0].detail.contains("Lovelace"), "{:?}", log[0]);
+    assert!(log[0].detail.contains("search: yes") && log[0].detail.contains("sort=name"), "{:?}", log[0]);
+    export(&f, ExportReport::ByUser, ExportFormat::Csv, &params(&range), &range).await;
+    let log = tokenboard::audit::for_team(db, f.team.id, 1).await.unwrap();
+    assert!(!log[0].detail.contains("search"), "{:?}", log[0]);
+}
+
+/// An export deleted while it is written (personal data switched off) leaves
+/// no file behind.
+async fn an_export_deleted_while_written_leaves_no_file(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days30);
+    let p = params(&range);
+    let new = NewExport {
+        team: &f.team,
+        actor: &Actor::CommandLine,
+        schedule_id: None,
+        report: ExportReport::ByUser,
+        format: ExportFormat::Csv,
+        params: &p,
+        range: &range,
+    };
+    let record = history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    history::delete(db, record.id).await.unwrap();
+    assert!(job::run(&f.ctx, &record, None).await.is_err());
+    assert!(!f.ctx.files.path(record.id, record.format).exists());
+    assert_eq!(std::fs::read_dir(f.ctx.files.dir()).unwrap().count(), 0, "no file at all");
+}
+
+/// Switching personal data off deletes every stored file that shows names,
+/// judged by how the file was written, not by the switch when it was asked
+/// for: an export queued while names were hidden but written after they
+/// were shown again goes too; one written hidden stays.
+async fn switching_personal_data_off_deletes_every_file_with_names(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days30);
+    let p = params(&range);
+    let set = |on: bool| {
+        let files = f.ctx.files.clone();
+        async move {
+            let team = teams::team(db, "design-team").await.unwrap();
+            let mut settings = tokenboard::settings::load(db, team.id).await.unwrap();
+            settings.personal_data = on;
+            tokenboard::settings::update(db, &files, &team, &Actor::CommandLine, &settings).await.unwrap();
+        }
+    };
+    let create = |team: Team| {
+        let p = p.clone();
+        async move {
+            let new = NewExport {
+                team: &team,
+                actor: &Actor::CommandLine,
+                schedule_id: None,
+                report: ExportReport::ByUser,
+                format: ExportFormat::Csv,
+                params: &p,
+                range: &range,
+            };
+            history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap()
+        }
+    };
+    set(false).await;
+    let hidden = create(teams::team(db, "design-team").await.unwrap()).await;
+    job::run(&f.ctx, &hidden, None).await.unwrap();
+    let late = create(teams::team(db, "design-team").await.unwrap()).await;
+    set(true).await;
+    job::run(&f.ctx, &late, None).await.unwrap();
+    let late_file = f.ctx.files.path(late.id, late.format);
+    assert!(std::fs::read_to_string(&late_file).unwrap().contains('@'), "written with names");
+    set(false).await;
+    assert!(!late_file.exists(), "the file with names is gone");
+    assert!(history::find(db, late.id).await.unwrap().is_none());
+    assert!(f.ctx.files.path(hidden.id, hidden.format).is_file(), "a file without names stays");
+}
+
 db_tests!(
     charges_at_the_maximum_sum_exactly_in_every_export,
     export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly,
+    switching_personal_data_off_deletes_every_file_with_names,
+    the_audit_log_keeps_no_search_text,
+    an_export_deleted_while_written_leaves_no_file,
     an_exported_token_usage_file_imports_back_into_the_same_numbers,
     token_usage_exports_hold_every_charge_of_the_view,
     breakdown_exports_match_their_views,

@@ -5,6 +5,7 @@
 use tokenboard::Db;
 use tokenboard::audit::{self, Actor};
 use tokenboard::db_tests;
+use tokenboard::export::job::ExportFiles;
 use tokenboard::settings::{self, SettingsInput};
 use tokenboard::teams::{self, NewTeam, Team};
 
@@ -21,7 +22,15 @@ fn form(time_zone: &str, personal_data: &str) -> SettingsInput {
         expiry_horizon_days: "45".into(),
         alert_recipients: "ops@example.com".into(),
         alert_webhook_url: "https://hooks.example.com/t/secret".into(),
+        schedule_recipient_domains: String::new(),
     }
+}
+
+/// Where exports of a test would live (settings delete some).
+fn export_files() -> (tempfile::TempDir, ExportFiles) {
+    let dir = tempfile::tempdir().unwrap();
+    let files = ExportFiles::new(dir.path()).unwrap();
+    (dir, files)
 }
 
 async fn a_settings_change_is_saved_and_audited(db: &Db) {
@@ -29,8 +38,9 @@ async fn a_settings_change_is_saved_and_audited(db: &Db) {
     let admin = tokenboard::auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
     let actor = Actor::Admin { id: admin.id, email: admin.email.clone() };
     let wanted = form("Europe/Berlin", "off").validate().unwrap();
+    let (_dir, files) = export_files();
 
-    let changes = settings::update(db, &team, &actor, &wanted).await.unwrap();
+    let changes = settings::update(db, &files, &team, &actor, &wanted).await.unwrap();
     assert_eq!(changes.len(), 6, "{changes:?}");
     assert_eq!(settings::load(db, team.id).await.unwrap(), wanted);
     let reloaded = teams::team(db, "design").await.unwrap();
@@ -48,7 +58,7 @@ async fn a_settings_change_is_saved_and_audited(db: &Db) {
     assert!(details.iter().all(|d| !d.contains("secret")), "{details:?}");
 
     // Saving the same again changes and audits nothing.
-    assert!(settings::update(db, &team, &actor, &wanted).await.unwrap().is_empty());
+    assert!(settings::update(db, &files, &team, &actor, &wanted).await.unwrap().is_empty());
     assert_eq!(audit::for_team(db, team.id, 100).await.unwrap().len(), 6);
 }
 
@@ -56,7 +66,8 @@ async fn a_bad_time_zone_changes_nothing(db: &Db) {
     let team = team(db).await;
     let before = settings::load(db, team.id).await.unwrap();
     let bad = form("Mars/Olympus", "off").validate().unwrap();
-    let error = settings::update(db, &team, &Actor::CommandLine, &bad).await.unwrap_err();
+    let (_dir, files) = export_files();
+    let error = settings::update(db, &files, &team, &Actor::CommandLine, &bad).await.unwrap_err();
     assert!(error.to_string().contains("unknown time zone \"Mars/Olympus\""), "{error}");
     assert_eq!(settings::load(db, team.id).await.unwrap(), before);
     assert!(audit::for_team(db, team.id, 100).await.unwrap().is_empty());
@@ -70,9 +81,8 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
     tokenboard::auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
     let actor = Actor::Admin { id: lead.id, email: lead.email.clone() };
 
-    let invited = team_admins::invite(db, &team, &actor, " New@Example.com ", Role::Secondary, "http://tb.test")
-        .await
-        .unwrap();
+    let invited =
+        team_admins::invite(db, &team, &actor, " New@Example.com ", Role::Secondary, "http://tb.test").await.unwrap();
     assert_eq!(invited.email, "new@example.com");
     // No password is handed out: the new admin sets one through the mailed link.
     let mails = tokenboard::mail::for_teams(db, &[team.id], &[team.id]).await.unwrap();
@@ -114,15 +124,18 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
 async fn the_audit_log_pages_through_every_row_to_the_oldest(db: &Db) {
     use tokenboard::audit::{AUDIT_PAGE_ROWS, AuditAction, AuditCursor};
     let team = team(db).await;
-    let other = teams::create_team(db, &NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
-        .await
-        .unwrap();
+    let other =
+        teams::create_team(db, &NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
     for i in 0..1200 {
         audit::record(db, Some(team.id), &Actor::CommandLine, AuditAction::SettingChanged, &format!("row {i}"))
             .await
             .unwrap();
         if i % 100 == 0 {
-            audit::record(db, Some(other.id), &Actor::CommandLine, AuditAction::SettingChanged, "elsewhere").await.unwrap();
+            audit::record(db, Some(other.id), &Actor::CommandLine, AuditAction::SettingChanged, "elsewhere")
+                .await
+                .unwrap();
         }
     }
 

@@ -128,10 +128,7 @@ pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<tokenboard::
         // Searching by name would tell who is in the team: no search while names are hidden.
         table.search.clear();
     }
-    let mut data = tokenboard::screens::users(&db, &t, range, table).await?;
-    let privacy = screen::privacy(&t)?;
-    privacy.mask_report(&mut data.users);
-    privacy.mask_report(&mut data.top);
+    let data = tokenboard::screens::users(&db, &t, range, table, &screen::privacy(&t)?).await?;
     Ok(TeamScreen { viewer, team, data })
 }
 
@@ -205,11 +202,15 @@ pub async fn load_exports(request: TeamRequest) -> Result<TeamScreen<Vec<tokenbo
     Ok(TeamScreen { viewer, team, data: tokenboard::export::history::list(&db, t.id).await? })
 }
 
+/// Schedules are for primary admins only: their recipients and links are
+/// the team's data leaving it.
 #[server(endpoint = "schedules", input = leptos::server_fn::codec::Json)]
 pub async fn load_schedules(
     request: TeamRequest,
 ) -> Result<TeamScreen<Vec<tokenboard::schedules::Schedule>>, AppError> {
-    let (db, _, viewer, team, t) = open_team(&request.team, tokenboard::model::Role::Secondary).await?;
+    let (db, _, viewer, team, t) = open_primary(&request.team).await?;
+    // Shown as they will run: a schedule whose owner left pauses now, not at its next date.
+    tokenboard::schedules::pause_orphans(&db, &t).await?;
     Ok(TeamScreen { viewer, team, data: tokenboard::schedules::list(&db, t.id).await? })
 }
 
@@ -220,11 +221,11 @@ pub async fn save_schedule(
     id: Option<i64>,
     schedule: tokenboard::schedules::ScheduleInput,
 ) -> Result<(), AppError> {
-    let (db, actor, _, _, t) = open_team(&team, tokenboard::model::Role::Secondary).await?;
+    let (db, actor, _, _, t) = open_primary(&team).await?;
     let valid = schedule.validate().map_err(AppError::BadRequest)?;
     match id {
-        Some(id) => tokenboard::schedules::update(&db, &t, id, &valid).await?,
-        None => tokenboard::schedules::create(&db, &t, actor.admin_id(), &valid).await?,
+        Some(id) => tokenboard::schedules::update(&db, &t, &actor, id, &valid).await?,
+        None => tokenboard::schedules::create(&db, &t, &actor, &valid).await?,
     };
     tracing::info!(team_id = t.id, admin_id = ?actor.admin_id(), "schedule saved");
     Ok(())
@@ -233,11 +234,11 @@ pub async fn save_schedule(
 /// Pauses, resumes or deletes a schedule.
 #[server(endpoint = "schedule_command")]
 pub async fn schedule_command(team: String, id: i64, command: String) -> Result<(), AppError> {
-    let (db, actor, _, _, t) = open_team(&team, tokenboard::model::Role::Secondary).await?;
+    let (db, actor, _, _, t) = open_primary(&team).await?;
     match command.as_str() {
-        "pause" => drop(tokenboard::schedules::set_paused(&db, &t, id, true).await?),
-        "resume" => drop(tokenboard::schedules::set_paused(&db, &t, id, false).await?),
-        "delete" => tokenboard::schedules::delete(&db, t.id, id).await?,
+        "pause" => drop(tokenboard::schedules::set_paused(&db, &t, &actor, id, true).await?),
+        "resume" => drop(tokenboard::schedules::set_paused(&db, &t, &actor, id, false).await?),
+        "delete" => tokenboard::schedules::delete(&db, &t, &actor, id).await?,
         other => return Err(AppError::BadRequest(format!("unknown command {other:?}"))),
     }
     tracing::info!(team_id = t.id, admin_id = ?actor.admin_id(), schedule = id, command, "schedule changed");
@@ -259,26 +260,26 @@ pub struct OutboxScreen {
     pub mails: Vec<OutboxEntry>,
 }
 
-/// The mails about the admin's teams.
+/// The mails about the teams where the admin is a primary admin. Every mail
+/// tells a primary-only setting (alert recipients, schedules and their
+/// recipients), so a secondary admin sees none.
 #[server(endpoint = "outbox", input = leptos::server_fn::codec::Json)]
 pub async fn load_outbox() -> Result<OutboxScreen, AppError> {
+    use tokenboard::model::Role;
     let (db, admin) = crate::session::current_admin().await?;
     let state = crate::session::state()?;
     let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
     let mut ids = Vec::new();
-    // Set-password links show only without SMTP, and only to the primary
-    // admins who could invite anyway (password_links).
-    let mut show_links = Vec::new();
     let mut names = std::collections::HashMap::new();
-    for team in &teams {
-        let (_, _, access) = crate::session::require_team(&team.slug, tokenboard::model::Role::Secondary).await?;
+    for team in teams.iter().filter(|t| t.role == Role::Primary) {
+        let (_, _, access) = crate::session::require_team(&team.slug, Role::Primary).await?;
         ids.push(access.team.id);
-        if !state.smtp_configured && access.role == tokenboard::model::Role::Primary {
-            show_links.push(access.team.id);
-        }
         names.insert(access.team.id, access.team.name.clone());
     }
-    let mails = tokenboard::mail::for_teams(&db, &ids, &show_links)
+    // Set-password links show only without SMTP, and only to the primary
+    // admins who could invite anyway (password_links).
+    let show_links = if state.smtp_configured { &[][..] } else { &ids[..] };
+    let mails = tokenboard::mail::for_teams(&db, &ids, show_links)
         .await?
         .into_iter()
         .map(|mail| OutboxEntry { team: names.get(&mail.team_id).cloned().unwrap_or_default(), mail })
@@ -313,7 +314,8 @@ pub async fn save_settings(
 ) -> Result<Vec<String>, AppError> {
     let (db, actor, _, _, t) = open_primary(&team).await?;
     let valid = settings.validate().map_err(AppError::BadRequest)?;
-    Ok(tokenboard::settings::update(&db, &t, &actor, &valid).await?)
+    let files = &crate::session::state()?.exports.files;
+    Ok(tokenboard::settings::update(&db, files, &t, &actor, &valid).await?)
 }
 
 /// Creates a team API key; the key is in the answer once and never again.

@@ -60,7 +60,7 @@ test("Export Excel on By user downloads every row of the table, in its order", a
   await expect(first).toContainText(`tokenboard_${TEAM}_usage-by-user_${from}_${to}.xlsx`);
 });
 
-test("A schedule is created, listed, paused and refused with a bad recipient", async ({ page }) => {
+test("A schedule is created, listed, paused and refused with a bad or outside recipient", async ({ page }) => {
   await login(page, ADMIN, `/teams/${TEAM}/schedules`);
   await waitForHydration(page);
   const rows = page.locator(".schedules-table tbody tr");
@@ -71,26 +71,31 @@ test("A schedule is created, listed, paused and refused with a bad recipient", a
   await page.selectOption("#schedule-range", "30d");
   await page.selectOption("#schedule-cadence", "monthly");
   await page.fill("#schedule-start", "2027-01-01");
-  await page.fill("#schedule-recipients", "finance@example.com, cfo@example.com");
+  // Recipients are the team's admins (or allowed domains, none here).
+  await page.fill("#schedule-recipients", ADMIN.email);
   await page.click('.schedule-form button[type="submit"]');
 
   await expect(rows).toHaveCount(before + 1);
   const created = rows.last();
   await expect(created).toContainText("Token usage");
   await expect(created).toContainText("Monthly");
-  await expect(created).toContainText("finance@example.com, cfo@example.com");
+  await expect(created).toContainText(ADMIN.email);
   await expect(created).toContainText("2027-01-01");
   const stored = query("SELECT recipients, cadence, paused FROM report_schedules WHERE team_id = ? ORDER BY id DESC", [
     teamId(TEAM),
   ])[0];
-  expect(stored).toEqual({ recipients: "finance@example.com,cfo@example.com", cadence: "monthly", paused: 0 });
+  expect(stored).toEqual({ recipients: ADMIN.email, cadence: "monthly", paused: 0 });
 
   await created.locator('[data-command="pause"]').click();
   await expect(rows.last()).toHaveAttribute("data-paused", "true");
 
   await page.fill("#schedule-start", "2027-01-01");
-  await page.fill("#schedule-recipients", "finance@example.com, not-an-address");
+  await page.fill("#schedule-recipients", `${ADMIN.email}, not-an-address`);
   await page.click('.schedule-form button[type="submit"]');
   await expect(page.locator('[role="alert"]')).toContainText('"not-an-address" is not an e-mail address');
+  await page.fill("#schedule-start", "2027-01-01");
+  await page.fill("#schedule-recipients", "finance@example.com");
+  await page.click('.schedule-form button[type="submit"]');
+  await expect(page.locator('[role="alert"]')).toContainText('"finance@example.com" may not receive scheduled reports');
   await expect(rows).toHaveCount(before + 1);
 });

@@ -234,7 +234,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             if let Some(zone) = time_zone {
                 settings.time_zone = zone;
             }
-            let changes = tokenboard::settings::update(&db, &team, &Actor::CommandLine, &settings).await?;
+            let files = tokenboard::export::job::ExportFiles::new(config.exports_dir())?;
+            let changes = tokenboard::settings::update(&db, &files, &team, &Actor::CommandLine, &settings).await?;
             if changes.is_empty() {
                 println!("{}: nothing to change", team.slug);
             }

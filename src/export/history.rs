@@ -4,8 +4,6 @@
 
 use crate::audit::{self, Actor, AuditAction};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use super::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus, RETENTION_DAYS};
 use crate::db::{Db, on_db};
@@ -85,6 +83,15 @@ pub struct NewExport<'a> {
     pub range: &'a ResolvedRange,
 }
 
+/// What the audit log says about an export's view: its query without the
+/// user search, whose free text may name a person; only that there was one.
+fn audit_detail(file_name: &str, params: &ExportParams) -> String {
+    let searched = params.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let unsearched = ExportParams { q: None, ..params.clone() };
+    let search = if searched { "; search: yes" } else { "" };
+    format!("{file_name} ({}{search})", encode_params(&unsearched))
+}
+
 /// The stored form of the view's query (the export's own URL query).
 pub fn encode_params(params: &ExportParams) -> String {
     serde_urlencoded::to_string(params.pairs()).unwrap_or_default()
@@ -112,16 +119,16 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
     let file_name = super::file_name(&new.team.slug, new.report, new.range.from, new.range.to, new.format);
     let attempts = i64::from(status == ExportStatus::Running);
     let sql = "INSERT INTO exports (team_id, admin_id, schedule_id, report, format, query, range_from, range_to,
-            file_name, status, attempts, heartbeat_at, created_at, expires_at)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13
-        WHERE (SELECT COUNT(*) FROM exports WHERE team_id = $1 AND status IN ('queued', 'running')) < $14
-          AND (SELECT COUNT(*) FROM exports WHERE admin_id = $2 AND status IN ('queued', 'running')) < $15
-          AND (SELECT COALESCE(SUM(bytes), 0) FROM exports WHERE team_id = $1) < $16
+            file_name, status, attempts, heartbeat_at, created_at, expires_at, personal_data)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14
+        WHERE (SELECT COUNT(*) FROM exports WHERE team_id = $1 AND status IN ('queued', 'running')) < $15
+          AND (SELECT COUNT(*) FROM exports WHERE admin_id = $2 AND status IN ('queued', 'running')) < $16
+          AND (SELECT COALESCE(SUM(bytes), 0) FROM exports WHERE team_id = $1) < $17
         RETURNING id";
     // PostgreSQL checks the caps in a snapshot: lock the team's row (and the
     // admin's, whose cap spans teams) so parallel requests take turns.
     let row_locks = matches!(db.pool(), crate::db::Pool::Postgres(_));
-    let detail = format!("{file_name} ({})", encode_params(new.params));
+    let detail = audit_detail(&file_name, new.params);
     let id = on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         if row_locks {
@@ -144,6 +151,7 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
             .bind(attempts)
             .bind(now)
             .bind(now + Duration::days(RETENTION_DAYS))
+            .bind(new.team.personal_data)
             .bind(MAX_ACTIVE_PER_TEAM)
             .bind(MAX_ACTIVE_PER_ADMIN)
             .bind(TEAM_QUOTA_BYTES)
@@ -174,7 +182,9 @@ async fn refusal(db: &Db, team_id: i64, admin_id: Option<i64>) -> Result<String>
     let active = "SELECT COUNT(*) FROM exports WHERE status IN ('queued', 'running') AND ";
     let count = |column: &'static str, id: i64| {
         let sql = format!("{active}{column} = $1");
-        async move { Ok::<i64, Error>(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql).bind(id).fetch_one(pool).await?)) }
+        async move {
+            Ok::<i64, Error>(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql).bind(id).fetch_one(pool).await?))
+        }
     };
     if let Some(admin_id) = admin_id {
         let mine = count("admin_id", admin_id).await?;
@@ -245,6 +255,15 @@ pub async fn heartbeat(db: &Db, id: i64, rows_written: u64, now: DateTime<Utc>) 
         .execute(pool)
         .await?
         .rows_affected());
+    Ok(())
+}
+
+/// Whether the export's file shows names: set from the privacy the job
+/// writes with (the team's switch may have moved since it was queued), so
+/// switching personal data off finds every file with names.
+pub async fn set_personal_data(db: &Db, id: i64, shown: bool) -> Result<()> {
+    let sql = "UPDATE exports SET personal_data = $2 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(shown).execute(pool).await?.rows_affected());
     Ok(())
 }
 
@@ -341,28 +360,12 @@ pub async fn delete(db: &Db, id: i64) -> Result<()> {
     Ok(())
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A new secret for a mailed download link of export `id` (only its hash is
-/// kept; a new link replaces the old one).
-pub async fn new_download_token(db: &Db, id: i64) -> Result<String> {
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
-    let sql = "UPDATE exports SET download_token_hash = $2 WHERE id = $1";
-    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(token_hash(&token)).execute(pool).await?.rows_affected());
-    Ok(token)
-}
-
-/// The export a mailed link opens, if the link's secret is right.
-pub async fn find_by_token(db: &Db, id: i64, token: &str) -> Result<Option<ExportRecord>> {
-    let sql = "SELECT download_token_hash FROM exports WHERE id = $1";
-    let stored =
-        on_db!(db, |pool| sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_optional(pool).await?).flatten();
-    match stored {
-        Some(hash) if hash == token_hash(token) => find(db, id).await,
-        _ => Ok(None),
-    }
+/// Exports made while their team showed names, of teams that now hide them
+/// (`team_id`'s, or every team's): what switching personal data off deletes.
+pub async fn named_of_hidden_teams(db: &Db, team_id: Option<i64>) -> Result<Vec<(i64, ExportFormat)>> {
+    let sql = "SELECT e.id, e.format FROM exports e JOIN teams t ON t.id = e.team_id
+        WHERE e.personal_data = TRUE AND t.personal_data = FALSE AND ($1 = -1 OR e.team_id = $1) ORDER BY e.id";
+    let rows =
+        on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql).bind(team_id.unwrap_or(-1)).fetch_all(pool).await?);
+    Ok(rows.into_iter().filter_map(|(id, f)| Some((id, ExportFormat::parse(&f)?))).collect())
 }

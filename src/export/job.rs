@@ -202,6 +202,12 @@ pub async fn run(ctx: &ExportContext, record: &ExportRecord, tap: Option<Tap>) -
     match &outcome {
         Ok(written) => {
             history::mark_done(&ctx.db, record.id, record.attempts, written, now).await?;
+            // Deleted while it was written (personal data switched off, or
+            // swept): its file must not stay behind, unlisted and unswept.
+            if history::find(&ctx.db, record.id).await?.is_none() {
+                ctx.files.remove(record.id, record.format)?;
+                return Err(Error::NotFound(format!("export {}", record.id)));
+            }
             tracing::info!(export = record.id, rows = written.rows, bytes = written.bytes, "export done");
         }
         Err(e) => {
@@ -221,6 +227,7 @@ async fn write_file(
 ) -> Result<Written> {
     let input = input_of(ctx, record).await?;
     input.validate()?;
+    history::set_personal_data(&ctx.db, record.id, !input.privacy.hides_names()).await?;
     let io_error = |e: io::Error| Error::Invalid(format!("writing the export file failed: {e}"));
 
     // Rows are known before the header: counted for token usage (streamed),
@@ -294,16 +301,30 @@ async fn fill(
     }
 }
 
-/// Deletes exports (file and record) whose retention ended by `now`;
-/// returns their ids.
+/// Deletes exports (file and record) whose retention ended by `now`, and
+/// those with names of teams that hide them ([`purge_named`] missed none
+/// after a crash or an upgrade); returns their ids.
 pub async fn sweep(ctx: &ExportContext, now: chrono::DateTime<Utc>) -> Result<Vec<i64>> {
-    let mut swept = Vec::new();
+    let mut swept = purge_named(&ctx.db, &ctx.files, None).await?;
     for (id, format) in history::expired(&ctx.db, now).await? {
         ctx.files.remove(id, format)?;
         history::delete(&ctx.db, id).await?;
         swept.push(id);
     }
     Ok(swept)
+}
+
+/// Deletes the stored exports made while names were shown of `team_id` (or
+/// of every team) whose personal data is now off: files, then records, so a
+/// mailed or bookmarked link to them answers 404 (DESIGN §3.7).
+pub async fn purge_named(db: &Db, files: &ExportFiles, team_id: Option<i64>) -> Result<Vec<i64>> {
+    let mut purged = Vec::new();
+    for (id, format) in history::named_of_hidden_teams(db, team_id).await? {
+        files.remove(id, format)?;
+        history::delete(db, id).await?;
+        purged.push(id);
+    }
+    Ok(purged)
 }
 
 /// Whether an export's file may be served: done, and the file is there.

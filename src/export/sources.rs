@@ -144,8 +144,12 @@ pub async fn write_rows(db: &Db, input: &ExportInput, sink: &mut dyn TableSink, 
             report_table(&run(db, &query).await?, input, sink)?
         }
         ExportReport::ByUser => {
-            let query = screens::user_table_query(input.team.id, input.range, &input.user_table()?);
-            report_table(&run(db, &query).await?, input, sink)?
+            let table = input.user_table()?;
+            report_table(
+                &screens::user_table(db, &input.team, input.range, &table, &input.privacy, None).await?,
+                input,
+                sink,
+            )?
         }
         ExportReport::User => {
             let user = input.params.user.unwrap_or_default();

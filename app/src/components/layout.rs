@@ -64,8 +64,8 @@ pub fn TeamLayout(viewer: Viewer, team: TeamRef, tab: Tab, range_query: String, 
     let slug = team.slug.clone();
     let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast"), (Tab::Exports, "exports", "Exports"), (Tab::Schedules, "schedules", "Schedules"), (Tab::Settings, "settings", "Settings"), (Tab::Audit, "audit", "Audit log")]
         .into_iter()
-        // Settings and the audit log are for primary admins only.
-        .filter(|(t, ..)| team.role == Role::Primary || !matches!(t, Tab::Settings | Tab::Audit))
+        // Schedules, settings and the audit log are for primary admins only.
+        .filter(|(t, ..)| team.role == Role::Primary || !matches!(t, Tab::Schedules | Tab::Settings | Tab::Audit))
         .map(|(t, path, title)| {
             view! {
                 <a class="tab" class:active=t == tab href=format!("/teams/{slug}/{path}{range_query}") data-tab=path>{title}</a>

@@ -1,6 +1,6 @@
-//! `/teams/{team}/schedules`: scheduled reports (DESIGN §4). Primary and
-//! secondary admins create, edit (`?edit=<id>`), pause, resume and delete
-//! them; each run's file is mailed as a download link. Forms post to server
+//! `/teams/{team}/schedules`: scheduled reports (DESIGN §4). Primary admins
+//! create, edit (`?edit=<id>`), pause, resume and delete them; each run's
+//! file is mailed as a download link that opens after logging in. Forms post to server
 //! functions, so they work without JavaScript too.
 
 use leptos::form::ActionForm;

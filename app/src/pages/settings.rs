@@ -135,6 +135,9 @@ fn SettingsForm(slug: String, settings: TeamSettings, save: ServerAction<SaveSet
             <label for="settings-webhook">"Alert webhook URL"</label>
             <input type="url" id="settings-webhook" name="settings[alert_webhook_url]"
                 value=settings.alert_webhook_url.unwrap_or_default()/>
+            <label for="settings-schedule-domains">"Scheduled report recipients may also be at (domains)"</label>
+            <input type="text" id="settings-schedule-domains" name="settings[schedule_recipient_domains]"
+                value=settings.schedule_recipient_domains.join(", ") placeholder="empty: the team's admins only"/>
             <button type="submit">"Save settings"</button>
         </ActionForm>
     }

@@ -58,7 +58,7 @@ fn page_level(path: &str) -> Level {
     match path {
         "/login" | "/set-password" => Level::Public,
         "/" | "/balances" | "/outbox" | "/account" => Level::Admin,
-        p if p.ends_with("/settings") || p.ends_with("/audit") => Level::Primary,
+        p if p.ends_with("/settings") || p.ends_with("/audit") || p.ends_with("/schedules") => Level::Primary,
         p if p.starts_with("/teams/") => Level::Secondary,
         other => panic!("page {other} has no level in the authorisation matrix"),
     }
@@ -104,16 +104,18 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
             let request = UserDetailRequest { team: team(), user: ids.user, range: range.clone() };
             (Level::Secondary, json(serde_json::json!({ "request": request })))
         }
-        "exports" | "schedules" => (Level::Secondary, json(serde_json::json!({ "request": team_request }))),
+        "exports" => (Level::Secondary, json(serde_json::json!({ "request": team_request }))),
+        // Schedules are for primary admins only (issue 10).
+        "schedules" => (Level::Primary, json(serde_json::json!({ "request": team_request }))),
         "schedule_save" => (
-            Level::Secondary,
+            Level::Primary,
             form(
                 "team=mine&schedule[report]=summary&schedule[format]=csv&schedule[range]=30d&schedule[cadence]=weekly\
-                  &schedule[start_on]=2027-01-04&schedule[recipients]=x@example.com"
+                  &schedule[start_on]=2027-01-04&schedule[recipients]=primary@example.com"
                     .into(),
             ),
         ),
-        "schedule_command" => (Level::Secondary, form(format!("team=mine&id={}&command=pause", ids.schedule))),
+        "schedule_command" => (Level::Primary, form(format!("team=mine&id={}&command=pause", ids.schedule))),
         "settings" | "audit" => (Level::Primary, json(serde_json::json!({ "request": team_request }))),
         "settings_save" => (
             Level::Primary,
@@ -202,16 +204,19 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
     let their_key = auth::create_api_key(db, theirs.id, "theirs").await.unwrap();
     let mut settings = tokenboard::settings::load(db, mine.id).await.unwrap();
     settings.alert_recipients = vec!["mine-alerts@example.com".into()];
-    tokenboard::settings::update(db, &mine, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
+    let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
+    let actor = tokenboard::audit::Actor::CommandLine;
+    tokenboard::settings::update(db, &files, &mine, &actor, &settings).await.unwrap();
     let schedule = tokenboard::schedules::ScheduleInput {
         report: "summary".into(),
         format: "csv".into(),
         range: "30d".into(),
         cadence: "weekly".into(),
         start_on: "2027-01-04".into(),
-        recipients: "x@example.com".into(),
+        recipients: "primary@example.com".into(),
     };
-    let schedule = tokenboard::schedules::create(db, &mine, None, &schedule.validate().unwrap()).await.unwrap();
+    let owner = tokenboard::audit::Actor::Admin { id: admins[0].id, email: admins[0].email.clone() };
+    let schedule = tokenboard::schedules::create(db, &mine, &owner, &schedule.validate().unwrap()).await.unwrap();
     let cookies = [
         login(db, "primary@example.com").await,
         login(db, "secondary@example.com").await,

@@ -7,7 +7,8 @@
 //! progress bar). Every export is recorded.
 //!
 //! `GET /teams/{team}/exports/{id}/download` — a finished export, for an
-//! admin of the team or for the secret `?token=` of a mailed link.
+//! admin of the team only. A scheduled report's mail links here with
+//! `?via=mail`: the reader logs in first, and the download is audited.
 
 use app::pages::login::login_url;
 use app::session::{AppState, admin_from_jar};
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::Utc;
 use serde::Deserialize;
-use tokenboard::audit::Actor;
+use tokenboard::audit::{self, Actor, AuditAction};
 use tokenboard::auth::{self, AccessError, TeamAccess};
 use tokenboard::export::history::{self, NewExport};
 use tokenboard::export::job::{self, Tap};
@@ -195,9 +196,17 @@ async fn serve_record(state: &AppState, record: &ExportRecord) -> Response {
     response
 }
 
+/// How a download was reached.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The link of a scheduled report's mail.
+    Mail,
+}
+
 #[derive(Deserialize)]
 pub struct DownloadQuery {
-    token: Option<String>,
+    via: Option<Via>,
 }
 
 pub async fn download(
@@ -207,28 +216,24 @@ pub async fn download(
     jar: CookieJar,
     uri: Uri,
 ) -> Response {
-    let record = match &query.token {
-        // A mailed link: its secret opens this one export of this one team.
-        Some(token) => match history::find_by_token(&state.db, id, token).await {
-            Ok(Some(record)) => match tokenboard::teams::team_by_id(&state.db, record.team_id).await {
-                Ok(owner) if owner.slug == team => record,
-                Ok(_) => return text(StatusCode::NOT_FOUND, "no such export"),
-                Err(e) => return internal(e),
-            },
-            Ok(None) => return text(StatusCode::NOT_FOUND, "no such export, or the link is no longer valid"),
-            Err(e) => return internal(e),
-        },
-        None => {
-            let (_, access) = match team_access(&state, &jar, &team, &uri).await {
-                Ok(found) => found,
-                Err(response) => return response,
-            };
-            match history::get(&state.db, access.team.id, id).await {
-                Ok(Some(record)) => record,
-                Ok(None) => return text(StatusCode::NOT_FOUND, "no such export"),
-                Err(e) => return internal(e),
-            }
-        }
+    // A mailed link holds no secret: it opens for a logged-in admin of the
+    // team like any download (others log in first, or get 404).
+    let (actor, access) = match team_access(&state, &jar, &team, &uri).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
+    let record = match history::get(&state.db, access.team.id, id).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return text(StatusCode::NOT_FOUND, "no such export"),
+        Err(e) => return internal(e),
+    };
+    if query.via == Some(Via::Mail) {
+        let detail = format!("export #{}: {} through a mailed link", record.id, record.file_name);
+        if let Err(e) =
+            audit::record(&state.db, Some(access.team.id), &actor, AuditAction::MailLinkDownload, &detail).await
+        {
+            return internal(e);
+        }
+    }
     serve_record(&state, &record).await
 }

@@ -111,8 +111,8 @@ mod account_tests;
 #[cfg(test)]
 mod authz_matrix;
 #[cfg(test)]
+mod bounds_tests;
+#[cfg(test)]
 mod escaping_tests;
 #[cfg(test)]
 pub(crate) mod tests;
-#[cfg(test)]
-mod bounds_tests;

@@ -345,7 +345,9 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
         let mut settings = tokenboard::settings::load(db, mine.id).await.unwrap();
         settings.personal_data = on;
         let team = tokenboard::teams::team(db, "mine").await.unwrap();
-        tokenboard::settings::update(db, &team, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
+        let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
+        let actor = tokenboard::audit::Actor::CommandLine;
+        tokenboard::settings::update(db, &files, &team, &actor, &settings).await.unwrap();
     };
     let user_id = |email: &'static str| async move {
         let sql = "SELECT id FROM team_users WHERE email = $1";
@@ -409,7 +411,171 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
     assert!(users_page.contains("Lovelace") && !users_page.contains(&hashed), "names are back");
 }
 
+/// Posts a server function's form as the app does, with `cookie`.
+fn server_fn_form(endpoint: &str, cookie: &str, form: &str) -> Request<Body> {
+    Request::post(format!("/api/{endpoint}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
+fn server_fn_json(endpoint: &str, cookie: &str, request: serde_json::Value) -> Request<Body> {
+    Request::post(format!("/api/{endpoint}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(serde_json::json!({ "request": request }).to_string()))
+        .unwrap()
+}
+
+/// The values of column `name` of a CSV export, in file order.
+fn csv_column(body: &str, name: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(body.as_bytes());
+    let i = reader.headers().unwrap().iter().position(|h| h == name).unwrap();
+    reader.records().map(|r| r.unwrap()[i].to_owned()).collect()
+}
+
+/// Personal data off (issue 10, item 6): sorting by name sorts by the hashed
+/// id shown, never by the hidden name — on the screen, in `/api/users`, in
+/// the by-user export, from the usage index and from SQL alike. Switching it
+/// off deletes the exports made with names (files and records), so their
+/// links answer 404.
+async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) {
+    let mine = team(db, "mine").await;
+    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
+    let today = mine.today();
+    let names = ["Abel", "Bert", "Cleo", "Dora", "Emil", "Fay", "Gus", "Hana"];
+    let mut csv = String::from("email,first name,last name,product,usage date,tokens used\n");
+    for (i, name) in names.iter().enumerate() {
+        csv.push_str(&format!("{}@x.com,{name},{name}son,Revit,{today},{}\n", name.to_lowercase(), 10 + i));
+    }
+    tokenboard::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
+    let cookie = session_of(&headers);
+
+    // With names shown, an export by user is stored with them.
+    let (status, _, body) = call(db, get("/teams/mine/export/by-user.csv?range=7d&sort=name", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Abelson"));
+    let named = tokenboard::export::history::list(db, mine.id).await.unwrap()[0].clone();
+    let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
+    let named_file = files.path(named.id, named.format);
+    assert!(named_file.is_file());
+
+    // Switched off through the settings form.
+    let form = "team=mine&settings[time_zone]=UTC&settings[personal_data]=off&settings[low_balance_percents]=20\
+                &settings[expiry_horizon_days]=30&settings[alert_recipients]=&settings[alert_webhook_url]=";
+    let (status, _, body) = call(db, server_fn_form("settings_save", &cookie, form)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("1 stored exports with names deleted"), "{body}");
+    assert!(!named_file.exists(), "the file with names is gone from disk");
+    assert!(tokenboard::export::history::find(db, named.id).await.unwrap().is_none());
+    for link in [
+        format!("/teams/mine/exports/{}/download", named.id),
+        format!("/teams/mine/exports/{}/download?via=mail", named.id),
+    ] {
+        let (status, _, body) = call(db, get(&link, Some(&cookie))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{link}");
+        assert!(!body.contains("Abel"));
+    }
+    let log = tokenboard::audit::for_team(db, mine.id, 50).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "exports-purged"), "{log:?}");
+
+    // The name order is the order of the hashed ids, not of the hidden names.
+    let key = tokenboard::personal_data::PseudonymKey::new(b"http test secret");
+    let mut by_hash: Vec<(String, &str)> = Vec::new();
+    for name in names {
+        let email = format!("{}@x.com", name.to_lowercase());
+        let sql = "SELECT id FROM team_users WHERE email = $1";
+        let id: i64 = match db.pool() {
+            Pool::Sqlite(p) => sqlx::query_scalar(sql).bind(&email).fetch_one(p).await.unwrap(),
+            Pool::Postgres(p) => sqlx::query_scalar(sql).bind(&email).fetch_one(p).await.unwrap(),
+        };
+        by_hash.push((key.user_id(mine.id, id), name));
+    }
+    by_hash.sort();
+    let expected: Vec<String> = by_hash.iter().map(|(hash, _)| hash.clone()).collect();
+    let by_name: Vec<&str> = by_hash.iter().map(|(_, name)| *name).collect();
+    assert_ne!(by_name, names, "the fixture's names sort unlike their hashed ids");
+
+    let request = serde_json::json!({"team": "mine", "range": {"range": "7d"},
+        "table": {"search": "", "sort": "name", "direction": "asc", "page": 1}});
+    let (status, _, body) = call(db, server_fn_json("users", &cookie, request)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let api: Vec<String> = json["data"]["users"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["keys"][0]["user"]["email"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(api, expected, "/api/users sorts by the hashed id");
+
+    let (_, _, page) = call(db, get("/teams/mine/users?range=7d&sort=name&dir=desc", Some(&cookie))).await;
+    let table = &page[page.find("<tbody").unwrap()..];
+    let positions: Vec<usize> = expected.iter().map(|hash| table.find(hash.as_str()).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] > w[1]), "the page, Z→A, in hashed-id order");
+
+    let (_, _, body) = call(db, get("/teams/mine/export/by-user.csv?range=7d&sort=name", Some(&cookie))).await;
+    assert_eq!(csv_column(&body, "Email"), expected, "the export sorts as the screen");
+
+    // The SQL answerer under the same rule agrees with the index's answer.
+    let team = tokenboard::teams::team(db, "mine").await.unwrap();
+    let range = tokenboard::range::RangeQuery::preset(tokenboard::range::RangePreset::Days7).resolve(today).unwrap();
+    let table = tokenboard::views::UserTableQuery {
+        search: String::new(),
+        sort: tokenboard::views::UserSort::Name,
+        direction: tokenboard::report::Direction::Asc,
+        page: 1,
+    };
+    let privacy = tokenboard::personal_data::Privacy::new(&key, &team);
+    let screen = tokenboard::screens::user_table(db, &team, range, &table, &privacy, None).await.unwrap();
+    let query = tokenboard::screens::user_table_query(team.id, range, &table);
+    let mut sql = tokenboard::report_sql::run_sql(db, &query).await.unwrap();
+    privacy.mask_report(&mut sql);
+    privacy.order_by_shown_id(&mut sql, table.direction);
+    assert_eq!(screen.rows, sql.rows);
+}
+
+/// Every mail of the outbox tells a primary-only setting (alert recipients,
+/// schedules): a secondary admin sees none of them; a primary sees them.
+async fn secondaries_see_no_alert_mail_in_the_outbox(db: &Db) {
+    let mine = team(db, "mine").await;
+    for (email, role) in [("lead@example.com", Role::Primary), ("helper@example.com", Role::Secondary)] {
+        let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+        auth::grant_role(db, mine.id, admin.id, role).await.unwrap();
+    }
+    let recipients = ["alerts-secret@example.com".to_owned()];
+    tokenboard::mail::enqueue(db, mine.id, &recipients, "Tokenboard: low", "below 20%", chrono::Utc::now())
+        .await
+        .unwrap();
+    for (email, sees) in [("lead@example.com", true), ("helper@example.com", false)] {
+        let (_, headers, _) = call(db, login_request(email, "long%20enough", "/")).await;
+        let cookie = session_of(&headers);
+        let request = Request::post("/api/outbox")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, _, body) = call(db, request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body.contains("alerts-secret@example.com"), sees, "{email}: {body}");
+        // Schedules are for primary admins only.
+        let (status, _, _) = call(db, server_fn_json("schedules", &cookie, serde_json::json!({"team": "mine"}))).await;
+        assert_eq!(status.is_success(), sees, "{email} loads schedules: {status}");
+        let form = "team=mine&schedule[report]=summary&schedule[format]=csv&schedule[range]=30d\
+                    &schedule[cadence]=weekly&schedule[start_on]=2027-01-04&schedule[recipients]=lead@example.com";
+        let (status, _, body) = call(db, server_fn_form("schedule_save", &cookie, form)).await;
+        assert_eq!(status.is_success(), sees, "{email} saves a schedule: {status} {body}");
+    }
+    assert_eq!(tokenboard::schedules::list(db, mine.id).await.unwrap().len(), 1, "only the primary's");
+}
+
 db_tests!(
+    personal_data_off_sorts_by_pseudonym_and_purges_named_exports,
+    secondaries_see_no_alert_mail_in_the_outbox,
     personal_data_off_hides_names_on_every_page_and_export,
     every_response_carries_the_security_headers,
     failed_logins_are_rate_limited_and_audited,

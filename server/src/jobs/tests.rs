@@ -12,12 +12,14 @@ use http_body_util::BodyExt;
 use mailin_embedded::{Handler, Response, Server, response};
 use tower::ServiceExt;
 
+use tokenboard::audit::Actor;
 use tokenboard::db::Pool;
 use tokenboard::demo::{self, DemoOptions};
 use tokenboard::export::history;
+use tokenboard::export::job::ExportFiles;
 use tokenboard::export::{ExportReport, ExportStatus};
 use tokenboard::model::Role;
-use tokenboard::schedules::{self, ScheduleInput};
+use tokenboard::schedules::{self, ScheduleInput, ValidSchedule};
 use tokenboard::{Db, auth, db_tests, teams};
 
 use super::Jobs;
@@ -99,8 +101,46 @@ async fn demo_team(db: &Db) -> teams::Team {
     teams::team(db, "design-team").await.unwrap()
 }
 
-async fn a_due_schedule_mails_one_working_link(db: &Db) {
+/// An admin of `team` with `role`, and their session cookie.
+async fn admin_of(db: &Db, team: &teams::Team, email: &str, role: Role) -> (Actor, String) {
+    let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+    auth::grant_role(db, team.id, admin.id, role).await.unwrap();
+    let cookie = format!(
+        "{}={}",
+        app::session::SESSION_COOKIE,
+        auth::create_session(db, admin.id, &auth::SessionPolicy::default()).await.unwrap()
+    );
+    (Actor::Admin { id: admin.id, email: admin.email }, cookie)
+}
+
+fn weekly(recipients: &str, start_on: chrono::NaiveDate) -> ValidSchedule {
+    let input = ScheduleInput {
+        report: "token-usage".into(),
+        format: "csv".into(),
+        range: "30d".into(),
+        cadence: "weekly".into(),
+        start_on: start_on.to_string(),
+        recipients: recipients.into(),
+    };
+    input.validate().unwrap()
+}
+
+async fn allow_domains(db: &Db, files: &ExportFiles, team: &teams::Team, domains: &[&str]) {
+    let mut settings = tokenboard::settings::load(db, team.id).await.unwrap();
+    settings.schedule_recipient_domains = domains.iter().map(|d| d.to_string()).collect();
+    tokenboard::settings::update(db, files, team, &Actor::CommandLine, &settings).await.unwrap();
+}
+
+/// A due schedule runs once and mails a link; the link holds no secret and
+/// opens only after logging in as an admin of the team (issue 10, item 7):
+/// without a session it asks for a login, another team's admin gets 404,
+/// the team's admin gets the file, and that download is audited.
+async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
     let team = demo_team(db).await;
+    let other =
+        teams::create_team(db, &teams::NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(4096);
     cfg.data_dir = dir.path().to_owned();
@@ -114,17 +154,14 @@ async fn a_due_schedule_mails_one_working_link(db: &Db) {
         http: super::webhook_client(),
         sessions: cfg.sessions,
     };
+    let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
+    let (_, viewer_cookie) = admin_of(db, &team, "viewer@example.com", Role::Secondary).await;
+    let (_, outsider_cookie) = admin_of(db, &other, "outsider@example.com", Role::Primary).await;
+    allow_domains(db, &state.exports.files, &team, &["example.com"]).await;
 
     let today = team.today();
-    let input = ScheduleInput {
-        report: "token-usage".into(),
-        format: "csv".into(),
-        range: "30d".into(),
-        cadence: "weekly".into(),
-        start_on: today.to_string(),
-        recipients: "finance@example.com, cfo@example.com".into(),
-    };
-    let schedule = schedules::create(db, &team, None, &input.validate().unwrap()).await.unwrap();
+    let valid = weekly("finance@example.com, cfo@example.com", today);
+    let schedule = schedules::create(db, &team, &lead, &valid).await.unwrap();
     assert_eq!(schedule.next_run_on, today);
 
     assert_eq!(jobs.queue_schedules().await.unwrap(), 1);
@@ -132,6 +169,11 @@ async fn a_due_schedule_mails_one_working_link(db: &Db) {
     let schedule = schedules::get(db, team.id, schedule.id).await.unwrap();
     assert_eq!(schedule.next_run_on, today + Days::new(7));
     assert_eq!(jobs.run_exports().await.unwrap(), 1);
+    let outbox = tokenboard::mail::for_teams(db, &[team.id], &[]).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    // The outbox holds no usable token: the link is the plain download URL.
+    let link_line = outbox[0].body.lines().find(|l| l.starts_with("Download: ")).unwrap();
+    assert!(link_line.ends_with("/download?via=mail") && !outbox[0].body.contains("token="), "{}", outbox[0].body);
     assert_eq!(jobs.send_mail().await.unwrap(), 1);
     assert_eq!(jobs.send_mail().await.unwrap(), 0, "a mail is sent once");
 
@@ -142,33 +184,168 @@ async fn a_due_schedule_mails_one_working_link(db: &Db) {
     assert_eq!(to, ["cfo@example.com", "finance@example.com"]);
     let record = history::find(db, schedule.last_export_id.unwrap()).await.unwrap().unwrap();
     assert_eq!((record.status, record.report), (ExportStatus::Done, ExportReport::TokenUsage));
-    let prefix = format!("{}/teams/design-team/exports/{}/download?token=", cfg.public_url, record.id);
+    let link = format!("{}/teams/design-team/exports/{}/download?via=mail", cfg.public_url, record.id);
     // Read the body as a mail client does: after the headers, quoted-printable decoded.
     let (head, encoded) = mails[0].data.split_once("\r\n\r\n").unwrap();
     assert!(head.contains("Content-Transfer-Encoding: quoted-printable"), "{head}");
     let text = quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap();
     let text = String::from_utf8(text).unwrap();
-    let link = text
-        .lines()
-        .find_map(|line| line.split_whitespace().find(|w| w.starts_with(&prefix)))
-        .unwrap_or_else(|| panic!("no download link in\n{text}"))
-        .to_owned();
-
-    // The link downloads the file, without a session.
+    assert!(text.lines().any(|line| line.split_whitespace().any(|w| w == link)), "no {link} in\n{text}");
     let path = link.trim_start_matches(&cfg.public_url);
+
+    // Without a session: the login page, coming back here afterwards.
     let (status, headers, body) = send(db, dir.path(), get(path, None)).await;
+    assert!(status.is_redirection(), "{status}");
+    assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/login?next="));
+    assert!(!String::from_utf8_lossy(&body).contains("# Tokenboard export"));
+    // An old-style link with a secret is worth nothing either.
+    let (status, ..) = send(db, dir.path(), get(&format!("{path}&token=beef"), None)).await;
+    assert!(status.is_redirection());
+    // Another team's admin: no such export.
+    let (status, _, body) = send(db, dir.path(), get(path, Some(&outsider_cookie))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!String::from_utf8_lossy(&body).contains("# Tokenboard export"));
+    // The team's admin: the file, and an audit row that says how.
+    let (status, headers, body) = send(db, dir.path(), get(path, Some(&viewer_cookie))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains(&record.file_name));
     let on_disk = std::fs::read(state.exports.files.path(record.id, record.format)).unwrap();
     assert_eq!(body, on_disk);
     let rows = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(body.as_slice()).records().count();
     assert_eq!(rows as i64, record.rows_written);
+    let log = tokenboard::audit::for_team(db, team.id, 100).await.unwrap();
+    let downloads: Vec<_> = log.iter().filter(|e| e.action == "mail-link-download").collect();
+    assert_eq!(downloads.len(), 1, "{log:?}");
+    assert_eq!(downloads[0].actor, "viewer@example.com");
+    assert!(downloads[0].detail.contains(&format!("export #{}", record.id)));
 
-    // A wrong secret opens nothing.
-    let forged = format!("{}{}", &path[..path.len() - 4], "beef");
-    let (status, _, body) = send(db, dir.path(), get(&forged, None)).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(!String::from_utf8_lossy(&body).contains("# Tokenboard export"));
+    // Deleting the schedule leaves no way around the login.
+    schedules::delete(db, &team, &lead, schedule.id).await.unwrap();
+    let (status, ..) = send(db, dir.path(), get(path, None)).await;
+    assert!(status.is_redirection());
+}
+
+/// Recipients are the team's admins or addresses of allowed domains; a team
+/// has at most 10 schedules; every change is audited (issue 10, item 7).
+async fn schedule_rules_hold_and_every_change_is_audited(db: &Db) {
+    let team =
+        teams::create_team(db, &teams::NewTeam { slug: "ops".into(), name: "Ops".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = ExportFiles::new(dir.path()).unwrap();
+    let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
+    admin_of(db, &team, "helper@partner.org", Role::Secondary).await;
+    let start = team.today() + Days::new(3);
+
+    let refused = schedules::create(db, &team, &lead, &weekly("lead@example.com, leak@evil.test", start)).await;
+    let message = refused.unwrap_err().to_string();
+    assert!(message.contains("\"leak@evil.test\" may not receive scheduled reports"), "{message}");
+    let refused = schedules::create(db, &team, &lead, &weekly("someone@example.com", start)).await;
+    assert!(refused.is_err(), "an address of an admin's domain is not an admin");
+    assert!(schedules::list(db, team.id).await.unwrap().is_empty(), "a refused schedule changes nothing");
+
+    let schedule =
+        schedules::create(db, &team, &lead, &weekly("lead@example.com, helper@partner.org", start)).await.unwrap();
+    allow_domains(db, &files, &team, &["example.com"]).await;
+    let edited = weekly("someone@example.com", start);
+    schedules::update(db, &team, &lead, schedule.id, &edited).await.unwrap();
+    schedules::set_paused(db, &team, &lead, schedule.id, true).await.unwrap();
+    schedules::set_paused(db, &team, &lead, schedule.id, false).await.unwrap();
+    let refused = schedules::update(db, &team, &lead, schedule.id, &weekly("x@evil.test", start)).await;
+    assert!(refused.is_err());
+    assert_eq!(schedules::get(db, team.id, schedule.id).await.unwrap().recipients, ["someone@example.com"]);
+    schedules::delete(db, &team, &lead, schedule.id).await.unwrap();
+
+    for _ in 0..tokenboard::schedules::MAX_SCHEDULES {
+        schedules::create(db, &team, &lead, &weekly("lead@example.com", start)).await.unwrap();
+    }
+    let message = schedules::create(db, &team, &lead, &weekly("lead@example.com", start)).await.unwrap_err();
+    assert!(message.to_string().contains("at most 10 scheduled reports"), "{message}");
+
+    let actions: Vec<String> = tokenboard::audit::for_team(db, team.id, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.actor == "lead@example.com")
+        .map(|e| e.action)
+        .collect();
+    for action in ["schedule-created", "schedule-changed", "schedule-paused", "schedule-resumed", "schedule-deleted"] {
+        assert!(actions.iter().any(|a| a == action), "no {action} in {actions:?}");
+    }
+    assert_eq!(actions.iter().filter(|a| *a == "schedule-created").count(), 11);
+}
+
+/// A schedule whose owner stopped being a primary admin pauses at its next
+/// run instead of sending, and the team's primary admins are told.
+async fn a_removed_admins_schedule_pauses_and_tells_the_primaries(db: &Db) {
+    let team = demo_team(db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(4096);
+    cfg.data_dir = dir.path().to_owned();
+    let state = crate::http::app_state(db.clone(), &cfg).unwrap();
+    let jobs = Jobs {
+        exports: state.exports.clone(),
+        public_url: cfg.public_url.clone(),
+        mailer: None,
+        http: super::webhook_client(),
+        sessions: cfg.sessions,
+    };
+    let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
+    let (leaver, _) = admin_of(db, &team, "leaver@example.com", Role::Primary).await;
+    let (demoted, _) = admin_of(db, &team, "demoted@example.com", Role::Primary).await;
+    let today = team.today();
+    let by_leaver = schedules::create(db, &team, &leaver, &weekly("lead@example.com", today)).await.unwrap();
+    let by_demoted = schedules::create(db, &team, &demoted, &weekly("lead@example.com", today)).await.unwrap();
+    let by_lead = schedules::create(db, &team, &lead, &weekly("lead@example.com", today)).await.unwrap();
+    tokenboard::team_admins::remove(db, &team, &lead, leaver.admin_id().unwrap()).await.unwrap();
+    tokenboard::team_admins::set_role(db, &team, &lead, demoted.admin_id().unwrap(), Role::Secondary).await.unwrap();
+
+    assert_eq!(jobs.queue_schedules().await.unwrap(), 1, "only the lead's schedule runs");
+    for id in [by_leaver.id, by_demoted.id] {
+        let schedule = schedules::get(db, team.id, id).await.unwrap();
+        assert!(schedule.paused && schedule.last_export_id.is_none(), "{schedule:?}");
+    }
+    assert!(!schedules::get(db, team.id, by_lead.id).await.unwrap().paused);
+    let exports = history::list(db, team.id).await.unwrap();
+    assert_eq!(exports.len(), 1);
+    assert_eq!(exports[0].schedule_id, Some(by_lead.id));
+
+    let notices: Vec<_> = tokenboard::mail::for_teams(db, &[team.id], &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.subject.contains("was paused"))
+        .collect();
+    assert_eq!(notices.len(), 2, "one notice per paused schedule");
+    assert!(notices.iter().all(|m| m.recipients == "lead@example.com"), "{notices:?}");
+    let log = tokenboard::audit::for_team(db, team.id, 100).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "schedule-paused" && e.actor == "scheduler").count(), 2);
+    assert_eq!(jobs.queue_schedules().await.unwrap(), 0, "paused schedules stay paused");
+
+    // A primary who resumes it answers for it from then on.
+    schedules::set_paused(db, &team, &lead, by_leaver.id, false).await.unwrap();
+    assert_eq!(schedules::get(db, team.id, by_leaver.id).await.unwrap().owner, lead.admin_id());
+}
+
+/// A scheduled export that failed mails a generic notice: the internal
+/// reason stays in the export history, for the admins.
+async fn a_failed_scheduled_export_mails_no_internal_text(db: &Db) {
+    let team = demo_team(db).await;
+    let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
+    let schedule = schedules::create(db, &team, &lead, &weekly("lead@example.com", team.today())).await.unwrap();
+    let queued = schedules::queue_due(db, chrono::Utc::now()).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    let internal = "writing the export file failed: No space left on device (/var/lib/tokenboard/exports/7.csv)";
+    history::mark_failed(db, queued[0].id, internal, chrono::Utc::now()).await.unwrap();
+    let failed = history::find(db, queued[0].id).await.unwrap().unwrap();
+    assert_eq!(failed.schedule_id, Some(schedule.id));
+    schedules::mail_export(db, &failed, "http://tokenboard.test").await.unwrap().unwrap();
+    let mail = &tokenboard::mail::for_teams(db, &[team.id], &[]).await.unwrap()[0];
+    assert!(mail.body.contains("could not be made; the administrators can see details in the export history"));
+    for leak in ["No space", "/var/lib", "writing the export"] {
+        assert!(!mail.body.contains(leak) && !mail.subject.contains(leak), "{leak:?} in {mail:?}");
+    }
 }
 
 async fn one_click_exports_download_the_view_for_its_admins_only(db: &Db) {
@@ -179,7 +356,11 @@ async fn one_click_exports_download_the_view_for_its_admins_only(db: &Db) {
             .unwrap();
     let admin = auth::upsert_admin(db, "viewer@example.com", "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, Role::Secondary).await.unwrap();
-    let cookie = format!("{}={}", app::session::SESSION_COOKIE, auth::create_session(db, admin.id, &Default::default()).await.unwrap());
+    let cookie = format!(
+        "{}={}",
+        app::session::SESSION_COOKIE,
+        auth::create_session(db, admin.id, &Default::default()).await.unwrap()
+    );
     let dir = tempfile::tempdir().unwrap();
 
     let (status, headers, body) =
@@ -288,11 +469,11 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
     settings.expiry_horizon_days = 30;
     settings.alert_recipients = vec!["finance@example.com".into()];
     settings.alert_webhook_url = Some(hook);
-    tokenboard::settings::update(db, &team, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(4096);
     cfg.data_dir = dir.path().to_owned();
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
+    tokenboard::settings::update(db, &state.exports.files, &team, &Actor::CommandLine, &settings).await.unwrap();
     let jobs = Jobs {
         exports: state.exports.clone(),
         public_url: cfg.public_url.clone(),
@@ -330,7 +511,7 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
     let quiet = teams::NewTeam { slug: "quiet".into(), name: "Quiet".into(), time_zone: "UTC".into() };
     let quiet = teams::create_team(db, &quiet).await.unwrap();
     settings.time_zone = "UTC".into();
-    tokenboard::settings::update(db, &quiet, &tokenboard::audit::Actor::CommandLine, &settings).await.unwrap();
+    tokenboard::settings::update(db, &state.exports.files, &quiet, &Actor::CommandLine, &settings).await.unwrap();
     tokenboard::packs::add_pack(db, quiet.id, 500, today - Days::new(340), Some(today + Days::new(20))).await.unwrap();
     assert_eq!(jobs.check_alerts().await.unwrap(), 1);
     assert_eq!(jobs.check_alerts().await.unwrap(), 0);
@@ -345,7 +526,10 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
 }
 
 db_tests!(
-    a_due_schedule_mails_one_working_link,
+    a_due_schedule_mails_a_link_that_needs_a_login,
+    schedule_rules_hold_and_every_change_is_audited,
+    a_removed_admins_schedule_pauses_and_tells_the_primaries,
+    a_failed_scheduled_export_mails_no_internal_text,
     one_click_exports_download_the_view_for_its_admins_only,
     alerts_are_sent_once_per_crossing,
 );
