@@ -23,6 +23,8 @@ pub struct AppState {
     pub exports: tokenboard::export::job::ExportContext,
     /// Mails go out by SMTP (else they wait in the outbox).
     pub smtp_configured: bool,
+    /// Where team webhooks may point (checked when the settings are saved).
+    pub webhooks: tokenboard::webhooks::WebhookPolicy,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use app::session::AppState;
 use app::{App, shell};
-use axum::Router;
+use axum::{Extension, Router};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get, post};
@@ -42,6 +42,7 @@ pub fn app_state(db: Db, config: &Config) -> anyhow::Result<AppState> {
         leptos_options: leptos_options(config),
         secure_cookies: config.secure_cookies,
         smtp_configured: config.smtp_url.is_some(),
+        webhooks: config.webhook_policy.clone(),
     })
 }
 
@@ -50,7 +51,11 @@ pub fn app_state(db: Db, config: &Config) -> anyhow::Result<AppState> {
 /// here or there cannot escape it.
 pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
-        ("/login", post(login::login)),
+        (
+            "/login",
+            post(login::login)
+                .layer(Extension(login::ClientAddress { trusted_header: config.trusted_proxy_header.clone() })),
+        ),
         ("/logout", post(login::logout)),
         ("/logout/everywhere", post(login::logout_everywhere)),
         (

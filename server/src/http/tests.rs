@@ -25,6 +25,8 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
         smtp_url: None,
         mail_from: crate::config::DEFAULT_MAIL_FROM.into(),
         public_url: "http://tokenboard.test".into(),
+        trusted_proxy_header: None,
+        webhook_policy: Default::default(),
     }
 }
 
