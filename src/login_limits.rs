@@ -32,8 +32,8 @@ pub enum Limited {
     Address,
 }
 
-/// A reserved attempt: hand it back with [`succeeded`] when the password was
-/// right; a failure simply stays counted.
+/// An attempt let through to the password check: hand it to [`succeeded`]
+/// when the password was right; a failure simply stays counted.
 #[derive(Debug)]
 #[must_use]
 pub struct Reservation {
@@ -49,31 +49,34 @@ fn address_key(address: &str) -> String {
     format!("address:{address}")
 }
 
-/// One statement: starts a new window when the old one is over, else counts
-/// one more attempt, unless the limit is reached or the delay has not passed.
+/// One statement: counts the attempt (in a new window when the old one is
+/// over) and decides, from the row as it was, whether it may reach the
+/// password check: within the limit and — after `DELAY_AFTER` attempts —
+/// 2^n seconds after the previous attempt. Refused attempts count too, so a
+/// burst keeps its own address locked out for the window (and only it).
 /// `$1` key, `$2` now, `$3` start of the window, `$4` limit, `$5` delay after.
-const RESERVE: &str = "INSERT INTO login_limits (key, attempts, window_start, last_at) VALUES ($1, 1, $2, $2)
+const RESERVE: &str = "INSERT INTO login_limits (key, attempts, window_start, last_at, allowed)
+    VALUES ($1, 1, $2, $2, TRUE)
     ON CONFLICT (key) DO UPDATE SET
         attempts = CASE WHEN login_limits.window_start <= $3 THEN 1 ELSE login_limits.attempts + 1 END,
         window_start = CASE WHEN login_limits.window_start <= $3 THEN $2 ELSE login_limits.window_start END,
-        last_at = $2
-    WHERE login_limits.window_start <= $3
-       OR (login_limits.attempts < $4
-           AND (login_limits.attempts < $5
-                OR login_limits.last_at + (CAST(1000 AS BIGINT) << CAST(login_limits.attempts - $5 + 1 AS INTEGER)) <= $2))
-    RETURNING attempts";
+        last_at = $2,
+        allowed = (login_limits.window_start <= $3 OR (login_limits.attempts < $4
+            AND (login_limits.attempts < $5
+                 OR login_limits.last_at + (CAST(1000 AS BIGINT) << CAST(login_limits.attempts - $5 + 1 AS INTEGER))
+                    <= $2)))
+    RETURNING allowed";
 
 async fn reserve_key(db: &Db, key: &str, now: i64, limit: i64, delay_after: i64) -> Result<bool> {
     let window_start = now - WINDOW.num_milliseconds();
-    let reserved = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(RESERVE)
+    Ok(on_db!(db, |pool| sqlx::query_scalar::<_, bool>(RESERVE)
         .bind(key)
         .bind(now)
         .bind(window_start)
         .bind(limit)
         .bind(delay_after)
-        .fetch_optional(pool)
-        .await?);
-    Ok(reserved.is_some())
+        .fetch_one(pool)
+        .await?))
 }
 
 /// Gives back one attempt of `key` (a login that was not a guess).
@@ -96,7 +99,7 @@ pub async fn reserve(
         return Ok(Err(Limited::Account));
     }
     if !reserve_key(db, &reservation.address_key, now, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ADDRESS).await? {
-        // Refused before any password check: not an attempt on the account.
+        // Refused before any password check: not a guess at the account.
         release_key(db, &reservation.account_key).await?;
         return Ok(Err(Limited::Address));
     }
@@ -112,9 +115,9 @@ pub async fn succeeded(db: &Db, reservation: Reservation) -> Result<()> {
     release_key(db, &reservation.address_key).await
 }
 
-/// Forgets keys untouched for a whole window (they count nothing any more).
+/// Forgets keys whose window is over (they count nothing any more).
 pub async fn forget_old(db: &Db, now: DateTime<Utc>) -> Result<()> {
-    let prune = "DELETE FROM login_limits WHERE last_at <= $1";
+    let prune = "DELETE FROM login_limits WHERE window_start <= $1";
     let before = (now - WINDOW).timestamp_millis();
     on_db!(db, |pool| sqlx::query(prune).bind(before).execute(pool).await?.rows_affected());
     Ok(())

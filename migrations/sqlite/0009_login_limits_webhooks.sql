@@ -5,9 +5,13 @@
 -- milliseconds so the delay arithmetic reads the same on both backends.
 CREATE TABLE login_limits (
     key          TEXT PRIMARY KEY,
+    -- every attempt in the window, refused ones included
     attempts     INTEGER NOT NULL,
     window_start INTEGER NOT NULL,
-    last_at      INTEGER NOT NULL
+    -- when the latest attempt came
+    last_at      INTEGER NOT NULL,
+    -- whether the latest attempt was let through (what RETURNING answers)
+    allowed      BOOLEAN NOT NULL
 );
 -- Replaced by login_limits; failed logins stay in the audit log.
 DROP TABLE login_failures;

@@ -198,4 +198,28 @@ mod tests {
             assert!(!shown.contains(secret), "{shown}");
         }
     }
+
+    fn in_dir(dir: &Path) -> Config {
+        Config { data_dir: dir.to_owned(), secret: None, ..Config::from_env().unwrap() }
+    }
+
+    /// Only a missing secret file is created (owner-only); one that is there
+    /// but malformed stops the start and stays as it was.
+    #[test]
+    fn a_malformed_secret_file_stops_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = in_dir(&dir.path().join("data"));
+        let key = config.pseudonym_key().unwrap();
+        let path = config.data_dir.join("secret");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(config.pseudonym_key().unwrap().user_id(1, 2), key.user_id(1, 2), "read back, not replaced");
+
+        for bad in ["", "\n", "abc123", &"z".repeat(64), &"a".repeat(65)] {
+            std::fs::write(&path, bad).unwrap();
+            let error = config.pseudonym_key().err().expect("a malformed secret is an error").to_string();
+            assert!(error.contains("malformed") && error.contains("secret"), "{bad:?}: {error}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), bad, "the file is left alone");
+        }
+    }
 }

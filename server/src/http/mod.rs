@@ -109,4 +109,6 @@ fn with_security_headers(mut router: Router) -> Router {
 #[cfg(test)]
 mod authz_matrix;
 #[cfg(test)]
+mod login_limit_tests;
+#[cfg(test)]
 pub(crate) mod tests;

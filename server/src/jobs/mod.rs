@@ -114,3 +114,5 @@ where
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webhook_tests;
