@@ -34,7 +34,7 @@ impl WebhookPolicy {
     /// Whether the operator allowed this host (name or address) to be internal.
     pub fn allows_host(&self, host: &str) -> bool {
         let host = normalise_host(host);
-        self.allow_hosts.iter().any(|allowed| *allowed == host)
+        self.allow_hosts.contains(&host)
     }
 
     /// Whether a delivery to `host` may go to `ip`.

@@ -217,7 +217,8 @@ mod tests {
 
         for bad in ["", "\n", "abc123", &"z".repeat(64), &"a".repeat(65)] {
             std::fs::write(&path, bad).unwrap();
-            let error = config.pseudonym_key().err().expect("a malformed secret is an error").to_string();
+            let Err(error) = config.pseudonym_key() else { panic!("{bad:?} was accepted as a secret") };
+            let error = error.to_string();
             assert!(error.contains("malformed") && error.contains("secret"), "{bad:?}: {error}");
             assert_eq!(std::fs::read_to_string(&path).unwrap(), bad, "the file is left alone");
         }

@@ -5,8 +5,8 @@ use app::pages::login::{login_url, safe_next};
 use app::session::{AppState, SESSION_COOKIE, session_cookie};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, HeaderName};
-use axum::{Extension, Form};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use chrono::Utc;
@@ -37,7 +37,7 @@ impl ClientAddress {
     /// usable entry, or without a configured header, the TCP peer.
     pub fn of(&self, headers: &HeaderMap, extensions: &Extensions) -> String {
         let forwarded = self.trusted_header.as_ref().and_then(|name| {
-            let last = headers.get_all(name).iter().last()?.to_str().ok()?;
+            let last = headers.get_all(name).iter().next_back()?.to_str().ok()?;
             last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
         });
         let peer = || extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());

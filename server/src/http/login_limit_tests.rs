@@ -31,7 +31,8 @@ async fn checked_passwords(db: &Db, email: &str) -> usize {
 async fn parallel_guesses_cannot_overtake_the_limit_nor_lock_out_the_admin(db: &Db) {
     auth::upsert_admin(db, "admin@example.com", "right password").await.unwrap();
     let router = router(db, &config(4096));
-    let guesses = (0..60).map(|n| outcome(&router, login_from("admin@example.com", &format!("guess{n}"), ATTACKER, None)));
+    let guesses =
+        (0..60).map(|n| outcome(&router, login_from("admin@example.com", &format!("guess{n}"), ATTACKER, None)));
     let answers = futures_util::future::join_all(guesses).await;
     let checked = answers.iter().filter(|(location, _)| location.contains("error=credentials")).count();
     let refused = answers.iter().filter(|(location, _)| location.contains("error=locked")).count();
@@ -39,7 +40,8 @@ async fn parallel_guesses_cannot_overtake_the_limit_nor_lock_out_the_admin(db: &
     assert!((1..=MAX_FAILURES_PER_ACCOUNT as usize).contains(&checked), "{checked} guesses reached argon2");
     assert_eq!(checked_passwords(db, "admin@example.com").await, checked, "every checked guess is audited");
 
-    let (location, session) = outcome(&router, login_from("admin@example.com", "right%20password", ATTACKER, None)).await;
+    let (location, session) =
+        outcome(&router, login_from("admin@example.com", "right%20password", ATTACKER, None)).await;
     assert!(location.contains("error=locked") && !session, "{location}");
     // A forwarded-for header is not trusted unless the operator said so.
     let mut spoofed = login_from("admin@example.com", "right%20password", ATTACKER, None);

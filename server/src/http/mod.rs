@@ -9,10 +9,10 @@ use std::sync::OnceLock;
 
 use app::session::AppState;
 use app::{App, shell};
-use axum::{Extension, Router};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get, post};
+use axum::{Extension, Router};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokenboard::Db;
