@@ -119,12 +119,16 @@ pub async fn check_team(db: &Db, team: &Team, now: DateTime<Utc>) -> Result<Vec<
         }
         if let Some(url) = &settings.alert_webhook_url {
             let payload = serde_json::to_string(&condition.event).expect("alert events serialise");
-            let sql = "INSERT INTO webhook_outbox (team_id, url, payload, created_at) VALUES ($1, $2, $3, $4)";
+            // One row per crossing: the condition and the moment it started to hold.
+            let event_key = format!("{}@{}", condition.key, now.timestamp_millis());
+            let sql = "INSERT INTO webhook_outbox (team_id, url, payload, created_at, event_key)
+                       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team_id, event_key) DO NOTHING";
             on_db!(db, |pool| sqlx::query(sql)
                 .bind(team.id)
                 .bind(url)
                 .bind(payload)
                 .bind(now)
+                .bind(event_key)
                 .execute(pool)
                 .await?
                 .rows_affected());
@@ -173,31 +177,72 @@ async fn set_active(db: &Db, team_id: i64, condition: &str, to: bool, from: bool
     Ok(changed == 1)
 }
 
-/// A webhook event waiting for delivery.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// A webhook event claimed for one delivery attempt: the team's current URL
+/// and signing secret.
+#[derive(Clone, Debug)]
 pub struct WebhookEvent {
     pub id: i64,
     pub url: String,
+    pub secret: Option<String>,
     pub payload: String,
 }
 
-/// Deliveries before an event is left alone.
-pub const WEBHOOK_ATTEMPTS: i64 = 5;
+/// Delivery attempts before an event is left alone (each claimed once, see
+/// [`claim_webhooks`]).
+pub const WEBHOOK_ATTEMPTS: i64 = 3;
 
-pub async fn unsent_webhooks(db: &Db, limit: i64) -> Result<Vec<WebhookEvent>> {
-    let sql =
-        "SELECT id, url, payload FROM webhook_outbox WHERE sent_at IS NULL AND attempts < $1 ORDER BY id LIMIT $2";
-    Ok(on_db!(db, |pool| sqlx::query_as(sql).bind(WEBHOOK_ATTEMPTS).bind(limit).fetch_all(pool).await?))
+/// When attempt `n` (1-based) fails, the next may start this much later. The
+/// shortest wait is far longer than a delivery's timeout, so a claimed event
+/// is never picked up by another sender while its attempt runs.
+pub fn webhook_backoff(attempt: i64) -> chrono::Duration {
+    chrono::Duration::minutes(if attempt <= 1 { 1 } else { 10 })
 }
 
+/// Claims up to `limit` due events for one attempt each: the attempt is
+/// counted and the next one pushed back *before* sending, by one conditional
+/// UPDATE per event, so two senders (two app servers) never post the same
+/// event at once and a crash mid-send costs one attempt, not a loop. Events
+/// for a URL the team has since changed or removed are never sent.
+pub async fn claim_webhooks(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<WebhookEvent>> {
+    let due = "SELECT o.id, o.url, t.webhook_secret AS secret, o.payload, o.attempts
+               FROM webhook_outbox o JOIN teams t ON t.id = o.team_id
+               WHERE o.sent_at IS NULL AND o.attempts < $1 AND o.url = t.alert_webhook_url
+                 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $2)
+               ORDER BY o.id LIMIT $3";
+    let claim = "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = $1
+                 WHERE id = $2 AND sent_at IS NULL AND attempts = $3";
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, Option<String>, String, i64)>(due)
+        .bind(WEBHOOK_ATTEMPTS)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
+    let mut claimed = Vec::new();
+    for (id, url, secret, payload, attempts) in rows {
+        let next = now + webhook_backoff(attempts + 1);
+        let won = on_db!(db, |pool| sqlx::query(claim)
+            .bind(next)
+            .bind(id)
+            .bind(attempts)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if won == 1 {
+            claimed.push(WebhookEvent { id, url, secret, payload });
+        }
+    }
+    Ok(claimed)
+}
+
+/// Records the outcome of a claimed attempt.
 pub async fn mark_webhook(db: &Db, id: i64, result: std::result::Result<(), String>, now: DateTime<Utc>) -> Result<()> {
     match result {
         Ok(()) => {
-            let sql = "UPDATE webhook_outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2";
+            let sql = "UPDATE webhook_outbox SET sent_at = $1 WHERE id = $2";
             on_db!(db, |pool| sqlx::query(sql).bind(now).bind(id).execute(pool).await?.rows_affected());
         }
         Err(error) => {
-            let sql = "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2";
+            let sql = "UPDATE webhook_outbox SET last_error = $1 WHERE id = $2";
             on_db!(db, |pool| sqlx::query(sql).bind(error).bind(id).execute(pool).await?.rows_affected());
         }
     }

@@ -90,7 +90,13 @@ pub(crate) fn check_new_password(password: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn hash_password(password: &str) -> Result<String> {
+/// Hashes a new password with argon2id on the blocking pool (see [`argon2_task`]).
+pub(crate) async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    argon2_task(move || hash_password_blocking(&password)).await?
+}
+
+fn hash_password_blocking(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -112,7 +118,7 @@ pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin>
         return Err(Error::Invalid(format!("{email:?} is not an e-mail address")));
     }
     check_new_password(password)?;
-    let hash = hash_password(password)?;
+    let hash = hash_password(password).await?;
     let sql = "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
                ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash
                RETURNING id";
@@ -159,7 +165,7 @@ pub async fn change_password(
         return Err(PasswordChangeError::WrongCurrent);
     }
     check_new_password(new).map_err(|_| PasswordChangeError::TooShort)?;
-    let hash = hash_password(new)?;
+    let hash = hash_password(new).await?;
     let update = "UPDATE admins SET password_hash = $1 WHERE id = $2";
     let links = "DELETE FROM set_password_tokens WHERE admin_id = $1";
     let sessions = "DELETE FROM sessions WHERE admin_id = $1 AND token_hash <> $2";
@@ -196,20 +202,36 @@ pub async fn grant_role(db: &Db, team_id: i64, admin_id: i64, role: Role) -> Res
     Ok(())
 }
 
+/// Runs argon2 work on the blocking pool, at most one per core at a time:
+/// a burst of logins queues here instead of stalling the async workers that
+/// serve every other page (issue 10: 400 logins made pages take 3–14 s).
+async fn argon2_task<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+    });
+    let _slot = slots.acquire().await.map_err(|e| Error::PasswordHash(e.to_string()))?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| Error::PasswordHash(e.to_string()))
+}
+
 /// Checks e-mail and password; `None` for an unknown e-mail or a wrong password
 /// (indistinguishable to the caller).
 pub async fn verify_login(db: &Db, email: &str, password: &str) -> Result<Option<Admin>> {
     let email = normalise_email(email);
     let sql = "SELECT id, password_hash FROM admins WHERE email = $1";
     let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql).bind(&email).fetch_optional(pool).await?);
+    let password = password.to_owned();
     let Some((id, stored)) = row.filter(|(_, stored)| stored != NO_PASSWORD) else {
-        // Spend the same effort as a real check so timing does not reveal
-        // accounts (nor which have set their password yet).
-        let _ = hash_password(password);
+        // Spend the same effort, through the same queue, as a real check so
+        // timing does not reveal accounts (nor which have set their password yet).
+        let _ = argon2_task(move || hash_password_blocking(&password)).await?;
         return Ok(None);
     };
-    let parsed = PasswordHash::new(&stored).map_err(|e| Error::PasswordHash(e.to_string()))?;
-    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    let ok = argon2_task(move || {
+        let parsed = PasswordHash::new(&stored).map_err(|e| Error::PasswordHash(e.to_string()))?;
+        Ok::<_, Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await??;
     Ok(ok.then_some(Admin { id, email }))
 }
 

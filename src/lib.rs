@@ -31,6 +31,8 @@ pub mod demo;
 #[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]
+pub mod files;
+#[cfg(feature = "ssr")]
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod login_limits;
@@ -56,6 +58,8 @@ pub mod teams;
 pub mod testing;
 #[cfg(feature = "ssr")]
 pub mod usage_index;
+#[cfg(feature = "ssr")]
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub use db::Db;

@@ -93,7 +93,7 @@ pub async fn redeem(db: &Db, token: &str, password: &str, now: DateTime<Utc>) ->
     else {
         return Err(RedeemError::InvalidLink);
     };
-    let hash = auth::hash_password(password)?;
+    let hash = auth::hash_password(password).await?;
     // The account first, then its links: the order invitations lock in too.
     let lock = format!("SELECT email FROM admins WHERE id = $1{}", db.for_update());
     let claim = "UPDATE set_password_tokens SET used_at = $3

@@ -142,7 +142,7 @@ fn join_percents(percents: &[u32]) -> String {
 }
 
 #[cfg(feature = "ssr")]
-pub use store::{load, update};
+pub use store::{Saved, load, save, update};
 
 #[cfg(feature = "ssr")]
 mod store {
@@ -209,6 +209,15 @@ mod store {
         changes
     }
 
+    /// What a save did: the audit details (empty when nothing changed) and,
+    /// when the webhook URL was set or changed, its new signing secret — to
+    /// be shown once to the admin who saved, never stored in the audit log.
+    #[derive(Debug, Default)]
+    pub struct Saved {
+        pub changes: Vec<String>,
+        pub webhook_secret: Option<String>,
+    }
+
     /// Saves `new` and audits each change; returns the audit details (empty
     /// when nothing changed). A bad time zone changes nothing. Switching
     /// personal data off deletes the team's stored exports made with names
@@ -220,15 +229,27 @@ mod store {
         actor: &Actor,
         new: &TeamSettings,
     ) -> Result<Vec<String>> {
+        Ok(save(db, files, team, actor, new).await?.changes)
+    }
+
+    /// [`update`], also answering the webhook secret made for a new URL.
+    pub async fn save(db: &Db, files: &ExportFiles, team: &Team, actor: &Actor, new: &TeamSettings) -> Result<Saved> {
         validate_time_zone(&new.time_zone)?;
         let old = load(db, team.id).await?;
         let changes = changes(&old, new);
         if changes.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Saved::default());
         }
+        // A new URL gets a new secret (a receiver never shares one with the
+        // old); no URL keeps no secret.
+        let webhook_secret = match &new.alert_webhook_url {
+            Some(_) if old.alert_webhook_url != new.alert_webhook_url => Some(crate::webhooks::new_secret()),
+            _ => None,
+        };
         let sql = "UPDATE teams SET time_zone = $1, personal_data = $2, low_balance_percents = $3,
                    expiry_horizon_days = $4, alert_recipients = $5, alert_webhook_url = $6,
                    schedule_recipient_domains = $8 WHERE id = $7";
+        let secret_sql = "UPDATE teams SET webhook_secret = $1 WHERE id = $2";
         let now = chrono::Utc::now();
         on_db!(db, |pool| {
             let mut tx = pool.begin().await?;
@@ -243,6 +264,9 @@ mod store {
                 .bind(new.schedule_recipient_domains.join(","))
                 .execute(&mut *tx)
                 .await?;
+            if webhook_secret.is_some() || new.alert_webhook_url.is_none() {
+                sqlx::query(secret_sql).bind(&webhook_secret).bind(team.id).execute(&mut *tx).await?;
+            }
             for (action, detail) in &changes {
                 sqlx::query(audit::INSERT)
                     .bind(team.id)
@@ -256,16 +280,16 @@ mod store {
             }
             tx.commit().await?;
         });
-        let mut details: Vec<String> = changes.into_iter().map(|(_, detail)| detail).collect();
+        let mut changes: Vec<String> = changes.into_iter().map(|(_, detail)| detail).collect();
         if old.personal_data && !new.personal_data {
             let purged = purge_named(db, files, Some(team.id)).await?;
             if !purged.is_empty() {
                 let detail = format!("{} stored exports with names deleted", purged.len());
                 audit::record(db, Some(team.id), actor, AuditAction::ExportsPurged, &detail).await?;
-                details.push(detail);
+                changes.push(detail);
             }
         }
-        Ok(details)
+        Ok(Saved { changes, webhook_secret })
     }
 }
 

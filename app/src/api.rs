@@ -314,8 +314,19 @@ pub async fn save_settings(
 ) -> Result<Vec<String>, AppError> {
     let (db, actor, _, _, t) = open_primary(&team).await?;
     let valid = settings.validate().map_err(AppError::BadRequest)?;
+    if let Some(url) = &valid.alert_webhook_url {
+        crate::session::state()?.webhooks.check_url(url).map_err(AppError::BadRequest)?;
+    }
     let files = &crate::session::state()?.exports.files;
-    Ok(tokenboard::settings::update(&db, files, &t, &actor, &valid).await?)
+    let saved = tokenboard::settings::save(&db, files, &t, &actor, &valid).await?;
+    let mut answer = saved.changes;
+    // Shown this once, to the primary admin who set the URL; kept server-side for signing.
+    if let Some(secret) = saved.webhook_secret {
+        answer.push(format!(
+            "webhook signing secret (shown once, keep it to verify the Tokenboard-Signature header): {secret}"
+        ));
+    }
+    Ok(answer)
 }
 
 /// Creates a team API key; the key is in the answer once and never again.

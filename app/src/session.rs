@@ -27,6 +27,8 @@ pub struct AppState {
     pub public_url: String,
     /// Idle timeout and absolute lifetime of sessions.
     pub sessions: auth::SessionPolicy,
+    /// Where team webhooks may point (checked when the settings are saved).
+    pub webhooks: tokenboard::webhooks::WebhookPolicy,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -468,7 +468,7 @@ async fn serve(config: Config) -> Result<()> {
         exports: state.exports.clone(),
         public_url: config.public_url.clone(),
         mailer,
-        http: crate::jobs::webhook_client(),
+        webhooks: crate::jobs::webhooks::WebhookSender::new(config.webhook_policy.clone()),
         sessions: config.sessions,
     }
     .spawn();

@@ -40,6 +40,13 @@ pub struct Config {
     /// `TOKENBOARD_SESSION_MAX_DAYS` (default 14): a session ends after that
     /// long without a request, and that long after login in any case.
     pub sessions: tokenboard::auth::SessionPolicy,
+    /// `TOKENBOARD_TRUSTED_PROXY_HEADER` (e.g. `X-Forwarded-For`): the header
+    /// the reverse proxy in front sets to the client's address; its
+    /// right-most entry keys the login limit. Unset: the TCP peer does.
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
+    /// `TOKENBOARD_WEBHOOK_ALLOW_HOSTS`: comma-separated host names and IP
+    /// addresses a webhook may reach although they are internal.
+    pub webhook_policy: tokenboard::webhooks::WebhookPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,21 +96,29 @@ impl Config {
                 )?),
                 max_age: chrono::Duration::days(positive("TOKENBOARD_SESSION_MAX_DAYS", DEFAULT_SESSION_MAX_DAYS)?),
             },
+            trusted_proxy_header: match var("TOKENBOARD_TRUSTED_PROXY_HEADER", "") {
+                header if header.is_empty() => None,
+                _ => Some(parsed("TOKENBOARD_TRUSTED_PROXY_HEADER", "")?),
+            },
+            webhook_policy: tokenboard::webhooks::WebhookPolicy::from_list(&var("TOKENBOARD_WEBHOOK_ALLOW_HOSTS", "")),
         })
     }
 
     /// The key for hashed user ids: `TOKENBOARD_SECRET`, or the secret kept in
-    /// `<data dir>/secret`, created (random, owner-only) on first use.
+    /// `<data dir>/secret`, created (random, owner-only) when the file is
+    /// missing. A file that exists but is not a secret we wrote stops the
+    /// start: replacing it would silently change every hashed user id.
     pub fn pseudonym_key(&self) -> std::io::Result<tokenboard::personal_data::PseudonymKey> {
         if let Some(secret) = &self.secret {
             return Ok(tokenboard::personal_data::PseudonymKey::new(secret.as_bytes()));
         }
         let path = self.data_dir.join("secret");
         let secret = match std::fs::read_to_string(&path) {
-            Ok(secret) if !secret.trim().is_empty() => secret,
-            _ => write_new_secret(&path)?,
+            Ok(secret) => check_secret(&path, secret)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new_secret(&path)?,
+            Err(e) => return Err(std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))),
         };
-        Ok(tokenboard::personal_data::PseudonymKey::new(secret.trim().as_bytes()))
+        Ok(tokenboard::personal_data::PseudonymKey::new(secret.as_bytes()))
     }
 
     pub fn exports_dir(&self) -> PathBuf {
@@ -111,17 +126,37 @@ impl Config {
     }
 }
 
+/// The secret file holds 64 hex digits (32 bytes), maybe with a final newline.
+fn check_secret(path: &Path, text: String) -> std::io::Result<String> {
+    let secret = text.trim_end_matches(['\r', '\n']);
+    if secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(secret.to_owned());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "the secret file {} is malformed (expected 64 hex digits, found {} characters); restore it from a \
+             backup, or delete it to create a new one (hashed user ids then change)",
+            path.display(),
+            secret.chars().count()
+        ),
+    ))
+}
+
 fn write_new_secret(path: &Path) -> std::io::Result<String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        tokenboard::files::create_private_dir(dir)?;
     }
     let mut bytes = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let secret = hex::encode(bytes);
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    // create_new: of two processes starting at once, one writes, the other
+    // fails instead of overwriting a secret already in use.
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
     Ok(secret)
 }
 
@@ -153,6 +188,8 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
             .field("sessions", &self.sessions)
+            .field("trusted_proxy_header", &self.trusted_proxy_header)
+            .field("webhook_policy", &self.webhook_policy)
             .finish()
     }
 }
@@ -177,10 +214,37 @@ mod tests {
             mail_from: DEFAULT_MAIL_FROM.into(),
             public_url: "http://localhost".into(),
             sessions: Default::default(),
+            trusted_proxy_header: None,
+            webhook_policy: Default::default(),
         };
         let shown = format!("{config:?}");
         for secret in ["s3cret", "hush-hush", "m41lpass"] {
             assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    fn in_dir(dir: &Path) -> Config {
+        Config { data_dir: dir.to_owned(), secret: None, ..Config::from_env().unwrap() }
+    }
+
+    /// Only a missing secret file is created (owner-only); one that is there
+    /// but malformed stops the start and stays as it was.
+    #[test]
+    fn a_malformed_secret_file_stops_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = in_dir(&dir.path().join("data"));
+        let key = config.pseudonym_key().unwrap();
+        let path = config.data_dir.join("secret");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(config.pseudonym_key().unwrap().user_id(1, 2), key.user_id(1, 2), "read back, not replaced");
+
+        for bad in ["", "\n", "abc123", &"z".repeat(64), &"a".repeat(65)] {
+            std::fs::write(&path, bad).unwrap();
+            let Err(error) = config.pseudonym_key() else { panic!("{bad:?} was accepted as a secret") };
+            let error = error.to_string();
+            assert!(error.contains("malformed") && error.contains("secret"), "{bad:?}: {error}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), bad, "the file is left alone");
         }
     }
 }

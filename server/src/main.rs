@@ -9,6 +9,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Everything this process creates (database, -wal/-shm, secret, exports)
+    // is for its own user only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOKENBOARD_LOG")

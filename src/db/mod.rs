@@ -69,10 +69,7 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            if let Some(dir) = options.get_filename().parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::Invalid(format!("cannot create database directory {}: {e}", dir.display())))?;
-            }
+            create_private_database_file(options.get_filename())?;
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
             Ok(Db::new(Pool::Sqlite(pool)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -120,5 +117,24 @@ impl Db {
 
     pub async fn close(&self) {
         on_db!(self, |pool| pool.close().await)
+    }
+}
+
+/// Creates a missing SQLite file (and directory) owner-only before SQLite
+/// opens it: SQLite gives its -wal and -shm files the database file's mode.
+fn create_private_database_file(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.as_os_str().is_empty() || path.to_string_lossy().starts_with(':') {
+        return Ok(()); // in memory
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::files::create_private_dir(dir)
+            .map_err(|e| Error::Invalid(format!("cannot create database directory {}: {e}", dir.display())))?;
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            Err(Error::Invalid(format!("cannot create database file {}: {e}", path.display())))
+        }
+        _ => Ok(()),
     }
 }

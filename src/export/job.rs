@@ -19,6 +19,7 @@ use super::writers::{CsvSink, ExportMeta, RecordedTable, TableSink, XlsxSink};
 use super::{ExportFormat, ExportRecord, ExportReport, ExportStatus};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::files::create_private_file;
 use crate::personal_data::{Privacy, PseudonymKey};
 use crate::range::RangeQuery;
 
@@ -37,7 +38,7 @@ pub struct ExportFiles {
 impl ExportFiles {
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<ExportFiles> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
+        crate::files::create_private_dir(&dir)?;
         Ok(ExportFiles { dir })
     }
 
@@ -258,7 +259,7 @@ async fn write_file(
     let temp = ctx.files.temp_path(record.id, record.format, record.attempts);
     let (rows, bytes, sha256) = match record.format {
         ExportFormat::Csv => {
-            let file = BufWriter::with_capacity(256 * 1024, File::create(&temp).map_err(io_error)?);
+            let file = BufWriter::with_capacity(256 * 1024, create_private_file(&temp).map_err(io_error)?);
             let out = FileWriter {
                 file,
                 hasher: Sha256::new(),
@@ -276,6 +277,8 @@ async fn write_file(
                 .map_err(|e| Error::Invalid(format!("excel writer: {e}")))?;
             let rows = fill(ctx, &input, recorded.as_ref(), &mut sink, progress).await?;
             meta.rows = rows;
+            // The writer truncates the file it finds, keeping this owner-only mode.
+            create_private_file(&temp).map_err(io_error)?;
             sink.finish(&meta, &temp).map_err(|e| Error::Invalid(format!("excel writer: {e}")))?;
             let (bytes, sha256) = hash_file(&temp).map_err(io_error)?;
             (rows, bytes, sha256)

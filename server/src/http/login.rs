@@ -3,16 +3,15 @@
 
 use app::pages::login::{login_url, safe_next};
 use app::session::{AppState, SESSION_COOKIE, session_cookie};
-use axum::Form;
-use axum::extract::ConnectInfo;
-use axum::extract::State;
-use axum::http::Extensions;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, HeaderName};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use chrono::Utc;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tokenboard::audit::{self, Actor, AuditAction};
 use tokenboard::{auth, login_limits};
 
@@ -24,29 +23,48 @@ pub struct LoginForm {
     next: String,
 }
 
-/// The caller's address for the rate limit: the TCP peer (a forwarded-for
-/// header is not trusted; run one limit per proxy if behind one).
-fn peer_address(extensions: &Extensions) -> String {
-    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+/// Where the caller's address for the login limit comes from: the TCP peer,
+/// or — only when the operator configured it (`TOKENBOARD_TRUSTED_PROXY_HEADER`)
+/// — the header the reverse proxy in front sets.
+#[derive(Clone, Debug, Default)]
+pub struct ClientAddress {
+    pub trusted_header: Option<HeaderName>,
+}
+
+impl ClientAddress {
+    /// The right-most entry of the trusted header is the one our proxy
+    /// appended (entries left of it are whatever the client sent); without a
+    /// usable entry, or without a configured header, the TCP peer.
+    pub fn of(&self, headers: &HeaderMap, extensions: &Extensions) -> String {
+        let forwarded = self.trusted_header.as_ref().and_then(|name| {
+            let last = headers.get_all(name).iter().next_back()?.to_str().ok()?;
+            last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        });
+        let peer = || extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        forwarded.or_else(peer).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
 }
 
 pub async fn login(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddress>,
     jar: CookieJar,
+    headers: HeaderMap,
     extensions: Extensions,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(&form.next).to_owned();
-    let address = peer_address(&extensions);
+    let address = client.of(&headers, &extensions);
     let now = Utc::now();
-    match login_limits::check(&state.db, &form.email, &address, now).await {
-        Ok(None) => {}
-        Ok(Some(limited)) => {
+    // Reserved before the password check: parallel guesses cannot overtake it.
+    let reservation = match login_limits::reserve(&state.db, &form.email, &address, now).await {
+        Ok(Ok(reservation)) => reservation,
+        Ok(Err(limited)) => {
             tracing::warn!(?limited, "login refused by the rate limit");
             return Redirect::to(&login_url(&next, Some("locked"))).into_response();
         }
         Err(e) => return server_error(e),
-    }
+    };
     let admin = match auth::verify_login(&state.db, &form.email, &form.password).await {
         Ok(admin) => admin,
         Err(e) => return server_error(e),
@@ -54,7 +72,8 @@ pub async fn login(
     let Some(admin) = admin else {
         tracing::info!("failed login");
         let failed = async {
-            login_limits::record_failure(&state.db, &form.email, &address, now).await?;
+            // The reservation stays counted: that is the failure.
+            login_limits::forget_old(&state.db, now).await?;
             let admin_id = auth::admin_id_by_email(&state.db, &form.email).await?;
             let actor = Actor::LoginAttempt { admin_id, email: auth::normalise_email(&form.email) };
             audit::record(&state.db, None, &actor, AuditAction::LoginFailed, &format!("from {address}")).await
@@ -64,6 +83,9 @@ pub async fn login(
         }
         return Redirect::to(&login_url(&next, Some("credentials"))).into_response();
     };
+    if let Err(e) = login_limits::succeeded(&state.db, reservation).await {
+        return server_error(e);
+    }
     // A new session for every login: a token planted before login is worthless.
     if let Some(old) = jar.get(SESSION_COOKIE)
         && let Err(e) = auth::end_session(&state.db, old.value()).await

@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 
 use app::session::AppState;
 use app::{App, shell};
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get, post};
+use axum::{Extension, Router};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokenboard::Db;
@@ -45,6 +45,7 @@ pub fn app_state(db: Db, config: &Config) -> anyhow::Result<AppState> {
         smtp_configured: config.smtp_url.is_some(),
         public_url: config.public_url.clone(),
         sessions: config.sessions,
+        webhooks: config.webhook_policy.clone(),
     })
 }
 
@@ -53,7 +54,11 @@ pub fn app_state(db: Db, config: &Config) -> anyhow::Result<AppState> {
 /// here or there cannot escape it.
 pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
-        ("/login", post(login::login)),
+        (
+            "/login",
+            post(login::login)
+                .layer(Extension(login::ClientAddress { trusted_header: config.trusted_proxy_header.clone() })),
+        ),
         ("/logout", post(login::logout)),
         ("/logout/everywhere", post(login::logout_everywhere)),
         ("/set-password", post(account::set_password)),
@@ -114,5 +119,7 @@ mod authz_matrix;
 mod bounds_tests;
 #[cfg(test)]
 mod escaping_tests;
+#[cfg(test)]
+mod login_limit_tests;
 #[cfg(test)]
 pub(crate) mod tests;

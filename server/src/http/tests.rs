@@ -26,6 +26,8 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
         mail_from: crate::config::DEFAULT_MAIL_FROM.into(),
         public_url: "http://tokenboard.test".into(),
         sessions: Default::default(),
+        trusted_proxy_header: None,
+        webhook_policy: Default::default(),
     }
 }
 
@@ -226,7 +228,7 @@ async fn every_team_page_is_gated_by_team(db: &Db) {
     assert!(html.contains(r#"data-team="mine""#) && !html.contains(r#"data-team="theirs""#));
 }
 
-fn login_from(email: &str, password: &str, address: [u8; 4], cookie: Option<&str>) -> Request<Body> {
+pub(crate) fn login_from(email: &str, password: &str, address: [u8; 4], cookie: Option<&str>) -> Request<Body> {
     let mut request = login_request(email, password, "/balances");
     request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((address, 4000))));
     if let Some(cookie) = cookie {
@@ -239,7 +241,7 @@ pub(crate) fn session_of(headers: &axum::http::HeaderMap) -> String {
     headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
 }
 
-async fn audit_actions(db: &Db) -> Vec<(String, String)> {
+pub(crate) async fn audit_actions(db: &Db) -> Vec<(String, String)> {
     let sql = "SELECT actor, action FROM audit_log ORDER BY id";
     match db.pool() {
         Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await.unwrap(),
@@ -247,25 +249,35 @@ async fn audit_actions(db: &Db) -> Vec<(String, String)> {
     }
 }
 
-/// Five wrong passwords lock the account for everyone for the window, even
-/// with the right password; other accounts still log in, and every attempt
-/// is in the audit log.
+/// Wrong passwords slow, then lock, the account *from that address* only
+/// (issue 10 item 4: the real admin still logs in from another one); other
+/// accounts still log in, and every checked attempt is in the audit log.
 async fn failed_logins_are_rate_limited_and_audited(db: &Db) {
     auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::upsert_admin(db, "other@example.com", "long enough").await.unwrap();
-    for _ in 0..tokenboard::login_limits::MAX_FAILURES_PER_ACCOUNT {
+    let mut checked = 0;
+    for n in 0..tokenboard::login_limits::MAX_FAILURES_PER_ACCOUNT {
         let (_, headers, _) = call(db, login_from("me@example.com", "wrong", [10, 0, 0, 1], None)).await;
-        assert!(headers[header::LOCATION].to_str().unwrap().contains("error=credentials"));
+        let location = headers[header::LOCATION].to_str().unwrap();
+        // The first ones are checked; later ones may come within the delay.
+        if n < tokenboard::login_limits::DELAY_AFTER || location.contains("error=credentials") {
+            assert!(location.contains("error=credentials"), "{location}");
+            checked += 1;
+        } else {
+            assert!(location.contains("error=locked"), "{location}");
+        }
     }
-    let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 2], None)).await;
+    let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 1], None)).await;
     assert!(headers[header::LOCATION].to_str().unwrap().contains("error=locked"), "{headers:?}");
     assert!(headers.get(header::SET_COOKIE).is_none(), "a locked account gets no session");
+    let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 2], None)).await;
+    assert_eq!(headers[header::LOCATION], "/balances", "the owner logs in from another address");
     let (_, headers, _) = call(db, login_from("other@example.com", "long%20enough", [10, 0, 0, 2], None)).await;
     assert_eq!(headers[header::LOCATION], "/balances");
 
     let actions = audit_actions(db).await;
     let failed = actions.iter().filter(|(actor, action)| actor == "me@example.com" && action == "login-failed");
-    assert_eq!(failed.count(), 5);
+    assert_eq!(failed.count(), checked);
     assert_eq!(actions.last().unwrap(), &("other@example.com".to_owned(), "login".to_owned()));
 
     // One address guessing at many accounts is stopped too.

@@ -4,6 +4,7 @@
 //! in the database, so several app servers can run them side by side.
 
 pub mod mailer;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -13,14 +14,7 @@ use tokenboard::export::job::{self, ExportContext};
 use tokenboard::schedules;
 
 use mailer::SmtpMailer;
-
-/// A webhook that does not answer within this is retried later.
-pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The HTTP client of the webhook sender.
-pub fn webhook_client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build().expect("a client with a timeout builds")
-}
+use webhooks::WebhookSender;
 
 /// A running export whose heartbeat is older than this was interrupted.
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::seconds(30);
@@ -32,7 +26,7 @@ pub struct Jobs {
     /// How users reach this server: the start of links in mails.
     pub public_url: String,
     pub mailer: Option<SmtpMailer>,
-    pub http: reqwest::Client,
+    pub webhooks: WebhookSender,
     /// Which sessions have ended, for the purge.
     pub sessions: tokenboard::auth::SessionPolicy,
 }
@@ -77,27 +71,9 @@ impl Jobs {
         tokenboard::alerts::check_all(&self.exports.db, Utc::now()).await
     }
 
-    /// Posts waiting alert events to their teams' webhooks as JSON.
+    /// Posts due alert events to their teams' webhooks, signed.
     pub async fn send_webhooks(&self) -> tokenboard::error::Result<usize> {
-        let db = &self.exports.db;
-        let mut sent = 0;
-        for event in tokenboard::alerts::unsent_webhooks(db, 50).await? {
-            let response = self
-                .http
-                .post(&event.url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(event.payload.clone())
-                .send()
-                .await;
-            let result = match response {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(format!("the webhook answered {}", r.status())),
-                Err(e) => Err(format!("the webhook could not be reached: {e}")),
-            };
-            sent += usize::from(result.is_ok());
-            tokenboard::alerts::mark_webhook(db, event.id, result, Utc::now()).await?;
-        }
-        Ok(sent)
+        self.webhooks.send_due(&self.exports.db).await
     }
 
     /// Deletes exports older than the retention.
@@ -147,3 +123,5 @@ where
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webhook_tests;
