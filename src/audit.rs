@@ -144,7 +144,9 @@ const OF_TEAM: &str = "(team_id = $1
 /// The team's log, newest first, with the logins of its admins.
 #[cfg(feature = "ssr")]
 pub async fn for_team(db: &Db, team_id: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-    let sql = format!("SELECT id, actor, action, detail, created_at FROM audit_log WHERE {OF_TEAM} ORDER BY id DESC LIMIT $2");
+    let sql = format!(
+        "SELECT id, actor, action, detail, created_at FROM audit_log WHERE {OF_TEAM} ORDER BY id DESC LIMIT $2"
+    );
     Ok(on_db!(db, |pool| sqlx::query_as::<_, AuditEntry>(&sql).bind(team_id).bind(limit).fetch_all(pool).await?))
 }
 
@@ -169,17 +171,18 @@ pub async fn page(db: &Db, team_id: i64, cursor: AuditCursor, rows: i64) -> Resu
         entries.reverse();
     }
     let exists = |comparison: &'static str, id: i64| {
-        let sql = format!("SELECT COUNT(*) FROM (SELECT id FROM audit_log WHERE {OF_TEAM} AND id {comparison} $2 LIMIT 1) AS x");
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT id FROM audit_log WHERE {OF_TEAM} AND id {comparison} $2 LIMIT 1) AS x"
+        );
         async move {
             let n: i64 = on_db!(db, |pool| sqlx::query_scalar(&sql).bind(team_id).bind(id).fetch_one(pool).await?);
             Ok::<bool, crate::error::Error>(n > 0)
         }
     };
     let (newer, older) = match (entries.first(), entries.last()) {
-        (Some(first), Some(last)) => (
-            exists(">", first.id).await?.then_some(first.id),
-            exists("<", last.id).await?.then_some(last.id),
-        ),
+        (Some(first), Some(last)) => {
+            (exists(">", first.id).await?.then_some(first.id), exists("<", last.id).await?.then_some(last.id))
+        }
         _ => (None, None),
     };
     Ok(AuditPage { entries, newer, older })

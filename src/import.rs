@@ -280,7 +280,8 @@ pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Res
             && !team_name.eq_ignore_ascii_case(&team.slug)
             && !team_name.eq_ignore_ascii_case(&team.name)
         {
-            problems.push(line, format!("unknown team {}: this file is imported into {:?}", quote(&team_name), team.name));
+            problems
+                .push(line, format!("unknown team {}: this file is imported into {:?}", quote(&team_name), team.name));
         }
         let texts = [
             ("first name", &first_name, MAX_NAME_CHARS),

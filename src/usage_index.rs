@@ -16,11 +16,11 @@ use futures_util::TryStreamExt;
 
 use crate::db::{Db, on_db};
 use crate::error::Result;
-use crate::values::MIN_DATE;
 use crate::report::{
     Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult, ReportRow,
     user_matches_search,
 };
+use crate::values::MIN_DATE;
 
 /// Indexes of the teams of one database, by team id.
 #[derive(Default)]

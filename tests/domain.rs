@@ -12,9 +12,9 @@ use tokenboard::import::{ImportError, import_usage_csv};
 use tokenboard::model::{Balance, Role, TokenEventKind};
 use tokenboard::packs::{add_pack, ledger};
 use tokenboard::range::{Granularity, RangePreset, RangeQuery};
-use tokenboard::summary::summary;
 use tokenboard::report::Metric;
 use tokenboard::screens;
+use tokenboard::summary::summary;
 use tokenboard::teams::{NewTeam, Team, create_team};
 use tokenboard::values::MAX_TOKENS_PER_CHARGE;
 use tokenboard::views::UserTableQuery;
@@ -186,7 +186,7 @@ async fn values_out_of_bounds_are_rejected_with_their_line_and_write_nothing(db:
     let too_many = MAX_TOKENS_PER_CHARGE + 1;
     let (long_product, huge_date) = ("P".repeat(101), "9".repeat(5 << 20));
     let cases: [(String, &str); 8] = [
-        (format!("Ann,Lee,a@x.com,Revit,1999-12-31,5"), "before 2000-01-01"),
+        ("Ann,Lee,a@x.com,Revit,1999-12-31,5".to_owned(), "before 2000-01-01"),
         (format!("Ann,Lee,a@x.com,Revit,{tomorrow},5"), "in the future"),
         (format!("Ann,Lee,a@x.com,Revit,{yesterday},{too_many}"), "above the maximum of 1000000000"),
         (format!("A\0nn,Lee,a@x.com,Revit,{yesterday},5"), "first name \"A\\0nn\" contains a control character"),
@@ -212,7 +212,11 @@ async fn values_out_of_bounds_are_rejected_with_their_line_and_write_nothing(db:
     for table in ["usage_charges", "team_users", "daily_usage"] {
         assert_eq!(scalar(db, &format!("SELECT COUNT(*) FROM {table} WHERE team_id = $1"), t.id).await, 0, "{table}");
     }
-    assert_eq!(scalar(db, "SELECT COUNT(*) + 0 * $1 FROM products", t.id).await, 0, "the shared catalogue is untouched");
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) + 0 * $1 FROM products", t.id).await,
+        0,
+        "the shared catalogue is untouched"
+    );
 
     // Errors are counted, not all listed: a file of bad rows gives a short answer.
     let many = format!("{NAMED}{}", format!("Ann,Lee,a@x.com,Revit,{huge_date},5\n").repeat(3).repeat(100));
@@ -242,7 +246,8 @@ async fn a_row_before_2000_written_by_hand_breaks_no_report(db: &Db) {
     let user = scalar(db, "SELECT id FROM team_users WHERE team_id = $1", t.id).await;
     // As an older release's import accepted it: the charge, its rollups, a new data version.
     let old = d("1800-01-01");
-    let insert = "INSERT INTO usage_charges (team_id, user_id, product_id, product_version, feature, usage_date, tokens)
+    let insert =
+        "INSERT INTO usage_charges (team_id, user_id, product_id, product_version, feature, usage_date, tokens)
         SELECT team_id, user_id, product_id, product_version, feature, $2, 1000 FROM usage_charges
         WHERE team_id = $1 AND usage_date <> $3";
     execute_between(db, insert, t.id, old, old).await;

@@ -516,8 +516,8 @@ async fn export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly(
     // The team's cap holds across admins and for schedules.
     let bob = admin(db, &f.team, "bob@x.com").await;
     let cid = admin(db, &f.team, "cid@x.com").await;
-    let more = futures_util::future::join_all((0..4).map(|i| start(if i % 2 == 0 { bob.clone() } else { cid.clone() })))
-        .await;
+    let more =
+        futures_util::future::join_all((0..4).map(|i| start(if i % 2 == 0 { bob.clone() } else { cid.clone() }))).await;
     assert_eq!(more.iter().filter(|o| o.is_ok()).count() as i64, MAX_ACTIVE_PER_TEAM - MAX_ACTIVE_PER_ADMIN);
     match start(Actor::Scheduler).await {
         Err(tokenboard::Error::LimitReached(m)) => {
@@ -530,15 +530,16 @@ async fn export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly(
     let finish = format!("UPDATE exports SET status = 'done', bytes = {} WHERE team_id = $1", TEAM_QUOTA_BYTES / 4);
     count_where(db, &format!("{finish} RETURNING id"), f.team.id).await;
     match start(ann.clone()).await {
-        Err(tokenboard::Error::LimitReached(m)) => assert_eq!(
-            m,
-            "this team's exports use 2.0 GiB of 2.0 GiB; delete old ones or wait for the 14-day sweep"
-        ),
+        Err(tokenboard::Error::LimitReached(m)) => {
+            assert_eq!(m, "this team's exports use 2.0 GiB of 2.0 GiB; delete old ones or wait for the 14-day sweep")
+        }
         other => panic!("{other:?}"),
     }
     // Another team's quota is its own; the admin's slots are free again.
     let other = empty_fixture(db, "other").await;
-    tokenboard::auth::grant_role(db, other.team.id, ann.admin_id().unwrap(), tokenboard::model::Role::Secondary).await.unwrap();
+    tokenboard::auth::grant_role(db, other.team.id, ann.admin_id().unwrap(), tokenboard::model::Role::Secondary)
+        .await
+        .unwrap();
     let new = NewExport {
         team: &other.team,
         actor: &ann,

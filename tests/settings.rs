@@ -101,15 +101,18 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
 async fn the_audit_log_pages_through_every_row_to_the_oldest(db: &Db) {
     use tokenboard::audit::{AUDIT_PAGE_ROWS, AuditAction, AuditCursor};
     let team = team(db).await;
-    let other = teams::create_team(db, &NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
-        .await
-        .unwrap();
+    let other =
+        teams::create_team(db, &NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
     for i in 0..1200 {
         audit::record(db, Some(team.id), &Actor::CommandLine, AuditAction::SettingChanged, &format!("row {i}"))
             .await
             .unwrap();
         if i % 100 == 0 {
-            audit::record(db, Some(other.id), &Actor::CommandLine, AuditAction::SettingChanged, "elsewhere").await.unwrap();
+            audit::record(db, Some(other.id), &Actor::CommandLine, AuditAction::SettingChanged, "elsewhere")
+                .await
+                .unwrap();
         }
     }
 

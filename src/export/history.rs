@@ -174,7 +174,9 @@ async fn refusal(db: &Db, team_id: i64, admin_id: Option<i64>) -> Result<String>
     let active = "SELECT COUNT(*) FROM exports WHERE status IN ('queued', 'running') AND ";
     let count = |column: &'static str, id: i64| {
         let sql = format!("{active}{column} = $1");
-        async move { Ok::<i64, Error>(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql).bind(id).fetch_one(pool).await?)) }
+        async move {
+            Ok::<i64, Error>(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql).bind(id).fetch_one(pool).await?))
+        }
     };
     if let Some(admin_id) = admin_id {
         let mine = count("admin_id", admin_id).await?;

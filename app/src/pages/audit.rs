@@ -24,8 +24,7 @@ fn cursor(before: Option<String>, after: Option<String>) -> AuditCursor {
 pub fn AuditPage() -> impl IntoView {
     let team = use_param("team");
     let (before, after) = (use_query_param("before"), use_query_param("after"));
-    let resource =
-        Resource::new(move || AuditRequest { team: team(), cursor: cursor(before(), after()) }, load_audit);
+    let resource = Resource::new(move || AuditRequest { team: team(), cursor: cursor(before(), after()) }, load_audit);
     view! { <LoadScreen resource render=|screen| view! { <AuditScreen screen/> }/> }
 }
 

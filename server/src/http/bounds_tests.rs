@@ -108,8 +108,7 @@ async fn one_click_exports_over_the_cap_answer_429_and_write_nothing(db: &Db) {
 
     let app = router(db, &config(4096));
     let url = "/teams/mine/export/token-usage.csv?range=3m";
-    let responses =
-        futures_util::future::join_all((0..20).map(|_| app.clone().oneshot(get(url, &cookie)))).await;
+    let responses = futures_util::future::join_all((0..20).map(|_| app.clone().oneshot(get(url, &cookie)))).await;
     let statuses: Vec<StatusCode> = responses.iter().map(|r| r.as_ref().unwrap().status()).collect();
     let started = statuses.iter().filter(|s| **s == StatusCode::OK).count() as i64;
     let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count() as i64;

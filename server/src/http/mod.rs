@@ -104,6 +104,6 @@ fn with_security_headers(mut router: Router) -> Router {
 #[cfg(test)]
 mod authz_matrix;
 #[cfg(test)]
-pub(crate) mod tests;
-#[cfg(test)]
 mod bounds_tests;
+#[cfg(test)]
+pub(crate) mod tests;
