@@ -191,7 +191,7 @@ async fn values_out_of_bounds_are_rejected_with_their_line_and_write_nothing(db:
     let too_many = MAX_TOKENS_PER_CHARGE + 1;
     let (long_product, huge_date) = ("P".repeat(101), "9".repeat(5 << 20));
     let cases: [(String, &str); 8] = [
-        (format!("Ann,Lee,a@x.com,Revit,1999-12-31,5"), "before 2000-01-01"),
+        ("Ann,Lee,a@x.com,Revit,1999-12-31,5".to_owned(), "before 2000-01-01"),
         (format!("Ann,Lee,a@x.com,Revit,{tomorrow},5"), "in the future"),
         (format!("Ann,Lee,a@x.com,Revit,{yesterday},{too_many}"), "above the maximum of 1000000000"),
         (format!("A\0nn,Lee,a@x.com,Revit,{yesterday},5"), "first name \"A\\0nn\" contains a control character"),

@@ -636,7 +636,47 @@ async fn switching_personal_data_off_deletes_every_file_with_names(db: &Db) {
     assert!(f.ctx.files.path(hidden.id, hidden.format).is_file(), "a file without names stays");
 }
 
+async fn a_due_schedule_waits_while_its_team_is_at_the_cap(db: &Db) {
+    use tokenboard::export::history::MAX_ACTIVE_PER_TEAM;
+    use tokenboard::schedules::{self, ScheduleInput};
+    let f = empty_fixture(db, "busy").await;
+    let range = RangeQuery::preset(RangePreset::Days7).resolve(f.team.today()).unwrap();
+    let p = params(&range);
+    for _ in 0..MAX_ACTIVE_PER_TEAM {
+        let new = NewExport {
+            team: &f.team,
+            actor: &Actor::CommandLine,
+            schedule_id: None,
+            report: ExportReport::Summary,
+            format: ExportFormat::Csv,
+            params: &p,
+            range: &range,
+        };
+        history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    }
+    let today = f.team.today();
+    let input = ScheduleInput {
+        report: "summary".into(),
+        format: "csv".into(),
+        range: "30d".into(),
+        cadence: "weekly".into(),
+        start_on: today.to_string(),
+        recipients: "lead@busy.example".into(),
+    };
+    let lead = tokenboard::auth::upsert_admin(db, "lead@busy.example", "long enough").await.unwrap();
+    tokenboard::auth::grant_role(db, f.team.id, lead.id, tokenboard::model::Role::Primary).await.unwrap();
+    let owner = Actor::Admin { id: lead.id, email: lead.email };
+    let schedule = schedules::create(db, &f.team, &owner, &input.validate().unwrap()).await.unwrap();
+    assert!(schedules::queue_due(db, Utc::now()).await.unwrap().is_empty(), "the team's cap holds for schedules");
+    assert_eq!(schedules::get(db, f.team.id, schedule.id).await.unwrap().next_run_on, today, "the run waits");
+
+    count_where(db, "UPDATE exports SET status = 'done', bytes = 10 WHERE team_id = $1 RETURNING id", f.team.id).await;
+    assert_eq!(schedules::queue_due(db, Utc::now()).await.unwrap().len(), 1, "a free slot takes the run");
+    assert_eq!(schedules::get(db, f.team.id, schedule.id).await.unwrap().next_run_on, today + Duration::days(7));
+}
+
 db_tests!(
+    a_due_schedule_waits_while_its_team_is_at_the_cap,
     charges_at_the_maximum_sum_exactly_in_every_export,
     export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly,
     switching_personal_data_off_deletes_every_file_with_names,
