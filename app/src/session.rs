@@ -32,10 +32,7 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 }
 
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the Leptos context");
-        AppError::Internal
-    })
+    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from the Leptos context"))
 }
 
 /// The session cookie for `token`: HttpOnly, SameSite=Lax, whole site.
@@ -64,7 +61,7 @@ pub async fn admin_from_jar(db: &Db, jar: &CookieJar) -> Result<Option<Admin>, A
 /// The logged-in admin of the current server-function call.
 pub async fn current_admin() -> Result<(Db, Admin), AppError> {
     let db = state()?.db;
-    let jar: CookieJar = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let jar: CookieJar = leptos_axum::extract().await.map_err(AppError::internal)?;
     let admin = admin_from_jar(&db, &jar).await?.ok_or(AppError::Unauthenticated)?;
     Ok((db, admin))
 }

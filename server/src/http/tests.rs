@@ -25,6 +25,8 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
         smtp_url: None,
         mail_from: crate::config::DEFAULT_MAIL_FROM.into(),
         public_url: "http://tokenboard.test".into(),
+        request_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_REQUEST_TIMEOUT_SECS),
+        header_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_HEADER_TIMEOUT_SECS),
     }
 }
 
