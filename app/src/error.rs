@@ -88,7 +88,11 @@ mod ssr {
     pub(super) fn set_server_fn_status(error: &AppError) {
         use leptos::prelude::use_context;
         let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
         });
         if let (false, Some(response)) = (form_post, use_context::<leptos_axum::ResponseOptions>()) {
             response.set_status(

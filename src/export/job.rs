@@ -276,10 +276,10 @@ async fn write_file(
         }
         ExportFormat::Xlsx => {
             let mut sink = XlsxSink::new(record.report.title(), ctx.files.dir())
-                .map_err(|e| Error::Invalid(format!("excel writer: {e}")))?;
+                .map_err(|e| Error::Io(io::Error::other(format!("excel writer: {e}"))))?;
             let rows = fill(ctx, &input, recorded.as_ref(), &mut sink, progress).await?;
             meta.rows = rows;
-            sink.finish(&meta, &temp).map_err(|e| Error::Invalid(format!("excel writer: {e}")))?;
+            sink.finish(&meta, &temp).map_err(|e| Error::Io(io::Error::other(format!("excel writer: {e}"))))?;
             let (bytes, sha256) = hash_file(&temp).map_err(Error::Io)?;
             (rows, bytes, sha256)
         }
@@ -297,7 +297,7 @@ async fn fill(
 ) -> Result<u64> {
     match recorded {
         Some(table) => {
-            table.replay(sink).map_err(|e| Error::Invalid(format!("writing the export file failed: {e}")))?;
+            table.replay(sink).map_err(Error::Io)?;
             Ok(table.len() as u64)
         }
         None => write_rows(&ctx.db, input, sink, progress).await,

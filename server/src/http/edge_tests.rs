@@ -342,7 +342,8 @@ async fn next_with_control_characters_goes_home(db: &Db) {
         assert_eq!(answer.headers[header::LOCATION], "/", "{next}");
         assert!(answer.headers.get(header::SET_COOKIE).is_some(), "{next}: logged in");
     }
-    let answer = send(db, login("me@example.com", "long%20enough", "%2Fteams%2Fmine%2Fsummary%3Frange%3D7d", &[])).await;
+    let answer =
+        send(db, login("me@example.com", "long%20enough", "%2Fteams%2Fmine%2Fsummary%3Frange%3D7d", &[])).await;
     assert_eq!(answer.headers[header::LOCATION], "/teams/mine/summary?range=7d");
 }
 
@@ -365,7 +366,30 @@ async fn a_stalled_upload_times_out(db: &Db) {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// Issue 10 item 10: internal error text was shown to users. A failed
+/// export's stored reason (shown by the download, the history page and
+/// mails) now says only that the server failed; the detail is in the log.
+async fn a_failed_export_shows_no_internal_detail(db: &Db) {
+    let (mine, cookie) = primary_of_mine(db).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(1 << 20);
+    config.data_dir = data.path().to_owned();
+    let app = router(db, &config);
+    // The export directory vanishes under the running server: writing fails.
+    std::fs::remove_dir_all(config.exports_dir()).unwrap();
+    let response = app.clone().oneshot(get("/teams/mine/export/summary.xlsx?range=30d", Some(&cookie), &[])).await;
+    assert_eq!(response.unwrap().status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let record = tokenboard::export::history::list(db, mine.id).await.unwrap().remove(0);
+    assert_eq!(record.error.as_deref(), Some("the export failed on the server"));
+    let path = format!("/teams/mine/exports/{}/download", record.id);
+    let response = app.oneshot(get(&path, Some(&cookie), &[])).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(String::from_utf8_lossy(&body), "this export failed: the export failed on the server");
+}
+
 db_tests!(
+    a_failed_export_shows_no_internal_detail,
     cross_origin_writes_are_refused_and_change_nothing,
     cross_site_export_link_asks_first,
     usage_upload_is_refused_before_its_body_is_read,
@@ -395,9 +419,11 @@ async fn time_until_closed(stream: &mut tokio::net::TcpStream) -> Duration {
 async fn half_open_and_idle_connections_are_closed() {
     let app = axum::Router::new().route(
         "/",
-        axum::routing::get(|axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>| async move {
-            format!("hello {}", peer.ip())
-        }),
+        axum::routing::get(
+            |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>| async move {
+                format!("hello {}", peer.ip())
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

@@ -136,10 +136,16 @@ pub async fn one_click(
     }
     match format {
         ExportFormat::Csv => stream_csv(state, record),
-        ExportFormat::Xlsx => match job::run(&state.exports, &record, None).await {
-            Ok(_) => serve_record(&state, &record).await,
-            Err(e) => internal(e),
-        },
+        ExportFormat::Xlsx => {
+            // Its own task: if the answer times out (router's TimeoutLayer), the
+            // export still finishes and is in the history, not left "running".
+            let (exports, job_record) = (state.exports.clone(), record.clone());
+            match tokio::spawn(async move { job::run(&exports, &job_record, None).await }).await {
+                Ok(Ok(_)) => serve_record(&state, &record).await,
+                Ok(Err(e)) => internal(e),
+                Err(e) => internal(e),
+            }
+        }
     }
 }
 

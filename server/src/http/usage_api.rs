@@ -20,11 +20,7 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-pub async fn import_usage(
-    State(state): State<AppState>,
-    Path(team): Path<String>,
-    request: Request,
-) -> Response {
+pub async fn import_usage(State(state): State<AppState>, Path(team): Path<String>, request: Request) -> Response {
     let Some(key) = request
         .headers()
         .get(header::AUTHORIZATION)
