@@ -1,6 +1,13 @@
 //! The error every server function returns; it crosses the wire as JSON so
 //! the page can tell "log in" from "not found" from "bad input".
+//!
+//! Your fault or ours: a caller's mistake is a 4xx with its message; a server
+//! fault is a 500 whose message names only the request id, the detail being
+//! in the log line with that id. [`AppError::status`] is the one mapping to
+//! HTTP: server functions get it in [`FromServerFnError::ser`] (every error
+//! answer is encoded there), pages in `components::error_view`.
 
+use leptos::server_fn::Bytes;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -16,10 +23,27 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("something went wrong on the server; it has been logged")]
-    Internal,
+    /// A server fault; the value is the request id (`x-request-id`) that the
+    /// log line with the detail carries. Made by [`AppError::internal`].
+    #[error("something went wrong on the server (request id {0})")]
+    Internal(String),
+    /// A call that did not get through (client side), or that the server
+    /// could not decode (a malformed request).
     #[error("request failed: {0}")]
     Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound => 404,
+            AppError::BadRequest(_) | AppError::Transport(_) => 400,
+            AppError::Internal(_) => 500,
+        }
+    }
 }
 
 impl FromServerFnError for AppError {
@@ -28,12 +52,54 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
     }
+
+    fn ser(&self) -> Bytes {
+        #[cfg(feature = "ssr")]
+        ssr::set_server_fn_status(self);
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self)
+            .unwrap_or_else(|_| Bytes::from_static(br#"{"Internal":"-"}"#))
+    }
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::AppError;
     use tokenboard::auth::AccessError;
+
+    impl AppError {
+        /// A server fault of the current request: the detail goes to the log
+        /// (inside the request's span, with its id), the caller sees the id.
+        pub fn internal(detail: impl std::fmt::Display) -> Self {
+            tracing::error!(error = %detail, "request failed on the server");
+            AppError::Internal(request_id())
+        }
+    }
+
+    /// The id `tower_http`'s request-id layer gave the current request.
+    fn request_id() -> String {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get("x-request-id")?.to_str().ok().map(str::to_owned))
+            .unwrap_or_else(|| "-".to_owned())
+    }
+
+    /// Sets the status of a server function's error answer. A plain form post
+    /// (it accepts HTML) is redirected back to its page by server_fn, with the
+    /// error in the URL; its 302 stays.
+    pub(super) fn set_server_fn_status(error: &AppError) {
+        use leptos::prelude::use_context;
+        let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if let (false, Some(response)) = (form_post, use_context::<leptos_axum::ResponseOptions>()) {
+            response.set_status(
+                http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
 
     impl From<AccessError> for AppError {
         fn from(e: AccessError) -> Self {
@@ -51,10 +117,7 @@ mod ssr {
             match e {
                 tokenboard::Error::Invalid(message) => AppError::BadRequest(message),
                 tokenboard::Error::NotFound(_) => AppError::NotFound,
-                other => {
-                    tracing::error!(error = %other, "server function failed");
-                    AppError::Internal
-                }
+                other => AppError::internal(other),
             }
         }
     }

@@ -38,10 +38,7 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 }
 
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the Leptos context");
-        AppError::Internal
-    })
+    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from the Leptos context"))
 }
 
 /// The session cookie for `token`: HttpOnly, SameSite=Lax, whole site,
@@ -71,7 +68,7 @@ pub async fn admin_from_jar(state: &AppState, jar: &CookieJar) -> Result<Option<
 /// The logged-in admin of the current server-function call.
 pub async fn current_admin() -> Result<(Db, Admin), AppError> {
     let state = state()?;
-    let jar: CookieJar = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
+    let jar: CookieJar = leptos_axum::extract().await.map_err(AppError::internal)?;
     let admin = admin_from_jar(&state, &jar).await?.ok_or(AppError::Unauthenticated)?;
     Ok((state.db, admin))
 }

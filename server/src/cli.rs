@@ -14,7 +14,7 @@ use tokenboard::model::Role;
 use tokenboard::teams::{self, NewTeam};
 use tokenboard::{auth, packs};
 
-use crate::config::Config;
+use crate::config::{Config, redact_secrets_of, redact_url};
 
 /// The demo admin that `tokenboard demo` creates (demo data only).
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.tokenboard";
@@ -189,9 +189,12 @@ enum AdminCommand {
     },
 }
 
+/// Opens the database; the error names the URL without its passwords, and
+/// hides them in sqlx's own message too (main prints the whole chain).
 async fn open_db(config: &Config) -> Result<Db> {
-    Db::open(&config.database_url).await.with_context(|| {
-        format!("cannot open the database {:?}", config.database_url.split('@').next_back().unwrap_or(""))
+    let url = &config.database_url;
+    Db::open(url).await.map_err(|e| {
+        anyhow::anyhow!("cannot open the database {:?}: {}", redact_url(url), redact_secrets_of(url, &e.to_string()))
     })
 }
 
@@ -477,9 +480,7 @@ async fn serve(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     println!("Tokenboard is serving on http://{}", config.addr);
-    // Peer addresses feed the login rate limit.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    crate::http::connections::serve(listener, app, config.header_timeout, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tokenboard.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
@@ -11,6 +12,8 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_MAIL_FROM: &str = "Tokenboard <tokenboard@localhost>";
 pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 12 * 60;
 pub const DEFAULT_SESSION_MAX_DAYS: i64 = 14;
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 15;
 
 #[derive(Clone)]
 pub struct Config {
@@ -34,7 +37,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// `TOKENBOARD_MAIL_FROM`: the sender of Tokenboard's mails.
     pub mail_from: String,
-    /// `TOKENBOARD_PUBLIC_URL`: how users reach this server (links in mails).
+    /// `TOKENBOARD_PUBLIC_URL`: how users reach this server (links in mails);
+    /// its origin is also one that may send state-changing requests.
     pub public_url: String,
     /// `TOKENBOARD_SESSION_IDLE_MINUTES` (default 720) and
     /// `TOKENBOARD_SESSION_MAX_DAYS` (default 14): a session ends after that
@@ -47,6 +51,12 @@ pub struct Config {
     /// `TOKENBOARD_WEBHOOK_ALLOW_HOSTS`: comma-separated host names and IP
     /// addresses a webhook may reach although they are internal.
     pub webhook_policy: tokenboard::webhooks::WebhookPolicy,
+    /// `TOKENBOARD_REQUEST_TIMEOUT_SECS`: longest time from a request's head
+    /// to the head of its answer (a download's body may take longer).
+    pub request_timeout: Duration,
+    /// `TOKENBOARD_HEADER_TIMEOUT_SECS`: longest time a connection may take
+    /// to send a request's headers, and stay idle between requests.
+    pub header_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +86,14 @@ fn positive(name: &'static str, default: i64) -> Result<i64, ConfigError> {
     Ok(value)
 }
 
+/// A positive number of seconds.
+fn seconds(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    match parsed::<u64>(name, &default.to_string())? {
+        0 => Err(ConfigError::Invalid { name, value: "0".into(), reason: "must be at least 1 second".into() }),
+        secs => Ok(Duration::from_secs(secs)),
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Ok(Config {
@@ -101,6 +119,8 @@ impl Config {
                 _ => Some(parsed("TOKENBOARD_TRUSTED_PROXY_HEADER", "")?),
             },
             webhook_policy: tokenboard::webhooks::WebhookPolicy::from_list(&var("TOKENBOARD_WEBHOOK_ALLOW_HOSTS", "")),
+            request_timeout: seconds("TOKENBOARD_REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT_SECS)?,
+            header_timeout: seconds("TOKENBOARD_HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT_SECS)?,
         })
     }
 
@@ -160,18 +180,42 @@ fn write_new_secret(path: &Path) -> std::io::Result<String> {
     Ok(secret)
 }
 
-/// Hides the password of a database URL.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &credentials[..colon], &url[at..]),
-                None => url.to_owned(),
+/// The passwords a database or SMTP URL carries: the one after `user:` and
+/// any `password=` of its query string (libpq and sqlx accept both).
+fn url_passwords(url: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[authority_start..].find(['/', '?', '#']).map_or(url.len(), |i| authority_start + i);
+    if let Some(at) = url[authority_start..authority_end].rfind('@')
+        && let Some((_, password)) = url[authority_start..authority_start + at].split_once(':')
+    {
+        found.push(password);
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split(['&', '#']) {
+            if let Some((key, value)) = pair.split_once('=')
+                && key.eq_ignore_ascii_case("password")
+            {
+                found.push(value);
             }
         }
-        _ => url.to_owned(),
     }
+    found.retain(|p| !p.is_empty());
+    found
+}
+
+/// `text` with every password of `url` replaced by `***`: for the URL itself
+/// and for error messages that may quote it (sqlx's connection errors).
+pub fn redact_secrets_of(url: &str, text: &str) -> String {
+    let mut passwords = url_passwords(url);
+    // The longest first, so a password containing another is hidden whole.
+    passwords.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    passwords.into_iter().fold(text.to_owned(), |text, password| text.replace(password, "***"))
+}
+
+/// Hides the passwords of a database or SMTP URL.
+pub fn redact_url(url: &str) -> String {
+    redact_secrets_of(url, url)
 }
 
 impl fmt::Debug for Config {
@@ -190,6 +234,8 @@ impl fmt::Debug for Config {
             .field("sessions", &self.sessions)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("webhook_policy", &self.webhook_policy)
+            .field("request_timeout", &self.request_timeout)
+            .field("header_timeout", &self.header_timeout)
             .finish()
     }
 }
@@ -202,8 +248,16 @@ mod tests {
     fn debug_redacts_the_database_password() {
         assert_eq!(redact_url("postgres://tb:s3cret@db:5432/tb"), "postgres://tb:***@db:5432/tb");
         assert_eq!(redact_url("sqlite://data/tokenboard.db"), "sqlite://data/tokenboard.db");
+        assert_eq!(
+            redact_url("postgres://db/tb?user=tb&password=s3cret&sslmode=require"),
+            "postgres://db/tb?user=tb&password=***&sslmode=require"
+        );
+        assert_eq!(redact_url("postgres://tb:pw@db/tb?PASSWORD=other"), "postgres://tb:***@db/tb?PASSWORD=***");
+        assert_eq!(redact_url("postgres://tb@db/tb?password="), "postgres://tb@db/tb?password=");
+        let error = "error connecting to postgres://db/tb?password=s3cret: password authentication failed";
+        assert!(!redact_secrets_of("postgres://db/tb?password=s3cret", error).contains("s3cret"));
         let config = Config {
-            database_url: "postgres://tb:s3cret@db/tb".into(),
+            database_url: "postgres://tb:s3cret@db/tb?password=q5ecret".into(),
             addr: DEFAULT_ADDR.parse().unwrap(),
             secure_cookies: false,
             max_upload_bytes: 1,
@@ -216,9 +270,11 @@ mod tests {
             sessions: Default::default(),
             trusted_proxy_header: None,
             webhook_policy: Default::default(),
+            request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
         };
         let shown = format!("{config:?}");
-        for secret in ["s3cret", "hush-hush", "m41lpass"] {
+        for secret in ["s3cret", "q5ecret", "hush-hush", "m41lpass"] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }

@@ -196,7 +196,7 @@ pub async fn run(ctx: &ExportContext, record: &ExportRecord, tap: Option<Tap>) -
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || handle.block_on(write_file(&ctx, &record, tap, &progress)))
             .await
-            .unwrap_or_else(|e| Err(Error::Invalid(format!("the export stopped: {e}"))))
+            .unwrap_or_else(|e| Err(Error::Io(io::Error::other(format!("the export stopped: {e}")))))
     };
     beat.abort();
     let now = Utc::now();
@@ -213,11 +213,22 @@ pub async fn run(ctx: &ExportContext, record: &ExportRecord, tap: Option<Tap>) -
         }
         Err(e) => {
             let _ = remove_if_present(&ctx.files.temp_path(record.id, record.format, record.attempts));
-            history::mark_attempt_failed(&ctx.db, record.id, record.attempts, &e.to_string(), now).await?;
+            history::mark_attempt_failed(&ctx.db, record.id, record.attempts, &failure_reason(e), now).await?;
             tracing::warn!(export = record.id, error = %e, "export failed");
         }
     }
     outcome
+}
+
+/// What the export history, the download and mails show of a failure: the
+/// admin's own mistake in full, a server fault only as such (its detail is
+/// in the log line above).
+fn failure_reason(e: &Error) -> String {
+    match e {
+        Error::Invalid(message) => message.clone(),
+        Error::NotFound(what) => format!("{what} not found"),
+        _ => "the export failed on the server".to_owned(),
+    }
 }
 
 async fn write_file(
@@ -229,7 +240,6 @@ async fn write_file(
     let input = input_of(ctx, record).await?;
     input.validate()?;
     history::set_personal_data(&ctx.db, record.id, !input.privacy.hides_names()).await?;
-    let io_error = |e: io::Error| Error::Invalid(format!("writing the export file failed: {e}"));
 
     // Rows are known before the header: counted for token usage (streamed),
     // computed whole for every other report.
@@ -259,32 +269,32 @@ async fn write_file(
     let temp = ctx.files.temp_path(record.id, record.format, record.attempts);
     let (rows, bytes, sha256) = match record.format {
         ExportFormat::Csv => {
-            let file = BufWriter::with_capacity(256 * 1024, create_private_file(&temp).map_err(io_error)?);
+            let file = BufWriter::with_capacity(256 * 1024, create_private_file(&temp).map_err(Error::Io)?);
             let out = FileWriter {
                 file,
                 hasher: Sha256::new(),
                 bytes: 0,
                 tap: tap.map(|t| (t, Vec::with_capacity(TAP_CHUNK))),
             };
-            let mut sink = CsvSink::new(WriterThread::spawn(out).map_err(io_error)?, &meta).map_err(io_error)?;
+            let mut sink = CsvSink::new(WriterThread::spawn(out).map_err(Error::Io)?, &meta).map_err(Error::Io)?;
             let rows = fill(ctx, &input, recorded.as_ref(), &mut sink, progress).await?;
             let (bytes, sha256) =
-                sink.finish().and_then(WriterThread::finish).and_then(FileWriter::finish).map_err(io_error)?;
+                sink.finish().and_then(WriterThread::finish).and_then(FileWriter::finish).map_err(Error::Io)?;
             (rows, bytes, sha256)
         }
         ExportFormat::Xlsx => {
             let mut sink = XlsxSink::new(record.report.title(), ctx.files.dir())
-                .map_err(|e| Error::Invalid(format!("excel writer: {e}")))?;
+                .map_err(|e| Error::Io(io::Error::other(format!("excel writer: {e}"))))?;
             let rows = fill(ctx, &input, recorded.as_ref(), &mut sink, progress).await?;
             meta.rows = rows;
             // The writer truncates the file it finds, keeping this owner-only mode.
-            create_private_file(&temp).map_err(io_error)?;
-            sink.finish(&meta, &temp).map_err(|e| Error::Invalid(format!("excel writer: {e}")))?;
-            let (bytes, sha256) = hash_file(&temp).map_err(io_error)?;
+            create_private_file(&temp).map_err(Error::Io)?;
+            sink.finish(&meta, &temp).map_err(|e| Error::Io(io::Error::other(format!("excel writer: {e}"))))?;
+            let (bytes, sha256) = hash_file(&temp).map_err(Error::Io)?;
             (rows, bytes, sha256)
         }
     };
-    std::fs::rename(&temp, ctx.files.path(record.id, record.format)).map_err(io_error)?;
+    std::fs::rename(&temp, ctx.files.path(record.id, record.format)).map_err(Error::Io)?;
     Ok(Written { rows, bytes, sha256 })
 }
 
@@ -297,7 +307,7 @@ async fn fill(
 ) -> Result<u64> {
     match recorded {
         Some(table) => {
-            table.replay(sink).map_err(|e| Error::Invalid(format!("writing the export file failed: {e}")))?;
+            table.replay(sink).map_err(Error::Io)?;
             Ok(table.len() as u64)
         }
         None => write_rows(&ctx.db, input, sink, progress).await,

@@ -33,11 +33,7 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
         }
         AppError::NotFound => view! { <NotFound/> }.into_any(),
         other => {
-            let status = match other {
-                AppError::BadRequest(_) => 400,
-                AppError::Forbidden(_) => 403,
-                _ => 500,
-            };
+            let status = other.status();
             set_status(status);
             view! {
                 <main class="page">

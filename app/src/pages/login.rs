@@ -3,11 +3,16 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// `next` when it is a same-site path, else "/": no open redirects after login.
+/// A control character, as such or percent-encoded, is refused too: browsers
+/// drop tabs and newlines from URLs, so `/\t/evil.example` becomes
+/// `//evil.example`, another site (and a raw newline cannot be a header).
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
+    let decoded = percent_decode_str(next).decode_utf8_lossy();
+    let same_site = |path: &str| path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\");
+    if same_site(next) && !decoded.chars().chain(next.chars()).any(char::is_control) { next } else { "/" }
 }
 
 /// The login page that returns to `next` (a same-site path) afterwards;
@@ -54,5 +59,9 @@ mod tests {
         assert_eq!(super::safe_next("//evil.example"), "/");
         assert_eq!(super::safe_next("/\\evil.example"), "/");
         assert_eq!(super::safe_next("https://evil.example"), "/");
+        for sneaky in ["/\t/evil.example", "/%09/evil.example", "/\n/evil", "/%0d%0aSet-Cookie:x=y", "/a%00b", "/%7f"] {
+            assert_eq!(super::safe_next(sneaky), "/", "{sneaky:?}");
+        }
+        assert_eq!(super::safe_next("/teams/x/users?q=J%C3%BCrgen%20M"), "/teams/x/users?q=J%C3%BCrgen%20M");
     }
 }

@@ -4,7 +4,9 @@
 //! export of a view: CSV streams from the database while it is written to
 //! its history file; Excel is written first (large token-usage workbooks go
 //! to the background job and the admin lands on the export history with its
-//! progress bar). Every export is recorded.
+//! progress bar). Every export is recorded. The link stays a GET (bookmarks,
+//! curl), but one that a browser marks as coming from another site answers
+//! with a confirmation page instead: a link elsewhere cannot start exports.
 //!
 //! `GET /teams/{team}/exports/{id}/download` — a finished export, for an
 //! admin of the team only. A scheduled report's mail links here with
@@ -14,7 +16,7 @@ use app::pages::login::login_url;
 use app::session::{AppState, admin_from_jar};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::Utc;
@@ -77,6 +79,7 @@ pub async fn one_click(
     Path((team, file)): Path<(String, String)>,
     Query(params): Query<ExportParams>,
     jar: CookieJar,
+    headers: HeaderMap,
     uri: Uri,
 ) -> Response {
     let Some((report, format)) =
@@ -84,6 +87,9 @@ pub async fn one_click(
     else {
         return text(StatusCode::NOT_FOUND, format!("no export called {file:?}"));
     };
+    if super::cross_origin::from_another_site(&headers) {
+        return confirmation(&uri, &file);
+    }
     let (actor, access) = match team_access(&state, &jar, &team, &uri).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -132,11 +138,61 @@ pub async fn one_click(
     }
     match format {
         ExportFormat::Csv => stream_csv(state, record),
-        ExportFormat::Xlsx => match job::run(&state.exports, &record, None).await {
-            Ok(_) => serve_record(&state, &record).await,
-            Err(e) => internal(e),
-        },
+        ExportFormat::Xlsx => {
+            // Its own task: if the answer times out (router's TimeoutLayer), the
+            // export still finishes and is in the history, not left "running".
+            let (exports, job_record) = (state.exports.clone(), record.clone());
+            match tokio::spawn(async move { job::run(&exports, &job_record, None).await }).await {
+                Ok(Ok(_)) => serve_record(&state, &record).await,
+                Ok(Err(e)) => internal(e),
+                Err(e) => internal(e),
+            }
+        }
     }
+}
+
+/// The page a link from another site gets: a button that asks for the same
+/// URL again from our own page (`Sec-Fetch-Site: same-origin`), its query as
+/// hidden fields of a GET form. No script; every text escaped.
+fn confirmation(uri: &Uri, file: &str) -> Response {
+    let fields: String = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|Query(pairs)| pairs)
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, value)| {
+            format!(r#"<input type="hidden" name="{}" value="{}">"#, escape_html(name), escape_html(value))
+        })
+        .collect();
+    let html = format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Start this export? · Tokenboard</title><link rel="stylesheet" href="/pkg/tokenboard.css"></head>
+<body><main class="page"><div class="error-box" data-confirm-export>
+<h1>Start this export?</h1>
+<p>A link from another site asks Tokenboard to export <strong>{file}</strong>. Start it only if you meant to.</p>
+<form method="get" action="{action}">{fields}<button type="submit">Start the export</button></form>
+<p><a href="/">Back to your teams</a></p>
+</div></main></body></html>"#,
+        file = escape_html(file),
+        action = escape_html(uri.path()),
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// Text as HTML text or attribute value.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Streams a CSV export while the job writes it: chunks go from the job's

@@ -1,8 +1,12 @@
 //! The axum application: Leptos pages and server functions, login/logout,
-//! the usage API and static files.
+//! the usage API and static files, behind the layers every request passes
+//! (request id, log span, security headers, timeout, cross-origin check).
 
 mod account;
+pub mod connections;
+mod cross_origin;
 pub mod exports;
+mod headers;
 mod login;
 mod usage_api;
 
@@ -11,14 +15,16 @@ use std::sync::OnceLock;
 use app::session::AppState;
 use app::{App, shell};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{Request, StatusCode};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokenboard::Db;
 use tokenboard::export::job::{ExportContext, ExportFiles};
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 
@@ -84,31 +90,33 @@ pub(crate) fn page_routes() -> Vec<AxumRouteListing> {
 pub fn router(state: AppState, config: &Config) -> Router {
     let routes = page_routes();
     let options = state.leptos_options.clone();
+    let security_headers = headers::SecurityHeaders { https: config.secure_cookies };
     let router =
         plain_routes(config).into_iter().fold(Router::new(), |router, (path, route)| router.route(path, route));
-    let router = router
+    // Layers run outside in: the last added sees the request first.
+    router
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state);
-    with_security_headers(router)
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            cross_origin::CrossOriginProtection::new(config),
+            cross_origin::protect,
+        ))
+        // Until the answer's head: a long download's body is not cut. 503, not
+        // 408, because a slow answer is more often ours than the client's.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(security_headers, headers::add))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// Headers on every response (DESIGN §8): no framing, no MIME sniffing, no
-/// referrer leaving the site, no plugins, forms only to us. Pages replace the
-/// CSP with their own, which adds the scripts of that response (`app::shell`).
-const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
-    (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
-    (header::X_FRAME_OPTIONS, "DENY"),
-    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    (header::REFERRER_POLICY, "same-origin"),
-];
-
-fn with_security_headers(mut router: Router) -> Router {
-    for (name, value) in SECURITY_HEADERS {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
-    }
-    router
+/// The log span of a request: its id (also in the answer's `x-request-id`
+/// and in the message a server fault shows), method and path. Not the query:
+/// it may hold a search for a person's name.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
 }
 
 #[cfg(test)]
@@ -117,6 +125,8 @@ mod account_tests;
 mod authz_matrix;
 #[cfg(test)]
 mod bounds_tests;
+#[cfg(test)]
+mod edge_tests;
 #[cfg(test)]
 mod escaping_tests;
 #[cfg(test)]

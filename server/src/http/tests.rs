@@ -28,6 +28,8 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
         sessions: Default::default(),
         trusted_proxy_header: None,
         webhook_policy: Default::default(),
+        request_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_REQUEST_TIMEOUT_SECS),
+        header_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_HEADER_TIMEOUT_SECS),
     }
 }
 
