@@ -12,6 +12,7 @@
 //! admin of the team only. A scheduled report's mail links here with
 //! `?via=mail`: the reader logs in first, and the download is audited.
 
+use app::html::escape;
 use app::pages::login::login_url;
 use app::session::{AppState, admin_from_jar};
 use axum::body::{Body, Bytes};
@@ -160,7 +161,7 @@ fn confirmation(uri: &Uri, file: &str) -> Response {
         .unwrap_or_default()
         .iter()
         .map(|(name, value)| {
-            format!(r#"<input type="hidden" name="{}" value="{}">"#, escape_html(name), escape_html(value))
+            format!(r#"<input type="hidden" name="{}" value="{}">"#, escape(name), escape(value))
         })
         .collect();
     let html = format!(
@@ -173,26 +174,10 @@ fn confirmation(uri: &Uri, file: &str) -> Response {
 <form method="get" action="{action}">{fields}<button type="submit">Start the export</button></form>
 <p><a href="/">Back to your teams</a></p>
 </div></main></body></html>"#,
-        file = escape_html(file),
-        action = escape_html(uri.path()),
+        file = escape(file),
+        action = escape(uri.path()),
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
-}
-
-/// Text as HTML text or attribute value.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Streams a CSV export while the job writes it: chunks go from the job's
