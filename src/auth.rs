@@ -119,7 +119,8 @@ pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin>
     let links = "DELETE FROM set_password_tokens WHERE admin_id = $1";
     let id = on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let id = sqlx::query_scalar::<_, i64>(sql).bind(&email).bind(&hash).bind(Utc::now()).fetch_one(&mut *tx).await?;
+        let id =
+            sqlx::query_scalar::<_, i64>(sql).bind(&email).bind(&hash).bind(Utc::now()).fetch_one(&mut *tx).await?;
         sqlx::query(links).bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         id

@@ -34,7 +34,8 @@ use crate::error::Error;
 pub const LINK_LIFETIME: Duration = Duration::hours(72);
 
 /// Binds, in order: token hash, admin id, team id, created, expires.
-pub(crate) const INSERT: &str = "INSERT INTO set_password_tokens (token_hash, admin_id, team_id, created_at, expires_at)
+pub(crate) const INSERT: &str =
+    "INSERT INTO set_password_tokens (token_hash, admin_id, team_id, created_at, expires_at)
     VALUES ($1, $2, $3, $4, $5)";
 /// Binds the admin id and the team that gains them: their links of any other team die.
 pub(crate) const REVOKE_OTHER_TEAMS: &str = "DELETE FROM set_password_tokens WHERE admin_id = $1 AND team_id <> $2";

@@ -56,7 +56,13 @@ mod store {
 
     /// The mail to an invitee: with their set-password link when they get
     /// one, else a note that they were added.
-    fn invitation_mail(team: &Team, inviter: &str, role: Role, link: Option<&str>, public_url: &str) -> (String, String) {
+    fn invitation_mail(
+        team: &Team,
+        inviter: &str,
+        role: Role,
+        link: Option<&str>,
+        public_url: &str,
+    ) -> (String, String) {
         let base = public_url.trim_end_matches('/');
         let what = format!("{inviter} made you {} admin of the team {} on Tokenboard.", role.as_str(), team.name);
         match link {

@@ -189,7 +189,10 @@ async fn a_password_change_needs_the_current_one_and_ends_other_sessions(db: &Db
     assert!(auth::verify_login(db, "me@example.com", "long enough").await.unwrap().is_none());
     assert!(auth::session_admin(db, &here, &policy, Utc::now()).await.unwrap().is_some());
     assert!(auth::session_admin(db, &elsewhere, &policy, Utc::now()).await.unwrap().is_none());
-    assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'password-changed' AND team_id IS NULL").await, 1);
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'password-changed' AND team_id IS NULL").await,
+        1
+    );
 }
 
 /// Two primaries demote or remove each other at the same moment, many times

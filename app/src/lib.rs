@@ -15,10 +15,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage, home::HomePage,
-    login::LoginPage, not_found::NotFound, outbox::OutboxPage, product_detail::ProductDetailPage,
-    products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage, settings::SettingsPage, summary::SummaryPage,
-    user_detail::UserDetailPage, users::UsersPage,
+    account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage,
+    home::HomePage, login::LoginPage, not_found::NotFound, outbox::OutboxPage, product_detail::ProductDetailPage,
+    products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage, settings::SettingsPage,
+    summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
 };
 
 /// The HTML document around the app (server-side only).

@@ -83,7 +83,10 @@ impl Config {
             mail_from: var("TOKENBOARD_MAIL_FROM", DEFAULT_MAIL_FROM),
             public_url: var("TOKENBOARD_PUBLIC_URL", &format!("http://{}", var("TOKENBOARD_ADDR", DEFAULT_ADDR))),
             sessions: tokenboard::auth::SessionPolicy {
-                idle: chrono::Duration::minutes(positive("TOKENBOARD_SESSION_IDLE_MINUTES", DEFAULT_SESSION_IDLE_MINUTES)?),
+                idle: chrono::Duration::minutes(positive(
+                    "TOKENBOARD_SESSION_IDLE_MINUTES",
+                    DEFAULT_SESSION_IDLE_MINUTES,
+                )?),
                 max_age: chrono::Duration::days(positive("TOKENBOARD_SESSION_MAX_DAYS", DEFAULT_SESSION_MAX_DAYS)?),
             },
         })

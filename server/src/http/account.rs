@@ -24,7 +24,11 @@ pub struct SetPasswordForm {
 
 /// Redeems the link and logs its owner in (a fresh session; whatever session
 /// the browser had before ends).
-pub async fn set_password(State(state): State<AppState>, jar: CookieJar, Form(form): Form<SetPasswordForm>) -> Response {
+pub async fn set_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<SetPasswordForm>,
+) -> Response {
     let retry = |error: &str| Redirect::to(&set_password_url(Some(&form.token), Some(error))).into_response();
     let admin = match password_links::redeem(&state.db, &form.token, &form.password, Utc::now()).await {
         Ok(admin) => admin,

@@ -105,7 +105,8 @@ async fn the_two_team_invitation_takeover_fails(db: &Db) {
     assert!(links_seen(db, &bob).await.is_empty(), "adding an existing account hands out nothing");
 
     for link in &seen_by_alice {
-        let (_, headers, _) = call(db, form("/set-password", None, &format!("token={link}&password=alice%27s%20pick"))).await;
+        let (_, headers, _) =
+            call(db, form("/set-password", None, &format!("token={link}&password=alice%27s%20pick"))).await;
         assert_eq!(location(&headers), "/set-password?error=link");
         assert!(session(&headers).is_none(), "the link logs nobody in");
     }
@@ -178,7 +179,8 @@ async fn a_password_change_keeps_this_session_and_ends_the_others(db: &Db) {
     assert_eq!(location(&headers), "/account?error=short");
     assert_eq!(call(db, get("/teams/mine/summary", Some(&laptop))).await.0, StatusCode::OK, "nothing changed");
 
-    let (_, headers, _) = call(db, form("/account/password", Some(&here), &change("long%20enough", "brand%20new"))).await;
+    let (_, headers, _) =
+        call(db, form("/account/password", Some(&here), &change("long%20enough", "brand%20new"))).await;
     assert_eq!(location(&headers), "/account?done=password");
     assert_eq!(call(db, get("/teams/mine/summary", Some(&here))).await.0, StatusCode::OK);
     assert!(call(db, get("/teams/mine/summary", Some(&laptop))).await.0.is_redirection());

@@ -179,7 +179,11 @@ async fn one_click_exports_download_the_view_for_its_admins_only(db: &Db) {
             .unwrap();
     let admin = auth::upsert_admin(db, "viewer@example.com", "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, Role::Secondary).await.unwrap();
-    let cookie = format!("{}={}", app::session::SESSION_COOKIE, auth::create_session(db, admin.id, &Default::default()).await.unwrap());
+    let cookie = format!(
+        "{}={}",
+        app::session::SESSION_COOKIE,
+        auth::create_session(db, admin.id, &Default::default()).await.unwrap()
+    );
     let dir = tempfile::tempdir().unwrap();
 
     let (status, headers, body) =
