@@ -189,16 +189,19 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Gives the admin the role on the team (the operator's command line and
+/// the demo; invitations go through `team_admins::invite`). Like an
+/// invitation, it ends the admin's set-password links of other teams
+/// (`password_links`).
 pub async fn grant_role(db: &Db, team_id: i64, admin_id: i64, role: Role) -> Result<()> {
     let sql = "INSERT INTO team_admins (team_id, admin_id, role) VALUES ($1, $2, $3)
                ON CONFLICT (team_id, admin_id) DO UPDATE SET role = excluded.role";
-    on_db!(db, |pool| sqlx::query(sql)
-        .bind(team_id)
-        .bind(admin_id)
-        .bind(role.as_str())
-        .execute(pool)
-        .await?
-        .rows_affected());
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(sql).bind(team_id).bind(admin_id).bind(role.as_str()).execute(&mut *tx).await?;
+        sqlx::query(crate::password_links::REVOKE_OTHER_TEAMS).bind(admin_id).bind(team_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
     Ok(())
 }
 

@@ -160,9 +160,7 @@ fn confirmation(uri: &Uri, file: &str) -> Response {
         .map(|Query(pairs)| pairs)
         .unwrap_or_default()
         .iter()
-        .map(|(name, value)| {
-            format!(r#"<input type="hidden" name="{}" value="{}">"#, escape(name), escape(value))
-        })
+        .map(|(name, value)| format!(r#"<input type="hidden" name="{}" value="{}">"#, escape(name), escape(value)))
         .collect();
     let html = format!(
         r#"<!DOCTYPE html>

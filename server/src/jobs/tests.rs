@@ -527,11 +527,56 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
     );
 }
 
+/// With SMTP, an invitation's set-password link reaches the invitee by mail
+/// and only there: the outbox shows nobody the link, before or after
+/// delivery, and delivery removes it from the stored mail.
+async fn an_invitation_link_is_mailed_and_leaves_the_outbox(db: &Db) {
+    let team = teams::create_team(
+        db,
+        &teams::NewTeam { slug: "design".into(), name: "Design".into(), time_zone: "UTC".into() },
+    )
+    .await
+    .unwrap();
+    let lead = auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
+    auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
+    let actor = tokenboard::audit::Actor::Admin { id: lead.id, email: lead.email.clone() };
+    let cfg = config(4096);
+    let state = crate::http::app_state(db.clone(), &cfg).unwrap();
+    let (smtp, received) = start_smtp_sink();
+    let jobs = Jobs {
+        exports: state.exports.clone(),
+        public_url: cfg.public_url.clone(),
+        mailer: Some(SmtpMailer::new(&format!("smtp://{smtp}"), &cfg.mail_from).unwrap()),
+        webhooks: super::webhooks::WebhookSender::new(cfg.webhook_policy.clone()),
+        sessions: cfg.sessions,
+    };
+    tokenboard::team_admins::invite(db, &team, &actor, "new@example.com", Role::Secondary, &cfg.public_url)
+        .await
+        .unwrap();
+    // With SMTP no team's admins are shown the link (api::load_outbox passes none).
+    let waiting = tokenboard::mail::for_teams(db, &[team.id], &[]).await.unwrap();
+    assert!(waiting[0].body.contains("token=[hidden]"), "{}", waiting[0].body);
+    assert_eq!(jobs.send_mail().await.unwrap(), 1);
+
+    let mails = received.lock().unwrap().clone();
+    assert_eq!(mails[0].to, ["new@example.com"]);
+    let (_, encoded) = mails[0].data.split_once("\r\n\r\n").unwrap();
+    let text =
+        String::from_utf8(quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap()).unwrap();
+    let prefix = format!("{}/set-password?token=", cfg.public_url);
+    let token = text.split(&prefix).nth(1).expect("the link is in the mail").split_whitespace().next().unwrap();
+    let sent = tokenboard::mail::for_teams(db, &[team.id], &[team.id]).await.unwrap();
+    assert!(!sent[0].body.contains(token) && sent[0].body.contains("[sent by e-mail]"), "{}", sent[0].body);
+    let admin = tokenboard::password_links::redeem(db, token, "my own choice", chrono::Utc::now()).await.unwrap();
+    assert_eq!(admin.email, "new@example.com");
+}
+
 db_tests!(
     a_due_schedule_mails_a_link_that_needs_a_login,
     schedule_rules_hold_and_every_change_is_audited,
     a_removed_admins_schedule_pauses_and_tells_the_primaries,
     a_failed_scheduled_export_mails_no_internal_text,
+    an_invitation_link_is_mailed_and_leaves_the_outbox,
     one_click_exports_download_the_view_for_its_admins_only,
     alerts_are_sent_once_per_crossing,
 );
