@@ -136,25 +136,35 @@ pub struct AuditPage {
     pub older: Option<i64>,
 }
 
-/// Binds, in order: team id, admin id, actor, action, detail, time. Used
-/// directly by changes that audit in their own transaction.
+/// Binds, in order: team id, admin id, actor, action, detail, time.
 #[cfg(feature = "ssr")]
 pub(crate) const INSERT: &str = "INSERT INTO audit_log (team_id, admin_id, actor, action, detail, created_at)
     VALUES ($1, $2, $3, $4, $5, $6)";
 
+/// Appends one audit row through `$executor` — a pool, or the transaction of
+/// the change it records, so the change and its record commit together.
+/// Answers the `sqlx::Result` of the INSERT.
+#[cfg(feature = "ssr")]
+macro_rules! record_in {
+    ($executor:expr, $team_id:expr, $actor:expr, $action:expr, $detail:expr, $now:expr) => {
+        sqlx::query($crate::audit::INSERT)
+            .bind($team_id)
+            .bind($actor.admin_id())
+            .bind($actor.label())
+            .bind($action.as_str())
+            .bind($detail)
+            .bind($now)
+            .execute($executor)
+            .await
+    };
+}
+#[cfg(feature = "ssr")]
+pub(crate) use record_in;
+
 /// Appends one row. `team_id` is `None` for events outside a team.
 #[cfg(feature = "ssr")]
 pub async fn record(db: &Db, team_id: Option<i64>, actor: &Actor, action: AuditAction, detail: &str) -> Result<()> {
-    on_db!(db, |pool| sqlx::query(INSERT)
-        .bind(team_id)
-        .bind(actor.admin_id())
-        .bind(actor.label())
-        .bind(action.as_str())
-        .bind(detail)
-        .bind(Utc::now())
-        .execute(pool)
-        .await?
-        .rows_affected());
+    on_db!(db, |pool| record_in!(pool, team_id, actor, action, detail, Utc::now())?.rows_affected());
     Ok(())
 }
 

@@ -175,15 +175,14 @@ pub async fn change_password(
         sqlx::query(update).bind(&hash).bind(admin.id).execute(&mut *tx).await?;
         sqlx::query(links).bind(admin.id).execute(&mut *tx).await?;
         sqlx::query(sessions).bind(admin.id).bind(sha256_hex(keep_session)).execute(&mut *tx).await?;
-        sqlx::query(crate::audit::INSERT)
-            .bind(None::<i64>)
-            .bind(admin.id)
-            .bind(actor.label())
-            .bind(crate::audit::AuditAction::PasswordChanged.as_str())
-            .bind("changed their password")
-            .bind(Utc::now())
-            .execute(&mut *tx)
-            .await?;
+        crate::audit::record_in!(
+            &mut *tx,
+            None::<i64>,
+            actor,
+            crate::audit::AuditAction::PasswordChanged,
+            "changed their password",
+            Utc::now()
+        )?;
         tx.commit().await?;
     });
     Ok(())

@@ -128,15 +128,14 @@ pub async fn redeem(db: &Db, token: &str, password: &str, now: DateTime<Utc>) ->
         let actor = Actor::Admin { id: admin_id, email: email.clone() };
         // An account event, like a password change: outside any team (the
         // team's audit view still lists it, as it lists its admins' logins).
-        sqlx::query(audit::INSERT)
-            .bind(None::<i64>)
-            .bind(admin_id)
-            .bind(actor.label())
-            .bind(AuditAction::PasswordSet.as_str())
-            .bind("set their password through their invitation link")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        audit::record_in!(
+            &mut *tx,
+            None::<i64>,
+            actor,
+            AuditAction::PasswordSet,
+            "set their password through their invitation link",
+            now
+        )?;
         tx.commit().await?;
         Ok(Admin { id: admin_id, email })
     })

@@ -268,15 +268,7 @@ mod store {
                 sqlx::query(secret_sql).bind(&webhook_secret).bind(team.id).execute(&mut *tx).await?;
             }
             for (action, detail) in &changes {
-                sqlx::query(audit::INSERT)
-                    .bind(team.id)
-                    .bind(actor.admin_id())
-                    .bind(actor.label())
-                    .bind(action.as_str())
-                    .bind(detail)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                audit::record_in!(&mut *tx, team.id, actor, action, detail, now)?;
             }
             tx.commit().await?;
         });

@@ -166,15 +166,7 @@ mod store {
             } else {
                 format!("sent {email} a new set-password link")
             };
-            sqlx::query(audit::INSERT)
-                .bind(team.id)
-                .bind(actor.admin_id())
-                .bind(actor.label())
-                .bind(AuditAction::AdminChanged.as_str())
-                .bind(&detail)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            audit::record_in!(&mut *tx, team.id, actor, AuditAction::AdminChanged, &detail, now)?;
             tx.commit().await?;
         });
         Ok(Invited { email })
@@ -225,15 +217,7 @@ mod store {
                     format!("removed {email}")
                 }
             };
-            sqlx::query(audit::INSERT)
-                .bind(team.id)
-                .bind(actor.admin_id())
-                .bind(actor.label())
-                .bind(AuditAction::AdminChanged.as_str())
-                .bind(&detail)
-                .bind(Utc::now())
-                .execute(&mut *tx)
-                .await?;
+            audit::record_in!(&mut *tx, team.id, actor, AuditAction::AdminChanged, &detail, Utc::now())?;
             tx.commit().await?;
         });
         Ok(())

@@ -158,15 +158,14 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(id) = id {
-            sqlx::query(audit::INSERT)
-                .bind(new.team.id)
-                .bind(new.actor.admin_id())
-                .bind(new.actor.label())
-                .bind(AuditAction::Exported.as_str())
-                .bind(format!("export #{id}: {detail}"))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            audit::record_in!(
+                &mut *tx,
+                new.team.id,
+                new.actor,
+                AuditAction::Exported,
+                format!("export #{id}: {detail}"),
+                now
+            )?;
             tx.commit().await?;
         }
         id
