@@ -140,8 +140,8 @@ mod store {
             for step in password_links::ON_NEW_ROLE {
                 sqlx::query(step).bind(admin_id).bind(team.id).execute(&mut *tx).await?;
             }
-            let has_password =
-                sqlx::query_scalar::<_, String>(password).bind(admin_id).fetch_one(&mut *tx).await? != auth::NO_PASSWORD;
+            let has_password = sqlx::query_scalar::<_, String>(password).bind(admin_id).fetch_one(&mut *tx).await?
+                != auth::NO_PASSWORD;
             let other_teams =
                 sqlx::query_scalar::<_, i64>(elsewhere).bind(admin_id).bind(team.id).fetch_one(&mut *tx).await?;
             // A link only for an account without a password, and only if no

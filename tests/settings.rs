@@ -81,8 +81,9 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
     tokenboard::auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
     let actor = Actor::Admin { id: lead.id, email: lead.email.clone() };
 
-    let invited =
-        team_admins::invite(db, &team, &actor, " New@Example.com ", Role::Secondary, "http://tb.test", false).await.unwrap();
+    let invited = team_admins::invite(db, &team, &actor, " New@Example.com ", Role::Secondary, "http://tb.test", false)
+        .await
+        .unwrap();
     assert_eq!(invited.email, "new@example.com");
     // No password is handed out: the new admin sets one through the mailed link.
     let mails = tokenboard::mail::for_teams(db, &[team.id], &[team.id]).await.unwrap();

@@ -132,7 +132,8 @@ async fn a_password_team_a_set_for_x_does_not_open_team_b(db: &Db) {
     let bob = primary_of(db, "team-b", "bob@b.example").await;
     invite(db, &alice, "team-a", "x@example.com", "secondary").await;
     let [link] = links_seen(db, &alice).await.try_into().unwrap();
-    let (_, headers, _) = call(db, form("/set-password", None, &format!("token={link}&password=alice%27s%20pick"))).await;
+    let (_, headers, _) =
+        call(db, form("/set-password", None, &format!("token={link}&password=alice%27s%20pick"))).await;
     assert_eq!(location(&headers), "/", "the link still works for whoever holds it");
     let as_x = session(&headers).unwrap();
 
@@ -180,7 +181,9 @@ async fn with_smtp_x_sets_a_password_by_mail_and_reaches_both_teams(db: &Db) {
     let text =
         String::from_utf8(quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap()).unwrap();
     let token = text.split("set-password?token=").nth(1).expect("a fresh link").split_whitespace().next().unwrap();
-    let (_, headers, _) = call_with(db, &with_smtp, form("/set-password", None, &format!("token={token}&password=x%27s%20own%20choice"))).await;
+    let (_, headers, _) =
+        call_with(db, &with_smtp, form("/set-password", None, &format!("token={token}&password=x%27s%20own%20choice")))
+            .await;
     assert_eq!(location(&headers), "/");
     let x = login(db, "x@example.com", "x's own choice").await.unwrap();
     assert_eq!(call(db, get("/teams/team-a/summary", Some(&x))).await.0, StatusCode::OK);
