@@ -139,7 +139,9 @@ pub async fn redeem(db: &Db, token: &str, password: &str, now: DateTime<Utc>) ->
         let private = sqlx::query_scalar::<_, i64>(private).bind(mail_id).fetch_one(&mut *tx).await? == 1;
         let account_teams = sqlx::query_scalar::<_, i64>(teams).bind(admin_id).fetch_all(&mut *tx).await?;
         let only_team = !account_teams.is_empty() && account_teams.iter().all(|t| *t == team_id);
-        if !only_team && !(private && account_teams.contains(&team_id)) {
+        // A private link needs its team among the account's; any other, that it be the only one.
+        let opens = if private { account_teams.contains(&team_id) } else { only_team };
+        if !opens {
             // Not (or no longer) the account's only team: the link opens nothing, now or later.
             sqlx::query(REVOKE_ALL).bind(admin_id).execute(&mut *tx).await?;
             tx.commit().await?;
