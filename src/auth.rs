@@ -111,7 +111,8 @@ pub fn normalise_email(email: &str) -> String {
 
 /// Creates the admin, or sets a new password when the e-mail exists (the
 /// operator's `tokenboard admin` and the demo). A new password voids the
-/// account's outstanding set-password links.
+/// account's outstanding set-password links; the operator's password is known
+/// to no team (`password_links`).
 pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin> {
     let email = normalise_email(email);
     if !email.contains('@') || email.len() < 3 {
@@ -120,7 +121,7 @@ pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin>
     check_new_password(password)?;
     let hash = hash_password(password).await?;
     let sql = "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
-               ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash
+               ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, password_known_to_team_id = NULL
                RETURNING id";
     let links = "DELETE FROM set_password_tokens WHERE admin_id = $1";
     let id = on_db!(db, |pool| {
@@ -190,15 +191,19 @@ pub async fn change_password(
 
 /// Gives the admin the role on the team (the operator's command line and
 /// the demo; invitations go through `team_admins::invite`). Like an
-/// invitation, it ends the admin's set-password links of other teams
-/// (`password_links`).
+/// invitation, it applies `password_links::ON_NEW_ROLE` under the account's
+/// lock: links of other teams end, a password another team may know is voided.
 pub async fn grant_role(db: &Db, team_id: i64, admin_id: i64, role: Role) -> Result<()> {
+    let lock = format!("SELECT id FROM admins WHERE id = $1{}", db.for_update());
     let sql = "INSERT INTO team_admins (team_id, admin_id, role) VALUES ($1, $2, $3)
                ON CONFLICT (team_id, admin_id) DO UPDATE SET role = excluded.role";
     on_db!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
+        sqlx::query_scalar::<_, i64>(&lock).bind(admin_id).fetch_one(&mut *tx).await?;
         sqlx::query(sql).bind(team_id).bind(admin_id).bind(role.as_str()).execute(&mut *tx).await?;
-        sqlx::query(crate::password_links::REVOKE_OTHER_TEAMS).bind(admin_id).bind(team_id).execute(&mut *tx).await?;
+        for step in crate::password_links::ON_NEW_ROLE {
+            sqlx::query(step).bind(admin_id).bind(team_id).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
     });
     Ok(())

@@ -72,7 +72,8 @@ const SELECT: &str =
 /// Used directly by changes that mail in their own transaction.
 #[cfg(feature = "ssr")]
 pub(crate) const INSERT: &str =
-    "INSERT INTO mail_outbox (team_id, recipients, subject, body, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)";
+    "INSERT INTO mail_outbox (team_id, recipients, subject, body, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)
+    RETURNING id";
 
 /// What stands in the outbox for a credential that was delivered by SMTP.
 #[cfg(feature = "ssr")]
@@ -128,9 +129,12 @@ pub async fn mark_failed_attempt(db: &Db, id: i64, error: &str) -> Result<()> {
 
 /// The mails of the given teams, newest first. A credential in a mail (a
 /// set-password link) shows only for the teams in `show_secrets` (the
-/// viewer's teams as a primary admin, when there is no SMTP to deliver it).
+/// viewer's teams as a primary admin, when there is no SMTP to deliver it);
+/// a credential shown is marked so (`secret_shown`: its link is not private,
+/// see `password_links`).
 #[cfg(feature = "ssr")]
 pub async fn for_teams(db: &Db, team_ids: &[i64], show_secrets: &[i64]) -> Result<Vec<OutboxMail>> {
+    let shown = "UPDATE mail_outbox SET secret_shown = TRUE WHERE team_id = $1 AND secret IS NOT NULL";
     let sql = "SELECT id, team_id, recipients, subject,
                       CASE WHEN secret IS NULL OR $2 THEN body ELSE REPLACE(body, secret, $3) END AS body,
                       created_at, sent_at, attempts, last_error
@@ -138,6 +142,10 @@ pub async fn for_teams(db: &Db, team_ids: &[i64], show_secrets: &[i64]) -> Resul
     let mut mails = Vec::new();
     for team_id in team_ids {
         let show = show_secrets.contains(team_id);
+        if show {
+            // Marked before it is read: a credential is never shown unmarked.
+            on_db!(db, |pool| sqlx::query(shown).bind(team_id).execute(pool).await?.rows_affected());
+        }
         mails.extend(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(sql)
             .bind(team_id)
             .bind(show)

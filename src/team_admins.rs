@@ -87,9 +87,12 @@ mod store {
     /// Gives `email` the role on the team. A new address becomes an account
     /// without a password plus a set-password link mailed to it; inviting an
     /// admin of the team who has not set a password yet sends a fresh link
-    /// (the role stays). All in one write transaction, serialised on the
-    /// account, so concurrent invitations of one address create one account
-    /// and at most one usable link (see `password_links` for the rule).
+    /// (the role stays). An existing account whose password another team may
+    /// know loses it (`password_links::ON_NEW_ROLE`) and, with `smtp` (the
+    /// server delivers mail, so only its owner sees the link), gets a link;
+    /// without, the operator sets its password. All in one write transaction,
+    /// serialised on the account, so concurrent invitations of one address
+    /// create one account and at most one usable link (see `password_links`).
     pub async fn invite(
         db: &Db,
         team: &Team,
@@ -97,6 +100,7 @@ mod store {
         email: &str,
         role: Role,
         public_url: &str,
+        smtp: bool,
     ) -> Result<Invited> {
         let email = auth::normalise_email(email);
         if !crate::mail::is_email(&email) {
@@ -106,6 +110,7 @@ mod store {
         let create = "INSERT INTO admins (email, password_hash, created_at) VALUES ($1, $2, $3)
                       ON CONFLICT (email) DO NOTHING";
         let account = format!("SELECT id, password_hash FROM admins WHERE email = $1{}", db.for_update());
+        let password = "SELECT password_hash FROM admins WHERE id = $1";
         let grant = "INSERT INTO team_admins (team_id, admin_id, role) VALUES ($1, $2, $3)
                      ON CONFLICT (team_id, admin_id) DO NOTHING";
         let elsewhere = "SELECT COUNT(*) FROM team_admins WHERE admin_id = $1 AND team_id <> $2";
@@ -130,15 +135,32 @@ mod store {
             if !granted && has_password {
                 return Err(already());
             }
-            // Links that other teams' admins may have seen must not open this team.
-            sqlx::query(password_links::REVOKE_OTHER_TEAMS).bind(admin_id).bind(team.id).execute(&mut *tx).await?;
+            // Links that other teams' admins may have seen must not open this
+            // team, nor may a password that another team's admins may know.
+            for step in password_links::ON_NEW_ROLE {
+                sqlx::query(step).bind(admin_id).bind(team.id).execute(&mut *tx).await?;
+            }
+            let has_password = sqlx::query_scalar::<_, String>(password).bind(admin_id).fetch_one(&mut *tx).await?
+                != auth::NO_PASSWORD;
             let other_teams =
                 sqlx::query_scalar::<_, i64>(elsewhere).bind(admin_id).bind(team.id).fetch_one(&mut *tx).await?;
-            // A link only for an account that has no password and no other team.
-            let link = (!has_password && other_teams == 0).then(NewLink::generate);
+            // A link only for an account without a password, and only if no
+            // other team's admins could see it open that team too.
+            let link = (!has_password && (other_teams == 0 || smtp)).then(NewLink::generate);
             if !granted && link.is_none() {
                 return Err(already());
             }
+            let url = link.as_ref().map(|l| l.url(public_url));
+            let (subject, body) = invitation_mail(team, &actor.label(), role, url.as_deref(), public_url);
+            let mail_id = sqlx::query_scalar::<_, i64>(crate::mail::INSERT)
+                .bind(team.id)
+                .bind(&email)
+                .bind(&subject)
+                .bind(&body)
+                .bind(now)
+                .bind(link.as_ref().map(|l| l.token.clone()))
+                .fetch_one(&mut *tx)
+                .await?;
             if let Some(link) = &link {
                 sqlx::query(password_links::REVOKE_ALL).bind(admin_id).execute(&mut *tx).await?;
                 sqlx::query(password_links::INSERT)
@@ -147,20 +169,10 @@ mod store {
                     .bind(team.id)
                     .bind(now)
                     .bind(now + LINK_LIFETIME)
+                    .bind(mail_id)
                     .execute(&mut *tx)
                     .await?;
             }
-            let url = link.as_ref().map(|l| l.url(public_url));
-            let (subject, body) = invitation_mail(team, &actor.label(), role, url.as_deref(), public_url);
-            sqlx::query(crate::mail::INSERT)
-                .bind(team.id)
-                .bind(&email)
-                .bind(&subject)
-                .bind(&body)
-                .bind(now)
-                .bind(link.as_ref().map(|l| l.token.clone()))
-                .execute(&mut *tx)
-                .await?;
             let detail = if granted {
                 format!("invited {email} as {}", role.as_str())
             } else {

@@ -44,7 +44,7 @@ async fn count(db: &Db, sql: &str) -> i64 {
 async fn a_set_password_link_works_once_and_expires(db: &Db) {
     let design = team(db, "design").await;
     let lead = primary(db, &design, "lead@example.com").await;
-    team_admins::invite(db, &design, &lead, "new@example.com", Role::Secondary, "http://tb.test").await.unwrap();
+    team_admins::invite(db, &design, &lead, "new@example.com", Role::Secondary, "http://tb.test", false).await.unwrap();
     // The invited account has no password: nothing logs in as it yet.
     assert!(auth::verify_login(db, "new@example.com", "!").await.unwrap().is_none());
     let [link] = links_in_outbox(db, &design).await.try_into().unwrap();
@@ -64,7 +64,7 @@ async fn a_set_password_link_works_once_and_expires(db: &Db) {
     // Inviting an existing account hands out nothing: its mail has no link.
     let other = team(db, "other").await;
     let boss = primary(db, &other, "boss@example.com").await;
-    team_admins::invite(db, &other, &boss, "new@example.com", Role::Primary, "http://tb.test").await.unwrap();
+    team_admins::invite(db, &other, &boss, "new@example.com", Role::Primary, "http://tb.test", false).await.unwrap();
     assert!(links_in_outbox(db, &other).await.is_empty());
 }
 
@@ -75,10 +75,10 @@ async fn a_link_seen_by_one_team_never_opens_another(db: &Db) {
     let b = team(db, "b").await;
     let admin_a = primary(db, &a, "a@example.com").await;
     let admin_b = primary(db, &b, "b@example.com").await;
-    team_admins::invite(db, &a, &admin_a, "x@example.com", Role::Secondary, "http://tb.test").await.unwrap();
+    team_admins::invite(db, &a, &admin_a, "x@example.com", Role::Secondary, "http://tb.test", false).await.unwrap();
     let seen_by_a = links_in_outbox(db, &a).await;
     assert_eq!(seen_by_a.len(), 1);
-    team_admins::invite(db, &b, &admin_b, "x@example.com", Role::Primary, "http://tb.test").await.unwrap();
+    team_admins::invite(db, &b, &admin_b, "x@example.com", Role::Primary, "http://tb.test", false).await.unwrap();
     for link in &seen_by_a {
         let refused = password_links::redeem(db, link, "attacker's pick", Utc::now()).await.unwrap_err();
         assert!(matches!(refused, RedeemError::InvalidLink), "{refused}");
@@ -91,6 +91,31 @@ async fn a_link_seen_by_one_team_never_opens_another(db: &Db) {
         assert!(password_links::redeem(db, link, "attacker's pick", Utc::now()).await.is_err());
     }
     assert_eq!(count(db, "SELECT COUNT(*) FROM set_password_tokens").await, 0);
+}
+
+/// A role granted from the command line or the demo (`auth::grant_role`)
+/// voids, like an invitation, a password team A's admins may have set through
+/// the link they saw, and ends its sessions; the operator's password stays.
+async fn a_role_from_the_command_line_voids_a_password_another_team_knows(db: &Db) {
+    let a = team(db, "a").await;
+    let b = team(db, "b").await;
+    let admin_a = primary(db, &a, "a@example.com").await;
+    team_admins::invite(db, &a, &admin_a, "x@example.com", Role::Secondary, "http://tb.test", false).await.unwrap();
+    let [link] = links_in_outbox(db, &a).await.try_into().unwrap();
+    let x = password_links::redeem(db, &link, "attacker's pick", Utc::now()).await.unwrap();
+    let policy = SessionPolicy::default();
+    let session = auth::create_session(db, x.id, &policy).await.unwrap();
+
+    auth::grant_role(db, a.id, x.id, Role::Primary).await.unwrap();
+    assert!(auth::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_some(), "same team");
+    auth::grant_role(db, b.id, x.id, Role::Secondary).await.unwrap();
+    assert!(auth::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_none());
+    assert!(auth::session_admin(db, &session, &policy, Utc::now()).await.unwrap().is_none());
+
+    auth::upsert_admin(db, "x@example.com", "the operator's pick").await.unwrap();
+    let c = team(db, "c").await;
+    auth::grant_role(db, c.id, x.id, Role::Secondary).await.unwrap();
+    assert!(auth::verify_login(db, "x@example.com", "the operator's pick").await.unwrap().is_some());
 }
 
 /// Five invitations of one new address from each of two teams at once: one
@@ -110,7 +135,7 @@ async fn concurrent_invitations_yield_at_most_one_usable_link(db: &Db) {
                 for (team, actor) in &teams {
                     let (db, team, actor) = (db.clone(), team.clone(), actor.clone());
                     tasks.push(tokio::spawn(async move {
-                        team_admins::invite(&db, &team, &actor, email, Role::Primary, "http://tb.test").await
+                        team_admins::invite(&db, &team, &actor, email, Role::Primary, "http://tb.test", false).await
                     }));
                 }
             }
@@ -226,6 +251,7 @@ async fn concurrent_changes_leave_exactly_one_primary(db: &Db) {
 db_tests!(
     a_set_password_link_works_once_and_expires,
     a_link_seen_by_one_team_never_opens_another,
+    a_role_from_the_command_line_voids_a_password_another_team_knows,
     concurrent_invitations_yield_at_most_one_usable_link,
     sessions_end_after_idle_time_and_lifetime_and_are_purged,
     a_password_change_needs_the_current_one_and_ends_other_sessions,

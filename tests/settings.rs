@@ -81,8 +81,9 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
     tokenboard::auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
     let actor = Actor::Admin { id: lead.id, email: lead.email.clone() };
 
-    let invited =
-        team_admins::invite(db, &team, &actor, " New@Example.com ", Role::Secondary, "http://tb.test").await.unwrap();
+    let invited = team_admins::invite(db, &team, &actor, " New@Example.com ", Role::Secondary, "http://tb.test", false)
+        .await
+        .unwrap();
     assert_eq!(invited.email, "new@example.com");
     // No password is handed out: the new admin sets one through the mailed link.
     let mails = tokenboard::mail::for_teams(db, &[team.id], &[team.id]).await.unwrap();
@@ -90,9 +91,9 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
     let now = chrono::Utc::now();
     let new = tokenboard::password_links::redeem(db, token, "chosen by new", now).await.unwrap();
     assert!(tokenboard::auth::verify_login(db, "new@example.com", "chosen by new").await.unwrap().is_some());
-    let again = team_admins::invite(db, &team, &actor, "new@example.com", Role::Primary, "").await.unwrap_err();
+    let again = team_admins::invite(db, &team, &actor, "new@example.com", Role::Primary, "", false).await.unwrap_err();
     assert!(again.to_string().contains("already an admin"), "{again}");
-    assert!(team_admins::invite(db, &team, &actor, "not an address", Role::Primary, "").await.is_err());
+    assert!(team_admins::invite(db, &team, &actor, "not an address", Role::Primary, "", false).await.is_err());
 
     let last = team_admins::set_role(db, &team, &actor, lead.id, Role::Secondary).await.unwrap_err();
     assert!(last.to_string().contains("at least one primary"), "{last}");

@@ -383,8 +383,8 @@ pub async fn invite_admin(
 ) -> Result<tokenboard::team_admins::Invited, AppError> {
     let role = parse_role(&role)?;
     let (db, actor, _, _, t) = open_primary(&team).await?;
-    let public_url = crate::session::state()?.public_url;
-    Ok(tokenboard::team_admins::invite(&db, &t, &actor, &email, role, &public_url).await?)
+    let state = crate::session::state()?;
+    Ok(tokenboard::team_admins::invite(&db, &t, &actor, &email, role, &state.public_url, state.smtp_configured).await?)
 }
 
 /// Changes an admin's role ("primary", "secondary") or removes them ("remove").

@@ -13,9 +13,16 @@ use tokenboard::model::Role;
 use tokenboard::{Db, auth, db_tests};
 
 use super::tests::{config, router, team};
+use crate::config::Config;
+use crate::jobs::mailer::SmtpMailer;
+use crate::jobs::tests::start_smtp_sink;
 
 async fn call(db: &Db, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
-    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
+    call_with(db, &config(4096), request).await
+}
+
+async fn call_with(db: &Db, config: &Config, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let response = router(db, config).oneshot(request).await.unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, headers, String::from_utf8_lossy(&body).into_owned())
@@ -115,6 +122,79 @@ async fn the_two_team_invitation_takeover_fails(db: &Db) {
     assert_ne!(status, StatusCode::OK);
 }
 
+/// Issue 10 item 1, one step reordered: without SMTP, team A's primary
+/// reads X's link in the outbox and sets X's password himself, then team B
+/// adds X as primary. Gaining team B voids the password A's admin chose and
+/// ends his sessions as X; the operator sets X's password. On the old code
+/// A's admin logged in as X and opened team B's settings.
+async fn a_password_team_a_set_for_x_does_not_open_team_b(db: &Db) {
+    let alice = primary_of(db, "team-a", "alice@a.example").await;
+    let bob = primary_of(db, "team-b", "bob@b.example").await;
+    invite(db, &alice, "team-a", "x@example.com", "secondary").await;
+    let [link] = links_seen(db, &alice).await.try_into().unwrap();
+    let (_, headers, _) =
+        call(db, form("/set-password", None, &format!("token={link}&password=alice%27s%20pick"))).await;
+    assert_eq!(location(&headers), "/", "the link still works for whoever holds it");
+    let as_x = session(&headers).unwrap();
+
+    let (status, answer) = invite(db, &bob, "team-b", "x@example.com", "primary").await;
+    assert_eq!((status, answer.as_str()), (StatusCode::OK, r#"{"email":"x@example.com"}"#));
+    assert!(links_seen(db, &bob).await.is_empty(), "without SMTP nobody gets a link to pass on");
+    assert!(login(db, "x@example.com", "alice's pick").await.is_none());
+    assert!(call(db, get("/teams/team-b/settings", Some(&as_x))).await.0.is_redirection(), "sessions ended");
+    assert!(call(db, get("/teams/team-a/summary", Some(&as_x))).await.0.is_redirection());
+
+    // The operator (`tokenboard admin`) gives X a password only X knows.
+    auth::upsert_admin(db, "x@example.com", "x's own choice").await.unwrap();
+    let x = login(db, "x@example.com", "x's own choice").await.unwrap();
+    assert_eq!(call(db, get("/teams/team-b/settings", Some(&x))).await.0, StatusCode::OK);
+    let team_c = team(db, "team-c").await;
+    let x_id = auth::admin_id_by_email(db, "x@example.com").await.unwrap().unwrap();
+    auth::grant_role(db, team_c.id, x_id, Role::Secondary).await.unwrap();
+    assert!(login(db, "x@example.com", "x's own choice").await.is_some(), "the operator's password stays");
+}
+
+/// The same sequence once the server has SMTP: team B's invitation voids the
+/// password A's admin chose and mails X a fresh link, which X alone sees and
+/// which sets a password that opens both teams (and stays when a third adds X).
+async fn with_smtp_x_sets_a_password_by_mail_and_reaches_both_teams(db: &Db) {
+    let alice = primary_of(db, "team-a", "alice@a.example").await;
+    invite(db, &alice, "team-a", "x@example.com", "secondary").await;
+    let [link] = links_seen(db, &alice).await.try_into().unwrap();
+    call(db, form("/set-password", None, &format!("token={link}&password=alice%27s%20pick"))).await;
+    assert!(login(db, "x@example.com", "alice's pick").await.is_some());
+
+    let (smtp, received) = start_smtp_sink();
+    let mut with_smtp = config(4096);
+    with_smtp.smtp_url = Some(format!("smtp://{smtp}"));
+    let mailer = SmtpMailer::new(&format!("smtp://{smtp}"), &with_smtp.mail_from).unwrap();
+    let bob = primary_of(db, "team-b", "bob@b.example").await;
+    let body = "team=team-b&email=x%40example.com&role=primary";
+    let (status, _, answer) = call_with(db, &with_smtp, server_fn("admin_invite", &bob, body)).await;
+    assert_eq!((status, answer.as_str()), (StatusCode::OK, r#"{"email":"x@example.com"}"#));
+    assert!(login(db, "x@example.com", "alice's pick").await.is_none());
+    assert_eq!(mailer.deliver_outbox(db).await.unwrap(), 2, "the old invitation and the new one");
+
+    let mails = received.lock().unwrap().clone();
+    let mail = mails.iter().rfind(|m| m.to == ["x@example.com"]).unwrap();
+    let (_, encoded) = mail.data.split_once("\r\n\r\n").unwrap();
+    let text =
+        String::from_utf8(quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap()).unwrap();
+    let token = text.split("set-password?token=").nth(1).expect("a fresh link").split_whitespace().next().unwrap();
+    let (_, headers, _) =
+        call_with(db, &with_smtp, form("/set-password", None, &format!("token={token}&password=x%27s%20own%20choice")))
+            .await;
+    assert_eq!(location(&headers), "/");
+    let x = login(db, "x@example.com", "x's own choice").await.unwrap();
+    assert_eq!(call(db, get("/teams/team-a/summary", Some(&x))).await.0, StatusCode::OK);
+    assert_eq!(call(db, get("/teams/team-b/settings", Some(&x))).await.0, StatusCode::OK);
+
+    let carol = primary_of(db, "team-c", "carol@c.example").await;
+    let body = "team=team-c&email=x%40example.com&role=secondary";
+    assert_eq!(call_with(db, &with_smtp, server_fn("admin_invite", &carol, body)).await.0, StatusCode::OK);
+    assert!(login(db, "x@example.com", "x's own choice").await.is_some(), "a password only X knows stays");
+}
+
 /// Issue 10 item 1: the answer does not tell whether the address had an account.
 async fn an_invitation_answers_the_same_for_new_and_existing_addresses(db: &Db) {
     let alice = primary_of(db, "team-a", "alice@a.example").await;
@@ -191,6 +271,8 @@ async fn a_password_change_keeps_this_session_and_ends_the_others(db: &Db) {
 
 db_tests!(
     the_two_team_invitation_takeover_fails,
+    a_password_team_a_set_for_x_does_not_open_team_b,
+    with_smtp_x_sets_a_password_by_mail_and_reaches_both_teams,
     an_invitation_answers_the_same_for_new_and_existing_addresses,
     the_set_password_link_logs_its_owner_in_once,
     a_password_change_keeps_this_session_and_ends_the_others,

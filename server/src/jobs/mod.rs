@@ -122,6 +122,6 @@ where
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod webhook_tests;

@@ -28,9 +28,9 @@ use crate::http::tests::{config, router};
 
 /// One mail as the sink received it.
 #[derive(Clone, Debug)]
-struct Received {
-    to: Vec<String>,
-    data: String,
+pub(crate) struct Received {
+    pub(crate) to: Vec<String>,
+    pub(crate) data: String,
 }
 
 /// Collects every mail of every connection.
@@ -60,7 +60,7 @@ impl Handler for Sink {
     }
 }
 
-fn start_smtp_sink() -> (SocketAddr, Arc<Mutex<Vec<Received>>>) {
+pub(crate) fn start_smtp_sink() -> (SocketAddr, Arc<Mutex<Vec<Received>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let sink = Sink::default();
@@ -550,7 +550,7 @@ async fn an_invitation_link_is_mailed_and_leaves_the_outbox(db: &Db) {
         webhooks: super::webhooks::WebhookSender::new(cfg.webhook_policy.clone()),
         sessions: cfg.sessions,
     };
-    tokenboard::team_admins::invite(db, &team, &actor, "new@example.com", Role::Secondary, &cfg.public_url)
+    tokenboard::team_admins::invite(db, &team, &actor, "new@example.com", Role::Secondary, &cfg.public_url, true)
         .await
         .unwrap();
     // With SMTP no team's admins are shown the link (api::load_outbox passes none).
