@@ -22,6 +22,7 @@ pub fn AccountPage() -> impl IntoView {
         if let Some(error) = query.get("error") {
             let text = match error.as_str() {
                 "current" => "The current password is wrong; nothing changed.".to_owned(),
+                "locked" => "Too many wrong passwords; wait a quarter of an hour and try again.".to_owned(),
                 "short" => format!("A password needs at least {MIN_PASSWORD_LEN} characters; nothing changed."),
                 _ => "The server could not change your password. Try again.".to_owned(),
             };

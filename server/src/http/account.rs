@@ -7,13 +7,15 @@
 use app::pages::login::login_url;
 use app::pages::set_password::set_password_url;
 use app::session::{AppState, SESSION_COOKIE, session_cookie};
-use axum::Form;
 use axum::extract::State;
+use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
 use chrono::Utc;
 use serde::Deserialize;
 use tokenboard::auth::{self, PasswordChangeError};
+use tokenboard::login_limits;
 use tokenboard::password_links::{self, RedeemError};
 
 #[derive(Deserialize)]
@@ -67,7 +69,10 @@ pub struct ChangePasswordForm {
 /// Changes the logged-in admin's password; their other sessions end, this one stays.
 pub async fn change_password(
     State(state): State<AppState>,
+    Extension(client): Extension<super::login::ClientAddress>,
     jar: CookieJar,
+    headers: HeaderMap,
+    extensions: Extensions,
     Form(form): Form<ChangePasswordForm>,
 ) -> Response {
     let Some(cookie) = jar.get(SESSION_COOKIE) else {
@@ -81,8 +86,27 @@ pub async fn change_password(
             return Redirect::to("/account?error=server").into_response();
         }
     };
+    // The current password is checked under the login's limit: a stolen
+    // session cannot guess it faster than the login page could.
+    let address = client.of(&headers, &extensions);
+    let reservation = match login_limits::reserve(&state.db, &admin.email, &address, Utc::now()).await {
+        Ok(Ok(reservation)) => reservation,
+        Ok(Err(limited)) => {
+            tracing::warn!(?limited, admin_id = admin.id, "password change refused by the rate limit");
+            return Redirect::to("/account?error=locked").into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not check the login limit");
+            return Redirect::to("/account?error=server").into_response();
+        }
+    };
     let outcome =
         auth::change_password(&state.db, &admin, &form.current_password, &form.new_password, cookie.value()).await;
+    if !matches!(outcome, Err(PasswordChangeError::WrongCurrent))
+        && let Err(e) = login_limits::succeeded(&state.db, reservation).await
+    {
+        tracing::error!(error = %e, "could not clear the login limit");
+    }
     let to = match outcome {
         Ok(()) => {
             tracing::info!(admin_id = admin.id, "password changed");

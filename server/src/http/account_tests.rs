@@ -269,7 +269,28 @@ async fn a_password_change_keeps_this_session_and_ends_the_others(db: &Db) {
     assert!(login(db, "me@example.com", "brand new").await.is_some());
 }
 
+/// A stolen session cannot guess the current password faster than the login
+/// page allows: the change counts under the same limit.
+async fn guessing_the_current_password_is_limited_like_a_login(db: &Db) {
+    let here = primary_of(db, "mine", "me@example.com").await;
+    let change = |current: &str| format!("current_password={current}&new_password=brand%20new");
+    let mut checked = 0;
+    for n in 0..20 {
+        let (_, headers, _) = call(db, form("/account/password", Some(&here), &change(&format!("guess{n}")))).await;
+        match location(&headers) {
+            "/account?error=current" => checked += 1,
+            other => assert_eq!(other, "/account?error=locked", "guess {n}"),
+        }
+    }
+    // The same progressive delay and cap as the login page.
+    assert!((1..=tokenboard::login_limits::MAX_FAILURES_PER_ACCOUNT).contains(&checked), "{checked} guesses checked");
+    let (_, headers, _) = call(db, form("/account/password", Some(&here), &change("long%20enough"))).await;
+    assert_eq!(location(&headers), "/account?error=locked");
+    assert!(login(db, "me@example.com", "brand new").await.is_none(), "nothing changed");
+}
+
 db_tests!(
+    guessing_the_current_password_is_limited_like_a_login,
     the_two_team_invitation_takeover_fails,
     a_password_team_a_set_for_x_does_not_open_team_b,
     with_smtp_x_sets_a_password_by_mail_and_reaches_both_teams,

@@ -59,16 +59,14 @@ pub fn app_state(db: Db, config: &Config) -> anyhow::Result<AppState> {
 /// the Leptos route list and the server-function registry, so a route added
 /// here or there cannot escape it.
 pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<AppState>)> {
+    // Both routes that check a password count their attempts by client address.
+    let client = Extension(login::ClientAddress { trusted_header: config.trusted_proxy_header.clone() });
     vec![
-        (
-            "/login",
-            post(login::login)
-                .layer(Extension(login::ClientAddress { trusted_header: config.trusted_proxy_header.clone() })),
-        ),
+        ("/login", post(login::login).layer(client.clone())),
         ("/logout", post(login::logout)),
         ("/logout/everywhere", post(login::logout_everywhere)),
         ("/set-password", post(account::set_password)),
-        ("/account/password", post(account::change_password)),
+        ("/account/password", post(account::change_password).layer(client)),
         (
             "/api/v1/teams/{team}/usage",
             post(usage_api::import_usage).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
