@@ -467,14 +467,7 @@ async fn serve(config: Config) -> Result<()> {
             None
         }
     };
-    crate::jobs::Jobs {
-        exports: state.exports.clone(),
-        public_url: config.public_url.clone(),
-        mailer,
-        webhooks: crate::jobs::webhooks::WebhookSender::new(config.webhook_policy.clone()),
-        sessions: config.sessions,
-    }
-    .spawn();
+    crate::jobs::Jobs::new(state.exports.clone(), &config, mailer).spawn();
     let app = crate::http::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -32,6 +32,18 @@ pub struct Jobs {
 }
 
 impl Jobs {
+    /// The background work of a server with `config`, writing exports with
+    /// `exports` and mailing through `mailer` (none: mails wait in the outbox).
+    pub fn new(exports: ExportContext, config: &crate::config::Config, mailer: Option<SmtpMailer>) -> Jobs {
+        Jobs {
+            exports,
+            public_url: config.public_url.clone(),
+            mailer,
+            webhooks: WebhookSender::new(config.webhook_policy.clone()),
+            sessions: config.sessions,
+        }
+    }
+
     /// Requeues interrupted exports, then runs every queued one; mails the
     /// finished scheduled ones. Returns how many ran.
     pub async fn run_exports(&self) -> tokenboard::error::Result<usize> {

@@ -102,7 +102,7 @@ async fn demo_team(db: &Db) -> teams::Team {
 }
 
 /// An admin of `team` with `role`, and their session cookie.
-async fn admin_of(db: &Db, team: &teams::Team, email: &str, role: Role) -> (Actor, String) {
+pub(crate) async fn admin_of(db: &Db, team: &teams::Team, email: &str, role: Role) -> (Actor, String) {
     let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, role).await.unwrap();
     let cookie = format!(
@@ -147,13 +147,7 @@ async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
     let (smtp, received) = start_smtp_sink();
     let mailer = SmtpMailer::new(&format!("smtp://{smtp}"), &cfg.mail_from).unwrap();
-    let jobs = Jobs {
-        exports: state.exports.clone(),
-        public_url: cfg.public_url.clone(),
-        mailer: Some(mailer),
-        webhooks: super::webhooks::WebhookSender::new(cfg.webhook_policy.clone()),
-        sessions: cfg.sessions,
-    };
+    let jobs = Jobs::new(state.exports.clone(), &cfg, Some(mailer));
     let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
     let (_, viewer_cookie) = admin_of(db, &team, "viewer@example.com", Role::Secondary).await;
     let (_, outsider_cookie) = admin_of(db, &other, "outsider@example.com", Role::Primary).await;
@@ -284,13 +278,7 @@ async fn a_removed_admins_schedule_pauses_and_tells_the_primaries(db: &Db) {
     let mut cfg = config(4096);
     cfg.data_dir = dir.path().to_owned();
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
-    let jobs = Jobs {
-        exports: state.exports.clone(),
-        public_url: cfg.public_url.clone(),
-        mailer: None,
-        webhooks: super::webhooks::WebhookSender::new(cfg.webhook_policy.clone()),
-        sessions: cfg.sessions,
-    };
+    let jobs = Jobs::new(state.exports.clone(), &cfg, None);
     let (lead, _) = admin_of(db, &team, "lead@example.com", Role::Primary).await;
     let (leaver, _) = admin_of(db, &team, "leaver@example.com", Role::Primary).await;
     let (demoted, _) = admin_of(db, &team, "demoted@example.com", Role::Primary).await;
@@ -476,13 +464,7 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
     cfg.webhook_policy = tokenboard::webhooks::WebhookPolicy::from_list("127.0.0.1");
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
     tokenboard::settings::update(db, &state.exports.files, &team, &Actor::CommandLine, &settings).await.unwrap();
-    let jobs = Jobs {
-        exports: state.exports.clone(),
-        public_url: cfg.public_url.clone(),
-        mailer: None,
-        webhooks: super::webhooks::WebhookSender::new(cfg.webhook_policy.clone()),
-        sessions: cfg.sessions,
-    };
+    let jobs = Jobs::new(state.exports.clone(), &cfg, None);
     let use_tokens = |day: chrono::NaiveDate, email: &str, tokens: i64| {
         format!("email,product,usage date,tokens used\n{email},Revit,{day},{tokens}\n")
     };
@@ -543,13 +525,11 @@ async fn an_invitation_link_is_mailed_and_leaves_the_outbox(db: &Db) {
     let cfg = config(4096);
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
     let (smtp, received) = start_smtp_sink();
-    let jobs = Jobs {
-        exports: state.exports.clone(),
-        public_url: cfg.public_url.clone(),
-        mailer: Some(SmtpMailer::new(&format!("smtp://{smtp}"), &cfg.mail_from).unwrap()),
-        webhooks: super::webhooks::WebhookSender::new(cfg.webhook_policy.clone()),
-        sessions: cfg.sessions,
-    };
+    let jobs = Jobs::new(
+        state.exports.clone(),
+        &cfg,
+        Some(SmtpMailer::new(&format!("smtp://{smtp}"), &cfg.mail_from).unwrap()),
+    );
     tokenboard::team_admins::invite(db, &team, &actor, "new@example.com", Role::Secondary, &cfg.public_url, true)
         .await
         .unwrap();

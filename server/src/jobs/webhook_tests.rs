@@ -18,10 +18,10 @@ use tokenboard::db::Pool;
 use tokenboard::model::Role;
 use tokenboard::teams::Team;
 use tokenboard::webhooks::WebhookPolicy;
-use tokenboard::{Db, auth, db_tests};
+use tokenboard::{Db, db_tests};
 
 use super::Jobs;
-use super::webhooks::WebhookSender;
+use super::tests::admin_of;
 use crate::http::tests::{config, router, team};
 
 /// What a listener received: headers and body of each request.
@@ -52,13 +52,8 @@ fn jobs(db: &Db, data_dir: &Path, allow: &str) -> Jobs {
     let mut cfg = config(4096);
     cfg.data_dir = data_dir.to_owned();
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
-    Jobs {
-        exports: state.exports.clone(),
-        public_url: cfg.public_url.clone(),
-        mailer: None,
-        webhooks: WebhookSender::new(WebhookPolicy::from_list(allow)),
-        sessions: cfg.sessions,
-    }
+    cfg.webhook_policy = WebhookPolicy::from_list(allow);
+    Jobs::new(state.exports.clone(), &cfg, None)
 }
 
 /// Points the team's webhook at `url` (as the command line would: no save-time
@@ -90,13 +85,7 @@ async fn last_errors(db: &Db) -> Vec<Option<String>> {
 /// changes nothing; a public one is saved and its secret shown once.
 async fn internal_webhooks_are_refused_when_saved(db: &Db) {
     let mine = team(db, "mine").await;
-    let admin = auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
-    auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
-    let cookie = format!(
-        "{}={}",
-        app::session::SESSION_COOKIE,
-        auth::create_session(db, admin.id, &auth::SessionPolicy::default()).await.unwrap()
-    );
+    let (_, cookie) = admin_of(db, &mine, "lead@example.com", Role::Primary).await;
     let router = router(db, &config(4096));
     let save = |url: &str| {
         let body = format!(
@@ -229,13 +218,7 @@ async fn secret_and_export_files_are_owner_only(db: &Db) {
     cfg.secret = None;
     let mine = team(db, "mine").await;
     tokenboard::packs::add_pack(db, mine.id, 1000, mine.today() - Days::new(10), None).await.unwrap();
-    let admin = auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
-    auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
-    let cookie = format!(
-        "{}={}",
-        app::session::SESSION_COOKIE,
-        auth::create_session(db, admin.id, &auth::SessionPolicy::default()).await.unwrap()
-    );
+    let (_, cookie) = admin_of(db, &mine, "lead@example.com", Role::Primary).await;
     let response = router(db, &cfg)
         .oneshot(crate::http::tests::get("/teams/mine/export/token-usage.csv?range=7d", Some(&cookie)))
         .await
