@@ -240,6 +240,21 @@ pub async fn pause_orphans(db: &Db, team: &Team) -> Result<usize> {
     Ok(paused)
 }
 
+/// Moves the schedule's next run from `from` to `to` if nobody moved it
+/// first; whether this call did.
+async fn move_next_run(db: &Db, schedule: &Schedule, from: NaiveDate, to: NaiveDate) -> Result<bool> {
+    let sql = "UPDATE report_schedules SET next_run_on = $3 WHERE team_id = $1 AND id = $2 AND next_run_on = $4";
+    let moved = on_db!(db, |pool| sqlx::query(sql)
+        .bind(schedule.team_id)
+        .bind(schedule.id)
+        .bind(to)
+        .bind(from)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(moved == 1)
+}
+
 /// Queues an export for every schedule due by its team's today and moves the
 /// schedule to its next date. A schedule is claimed with a conditional
 /// update, so two app servers never queue the same run twice.
@@ -260,16 +275,8 @@ pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>>
             continue;
         }
         let next = schedule.cadence.first_on_or_after(schedule.start_on, today + Days::new(1));
-        let claim = "UPDATE report_schedules SET next_run_on = $3 WHERE team_id = $1 AND id = $2 AND next_run_on = $4";
-        let claimed = on_db!(db, |pool| sqlx::query(claim)
-            .bind(team.id)
-            .bind(schedule.id)
-            .bind(next)
-            .bind(schedule.next_run_on)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if claimed == 0 {
+        // Claimed by moving its next run on: of two servers, one wins.
+        if !move_next_run(db, &schedule, schedule.next_run_on, next).await? {
             continue;
         }
         let range = RangeQuery::preset(schedule.range).resolve(today).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -289,16 +296,7 @@ pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>>
                 // The team's export cap holds for schedules too: give the run
                 // back, so a later tick queues it once a slot is free.
                 tracing::info!(team_id = team.id, schedule = schedule.id, why = %why, "scheduled export waits");
-                let release = "UPDATE report_schedules SET next_run_on = $4 WHERE team_id = $1 AND id = $2
-                    AND next_run_on = $3";
-                on_db!(db, |pool| sqlx::query(release)
-                    .bind(team.id)
-                    .bind(schedule.id)
-                    .bind(next)
-                    .bind(schedule.next_run_on)
-                    .execute(pool)
-                    .await?
-                    .rows_affected());
+                move_next_run(db, &schedule, next, schedule.next_run_on).await?;
                 continue;
             }
             Err(e) => return Err(e),
