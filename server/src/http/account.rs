@@ -6,7 +6,7 @@
 
 use app::pages::login::login_url;
 use app::pages::set_password::set_password_url;
-use app::session::{AppState, SESSION_COOKIE, session_cookie};
+use app::session::{AppState, SESSION_COOKIE};
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -41,16 +41,10 @@ pub async fn set_password(
             return retry("server");
         }
     };
-    let started = async {
-        if let Some(old) = jar.get(SESSION_COOKIE) {
-            auth::end_session(&state.db, old.value()).await?;
-        }
-        auth::create_session(&state.db, admin.id, &state.sessions).await
-    };
-    match started.await {
-        Ok(token) => {
+    match super::login::start_session(&state, jar, admin.id).await {
+        Ok(jar) => {
             tracing::info!(admin_id = admin.id, "password set through an invitation link");
-            (jar.add(session_cookie(token, &state)), Redirect::to("/")).into_response()
+            (jar, Redirect::to("/")).into_response()
         }
         Err(e) => {
             // The password is set: logging in by hand works.

@@ -86,26 +86,34 @@ pub async fn login(
     if let Err(e) = login_limits::succeeded(&state.db, reservation).await {
         return server_error(e);
     }
-    // A new session for every login: a token planted before login is worthless.
-    if let Some(old) = jar.get(SESSION_COOKIE)
-        && let Err(e) = auth::end_session(&state.db, old.value()).await
-    {
-        return server_error(e);
-    }
     let started = async {
-        let token = auth::create_session(&state.db, admin.id, &state.sessions).await?;
+        let jar = start_session(&state, jar, admin.id).await?;
         let actor = Actor::Admin { id: admin.id, email: admin.email.clone() };
         audit::record(&state.db, None, &actor, AuditAction::Login, &format!("from {address}")).await?;
-        Ok::<_, tokenboard::Error>(token)
+        Ok::<_, tokenboard::Error>(jar)
     };
     match started.await {
-        Ok(token) => {
+        Ok(jar) => {
             tracing::info!(admin_id = admin.id, "login");
-            let jar = jar.add(session_cookie(token, &state));
             (jar, Redirect::to(&next)).into_response()
         }
         Err(e) => server_error(e),
     }
+}
+
+/// Ends the browser's old session, if any, and starts a new one for
+/// `admin_id`: a token planted before a login is worthless. Answers the jar
+/// carrying the new cookie.
+pub(super) async fn start_session(
+    state: &AppState,
+    jar: CookieJar,
+    admin_id: i64,
+) -> Result<CookieJar, tokenboard::Error> {
+    if let Some(old) = jar.get(SESSION_COOKIE) {
+        auth::end_session(&state.db, old.value()).await?;
+    }
+    let token = auth::create_session(&state.db, admin_id, &state.sessions).await?;
+    Ok(jar.add(session_cookie(token, state)))
 }
 
 fn server_error(e: tokenboard::Error) -> Response {
