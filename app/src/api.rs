@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use tokenboard::model::{SummaryView, TeamRef};
-use tokenboard::range::RangeQuery;
+use tokenboard::domain::model::{SummaryView, TeamRef};
+use tokenboard::domain::range::RangeQuery;
 
 use crate::error::AppError;
 
@@ -29,17 +29,17 @@ pub struct SummaryPageData {
 #[server(endpoint = "viewer", input = leptos::server_fn::codec::Json)]
 pub async fn load_viewer() -> Result<Viewer, AppError> {
     let (db, admin) = crate::session::current_admin().await?;
-    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
     Ok(Viewer { email: admin.email, teams })
 }
 
 #[server(endpoint = "summary", input = leptos::server_fn::codec::Json)]
 pub async fn load_summary(request: SummaryRequest) -> Result<SummaryPageData, AppError> {
-    use tokenboard::model::Role;
+    use tokenboard::domain::model::Role;
     let (db, admin, access) = crate::session::require_team(&request.team, Role::Secondary).await?;
-    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
     let today = access.team.today();
-    let summary = tokenboard::summary::summary(&db, &access.team, access.role, today, &request.range).await?;
+    let summary = tokenboard::report::summary::summary(&db, &access.team, access.role, today, &request.range).await?;
     Ok(SummaryPageData { viewer: Viewer { email: admin.email, teams }, summary })
 }
 
@@ -69,7 +69,7 @@ pub struct ProductDetailRequest {
 pub struct UsersRequest {
     pub team: String,
     pub range: RangeQuery,
-    pub table: tokenboard::views::UserTableQuery,
+    pub table: tokenboard::report::views::UserTableQuery,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,9 +82,9 @@ pub struct UserDetailRequest {
 #[cfg(feature = "ssr")]
 mod screen {
     use tokenboard::Db;
-    use tokenboard::model::{Role, TeamRef};
-    use tokenboard::range::{RangeQuery, ResolvedRange};
-    use tokenboard::teams::Team;
+    use tokenboard::domain::model::{Role, TeamRef};
+    use tokenboard::domain::range::{RangeQuery, ResolvedRange};
+    use tokenboard::domain::teams::Team;
 
     use super::Viewer;
     use crate::error::AppError;
@@ -99,45 +99,47 @@ mod screen {
 
     /// How the team's users may be shown: every screen with names masks them
     /// here, before anything leaves the server (DESIGN §3.7).
-    pub fn privacy(team: &Team) -> Result<tokenboard::personal_data::Privacy, AppError> {
-        Ok(tokenboard::personal_data::Privacy::new(&crate::session::state()?.exports.key, team))
+    pub fn privacy(team: &Team) -> Result<tokenboard::access::personal_data::Privacy, AppError> {
+        Ok(tokenboard::access::personal_data::Privacy::new(&crate::session::state()?.exports.key, team))
     }
 }
 
 #[server(endpoint = "products", input = leptos::server_fn::codec::Json)]
-pub async fn load_products(request: ReportRequest) -> Result<TeamScreen<tokenboard::views::ProductsView>, AppError> {
+pub async fn load_products(
+    request: ReportRequest,
+) -> Result<TeamScreen<tokenboard::report::views::ProductsView>, AppError> {
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
-    Ok(TeamScreen { viewer, team, data: tokenboard::screens::products(&db, &t, range, request.order).await? })
+    Ok(TeamScreen { viewer, team, data: tokenboard::report::screens::products(&db, &t, range, request.order).await? })
 }
 
 #[server(endpoint = "product", input = leptos::server_fn::codec::Json)]
 pub async fn load_product_detail(
     request: ProductDetailRequest,
-) -> Result<TeamScreen<tokenboard::views::ProductDetailView>, AppError> {
+) -> Result<TeamScreen<tokenboard::report::views::ProductDetailView>, AppError> {
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
-    let mut data = tokenboard::screens::product_detail(&db, &t, range, &request.product).await?;
+    let mut data = tokenboard::report::screens::product_detail(&db, &t, range, &request.product).await?;
     screen::privacy(&t)?.mask_report(&mut data.top_users);
     Ok(TeamScreen { viewer, team, data })
 }
 
 #[server(endpoint = "users", input = leptos::server_fn::codec::Json)]
-pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<tokenboard::views::UsersView>, AppError> {
+pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<tokenboard::report::views::UsersView>, AppError> {
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
     let mut table = request.table;
     if !t.personal_data {
         // Searching by name would tell who is in the team: no search while names are hidden.
         table.search.clear();
     }
-    let data = tokenboard::screens::users(&db, &t, range, table, &screen::privacy(&t)?).await?;
+    let data = tokenboard::report::screens::users(&db, &t, range, table, &screen::privacy(&t)?).await?;
     Ok(TeamScreen { viewer, team, data })
 }
 
 #[server(endpoint = "user", input = leptos::server_fn::codec::Json)]
 pub async fn load_user_detail(
     request: UserDetailRequest,
-) -> Result<TeamScreen<tokenboard::views::UserDetailView>, AppError> {
+) -> Result<TeamScreen<tokenboard::report::views::UserDetailView>, AppError> {
     let (db, viewer, team, t, range) = screen::open(&request.team, &request.range).await?;
-    let mut data = tokenboard::screens::user_detail(&db, &t, range, request.user).await?;
+    let mut data = tokenboard::report::screens::user_detail(&db, &t, range, request.user).await?;
     screen::privacy(&t)?.mask_user(&mut data.user);
     Ok(TeamScreen { viewer, team, data })
 }
@@ -145,26 +147,28 @@ pub async fn load_user_detail(
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BalancesScreen {
     pub viewer: Viewer,
-    pub teams: Vec<tokenboard::views::TeamBalanceView>,
+    pub teams: Vec<tokenboard::report::views::TeamBalanceView>,
 }
 
 #[server(endpoint = "balances", input = leptos::server_fn::codec::Json)]
 pub async fn load_balances() -> Result<BalancesScreen, AppError> {
-    use tokenboard::model::Role;
+    use tokenboard::domain::model::Role;
     let (db, admin) = crate::session::current_admin().await?;
-    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
     let mut balances = Vec::with_capacity(teams.len());
     for team in &teams {
         let (_, _, access) = crate::session::require_team(&team.slug, Role::Secondary).await?;
-        balances.push(tokenboard::screens::team_balance(&db, &access.team, access.role).await?);
+        balances.push(tokenboard::report::screens::team_balance(&db, &access.team, access.role).await?);
     }
     Ok(BalancesScreen { viewer: Viewer { email: admin.email, teams }, teams: balances })
 }
 
 #[server(endpoint = "forecast", input = leptos::server_fn::codec::Json)]
-pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<tokenboard::views::ForecastView>, AppError> {
+pub async fn load_forecast(
+    request: ReportRequest,
+) -> Result<TeamScreen<tokenboard::report::views::ForecastView>, AppError> {
     let (db, viewer, team, t, _) = screen::open(&request.team, &request.range).await?;
-    Ok(TeamScreen { viewer, team, data: tokenboard::screens::forecast(&db, &t).await? })
+    Ok(TeamScreen { viewer, team, data: tokenboard::report::screens::forecast(&db, &t).await? })
 }
 
 /// Names a team (screens without a range: exports, schedules).
@@ -178,12 +182,15 @@ pub struct TeamRequest {
 #[cfg(feature = "ssr")]
 async fn open_team(
     slug: &str,
-    role: tokenboard::model::Role,
-) -> Result<(tokenboard::Db, tokenboard::audit::Actor, Viewer, TeamRef, tokenboard::teams::Team), AppError> {
+    role: tokenboard::domain::model::Role,
+) -> Result<
+    (tokenboard::Db, tokenboard::access::audit::Actor, Viewer, TeamRef, tokenboard::domain::teams::Team),
+    AppError,
+> {
     let (db, admin, access) = crate::session::require_team(slug, role).await?;
-    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
     let team = TeamRef { slug: access.team.slug.clone(), name: access.team.name.clone(), role: access.role };
-    let actor = tokenboard::audit::Actor::Admin { id: admin.id, email: admin.email.clone() };
+    let actor = tokenboard::access::audit::Actor::Admin { id: admin.id, email: admin.email.clone() };
     Ok((db, actor, Viewer { email: admin.email, teams }, team, access.team))
 }
 
@@ -191,14 +198,17 @@ async fn open_team(
 #[cfg(feature = "ssr")]
 async fn open_primary(
     slug: &str,
-) -> Result<(tokenboard::Db, tokenboard::audit::Actor, Viewer, TeamRef, tokenboard::teams::Team), AppError> {
-    open_team(slug, tokenboard::model::Role::Primary).await
+) -> Result<
+    (tokenboard::Db, tokenboard::access::audit::Actor, Viewer, TeamRef, tokenboard::domain::teams::Team),
+    AppError,
+> {
+    open_team(slug, tokenboard::domain::model::Role::Primary).await
 }
 
 /// The export history of a team, newest first.
 #[server(endpoint = "exports", input = leptos::server_fn::codec::Json)]
 pub async fn load_exports(request: TeamRequest) -> Result<TeamScreen<Vec<tokenboard::export::ExportRecord>>, AppError> {
-    let (db, _, viewer, team, t) = open_team(&request.team, tokenboard::model::Role::Secondary).await?;
+    let (db, _, viewer, team, t) = open_team(&request.team, tokenboard::domain::model::Role::Secondary).await?;
     Ok(TeamScreen { viewer, team, data: tokenboard::export::history::list(&db, t.id).await? })
 }
 
@@ -207,11 +217,11 @@ pub async fn load_exports(request: TeamRequest) -> Result<TeamScreen<Vec<tokenbo
 #[server(endpoint = "schedules", input = leptos::server_fn::codec::Json)]
 pub async fn load_schedules(
     request: TeamRequest,
-) -> Result<TeamScreen<Vec<tokenboard::schedules::Schedule>>, AppError> {
+) -> Result<TeamScreen<Vec<tokenboard::notify::schedules::Schedule>>, AppError> {
     let (db, _, viewer, team, t) = open_primary(&request.team).await?;
     // Shown as they will run: a schedule whose owner left pauses now, not at its next date.
-    tokenboard::schedules::pause_orphans(&db, &t).await?;
-    Ok(TeamScreen { viewer, team, data: tokenboard::schedules::list(&db, t.id).await? })
+    tokenboard::notify::schedules::pause_orphans(&db, &t).await?;
+    Ok(TeamScreen { viewer, team, data: tokenboard::notify::schedules::list(&db, t.id).await? })
 }
 
 /// Creates (no `id`) or replaces a schedule from the schedule form.
@@ -219,13 +229,13 @@ pub async fn load_schedules(
 pub async fn save_schedule(
     team: String,
     id: Option<i64>,
-    schedule: tokenboard::schedules::ScheduleInput,
+    schedule: tokenboard::notify::schedules::ScheduleInput,
 ) -> Result<(), AppError> {
     let (db, actor, _, _, t) = open_primary(&team).await?;
     let valid = schedule.validate().map_err(AppError::BadRequest)?;
     match id {
-        Some(id) => tokenboard::schedules::update(&db, &t, &actor, id, &valid).await?,
-        None => tokenboard::schedules::create(&db, &t, &actor, &valid).await?,
+        Some(id) => tokenboard::notify::schedules::update(&db, &t, &actor, id, &valid).await?,
+        None => tokenboard::notify::schedules::create(&db, &t, &actor, &valid).await?,
     };
     tracing::info!(team_id = t.id, admin_id = ?actor.admin_id(), "schedule saved");
     Ok(())
@@ -236,9 +246,9 @@ pub async fn save_schedule(
 pub async fn schedule_command(team: String, id: i64, command: String) -> Result<(), AppError> {
     let (db, actor, _, _, t) = open_primary(&team).await?;
     match command.as_str() {
-        "pause" => drop(tokenboard::schedules::set_paused(&db, &t, &actor, id, true).await?),
-        "resume" => drop(tokenboard::schedules::set_paused(&db, &t, &actor, id, false).await?),
-        "delete" => tokenboard::schedules::delete(&db, &t, &actor, id).await?,
+        "pause" => drop(tokenboard::notify::schedules::set_paused(&db, &t, &actor, id, true).await?),
+        "resume" => drop(tokenboard::notify::schedules::set_paused(&db, &t, &actor, id, false).await?),
+        "delete" => tokenboard::notify::schedules::delete(&db, &t, &actor, id).await?,
         other => return Err(AppError::BadRequest(format!("unknown command {other:?}"))),
     }
     tracing::info!(team_id = t.id, admin_id = ?actor.admin_id(), schedule = id, command, "schedule changed");
@@ -249,7 +259,7 @@ pub async fn schedule_command(team: String, id: i64, command: String) -> Result<
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub team: String,
-    pub mail: tokenboard::mail::OutboxMail,
+    pub mail: tokenboard::notify::mail::OutboxMail,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -265,10 +275,10 @@ pub struct OutboxScreen {
 /// recipients), so a secondary admin sees none.
 #[server(endpoint = "outbox", input = leptos::server_fn::codec::Json)]
 pub async fn load_outbox() -> Result<OutboxScreen, AppError> {
-    use tokenboard::model::Role;
+    use tokenboard::domain::model::Role;
     let (db, admin) = crate::session::current_admin().await?;
     let state = crate::session::state()?;
-    let teams = tokenboard::auth::teams_of(&db, admin.id).await?;
+    let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
     let mut ids = Vec::new();
     let mut names = std::collections::HashMap::new();
     for team in teams.iter().filter(|t| t.role == Role::Primary) {
@@ -279,7 +289,7 @@ pub async fn load_outbox() -> Result<OutboxScreen, AppError> {
     // Set-password links show only without SMTP, and only to the primary
     // admins who could invite anyway (password_links).
     let show_links = if state.smtp_configured { &[][..] } else { &ids[..] };
-    let mails = tokenboard::mail::for_teams(&db, &ids, show_links)
+    let mails = tokenboard::notify::mail::for_teams(&db, &ids, show_links)
         .await?
         .into_iter()
         .map(|mail| OutboxEntry { team: names.get(&mail.team_id).cloned().unwrap_or_default(), mail })
@@ -290,18 +300,18 @@ pub async fn load_outbox() -> Result<OutboxScreen, AppError> {
 /// The settings page: the team's settings and its API keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SettingsData {
-    pub settings: tokenboard::settings::TeamSettings,
-    pub api_keys: Vec<tokenboard::settings::ApiKeyInfo>,
-    pub admins: Vec<tokenboard::team_admins::TeamAdmin>,
+    pub settings: tokenboard::access::settings::TeamSettings,
+    pub api_keys: Vec<tokenboard::access::settings::ApiKeyInfo>,
+    pub admins: Vec<tokenboard::access::team_admins::TeamAdmin>,
 }
 
 #[server(endpoint = "settings", input = leptos::server_fn::codec::Json)]
 pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsData>, AppError> {
     let (db, _, viewer, team, t) = open_primary(&request.team).await?;
     let data = SettingsData {
-        settings: tokenboard::settings::load(&db, t.id).await?,
-        api_keys: tokenboard::auth::api_keys(&db, t.id).await?,
-        admins: tokenboard::team_admins::list(&db, t.id).await?,
+        settings: tokenboard::access::settings::load(&db, t.id).await?,
+        api_keys: tokenboard::access::auth::api_keys(&db, t.id).await?,
+        admins: tokenboard::access::team_admins::list(&db, t.id).await?,
     };
     Ok(TeamScreen { viewer, team, data })
 }
@@ -310,7 +320,7 @@ pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsDa
 #[server(endpoint = "settings_save")]
 pub async fn save_settings(
     team: String,
-    settings: tokenboard::settings::SettingsInput,
+    settings: tokenboard::access::settings::SettingsInput,
 ) -> Result<Vec<String>, AppError> {
     let (db, actor, _, _, t) = open_primary(&team).await?;
     let valid = settings.validate().map_err(AppError::BadRequest)?;
@@ -318,7 +328,7 @@ pub async fn save_settings(
         crate::session::state()?.webhooks.check_url(url).map_err(AppError::BadRequest)?;
     }
     let files = &crate::session::state()?.exports.files;
-    let saved = tokenboard::settings::save(&db, files, &t, &actor, &valid).await?;
+    let saved = tokenboard::access::settings::save(&db, files, &t, &actor, &valid).await?;
     let mut answer = saved.changes;
     // Shown this once, to the primary admin who set the URL; kept server-side for signing.
     if let Some(secret) = saved.webhook_secret {
@@ -332,18 +342,18 @@ pub async fn save_settings(
 /// Creates a team API key; the key is in the answer once and never again.
 #[server(endpoint = "api_key_create")]
 pub async fn create_api_key(team: String, label: String) -> Result<String, AppError> {
-    use tokenboard::audit::{self, AuditAction};
+    use tokenboard::access::audit::{self, AuditAction};
     let (db, actor, _, _, t) = open_primary(&team).await?;
-    let key = tokenboard::auth::create_api_key(&db, t.id, &label).await?;
+    let key = tokenboard::access::auth::create_api_key(&db, t.id, &label).await?;
     audit::record(&db, Some(t.id), &actor, AuditAction::ApiKeyCreated, &format!("key {:?}", label.trim())).await?;
     Ok(key)
 }
 
 #[server(endpoint = "api_key_revoke")]
 pub async fn revoke_api_key(team: String, id: i64) -> Result<(), AppError> {
-    use tokenboard::audit::{self, AuditAction};
+    use tokenboard::access::audit::{self, AuditAction};
     let (db, actor, _, _, t) = open_primary(&team).await?;
-    tokenboard::auth::revoke_api_key(&db, t.id, id).await?;
+    tokenboard::access::auth::revoke_api_key(&db, t.id, id).await?;
     audit::record(&db, Some(t.id), &actor, AuditAction::ApiKeyRevoked, &format!("key #{id}")).await?;
     Ok(())
 }
@@ -353,21 +363,21 @@ pub async fn revoke_api_key(team: String, id: i64) -> Result<(), AppError> {
 pub struct AuditRequest {
     pub team: String,
     #[serde(default)]
-    pub cursor: tokenboard::audit::AuditCursor,
+    pub cursor: tokenboard::access::audit::AuditCursor,
 }
 
 #[server(endpoint = "audit", input = leptos::server_fn::codec::Json)]
-pub async fn load_audit(request: AuditRequest) -> Result<TeamScreen<tokenboard::audit::AuditPage>, AppError> {
-    use tokenboard::audit::{self, AUDIT_PAGE_ROWS};
+pub async fn load_audit(request: AuditRequest) -> Result<TeamScreen<tokenboard::access::audit::AuditPage>, AppError> {
+    use tokenboard::access::audit::{self, AUDIT_PAGE_ROWS};
     let (db, _, viewer, team, t) = open_primary(&request.team).await?;
     Ok(TeamScreen { viewer, team, data: audit::page(&db, t.id, request.cursor, AUDIT_PAGE_ROWS).await? })
 }
 
 #[cfg(feature = "ssr")]
-fn parse_role(role: &str) -> Result<tokenboard::model::Role, AppError> {
+fn parse_role(role: &str) -> Result<tokenboard::domain::model::Role, AppError> {
     match role {
-        "primary" => Ok(tokenboard::model::Role::Primary),
-        "secondary" => Ok(tokenboard::model::Role::Secondary),
+        "primary" => Ok(tokenboard::domain::model::Role::Primary),
+        "secondary" => Ok(tokenboard::domain::model::Role::Secondary),
         other => Err(AppError::BadRequest(format!("unknown role {other:?}: use primary or secondary"))),
     }
 }
@@ -380,11 +390,12 @@ pub async fn invite_admin(
     team: String,
     email: String,
     role: String,
-) -> Result<tokenboard::team_admins::Invited, AppError> {
+) -> Result<tokenboard::access::team_admins::Invited, AppError> {
     let role = parse_role(&role)?;
     let (db, actor, _, _, t) = open_primary(&team).await?;
     let state = crate::session::state()?;
-    Ok(tokenboard::team_admins::invite(&db, &t, &actor, &email, role, &state.public_url, state.smtp_configured).await?)
+    Ok(tokenboard::access::team_admins::invite(&db, &t, &actor, &email, role, &state.public_url, state.smtp_configured)
+        .await?)
 }
 
 /// Changes an admin's role ("primary", "secondary") or removes them ("remove").
@@ -392,8 +403,8 @@ pub async fn invite_admin(
 pub async fn admin_command(team: String, admin_id: i64, command: String) -> Result<(), AppError> {
     let (db, actor, _, _, t) = open_primary(&team).await?;
     match command.as_str() {
-        "remove" => tokenboard::team_admins::remove(&db, &t, &actor, admin_id).await?,
-        role => tokenboard::team_admins::set_role(&db, &t, &actor, admin_id, parse_role(role)?).await?,
+        "remove" => tokenboard::access::team_admins::remove(&db, &t, &actor, admin_id).await?,
+        role => tokenboard::access::team_admins::set_role(&db, &t, &actor, admin_id, parse_role(role)?).await?,
     }
     Ok(())
 }

@@ -64,7 +64,7 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::AppError;
-    use tokenboard::auth::AccessError;
+    use tokenboard::access::auth::AccessError;
 
     impl AppError {
         /// A server fault of the current request: the detail goes to the log

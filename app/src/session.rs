@@ -5,8 +5,8 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use leptos::prelude::*;
 use tokenboard::Db;
-use tokenboard::auth::{self, Admin, TeamAccess};
-use tokenboard::model::Role;
+use tokenboard::access::auth::{self, Admin, TeamAccess};
+use tokenboard::domain::model::Role;
 
 use crate::error::AppError;
 
@@ -28,7 +28,7 @@ pub struct AppState {
     /// Idle timeout and absolute lifetime of sessions.
     pub sessions: auth::SessionPolicy,
     /// Where team webhooks may point (checked when the settings are saved).
-    pub webhooks: tokenboard::webhooks::WebhookPolicy,
+    pub webhooks: tokenboard::notify::webhooks::WebhookPolicy,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -7,12 +7,12 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use tokenboard::Db;
-use tokenboard::audit::Actor;
-use tokenboard::demo::{self, DemoOptions};
-use tokenboard::import::{ImportError, import_usage_csv};
-use tokenboard::model::Role;
-use tokenboard::teams::{self, NewTeam};
-use tokenboard::{auth, packs};
+use tokenboard::access::audit::Actor;
+use tokenboard::domain::model::Role;
+use tokenboard::domain::teams::{self, NewTeam};
+use tokenboard::ingest::demo::{self, DemoOptions};
+use tokenboard::ingest::import::{ImportError, import_usage_csv};
+use tokenboard::{access::auth, domain::packs};
 
 use crate::config::{Config, redact_secrets_of, redact_url};
 
@@ -223,14 +223,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Rollups(RollupsCommand::Rebuild) => {
             let db = open_db(&config).await?;
             let started = std::time::Instant::now();
-            let teams = tokenboard::rollups::rebuild_all(&db).await?;
+            let teams = tokenboard::report::rollups::rebuild_all(&db).await?;
             println!("rebuilt the rollups of {teams} teams in {:.1}s", started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Team(TeamCommand::Set { team, personal_data, time_zone }) => {
             let db = open_db(&config).await?;
             let team = teams::team(&db, &team).await?;
-            let mut settings = tokenboard::settings::load(&db, team.id).await?;
+            let mut settings = tokenboard::access::settings::load(&db, team.id).await?;
             if let Some(on_off) = personal_data {
                 settings.personal_data = on_off == "on";
             }
@@ -238,7 +238,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 settings.time_zone = zone;
             }
             let files = tokenboard::export::job::ExportFiles::new(config.exports_dir())?;
-            let changes = tokenboard::settings::update(&db, &files, &team, &Actor::CommandLine, &settings).await?;
+            let changes =
+                tokenboard::access::settings::update(&db, &files, &team, &Actor::CommandLine, &settings).await?;
             if changes.is_empty() {
                 println!("{}: nothing to change", team.slug);
             }
@@ -363,7 +364,7 @@ async fn run_bench(args: BenchArgs) -> Result<()> {
         bench_views(&db, &team, &args).await?;
     }
     let export_dir = std::path::Path::new(&args.database).with_file_name("bench-exports");
-    let exports = tokenboard::bench::exports(&db, &team, args.end_date, &export_dir).await?;
+    let exports = tokenboard::report::bench::exports(&db, &team, args.end_date, &export_dir).await?;
     println!(
         "\n{:<8} {:>12} {:>10} {:>10} {:>14} {:>16}",
         "export", "rows", "MB", "seconds", "rows/s", "peak memory +"
@@ -384,9 +385,9 @@ async fn run_bench(args: BenchArgs) -> Result<()> {
 
 /// The views' median and p95 through the pipeline, next to the naive query.
 async fn bench_views(db: &Db, team: &teams::Team, args: &BenchArgs) -> Result<()> {
-    let first = tokenboard::bench::first_view(db, team, args.end_date).await?;
+    let first = tokenboard::report::bench::first_view(db, team, args.end_date).await?;
     println!("first view after start or import (builds the usage index): {:.0} ms", first.as_secs_f64() * 1000.0);
-    let timings = tokenboard::bench::run(db, team, args.end_date, args.runs, args.naive_runs).await?;
+    let timings = tokenboard::report::bench::run(db, team, args.end_date, args.runs, args.naive_runs).await?;
     println!("\n{:<16} {:<10} {:>12} {:>12} {:>14} {:>8}", "view", "range", "median", "p95", "naive median", "ratio");
     for t in &timings {
         let ms = |d: std::time::Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
@@ -453,8 +454,8 @@ async fn serve(config: Config) -> Result<()> {
     // view of a large team then does not wait for it.
     let warming = db.clone();
     tokio::spawn(async move {
-        for team in tokenboard::teams::all_teams(&warming).await.unwrap_or_default() {
-            if let Err(e) = tokenboard::usage_index::warm(&warming, team.id).await {
+        for team in tokenboard::domain::teams::all_teams(&warming).await.unwrap_or_default() {
+            if let Err(e) = tokenboard::report::index::warm(&warming, team.id).await {
                 tracing::warn!(team_id = team.id, error = %e, "could not prebuild the usage index");
             }
         }

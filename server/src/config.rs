@@ -43,14 +43,14 @@ pub struct Config {
     /// `TOKENBOARD_SESSION_IDLE_MINUTES` (default 720) and
     /// `TOKENBOARD_SESSION_MAX_DAYS` (default 14): a session ends after that
     /// long without a request, and that long after login in any case.
-    pub sessions: tokenboard::auth::SessionPolicy,
+    pub sessions: tokenboard::access::auth::SessionPolicy,
     /// `TOKENBOARD_TRUSTED_PROXY_HEADER` (e.g. `X-Forwarded-For`): the header
     /// the reverse proxy in front sets to the client's address; its
     /// right-most entry keys the login limit. Unset: the TCP peer does.
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
     /// `TOKENBOARD_WEBHOOK_ALLOW_HOSTS`: comma-separated host names and IP
     /// addresses a webhook may reach although they are internal.
-    pub webhook_policy: tokenboard::webhooks::WebhookPolicy,
+    pub webhook_policy: tokenboard::notify::webhooks::WebhookPolicy,
     /// `TOKENBOARD_REQUEST_TIMEOUT_SECS`: longest time from a request's head
     /// to the head of its answer (a download's body may take longer).
     pub request_timeout: Duration,
@@ -107,7 +107,7 @@ impl Config {
             smtp_url: std::env::var("TOKENBOARD_SMTP_URL").ok().filter(|v| !v.trim().is_empty()),
             mail_from: var("TOKENBOARD_MAIL_FROM", DEFAULT_MAIL_FROM),
             public_url: var("TOKENBOARD_PUBLIC_URL", &format!("http://{}", var("TOKENBOARD_ADDR", DEFAULT_ADDR))),
-            sessions: tokenboard::auth::SessionPolicy {
+            sessions: tokenboard::access::auth::SessionPolicy {
                 idle: chrono::Duration::minutes(positive(
                     "TOKENBOARD_SESSION_IDLE_MINUTES",
                     DEFAULT_SESSION_IDLE_MINUTES,
@@ -118,7 +118,10 @@ impl Config {
                 header if header.is_empty() => None,
                 _ => Some(parsed("TOKENBOARD_TRUSTED_PROXY_HEADER", "")?),
             },
-            webhook_policy: tokenboard::webhooks::WebhookPolicy::from_list(&var("TOKENBOARD_WEBHOOK_ALLOW_HOSTS", "")),
+            webhook_policy: tokenboard::notify::webhooks::WebhookPolicy::from_list(&var(
+                "TOKENBOARD_WEBHOOK_ALLOW_HOSTS",
+                "",
+            )),
             request_timeout: seconds("TOKENBOARD_REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT_SECS)?,
             header_timeout: seconds("TOKENBOARD_HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT_SECS)?,
         })
@@ -128,9 +131,9 @@ impl Config {
     /// `<data dir>/secret`, created (random, owner-only) when the file is
     /// missing. A file that exists but is not a secret we wrote stops the
     /// start: replacing it would silently change every hashed user id.
-    pub fn pseudonym_key(&self) -> std::io::Result<tokenboard::personal_data::PseudonymKey> {
+    pub fn pseudonym_key(&self) -> std::io::Result<tokenboard::access::personal_data::PseudonymKey> {
         if let Some(secret) = &self.secret {
-            return Ok(tokenboard::personal_data::PseudonymKey::new(secret.as_bytes()));
+            return Ok(tokenboard::access::personal_data::PseudonymKey::new(secret.as_bytes()));
         }
         let path = self.data_dir.join("secret");
         let secret = match std::fs::read_to_string(&path) {
@@ -138,7 +141,7 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new_secret(&path)?,
             Err(e) => return Err(std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))),
         };
-        Ok(tokenboard::personal_data::PseudonymKey::new(secret.as_bytes()))
+        Ok(tokenboard::access::personal_data::PseudonymKey::new(secret.as_bytes()))
     }
 
     pub fn exports_dir(&self) -> PathBuf {
@@ -167,7 +170,7 @@ fn write_new_secret(path: &Path) -> std::io::Result<String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
-        tokenboard::files::create_private_dir(dir)?;
+        tokenboard::db::files::create_private_dir(dir)?;
     }
     let mut bytes = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);

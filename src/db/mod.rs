@@ -5,6 +5,10 @@
 //! accept, and run through [`on_db!`], which expands the same code for each
 //! pool type — sqlx's types stay concrete and no `Any` driver is needed.
 
+pub mod files;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +17,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::{Error, Result};
-use crate::usage_index::IndexCache;
+use crate::report::index::IndexCache;
 
 /// The database: one connection pool per process, plus the in-memory usage
 /// indexes built from it (shared by all clones).
@@ -29,7 +33,9 @@ pub enum Pool {
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool of `$db`.
+/// Runs `$body` with `$pool` bound to the concrete pool of `$db` (tests use
+/// it too, as `tokenboard::on_db!`).
+#[macro_export]
 macro_rules! on_db {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db.pool() {
@@ -38,7 +44,7 @@ macro_rules! on_db {
         }
     };
 }
-pub(crate) use on_db;
+pub use crate::on_db;
 
 impl Db {
     fn new(pool: Pool) -> Db {
@@ -128,7 +134,7 @@ fn create_private_database_file(path: &std::path::Path) -> Result<()> {
         return Ok(()); // in memory
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::files::create_private_dir(dir)
+        crate::db::files::create_private_dir(dir)
             .map_err(|e| Error::Invalid(format!("cannot create database directory {}: {e}", dir.display())))?;
     }
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {

@@ -2,13 +2,13 @@
 //! their state here (queued → running → done | failed), so any app server
 //! can run them and a restart finds what it interrupted.
 
-use crate::audit::{self, Actor, AuditAction};
+use crate::access::audit::{self, Actor, AuditAction};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus, RETENTION_DAYS};
 use crate::db::{Db, on_db};
+use crate::domain::range::ResolvedRange;
 use crate::error::{Error, Result};
-use crate::range::ResolvedRange;
 
 /// Attempts before an interrupted export is given up.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -73,7 +73,7 @@ const SELECT: &str = "SELECT e.id, e.team_id, a.email AS admin_email, e.schedule
 /// An export to record.
 #[derive(Clone, Debug)]
 pub struct NewExport<'a> {
-    pub team: &'a crate::teams::Team,
+    pub team: &'a crate::domain::teams::Team,
     /// Who asked: an admin (one-click), the scheduler, the command line.
     pub actor: &'a Actor,
     pub schedule_id: Option<i64>,

@@ -17,11 +17,11 @@ use super::sources::{ExportInput, expected_rows, write_rows};
 use super::writer_thread::WriterThread;
 use super::writers::{CsvSink, ExportMeta, RecordedTable, TableSink, XlsxSink};
 use super::{ExportFormat, ExportRecord, ExportReport, ExportStatus};
+use crate::access::personal_data::{Privacy, PseudonymKey};
 use crate::db::Db;
+use crate::db::files::create_private_file;
+use crate::domain::range::RangeQuery;
 use crate::error::{Error, Result};
-use crate::files::create_private_file;
-use crate::personal_data::{Privacy, PseudonymKey};
-use crate::range::RangeQuery;
 
 /// How often a running export writes its progress and heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -38,7 +38,7 @@ pub struct ExportFiles {
 impl ExportFiles {
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<ExportFiles> {
         let dir = dir.into();
-        crate::files::create_private_dir(&dir)?;
+        crate::db::files::create_private_dir(&dir)?;
         Ok(ExportFiles { dir })
     }
 
@@ -164,7 +164,7 @@ fn hash_file(path: &Path) -> io::Result<(u64, String)> {
 /// The input of a recorded export: its team, report and the range it was
 /// recorded with (a resumed job writes the same dates).
 pub async fn input_of(ctx: &ExportContext, record: &ExportRecord) -> Result<ExportInput> {
-    let team = crate::teams::team_by_id(&ctx.db, record.team_id).await?;
+    let team = crate::domain::teams::team_by_id(&ctx.db, record.team_id).await?;
     let params = history::decode_params(&record.query)?;
     let range = RangeQuery {
         granularity: params.granularity.clone(),

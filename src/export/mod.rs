@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::range::RangeQuery;
+use crate::domain::range::RangeQuery;
 
 #[cfg(feature = "ssr")]
 pub mod history;

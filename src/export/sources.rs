@@ -12,18 +12,18 @@ use sqlx::Row;
 
 use super::writers::{Cell, TableSink};
 use super::{ExportParams, ExportReport};
+use crate::access::personal_data::{Privacy, ShownUser};
 use crate::db::{Db, Pool, on_db};
+use crate::domain::ledger::DayDraw;
+use crate::domain::range::ResolvedRange;
+use crate::domain::teams::Team;
 use crate::error::{Error, Result};
-use crate::ledger::DayDraw;
-use crate::personal_data::{Privacy, ShownUser};
-use crate::range::ResolvedRange;
+use crate::report::screens;
+use crate::report::sql::run;
+use crate::report::views::{UserSort, UserTableQuery};
 use crate::report::{
     Dimension, DimensionValue, Filter, Metric, MetricValue, Order, ReportQuery, ReportResult, user_matches_search,
 };
-use crate::report_sql::run;
-use crate::screens;
-use crate::teams::Team;
-use crate::views::{UserSort, UserTableQuery};
 
 /// Rows between two updates of the shared progress counter.
 const PROGRESS_EVERY: u64 = 4096;
@@ -294,7 +294,7 @@ fn pack_label(pack_id: Option<i64>) -> String {
 
 impl PackLabels {
     async fn load(db: &Db, input: &ExportInput) -> Result<PackLabels> {
-        let ledger = crate::packs::ledger(db, input.team.id, input.range.to.max(input.team.today())).await?;
+        let ledger = crate::domain::packs::ledger(db, input.team.id, input.range.to.max(input.team.today())).await?;
         let mut labels = PackLabels { by_day: HashMap::new(), by_charge: HashMap::new() };
         let in_range = ledger.day_draws.iter().filter(|d| d.date >= input.range.from && d.date <= input.range.to);
         for DayDraw { date, parts } in in_range {

@@ -7,8 +7,8 @@
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use tokenboard::model::SeriesPoint;
-use tokenboard::range::{Granularity, date_span, month_label, short_date};
+use tokenboard::domain::model::SeriesPoint;
+use tokenboard::domain::range::{Granularity, date_span, month_label, short_date};
 use tokenboard::report::ReportResult;
 
 use crate::html::escape;

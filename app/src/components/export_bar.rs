@@ -3,8 +3,8 @@
 //! filters. Plain links: a download starts without JavaScript too.
 
 use leptos::prelude::*;
+use tokenboard::domain::model::RangeView;
 use tokenboard::export::{ExportFormat, ExportParams, ExportReport, export_path};
-use tokenboard::model::RangeView;
 
 use crate::components::layout::query_string;
 

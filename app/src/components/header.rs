@@ -2,7 +2,7 @@
 //! logout everywhere.
 
 use leptos::prelude::*;
-use tokenboard::model::TeamRef;
+use tokenboard::domain::model::TeamRef;
 
 /// Team picker as a disclosure of links: works with and without JavaScript.
 /// `query` (e.g. "?range=3m") is kept when switching team.

@@ -5,13 +5,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokenboard::range::RangeQuery;
+use tokenboard::domain::range::RangeQuery;
 
 use crate::api::{TeamScreen, Viewer};
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::error::AppError;
-use tokenboard::model::{Role, TeamRef};
+use tokenboard::domain::model::{Role, TeamRef};
 
 /// A path parameter of the current route ("" when absent).
 pub fn use_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Form;
-use tokenboard::model::RangeView;
-use tokenboard::range::{Granularity, RangePreset};
+use tokenboard::domain::model::RangeView;
+use tokenboard::domain::range::{Granularity, RangePreset};
 
 #[component]
 pub fn RangePicker(range: RangeView) -> impl IntoView {

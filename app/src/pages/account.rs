@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use tokenboard::model::MIN_PASSWORD_LEN;
+use tokenboard::domain::model::MIN_PASSWORD_LEN;
 
 use crate::api::load_viewer;
 use crate::components::error_view::ErrorView;

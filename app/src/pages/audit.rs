@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tokenboard::audit::{AuditCursor, AuditPage};
+use tokenboard::access::audit::{AuditCursor, AuditPage};
 
 use crate::api::{AuditRequest, TeamScreen, load_audit};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tokenboard::views::TeamBalanceView;
+use tokenboard::report::views::TeamBalanceView;
 
 use crate::api::load_balances;
 use crate::components::chart::donut_svg;

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tokenboard::range::short_date;
-use tokenboard::views::ForecastView;
+use tokenboard::domain::range::short_date;
+use tokenboard::report::views::ForecastView;
 
 use crate::api::{ReportRequest, TeamScreen, load_forecast};
 use crate::components::kpi::{Kpi, group_thousands};

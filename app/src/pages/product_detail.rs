@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use tokenboard::report::views::ProductDetailView;
 use tokenboard::report::{DimensionValue, Metric};
-use tokenboard::views::ProductDetailView;
 
 use crate::api::{ProductDetailRequest, TeamScreen, load_product_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};

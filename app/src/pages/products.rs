@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use tokenboard::report::views::ProductsView;
 use tokenboard::report::{Dimension, DimensionValue, Metric, Order};
-use tokenboard::views::ProductsView;
 
 use crate::api::{ReportRequest, TeamScreen, load_products};
 use crate::components::chart::{BarsChart, ChartBar};

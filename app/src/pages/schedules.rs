@@ -6,9 +6,9 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use tokenboard::domain::range::RangePreset;
 use tokenboard::export::{ExportFormat, ExportReport};
-use tokenboard::range::RangePreset;
-use tokenboard::schedules::{Cadence, Schedule};
+use tokenboard::notify::schedules::{Cadence, Schedule};
 
 use crate::api::{SaveSchedule, ScheduleCommand, TeamRequest, TeamScreen, load_schedules};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use tokenboard::model::MIN_PASSWORD_LEN;
+use tokenboard::domain::model::MIN_PASSWORD_LEN;
 
 /// Everything but URL-safe characters (a token is base64url) is escaped.
 const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');

@@ -5,10 +5,10 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tokenboard::settings::{ApiKeyInfo, TeamSettings};
+use tokenboard::access::settings::{ApiKeyInfo, TeamSettings};
 
-use tokenboard::model::Role;
-use tokenboard::team_admins::TeamAdmin;
+use tokenboard::access::team_admins::TeamAdmin;
+use tokenboard::domain::model::Role;
 
 use crate::api::{
     AdminCommand, CreateApiKey, InviteAdmin, RevokeApiKey, SaveSettings, SettingsData, TeamRequest, TeamScreen,

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use tokenboard::model::SummaryView;
-use tokenboard::range::{RangeQuery, short_date};
+use tokenboard::domain::model::SummaryView;
+use tokenboard::domain::range::{RangeQuery, short_date};
 
 use crate::api::{SummaryPageData, SummaryRequest, load_summary};
 use crate::components::chart::SeriesChart;
@@ -99,7 +99,7 @@ fn Today(s: SummaryView) -> impl IntoView {
     }
 }
 
-fn balance_note(b: tokenboard::model::Balance) -> String {
+fn balance_note(b: tokenboard::domain::model::Balance) -> String {
     if b.overdraft > 0 {
         format!("{} overdrawn", group_thousands(b.overdraft))
     } else if b.is_low() {

@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tokenboard::range::Granularity;
+use tokenboard::domain::range::Granularity;
 use tokenboard::report::DimensionValue;
-use tokenboard::views::UserDetailView;
+use tokenboard::report::views::UserDetailView;
 
 use crate::api::{TeamScreen, UserDetailRequest, load_user_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};

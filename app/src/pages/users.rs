@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
+use tokenboard::report::views::{UserSort, UserTableQuery, UsersView};
 use tokenboard::report::{DimensionValue, Direction, Metric, Order};
-use tokenboard::views::{UserSort, UserTableQuery, UsersView};
 
 use crate::api::{TeamScreen, UsersRequest, load_users};
 use crate::components::chart::{BarsChart, ChartBar};

@@ -14,9 +14,9 @@ use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
 use chrono::Utc;
 use serde::Deserialize;
-use tokenboard::auth::{self, PasswordChangeError};
-use tokenboard::login_limits;
-use tokenboard::password_links::{self, RedeemError};
+use tokenboard::access::auth::{self, PasswordChangeError};
+use tokenboard::access::login_limits;
+use tokenboard::access::password_links::{self, RedeemError};
 
 #[derive(Deserialize)]
 pub struct SetPasswordForm {

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use tokenboard::model::Role;
-use tokenboard::{Db, auth, db_tests};
+use tokenboard::domain::model::Role;
+use tokenboard::{Db, access::auth, db_tests};
 
 use super::tests::{config, router, team};
 use crate::config::Config;
@@ -283,7 +283,10 @@ async fn guessing_the_current_password_is_limited_like_a_login(db: &Db) {
         }
     }
     // The same progressive delay and cap as the login page.
-    assert!((1..=tokenboard::login_limits::MAX_FAILURES_PER_ACCOUNT).contains(&checked), "{checked} guesses checked");
+    assert!(
+        (1..=tokenboard::access::login_limits::MAX_FAILURES_PER_ACCOUNT).contains(&checked),
+        "{checked} guesses checked"
+    );
     let (_, headers, _) = call(db, form("/account/password", Some(&here), &change("long%20enough"))).await;
     assert_eq!(location(&headers), "/account?error=locked");
     assert!(login(db, "me@example.com", "brand new").await.is_none(), "nothing changed");

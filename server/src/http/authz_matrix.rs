@@ -11,9 +11,9 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use app::api::{ProductDetailRequest, ReportRequest, SummaryRequest, TeamRequest, UserDetailRequest, UsersRequest};
-use tokenboard::model::Role;
-use tokenboard::range::RangeQuery;
-use tokenboard::{Db, auth, db_tests};
+use tokenboard::domain::model::Role;
+use tokenboard::domain::range::RangeQuery;
+use tokenboard::{Db, access::auth, db_tests};
 
 use super::tests::{config, router};
 
@@ -188,7 +188,7 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
     let today = mine.today();
     let csv =
         format!("email,first name,product,usage date,tokens used\nsecret-mine@x.com,Secretmine,Revit,{today},10\n");
-    tokenboard::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
     let mut admins = Vec::new();
     for (email, team, role) in [
         ("primary@example.com", mine.id, Role::Primary),
@@ -202,12 +202,12 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
     auth::create_api_key(db, mine.id, "mine-key-label").await.unwrap();
     auth::create_api_key(db, mine.id, "spare").await.unwrap();
     let their_key = auth::create_api_key(db, theirs.id, "theirs").await.unwrap();
-    let mut settings = tokenboard::settings::load(db, mine.id).await.unwrap();
+    let mut settings = tokenboard::access::settings::load(db, mine.id).await.unwrap();
     settings.alert_recipients = vec!["mine-alerts@example.com".into()];
     let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
-    let actor = tokenboard::audit::Actor::CommandLine;
-    tokenboard::settings::update(db, &files, &mine, &actor, &settings).await.unwrap();
-    let schedule = tokenboard::schedules::ScheduleInput {
+    let actor = tokenboard::access::audit::Actor::CommandLine;
+    tokenboard::access::settings::update(db, &files, &mine, &actor, &settings).await.unwrap();
+    let schedule = tokenboard::notify::schedules::ScheduleInput {
         report: "summary".into(),
         format: "csv".into(),
         range: "30d".into(),
@@ -215,8 +215,9 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         start_on: "2027-01-04".into(),
         recipients: "primary@example.com".into(),
     };
-    let owner = tokenboard::audit::Actor::Admin { id: admins[0].id, email: admins[0].email.clone() };
-    let schedule = tokenboard::schedules::create(db, &mine, &owner, &schedule.validate().unwrap()).await.unwrap();
+    let owner = tokenboard::access::audit::Actor::Admin { id: admins[0].id, email: admins[0].email.clone() };
+    let schedule =
+        tokenboard::notify::schedules::create(db, &mine, &owner, &schedule.validate().unwrap()).await.unwrap();
     let cookies = [
         login(db, "primary@example.com").await,
         login(db, "secondary@example.com").await,
@@ -340,7 +341,7 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         }
     }
     // The primary admin's calls left their trace in the audit log.
-    let actions: Vec<String> = tokenboard::audit::for_team(db, mine.id, 500)
+    let actions: Vec<String> = tokenboard::access::audit::for_team(db, mine.id, 500)
         .await
         .unwrap()
         .into_iter()

@@ -9,12 +9,12 @@ use chrono::Days;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use tokenboard::audit::{self, Actor, AuditAction};
+use tokenboard::access::audit::{self, Actor, AuditAction};
 use tokenboard::db::Pool;
-use tokenboard::import::{ChargeRow, store_charges};
-use tokenboard::model::Role;
-use tokenboard::teams::Team;
-use tokenboard::{Db, auth, db_tests};
+use tokenboard::domain::model::Role;
+use tokenboard::domain::teams::Team;
+use tokenboard::ingest::import::{ChargeRow, store_charges};
+use tokenboard::{Db, access::auth, db_tests};
 
 use super::tests::{config, router, team};
 
@@ -50,7 +50,7 @@ async fn custom_ranges_outside_the_bounds_answer_400_everywhere(db: &Db) {
     let t = team(db, "mine").await;
     let cookie = login(db, &t, "me@example.com", Role::Primary).await;
     let csv = format!("email,product,usage date,tokens used\na@x.com,Revit,{},10\n", t.today());
-    tokenboard::import::import_usage_csv(db, &t, csv.as_bytes()).await.unwrap();
+    tokenboard::ingest::import::import_usage_csv(db, &t, csv.as_bytes()).await.unwrap();
     let user = count(db, "SELECT id FROM team_users WHERE team_id = $1", t.id).await;
     let later = t.today() + Days::new(5 * 366);
     let ranges = [

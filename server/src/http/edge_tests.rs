@@ -16,9 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 use tokenboard::db::Pool;
-use tokenboard::model::Role;
-use tokenboard::teams::Team;
-use tokenboard::{Db, auth, db_tests};
+use tokenboard::domain::model::Role;
+use tokenboard::domain::teams::Team;
+use tokenboard::{Db, access::auth, db_tests};
 
 use super::tests::{config, router, team};
 use crate::config::Config;
@@ -104,7 +104,7 @@ const CROSS: [&[(&str, &str)]; 4] = [
 /// browsers and header-less scripts still work.
 async fn cross_origin_writes_are_refused_and_change_nothing(db: &Db) {
     let (mine, cookie) = primary_of_mine(db).await;
-    let time_zone = tokenboard::settings::load(db, mine.id).await.unwrap().time_zone;
+    let time_zone = tokenboard::access::settings::load(db, mine.id).await.unwrap().time_zone;
     let settings = "team=mine&settings[time_zone]=Europe/Berlin&settings[personal_data]=on\
         &settings[low_balance_percents]=20&settings[expiry_horizon_days]=30&settings[alert_recipients]=\
         &settings[alert_webhook_url]=";
@@ -131,7 +131,7 @@ async fn cross_origin_writes_are_refused_and_change_nothing(db: &Db) {
     }
     let keys = auth::api_keys(db, mine.id).await.unwrap();
     assert_eq!(keys.len(), 1, "no key was created: {keys:?}");
-    assert_eq!(tokenboard::settings::load(db, mine.id).await.unwrap().time_zone, time_zone);
+    assert_eq!(tokenboard::access::settings::load(db, mine.id).await.unwrap().time_zone, time_zone);
     assert_eq!(send(db, get("/teams/mine/summary", Some(&cookie), &[])).await.status, StatusCode::OK, "still in");
 
     // The site's own pages (Playwright's Chromium at 127.0.0.1 or localhost),
@@ -156,7 +156,7 @@ async fn cross_origin_writes_are_refused_and_change_nothing(db: &Db) {
 
 async fn exports_and_audit(db: &Db, team: &Team) -> (usize, usize) {
     let exports = tokenboard::export::history::list(db, team.id).await.unwrap().len();
-    let audit = tokenboard::audit::for_team(db, team.id, 500).await.unwrap();
+    let audit = tokenboard::access::audit::for_team(db, team.id, 500).await.unwrap();
     (exports, audit.iter().filter(|e| e.action == "exported").count())
 }
 

@@ -6,8 +6,8 @@
 use axum::http::StatusCode;
 
 use tokenboard::db::Pool;
-use tokenboard::model::Role;
-use tokenboard::{Db, auth, db_tests};
+use tokenboard::domain::model::Role;
+use tokenboard::{Db, access::auth, db_tests};
 
 use super::tests::{call, get, login_request, session_of, team};
 
@@ -50,7 +50,7 @@ async fn imported_markup_stays_text_on_every_page(db: &Db) {
     auth::grant_role(db, victim.id, admin.id, Role::Primary).await.unwrap();
     let csv = hostile_csv(victim.today());
     for t in [&attacker, &victim] {
-        tokenboard::import::import_usage_csv(db, t, csv.as_bytes()).await.unwrap();
+        tokenboard::ingest::import::import_usage_csv(db, t, csv.as_bytes()).await.unwrap();
     }
     let product = id_of(db, "SELECT slug FROM products WHERE name LIKE $1", "Studio %").await;
     let user = id_of(

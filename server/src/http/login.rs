@@ -12,8 +12,8 @@ use axum_extra::extract::cookie::Cookie;
 use chrono::Utc;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
-use tokenboard::audit::{self, Actor, AuditAction};
-use tokenboard::{auth, login_limits};
+use tokenboard::access::audit::{self, Actor, AuditAction};
+use tokenboard::{access::auth, access::login_limits};
 
 #[derive(Deserialize)]
 pub struct LoginForm {

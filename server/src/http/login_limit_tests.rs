@@ -6,8 +6,8 @@ use axum::body::Body;
 use axum::http::{HeaderName, Request, header};
 use tower::ServiceExt;
 
-use tokenboard::login_limits::MAX_FAILURES_PER_ACCOUNT;
-use tokenboard::{Db, auth, db_tests};
+use tokenboard::access::login_limits::MAX_FAILURES_PER_ACCOUNT;
+use tokenboard::{Db, access::auth, db_tests};
 
 use super::tests::{audit_actions, config, login_from, router};
 

@@ -7,9 +7,9 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use tokenboard::db::Pool;
-use tokenboard::model::Role;
-use tokenboard::teams::{NewTeam, Team, create_team};
-use tokenboard::{Db, auth, db_tests, packs};
+use tokenboard::domain::model::Role;
+use tokenboard::domain::teams::{NewTeam, Team, create_team};
+use tokenboard::{Db, access::auth, db_tests, domain::packs};
 
 use crate::config::Config;
 
@@ -191,7 +191,7 @@ async fn every_team_page_is_gated_by_team(db: &Db) {
             "email,first name,product,usage date,tokens used\nsecret-{0}@x.com,Secret{0},Revit,{today},10\n",
             t.slug
         );
-        tokenboard::import::import_usage_csv(db, t, csv.as_bytes()).await.unwrap();
+        tokenboard::ingest::import::import_usage_csv(db, t, csv.as_bytes()).await.unwrap();
     }
     let user_of = |slug: &'static str| async move {
         let sql = "SELECT u.id FROM team_users u JOIN teams t ON t.id = u.team_id WHERE t.slug = $1";
@@ -258,11 +258,11 @@ async fn failed_logins_are_rate_limited_and_audited(db: &Db) {
     auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::upsert_admin(db, "other@example.com", "long enough").await.unwrap();
     let mut checked = 0;
-    for n in 0..tokenboard::login_limits::MAX_FAILURES_PER_ACCOUNT {
+    for n in 0..tokenboard::access::login_limits::MAX_FAILURES_PER_ACCOUNT {
         let (_, headers, _) = call(db, login_from("me@example.com", "wrong", [10, 0, 0, 1], None)).await;
         let location = headers[header::LOCATION].to_str().unwrap();
         // The first ones are checked; later ones may come within the delay.
-        if n < tokenboard::login_limits::DELAY_AFTER || location.contains("error=credentials") {
+        if n < tokenboard::access::login_limits::DELAY_AFTER || location.contains("error=credentials") {
             assert!(location.contains("error=credentials"), "{location}");
             checked += 1;
         } else {
@@ -283,7 +283,7 @@ async fn failed_logins_are_rate_limited_and_audited(db: &Db) {
     assert_eq!(actions.last().unwrap(), &("other@example.com".to_owned(), "login".to_owned()));
 
     // One address guessing at many accounts is stopped too.
-    for n in 0..tokenboard::login_limits::MAX_FAILURES_PER_ADDRESS {
+    for n in 0..tokenboard::access::login_limits::MAX_FAILURES_PER_ADDRESS {
         call(db, login_from(&format!("guess{n}@example.com"), "x", [10, 9, 9, 9], None)).await;
     }
     let (_, headers, _) = call(db, login_from("other@example.com", "long%20enough", [10, 9, 9, 9], None)).await;
@@ -352,16 +352,16 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
         "email,first name,last name,product,usage date,tokens used\n\
          ada.lovelace@x.com,Ada,Lovelace,Revit,{today},10\ngrace@x.com,Grace,Hopper,Maya,{today},20\n"
     );
-    tokenboard::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
     let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
     let cookie = session_of(&headers);
     let set_personal_data = |on: bool| async move {
-        let mut settings = tokenboard::settings::load(db, mine.id).await.unwrap();
+        let mut settings = tokenboard::access::settings::load(db, mine.id).await.unwrap();
         settings.personal_data = on;
-        let team = tokenboard::teams::team(db, "mine").await.unwrap();
+        let team = tokenboard::domain::teams::team(db, "mine").await.unwrap();
         let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
-        let actor = tokenboard::audit::Actor::CommandLine;
-        tokenboard::settings::update(db, &files, &team, &actor, &settings).await.unwrap();
+        let actor = tokenboard::access::audit::Actor::CommandLine;
+        tokenboard::access::settings::update(db, &files, &team, &actor, &settings).await.unwrap();
     };
     let user_id = |email: &'static str| async move {
         let sql = "SELECT id FROM team_users WHERE email = $1";
@@ -383,7 +383,7 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
     let secrets = ["Ada", "Lovelace", "ada.lovelace", "Grace", "Hopper", "grace@x.com"];
 
     set_personal_data(false).await;
-    let hashed = tokenboard::personal_data::PseudonymKey::new(b"http test secret").user_id(mine.id, ada);
+    let hashed = tokenboard::access::personal_data::PseudonymKey::new(b"http test secret").user_id(mine.id, ada);
     let mut seen_hash = 0;
     for path in &paths {
         let (status, _, body) = call(db, get(path, Some(&cookie))).await;
@@ -465,7 +465,7 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
     for (i, name) in names.iter().enumerate() {
         csv.push_str(&format!("{}@x.com,{name},{name}son,Revit,{today},{}\n", name.to_lowercase(), 10 + i));
     }
-    tokenboard::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
     let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
     let cookie = session_of(&headers);
 
@@ -494,11 +494,11 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
         assert_eq!(status, StatusCode::NOT_FOUND, "{link}");
         assert!(!body.contains("Abel"));
     }
-    let log = tokenboard::audit::for_team(db, mine.id, 50).await.unwrap();
+    let log = tokenboard::access::audit::for_team(db, mine.id, 50).await.unwrap();
     assert!(log.iter().any(|e| e.action == "exports-purged"), "{log:?}");
 
     // The name order is the order of the hashed ids, not of the hidden names.
-    let key = tokenboard::personal_data::PseudonymKey::new(b"http test secret");
+    let key = tokenboard::access::personal_data::PseudonymKey::new(b"http test secret");
     let mut by_hash: Vec<(String, &str)> = Vec::new();
     for name in names {
         let email = format!("{}@x.com", name.to_lowercase());
@@ -536,18 +536,20 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
     assert_eq!(csv_column(&body, "Email"), expected, "the export sorts as the screen");
 
     // The SQL answerer under the same rule agrees with the index's answer.
-    let team = tokenboard::teams::team(db, "mine").await.unwrap();
-    let range = tokenboard::range::RangeQuery::preset(tokenboard::range::RangePreset::Days7).resolve(today).unwrap();
-    let table = tokenboard::views::UserTableQuery {
+    let team = tokenboard::domain::teams::team(db, "mine").await.unwrap();
+    let range = tokenboard::domain::range::RangeQuery::preset(tokenboard::domain::range::RangePreset::Days7)
+        .resolve(today)
+        .unwrap();
+    let table = tokenboard::report::views::UserTableQuery {
         search: String::new(),
-        sort: tokenboard::views::UserSort::Name,
+        sort: tokenboard::report::views::UserSort::Name,
         direction: tokenboard::report::Direction::Asc,
         page: 1,
     };
-    let privacy = tokenboard::personal_data::Privacy::new(&key, &team);
-    let screen = tokenboard::screens::user_table(db, &team, range, &table, &privacy, None).await.unwrap();
-    let query = tokenboard::screens::user_table_query(team.id, range, &table);
-    let mut sql = tokenboard::report_sql::run_sql(db, &query).await.unwrap();
+    let privacy = tokenboard::access::personal_data::Privacy::new(&key, &team);
+    let screen = tokenboard::report::screens::user_table(db, &team, range, &table, &privacy, None).await.unwrap();
+    let query = tokenboard::report::screens::user_table_query(team.id, range, &table);
+    let mut sql = tokenboard::report::sql::run_sql(db, &query).await.unwrap();
     privacy.mask_report(&mut sql);
     privacy.order_by_shown_id(&mut sql, table.direction);
     assert_eq!(screen.rows, sql.rows);
@@ -562,7 +564,7 @@ async fn secondaries_see_no_alert_mail_in_the_outbox(db: &Db) {
         auth::grant_role(db, mine.id, admin.id, role).await.unwrap();
     }
     let recipients = ["alerts-secret@example.com".to_owned()];
-    tokenboard::mail::enqueue(db, mine.id, &recipients, "Tokenboard: low", "below 20%", chrono::Utc::now())
+    tokenboard::notify::mail::enqueue(db, mine.id, &recipients, "Tokenboard: low", "below 20%", chrono::Utc::now())
         .await
         .unwrap();
     for (email, sees) in [("lead@example.com", true), ("helper@example.com", false)] {
@@ -584,7 +586,7 @@ async fn secondaries_see_no_alert_mail_in_the_outbox(db: &Db) {
         let (status, _, body) = call(db, server_fn_form("schedule_save", &cookie, form)).await;
         assert_eq!(status.is_success(), sees, "{email} saves a schedule: {status} {body}");
     }
-    assert_eq!(tokenboard::schedules::list(db, mine.id).await.unwrap().len(), 1, "only the primary's");
+    assert_eq!(tokenboard::notify::schedules::list(db, mine.id).await.unwrap().len(), 1, "only the primary's");
 }
 
 db_tests!(

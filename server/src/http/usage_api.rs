@@ -13,8 +13,8 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokenboard::auth::{self, AccessError};
-use tokenboard::import::{ImportError, import_usage_csv};
+use tokenboard::access::auth::{self, AccessError};
+use tokenboard::ingest::import::{ImportError, import_usage_csv};
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()

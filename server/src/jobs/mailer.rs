@@ -5,7 +5,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Body, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokenboard::Db;
-use tokenboard::mail::{self, OutboxMail};
+use tokenboard::notify::mail::{self, OutboxMail};
 
 #[derive(Clone)]
 pub struct SmtpMailer {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokenboard::export::history;
 use tokenboard::export::job::{self, ExportContext};
-use tokenboard::schedules;
+use tokenboard::notify::schedules;
 
 use mailer::SmtpMailer;
 use webhooks::WebhookSender;
@@ -28,7 +28,7 @@ pub struct Jobs {
     pub mailer: Option<SmtpMailer>,
     pub webhooks: WebhookSender,
     /// Which sessions have ended, for the purge.
-    pub sessions: tokenboard::auth::SessionPolicy,
+    pub sessions: tokenboard::access::auth::SessionPolicy,
 }
 
 impl Jobs {
@@ -80,7 +80,7 @@ impl Jobs {
 
     /// Sends the alerts whose condition started to hold.
     pub async fn check_alerts(&self) -> tokenboard::error::Result<usize> {
-        tokenboard::alerts::check_all(&self.exports.db, Utc::now()).await
+        tokenboard::notify::alerts::check_all(&self.exports.db, Utc::now()).await
     }
 
     /// Posts due alert events to their teams' webhooks, signed.
@@ -95,7 +95,7 @@ impl Jobs {
 
     /// Deletes the sessions past their idle timeout or lifetime.
     pub async fn purge_sessions(&self) -> tokenboard::error::Result<usize> {
-        let purged = tokenboard::auth::purge_sessions(&self.exports.db, &self.sessions, Utc::now()).await?;
+        let purged = tokenboard::access::auth::purge_sessions(&self.exports.db, &self.sessions, Utc::now()).await?;
         Ok(usize::try_from(purged).unwrap_or(usize::MAX))
     }
 

@@ -12,15 +12,15 @@ use http_body_util::BodyExt;
 use mailin_embedded::{Handler, Response, Server, response};
 use tower::ServiceExt;
 
-use tokenboard::audit::Actor;
+use tokenboard::access::audit::Actor;
 use tokenboard::db::Pool;
-use tokenboard::demo::{self, DemoOptions};
+use tokenboard::domain::model::Role;
 use tokenboard::export::history;
 use tokenboard::export::job::ExportFiles;
 use tokenboard::export::{ExportReport, ExportStatus};
-use tokenboard::model::Role;
-use tokenboard::schedules::{self, ScheduleInput, ValidSchedule};
-use tokenboard::{Db, auth, db_tests, teams};
+use tokenboard::ingest::demo::{self, DemoOptions};
+use tokenboard::notify::schedules::{self, ScheduleInput, ValidSchedule};
+use tokenboard::{Db, access::auth, db_tests, domain::teams};
 
 use super::Jobs;
 use super::mailer::SmtpMailer;
@@ -126,9 +126,9 @@ fn weekly(recipients: &str, start_on: chrono::NaiveDate) -> ValidSchedule {
 }
 
 async fn allow_domains(db: &Db, files: &ExportFiles, team: &teams::Team, domains: &[&str]) {
-    let mut settings = tokenboard::settings::load(db, team.id).await.unwrap();
+    let mut settings = tokenboard::access::settings::load(db, team.id).await.unwrap();
     settings.schedule_recipient_domains = domains.iter().map(|d| d.to_string()).collect();
-    tokenboard::settings::update(db, files, team, &Actor::CommandLine, &settings).await.unwrap();
+    tokenboard::access::settings::update(db, files, team, &Actor::CommandLine, &settings).await.unwrap();
 }
 
 /// A due schedule runs once and mails a link; the link holds no secret and
@@ -163,7 +163,7 @@ async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
     let schedule = schedules::get(db, team.id, schedule.id).await.unwrap();
     assert_eq!(schedule.next_run_on, today + Days::new(7));
     assert_eq!(jobs.run_exports().await.unwrap(), 1);
-    let outbox = tokenboard::mail::for_teams(db, &[team.id], &[]).await.unwrap();
+    let outbox = tokenboard::notify::mail::for_teams(db, &[team.id], &[]).await.unwrap();
     assert_eq!(outbox.len(), 1);
     // The outbox holds no usable token: the link is the plain download URL.
     let link_line = outbox[0].body.lines().find(|l| l.starts_with("Download: ")).unwrap();
@@ -207,7 +207,7 @@ async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
     assert_eq!(body, on_disk);
     let rows = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(body.as_slice()).records().count();
     assert_eq!(rows as i64, record.rows_written);
-    let log = tokenboard::audit::for_team(db, team.id, 100).await.unwrap();
+    let log = tokenboard::access::audit::for_team(db, team.id, 100).await.unwrap();
     let downloads: Vec<_> = log.iter().filter(|e| e.action == "mail-link-download").collect();
     assert_eq!(downloads.len(), 1, "{log:?}");
     assert_eq!(downloads[0].actor, "viewer@example.com");
@@ -251,13 +251,13 @@ async fn schedule_rules_hold_and_every_change_is_audited(db: &Db) {
     assert_eq!(schedules::get(db, team.id, schedule.id).await.unwrap().recipients, ["someone@example.com"]);
     schedules::delete(db, &team, &lead, schedule.id).await.unwrap();
 
-    for _ in 0..tokenboard::schedules::MAX_SCHEDULES {
+    for _ in 0..tokenboard::notify::schedules::MAX_SCHEDULES {
         schedules::create(db, &team, &lead, &weekly("lead@example.com", start)).await.unwrap();
     }
     let message = schedules::create(db, &team, &lead, &weekly("lead@example.com", start)).await.unwrap_err();
     assert!(message.to_string().contains("at most 10 scheduled reports"), "{message}");
 
-    let actions: Vec<String> = tokenboard::audit::for_team(db, team.id, 500)
+    let actions: Vec<String> = tokenboard::access::audit::for_team(db, team.id, 500)
         .await
         .unwrap()
         .into_iter()
@@ -286,8 +286,10 @@ async fn a_removed_admins_schedule_pauses_and_tells_the_primaries(db: &Db) {
     let by_leaver = schedules::create(db, &team, &leaver, &weekly("lead@example.com", today)).await.unwrap();
     let by_demoted = schedules::create(db, &team, &demoted, &weekly("lead@example.com", today)).await.unwrap();
     let by_lead = schedules::create(db, &team, &lead, &weekly("lead@example.com", today)).await.unwrap();
-    tokenboard::team_admins::remove(db, &team, &lead, leaver.admin_id().unwrap()).await.unwrap();
-    tokenboard::team_admins::set_role(db, &team, &lead, demoted.admin_id().unwrap(), Role::Secondary).await.unwrap();
+    tokenboard::access::team_admins::remove(db, &team, &lead, leaver.admin_id().unwrap()).await.unwrap();
+    tokenboard::access::team_admins::set_role(db, &team, &lead, demoted.admin_id().unwrap(), Role::Secondary)
+        .await
+        .unwrap();
 
     assert_eq!(jobs.queue_schedules().await.unwrap(), 1, "only the lead's schedule runs");
     for id in [by_leaver.id, by_demoted.id] {
@@ -299,7 +301,7 @@ async fn a_removed_admins_schedule_pauses_and_tells_the_primaries(db: &Db) {
     assert_eq!(exports.len(), 1);
     assert_eq!(exports[0].schedule_id, Some(by_lead.id));
 
-    let notices: Vec<_> = tokenboard::mail::for_teams(db, &[team.id], &[])
+    let notices: Vec<_> = tokenboard::notify::mail::for_teams(db, &[team.id], &[])
         .await
         .unwrap()
         .into_iter()
@@ -307,7 +309,7 @@ async fn a_removed_admins_schedule_pauses_and_tells_the_primaries(db: &Db) {
         .collect();
     assert_eq!(notices.len(), 2, "one notice per paused schedule");
     assert!(notices.iter().all(|m| m.recipients == "lead@example.com"), "{notices:?}");
-    let log = tokenboard::audit::for_team(db, team.id, 100).await.unwrap();
+    let log = tokenboard::access::audit::for_team(db, team.id, 100).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "schedule-paused" && e.actor == "scheduler").count(), 2);
     assert_eq!(jobs.queue_schedules().await.unwrap(), 0, "paused schedules stay paused");
 
@@ -329,7 +331,7 @@ async fn a_failed_scheduled_export_mails_no_internal_text(db: &Db) {
     let failed = history::find(db, queued[0].id).await.unwrap().unwrap();
     assert_eq!(failed.schedule_id, Some(schedule.id));
     schedules::mail_export(db, &failed, "http://tokenboard.test").await.unwrap().unwrap();
-    let mail = &tokenboard::mail::for_teams(db, &[team.id], &[]).await.unwrap()[0];
+    let mail = &tokenboard::notify::mail::for_teams(db, &[team.id], &[]).await.unwrap()[0];
     assert!(mail.body.contains("could not be made; the administrators can see details in the export history"));
     for leak in ["No space", "/var/lib", "writing the export"] {
         assert!(!mail.body.contains(leak) && !mail.subject.contains(leak), "{leak:?} in {mail:?}");
@@ -452,7 +454,7 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
             .unwrap();
     let today = team.today();
     let (hook, hooked) = start_webhook_sink().await;
-    let mut settings = tokenboard::settings::load(db, team.id).await.unwrap();
+    let mut settings = tokenboard::access::settings::load(db, team.id).await.unwrap();
     settings.low_balance_percents = vec![20];
     settings.expiry_horizon_days = 30;
     settings.alert_recipients = vec!["finance@example.com".into()];
@@ -461,18 +463,20 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
     let mut cfg = config(4096);
     cfg.data_dir = dir.path().to_owned();
     // The sink listens on loopback: the operator allows it (issue 10 item 5).
-    cfg.webhook_policy = tokenboard::webhooks::WebhookPolicy::from_list("127.0.0.1");
+    cfg.webhook_policy = tokenboard::notify::webhooks::WebhookPolicy::from_list("127.0.0.1");
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
-    tokenboard::settings::update(db, &state.exports.files, &team, &Actor::CommandLine, &settings).await.unwrap();
+    tokenboard::access::settings::update(db, &state.exports.files, &team, &Actor::CommandLine, &settings)
+        .await
+        .unwrap();
     let jobs = Jobs::new(state.exports.clone(), &cfg, None);
     let use_tokens = |day: chrono::NaiveDate, email: &str, tokens: i64| {
         format!("email,product,usage date,tokens used\n{email},Revit,{day},{tokens}\n")
     };
 
-    tokenboard::packs::add_pack(db, team.id, 1000, today - Days::new(100), None).await.unwrap();
+    tokenboard::domain::packs::add_pack(db, team.id, 1000, today - Days::new(100), None).await.unwrap();
     assert_eq!(jobs.check_alerts().await.unwrap(), 0, "a full balance alerts nothing");
     let csv = use_tokens(today - Days::new(1), "a@x.com", 850);
-    tokenboard::import::import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
+    tokenboard::ingest::import::import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
     assert_eq!(jobs.check_alerts().await.unwrap(), 1);
     assert_eq!(jobs.check_alerts().await.unwrap(), 0, "the same crossing alerts once");
     assert_eq!(outbox_subjects(db, team.id).await, ["Tokenboard: Ops is at or below 20% of its tokens"]);
@@ -483,10 +487,10 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
     assert_eq!((event["available"].as_i64(), event["total"].as_i64()), (Some(150), Some(1000)));
 
     // A purchase lifts the balance back over 20%: re-armed, nothing sent.
-    tokenboard::packs::add_pack(db, team.id, 1000, today, None).await.unwrap();
+    tokenboard::domain::packs::add_pack(db, team.id, 1000, today, None).await.unwrap();
     assert_eq!(jobs.check_alerts().await.unwrap(), 0);
     let csv = use_tokens(today, "b@x.com", 1000);
-    tokenboard::import::import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
+    tokenboard::ingest::import::import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
     assert_eq!(jobs.check_alerts().await.unwrap(), 1, "a new crossing alerts again");
     assert_eq!(outbox_subjects(db, team.id).await.len(), 2);
 
@@ -495,8 +499,12 @@ async fn alerts_are_sent_once_per_crossing(db: &Db) {
     let quiet = teams::NewTeam { slug: "quiet".into(), name: "Quiet".into(), time_zone: "UTC".into() };
     let quiet = teams::create_team(db, &quiet).await.unwrap();
     settings.time_zone = "UTC".into();
-    tokenboard::settings::update(db, &state.exports.files, &quiet, &Actor::CommandLine, &settings).await.unwrap();
-    tokenboard::packs::add_pack(db, quiet.id, 500, today - Days::new(340), Some(today + Days::new(20))).await.unwrap();
+    tokenboard::access::settings::update(db, &state.exports.files, &quiet, &Actor::CommandLine, &settings)
+        .await
+        .unwrap();
+    tokenboard::domain::packs::add_pack(db, quiet.id, 500, today - Days::new(340), Some(today + Days::new(20)))
+        .await
+        .unwrap();
     assert_eq!(jobs.check_alerts().await.unwrap(), 1);
     assert_eq!(jobs.check_alerts().await.unwrap(), 0);
     let subjects = outbox_subjects(db, quiet.id).await;
@@ -521,7 +529,7 @@ async fn an_invitation_link_is_mailed_and_leaves_the_outbox(db: &Db) {
     .unwrap();
     let lead = auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
     auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
-    let actor = tokenboard::audit::Actor::Admin { id: lead.id, email: lead.email.clone() };
+    let actor = tokenboard::access::audit::Actor::Admin { id: lead.id, email: lead.email.clone() };
     let cfg = config(4096);
     let state = crate::http::app_state(db.clone(), &cfg).unwrap();
     let (smtp, received) = start_smtp_sink();
@@ -530,11 +538,19 @@ async fn an_invitation_link_is_mailed_and_leaves_the_outbox(db: &Db) {
         &cfg,
         Some(SmtpMailer::new(&format!("smtp://{smtp}"), &cfg.mail_from).unwrap()),
     );
-    tokenboard::team_admins::invite(db, &team, &actor, "new@example.com", Role::Secondary, &cfg.public_url, true)
-        .await
-        .unwrap();
+    tokenboard::access::team_admins::invite(
+        db,
+        &team,
+        &actor,
+        "new@example.com",
+        Role::Secondary,
+        &cfg.public_url,
+        true,
+    )
+    .await
+    .unwrap();
     // With SMTP no team's admins are shown the link (api::load_outbox passes none).
-    let waiting = tokenboard::mail::for_teams(db, &[team.id], &[]).await.unwrap();
+    let waiting = tokenboard::notify::mail::for_teams(db, &[team.id], &[]).await.unwrap();
     assert!(waiting[0].body.contains("token=[hidden]"), "{}", waiting[0].body);
     assert_eq!(jobs.send_mail().await.unwrap(), 1);
 
@@ -545,9 +561,10 @@ async fn an_invitation_link_is_mailed_and_leaves_the_outbox(db: &Db) {
         String::from_utf8(quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap()).unwrap();
     let prefix = format!("{}/set-password?token=", cfg.public_url);
     let token = text.split(&prefix).nth(1).expect("the link is in the mail").split_whitespace().next().unwrap();
-    let sent = tokenboard::mail::for_teams(db, &[team.id], &[team.id]).await.unwrap();
+    let sent = tokenboard::notify::mail::for_teams(db, &[team.id], &[team.id]).await.unwrap();
     assert!(!sent[0].body.contains(token) && sent[0].body.contains("[sent by e-mail]"), "{}", sent[0].body);
-    let admin = tokenboard::password_links::redeem(db, token, "my own choice", chrono::Utc::now()).await.unwrap();
+    let admin =
+        tokenboard::access::password_links::redeem(db, token, "my own choice", chrono::Utc::now()).await.unwrap();
     assert_eq!(admin.email, "new@example.com");
 }
 

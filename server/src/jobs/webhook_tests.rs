@@ -13,11 +13,11 @@ use http_body_util::BodyExt;
 use sha2::Sha256;
 use tower::ServiceExt;
 
-use tokenboard::audit::Actor;
+use tokenboard::access::audit::Actor;
 use tokenboard::db::Pool;
-use tokenboard::model::Role;
-use tokenboard::teams::Team;
-use tokenboard::webhooks::WebhookPolicy;
+use tokenboard::domain::model::Role;
+use tokenboard::domain::teams::Team;
+use tokenboard::notify::webhooks::WebhookPolicy;
 use tokenboard::{Db, db_tests};
 
 use super::Jobs;
@@ -60,15 +60,16 @@ fn jobs(db: &Db, data_dir: &Path, allow: &str) -> Jobs {
 /// check, so the send-time check is what is tested) and makes one crossing of
 /// the 20% threshold. Returns the signing secret.
 async fn cross_threshold(db: &Db, jobs: &Jobs, team: &Team, url: &str) -> String {
-    let mut settings = tokenboard::settings::load(db, team.id).await.unwrap();
+    let mut settings = tokenboard::access::settings::load(db, team.id).await.unwrap();
     settings.low_balance_percents = vec![20];
     settings.alert_webhook_url = Some(url.to_owned());
-    let saved =
-        tokenboard::settings::save(db, &jobs.exports.files, team, &Actor::CommandLine, &settings).await.unwrap();
+    let saved = tokenboard::access::settings::save(db, &jobs.exports.files, team, &Actor::CommandLine, &settings)
+        .await
+        .unwrap();
     let today = team.today();
-    tokenboard::packs::add_pack(db, team.id, 1000, today - Days::new(100), None).await.unwrap();
+    tokenboard::domain::packs::add_pack(db, team.id, 1000, today - Days::new(100), None).await.unwrap();
     let csv = format!("email,product,usage date,tokens used\na@x.com,Revit,{},900\n", today - Days::new(1));
-    tokenboard::import::import_usage_csv(db, team, csv.as_bytes()).await.unwrap();
+    tokenboard::ingest::import::import_usage_csv(db, team, csv.as_bytes()).await.unwrap();
     assert_eq!(jobs.check_alerts().await.unwrap(), 1);
     saved.webhook_secret.expect("a new URL gets a secret")
 }
@@ -116,7 +117,7 @@ async fn internal_webhooks_are_refused_when_saved(db: &Db) {
     ] {
         let (status, body) = save(url).await;
         assert!(!status.is_success() && body.contains("internal address"), "{url}: {status} {body}");
-        assert_eq!(tokenboard::settings::load(db, mine.id).await.unwrap().alert_webhook_url, None, "{url}");
+        assert_eq!(tokenboard::access::settings::load(db, mine.id).await.unwrap().alert_webhook_url, None, "{url}");
     }
     let (status, body) = save("https://hooks.example.com/t/1").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -130,7 +131,7 @@ async fn internal_webhooks_are_refused_when_saved(db: &Db) {
     let page = router.clone().oneshot(crate::http::tests::get("/teams/mine/settings", Some(&cookie))).await.unwrap();
     let page = page.into_body().collect().await.unwrap().to_bytes();
     assert!(!String::from_utf8_lossy(&page).contains(&stored), "and never again");
-    let log = tokenboard::audit::for_team(db, mine.id, 100).await.unwrap();
+    let log = tokenboard::access::audit::for_team(db, mine.id, 100).await.unwrap();
     assert!(log.iter().all(|e| !e.detail.contains(&stored)), "nor in the audit log");
 }
 
@@ -173,9 +174,9 @@ async fn redirects_are_not_followed(db: &Db) {
     let mut claims = 0;
     for day in 1..10 {
         let later = chrono::Utc::now() + chrono::Duration::days(day);
-        claims += tokenboard::alerts::claim_webhooks(db, later, 50).await.unwrap().len();
+        claims += tokenboard::notify::alerts::claim_webhooks(db, later, 50).await.unwrap().len();
     }
-    assert_eq!(claims as i64, tokenboard::alerts::WEBHOOK_ATTEMPTS - 1);
+    assert_eq!(claims as i64, tokenboard::notify::alerts::WEBHOOK_ATTEMPTS - 1);
 }
 
 /// One crossing, one POST however often the jobs run; the body is signed
@@ -217,7 +218,7 @@ async fn secret_and_export_files_are_owner_only(db: &Db) {
     cfg.data_dir = data_dir.clone();
     cfg.secret = None;
     let mine = team(db, "mine").await;
-    tokenboard::packs::add_pack(db, mine.id, 1000, mine.today() - Days::new(10), None).await.unwrap();
+    tokenboard::domain::packs::add_pack(db, mine.id, 1000, mine.today() - Days::new(10), None).await.unwrap();
     let (_, cookie) = admin_of(db, &mine, "lead@example.com", Role::Primary).await;
     let response = router(db, &cfg)
         .oneshot(crate::http::tests::get("/teams/mine/export/token-usage.csv?range=7d", Some(&cookie)))

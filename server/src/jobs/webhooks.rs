@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokenboard::Db;
-use tokenboard::alerts::{self, WebhookEvent};
-use tokenboard::webhooks::{EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookPolicy, signature};
+use tokenboard::notify::alerts::{self, WebhookEvent};
+use tokenboard::notify::webhooks::{EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookPolicy, signature};
 
 /// A webhook that does not answer within this is retried later.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,0 +1,16 @@
+//! Who may see and change what: accounts and sessions, API keys, team admins,
+//! login limits, set-password links, personal-data masking, team settings and
+//! the audit log.
+
+pub mod audit;
+pub mod settings;
+pub mod team_admins;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod login_limits;
+#[cfg(feature = "ssr")]
+pub mod password_links;
+#[cfg(feature = "ssr")]
+pub mod personal_data;

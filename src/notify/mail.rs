@@ -1,0 +1,177 @@
+//! The mail outbox: every e-mail Tokenboard sends is first a row here. A
+//! sender (server, with SMTP) delivers and marks it; without SMTP the mails
+//! stay for `/outbox` to show. The rules for recipients' addresses are
+//! here too, shared with the browser.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::db::{Db, on_db};
+#[cfg(feature = "ssr")]
+use crate::error::Result;
+
+/// Delivery attempts before a mail is left alone.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Recipients one mail (a schedule's, a team's alerts) may have.
+pub const MAX_RECIPIENTS: usize = 20;
+
+/// E-mail addresses separated by commas, semicolons, spaces or new lines,
+/// lower-cased; an error names the first one that is not an address.
+pub fn parse_recipients(text: &str) -> Result<Vec<String>, String> {
+    let recipients: Vec<String> = text
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(format!("at most {MAX_RECIPIENTS} recipients"));
+    }
+    if let Some(bad) = recipients.iter().find(|r| !is_email(r)) {
+        return Err(format!("{} is not an e-mail address", crate::domain::values::quote(bad)));
+    }
+    Ok(recipients)
+}
+
+/// A plausible e-mail address: one `@`, a dotted domain, no spaces, no
+/// control characters, at most [`crate::domain::values::MAX_EMAIL_CHARS`] characters.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    crate::domain::values::check_text("email", s, crate::domain::values::MAX_EMAIL_CHARS).is_ok()
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(|c: char| c.is_whitespace() || c == ',' || c == '<' || c == '>')
+        && !domain.contains('@')
+}
+
+/// One mail, as the outbox shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OutboxMail {
+    pub id: i64,
+    pub team_id: i64,
+    /// Comma-separated addresses.
+    pub recipients: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+const SELECT: &str =
+    "SELECT id, team_id, recipients, subject, body, created_at, sent_at, attempts, last_error FROM mail_outbox";
+
+/// Binds, in order: team id, recipients (comma-separated), subject, body,
+/// time, and the credential inside the body, if any (see [`for_teams`]).
+/// Used directly by changes that mail in their own transaction.
+#[cfg(feature = "ssr")]
+pub(crate) const INSERT: &str =
+    "INSERT INTO mail_outbox (team_id, recipients, subject, body, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)
+    RETURNING id";
+
+/// What stands in the outbox for a credential that was delivered by SMTP.
+#[cfg(feature = "ssr")]
+const SENT_SECRET: &str = "[sent by e-mail]";
+/// What stands in the outbox for a credential the viewer may not see.
+#[cfg(feature = "ssr")]
+const HIDDEN_SECRET: &str = "[hidden]";
+
+#[cfg(feature = "ssr")]
+pub async fn enqueue(
+    db: &Db,
+    team_id: i64,
+    recipients: &[String],
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let sql = "INSERT INTO mail_outbox (team_id, recipients, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)
+        RETURNING id";
+    Ok(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .bind(team_id)
+        .bind(recipients.join(","))
+        .bind(subject)
+        .bind(body)
+        .bind(now)
+        .fetch_one(pool)
+        .await?))
+}
+
+/// Mails not yet delivered and not given up, oldest first.
+#[cfg(feature = "ssr")]
+pub async fn unsent(db: &Db, limit: i64) -> Result<Vec<OutboxMail>> {
+    let sql = format!("{SELECT} WHERE sent_at IS NULL AND attempts < $1 ORDER BY id LIMIT $2");
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(&sql).bind(MAX_ATTEMPTS).bind(limit).fetch_all(pool).await?))
+}
+
+#[cfg(feature = "ssr")]
+pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> Result<()> {
+    // A delivered credential leaves the outbox: only the recipient holds it now.
+    let sql = "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL,
+               body = CASE WHEN secret IS NULL THEN body ELSE REPLACE(body, secret, $3) END, secret = NULL
+               WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(now).bind(SENT_SECRET).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+pub async fn mark_failed_attempt(db: &Db, id: i64, error: &str) -> Result<()> {
+    let sql = "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(error).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// The mails of the given teams, newest first. A credential in a mail (a
+/// set-password link) shows only for the teams in `show_secrets` (the
+/// viewer's teams as a primary admin, when there is no SMTP to deliver it);
+/// a credential shown is marked so (`secret_shown`: its link is not private,
+/// see `password_links`).
+#[cfg(feature = "ssr")]
+pub async fn for_teams(db: &Db, team_ids: &[i64], show_secrets: &[i64]) -> Result<Vec<OutboxMail>> {
+    let shown = "UPDATE mail_outbox SET secret_shown = TRUE WHERE team_id = $1 AND secret IS NOT NULL";
+    let sql = "SELECT id, team_id, recipients, subject,
+                      CASE WHEN secret IS NULL OR $2 THEN body ELSE REPLACE(body, secret, $3) END AS body,
+                      created_at, sent_at, attempts, last_error
+               FROM mail_outbox WHERE team_id = $1 ORDER BY id DESC LIMIT 200";
+    let mut mails = Vec::new();
+    for team_id in team_ids {
+        let show = show_secrets.contains(team_id);
+        if show {
+            // Marked before it is read: a credential is never shown unmarked.
+            on_db!(db, |pool| sqlx::query(shown).bind(team_id).execute(pool).await?.rows_affected());
+        }
+        mails.extend(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(sql)
+            .bind(team_id)
+            .bind(show)
+            .bind(HIDDEN_SECRET)
+            .fetch_all(pool)
+            .await?));
+    }
+    mails.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(mails)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_refuse_control_characters_and_length() {
+        assert!(is_email("ann@example.com"));
+        assert!(!is_email("ann\0@example.com"));
+        assert!(!is_email("ann@example.com\0"));
+        assert!(!is_email("ann@exa\u{7}mple.com"));
+        let local = "a".repeat(64);
+        let long = format!("{local}@{}.com", "b".repeat(254));
+        assert!(!is_email(&long));
+        assert!(is_email(&format!("{local}@{}.com", "b".repeat(180))));
+        let err = parse_recipients(&format!("x{}", "\u{1}".repeat(1000))).unwrap_err();
+        assert!(err.len() < 300, "{err}");
+    }
+}

@@ -1,0 +1,59 @@
+//! Rollup tables: aggregates of `usage_charges` that reports read instead of
+//! scanning charges. They are refreshed for the days an import touched, in
+//! the import's transaction, so they are never out of step with the charges.
+
+use chrono::NaiveDate;
+
+use crate::db::{Db, on_db};
+use crate::error::Result;
+
+/// Statements that recompute every rollup of team `$1` for days `$2..=$3`
+/// from the charges. Run in order, inside the writer's transaction.
+pub const REFRESH_STATEMENTS: [&str; 6] = [
+    "DELETE FROM daily_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
+    "INSERT INTO daily_usage (team_id, usage_date, tokens, charges)
+     SELECT team_id, usage_date, CAST(SUM(tokens) AS BIGINT), COUNT(*) FROM usage_charges
+     WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
+     GROUP BY team_id, usage_date",
+    "DELETE FROM daily_product_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
+    "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days)
+     SELECT team_id, usage_date, product_id, CAST(SUM(tokens) AS BIGINT), COUNT(*), COUNT(DISTINCT user_id)
+     FROM usage_charges
+     WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
+     GROUP BY team_id, usage_date, product_id",
+    "DELETE FROM daily_version_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
+    "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges)
+     SELECT team_id, usage_date, product_id, product_version, CAST(SUM(tokens) AS BIGINT), COUNT(*)
+     FROM usage_charges
+     WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
+     GROUP BY team_id, usage_date, product_id, product_version",
+];
+
+/// Marks the team's charges as changed (in the writer's transaction), so
+/// usage indexes held in memory are rebuilt on next use.
+pub const BUMP_DATA_VERSION: &str = "UPDATE teams SET data_version = data_version + 1 WHERE id = $1";
+
+/// Recomputes all rollups of every team from the charges; returns the teams rebuilt.
+pub async fn rebuild_all(db: &Db) -> Result<usize> {
+    let teams = crate::domain::teams::all_teams(db).await?;
+    for team in &teams {
+        rebuild(db, team.id).await?;
+    }
+    Ok(teams.len())
+}
+
+/// Recomputes all rollups of one team from its charges, in one transaction.
+pub async fn rebuild(db: &Db, team_id: i64) -> Result<()> {
+    // Whole-history bounds that also compare correctly as SQLite text.
+    let from = NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date");
+    let to = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for sql in REFRESH_STATEMENTS {
+            sqlx::query(sql).bind(team_id).bind(from).bind(to).execute(&mut *tx).await?;
+        }
+        sqlx::query(BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}

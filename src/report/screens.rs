@@ -1,0 +1,313 @@
+//! Builds the report screens from the report pipeline: each screen is a few
+//! [`ReportQuery`] values run through [`report_sql::run`].
+
+use crate::access::personal_data::Privacy;
+use crate::db::{Db, on_db};
+use crate::domain::model::SeriesPoint;
+use crate::domain::range::{Granularity, ResolvedRange};
+use crate::domain::teams::Team;
+use crate::error::{Error, Result};
+use crate::report::sql::run;
+use crate::report::views::{
+    ChargeLine, ForecastView, PackView, ProductDetailView, ProductRef, ProductWeeks, ProductsView, TeamBalanceView,
+    USERS_PER_PAGE, UserDetailView, UserRef, UserSort, UserTableQuery, UsersView,
+};
+use crate::report::{
+    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, Order, OrderBy, ReportQuery, ReportResult,
+};
+
+/// Users shown in the top-users charts.
+pub const TOP_USERS: u32 = 10;
+
+/// The By product table, in `order` (default: most tokens first).
+pub async fn products(db: &Db, team: &Team, range: ResolvedRange, order: Option<Order>) -> Result<ProductsView> {
+    let metrics = [Metric::Tokens, Metric::Users, Metric::UserDays, Metric::LastUsed];
+    let order = order.unwrap_or(Order { by: OrderBy::Metric(Metric::Tokens), direction: Direction::Desc });
+    let query = ReportQuery::totals(team.id, range, &metrics).by(Dimension::Product).order(order.by, order.direction);
+    Ok(ProductsView { range: (&range).into(), order, products: run(db, &query).await? })
+}
+
+pub async fn product_ref(db: &Db, slug: &str) -> Result<ProductRef> {
+    let sql = "SELECT slug, name FROM products WHERE slug = $1";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (String, String)>(sql).bind(slug).fetch_optional(pool).await?);
+    row.map(|(slug, name)| ProductRef { slug, name }).ok_or_else(|| Error::NotFound(format!("product {slug:?}")))
+}
+
+/// Turns a time-only report into chart points.
+fn series(result: &ReportResult, metric: Metric) -> Vec<SeriesPoint> {
+    let i = result.metric_index(metric).expect("the report has the metric");
+    result
+        .rows
+        .iter()
+        .filter_map(|row| match row.keys.first() {
+            Some(DimensionValue::Bucket { start, end, partial }) => {
+                Some(SeriesPoint { start: *start, end: *end, tokens: row.values[i].count(), partial: *partial })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A product's users, most tokens first: the top of it on the product's
+/// screen, all of it in the export.
+pub fn product_users_query(team_id: i64, range: ResolvedRange, product_slug: &str) -> ReportQuery {
+    ReportQuery::totals(team_id, range, &[Metric::Tokens, Metric::UserDays])
+        .by(Dimension::User)
+        .filter(Filter::Product(product_slug.to_owned()))
+        .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+}
+
+pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &str) -> Result<ProductDetailView> {
+    let product = product_ref(db, slug).await?;
+    let only = Filter::Product(product.slug.clone());
+    let over_time =
+        run(db, &ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone()))
+            .await?;
+    let versions = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])
+            .by(Dimension::ProductVersion)
+            .filter(only)
+            .order(OrderBy::Dimension(Dimension::ProductVersion), Direction::Desc),
+    )
+    .await?;
+    let top_users = run(db, &product_users_query(team.id, range, &product.slug).page(TOP_USERS, 0)).await?;
+    Ok(ProductDetailView {
+        range: (&range).into(),
+        over_time: series(&over_time, Metric::Tokens),
+        product,
+        versions,
+        top_users,
+    })
+}
+
+/// Metrics of the user table.
+const USER_TABLE_METRICS: [Metric; 4] = [Metric::Tokens, Metric::Products, Metric::UserDays, Metric::LastUsed];
+
+/// The user table, every page: searched and sorted as `table` says. The
+/// screen shows one page of it, the export all of it.
+pub fn user_table_query(team_id: i64, range: ResolvedRange, table: &UserTableQuery) -> ReportQuery {
+    let query = ReportQuery::totals(team_id, range, &USER_TABLE_METRICS)
+        .by(Dimension::User)
+        .order(table.sort.order_by(), table.direction);
+    match table.search.trim() {
+        "" => query,
+        search => query.filter(Filter::UserSearch(search.to_owned())),
+    }
+}
+
+/// The user table (every row, or page `page` of it) with its users as
+/// `privacy` shows them. Sorting by name while names are hidden sorts by the
+/// hashed id shown instead, so the order tells nothing of the hidden names
+/// (DESIGN §3.7); the screen, `/api/users` and the export all come here, and
+/// the index and SQL answer alike.
+pub async fn user_table(
+    db: &Db,
+    team: &Team,
+    range: ResolvedRange,
+    table: &UserTableQuery,
+    privacy: &Privacy,
+    page: Option<u32>,
+) -> Result<ReportResult> {
+    let query = user_table_query(team.id, range, table);
+    let offset = |page: u32| (page.max(1) - 1) * USERS_PER_PAGE;
+    if table.sort == UserSort::Name && privacy.hides_names() {
+        let mut all = run(db, &ReportQuery { order: None, ..query }).await?;
+        privacy.mask_report(&mut all);
+        privacy.order_by_shown_id(&mut all, table.direction);
+        if let Some(page) = page {
+            all.rows = all.rows.into_iter().skip(offset(page) as usize).take(USERS_PER_PAGE as usize).collect();
+        }
+        return Ok(all);
+    }
+    let mut result = match page {
+        Some(page) => run(db, &query.page(USERS_PER_PAGE, offset(page))).await?,
+        None => run(db, &query).await?,
+    };
+    privacy.mask_report(&mut result);
+    Ok(result)
+}
+
+/// The By user screen: a page of the user table and the top users, as
+/// `privacy` shows them.
+pub async fn users(
+    db: &Db,
+    team: &Team,
+    range: ResolvedRange,
+    table: UserTableQuery,
+    privacy: &Privacy,
+) -> Result<UsersView> {
+    let metrics = USER_TABLE_METRICS;
+    let page = table.page.max(1);
+    let users = user_table(db, team, range, &table, privacy, Some(page)).await?;
+    // The first page by most tokens already is the top of the chart.
+    let top = if page == 1
+        && table.sort == UserSort::Tokens
+        && table.direction == Direction::Desc
+        && table.search.trim().is_empty()
+    {
+        ReportResult { rows: users.rows.iter().take(TOP_USERS as usize).cloned().collect(), ..users.clone() }
+    } else {
+        run(
+            db,
+            &ReportQuery::totals(team.id, range, &metrics)
+                .by(Dimension::User)
+                .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+                .page(TOP_USERS, 0),
+        )
+        .await?
+    };
+    let mut top = top;
+    privacy.mask_report(&mut top);
+    Ok(UsersView { range: (&range).into(), table: UserTableQuery { page, ..table }, users, top })
+}
+
+/// The team's user `user_id`, or not found.
+pub async fn user_ref(db: &Db, team_id: i64, user_id: i64) -> Result<UserRef> {
+    let sql = "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1 AND id = $2";
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String)>(sql)
+        .bind(team_id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?);
+    row.map(|(id, first_name, last_name, email)| UserRef { id, first_name, last_name, email })
+        .ok_or_else(|| Error::NotFound(format!("user {user_id}")))
+}
+
+pub async fn user_detail(db: &Db, team: &Team, range: ResolvedRange, user_id: i64) -> Result<UserDetailView> {
+    let user = user_ref(db, team.id, user_id).await?;
+    let only = Filter::User(user.id);
+
+    // Days used per week, per product: one gap-filled series each.
+    let weekly = ResolvedRange { granularity: Granularity::Week, ..range };
+    let by_product = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Tokens])
+            .by(Dimension::Product)
+            .filter(only.clone())
+            .order(OrderBy::Metric(Metric::Tokens), Direction::Desc),
+    )
+    .await?;
+    let mut products = Vec::new();
+    for row in &by_product.rows {
+        let DimensionValue::Product { slug, name } = &row.keys[0] else { continue };
+        let weeks = run(
+            db,
+            &ReportQuery::totals(team.id, weekly, &[Metric::UserDays])
+                .by(Dimension::Time)
+                .filter(only.clone())
+                .filter(Filter::Product(slug.clone())),
+        )
+        .await?;
+        products.push(ProductWeeks {
+            product: ProductRef { slug: slug.clone(), name: name.clone() },
+            weeks: series(&weeks, Metric::UserDays),
+        });
+    }
+
+    let versions = run(
+        db,
+        &ReportQuery::totals(team.id, range, &[Metric::Charges])
+            .by(Dimension::Product)
+            .by(Dimension::ProductVersion)
+            .filter(only.clone())
+            .order(OrderBy::Dimension(Dimension::Product), Direction::Asc),
+    )
+    .await?;
+
+    let daily = ResolvedRange { granularity: Granularity::Day, ..range };
+    let log = run(
+        db,
+        &ReportQuery::totals(team.id, daily, &[Metric::Tokens])
+            .by(Dimension::Time)
+            .by(Dimension::Product)
+            .by(Dimension::ProductVersion)
+            .by(Dimension::Feature)
+            .filter(only)
+            .order(OrderBy::Dimension(Dimension::Time), Direction::Desc),
+    )
+    .await?;
+    let charges = log
+        .rows
+        .iter()
+        .filter_map(|row| match (&row.keys[0], &row.keys[1], &row.keys[2], &row.keys[3], row.values[0]) {
+            (
+                DimensionValue::Bucket { start, .. },
+                DimensionValue::Product { name, .. },
+                DimensionValue::Version(version),
+                DimensionValue::Feature(feature),
+                MetricValue::Count(tokens),
+            ) => Some(ChargeLine {
+                date: *start,
+                product: name.clone(),
+                version: version.clone(),
+                feature: feature.clone(),
+                tokens,
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(UserDetailView {
+        range: (&range).into(),
+        tokens: by_product.sum(Metric::Tokens),
+        user,
+        products,
+        versions,
+        charges,
+    })
+}
+
+/// Days looked back on the Balances screen.
+pub const BALANCE_WINDOW_DAYS: u64 = 90;
+
+/// One team's balances as of its today.
+pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role) -> Result<TeamBalanceView> {
+    let today = team.today();
+    let ledger = crate::domain::packs::ledger(db, team.id, today).await?;
+    let horizon = today + chrono::Days::new(BALANCE_WINDOW_DAYS);
+    let packs: Vec<PackView> = ledger
+        .packs
+        .iter()
+        .map(|s| PackView {
+            id: s.pack.id,
+            tokens: s.pack.tokens,
+            purchased_on: s.pack.purchased_on,
+            expires_on: s.pack.expires_on,
+            used: s.used,
+            remaining: s.remaining(),
+            expired_unused: s.expired_unused,
+            days_left: (s.pack.expires_on - today).num_days(),
+            active: s.pack.is_active_on(today),
+        })
+        .collect();
+    let expiring_90 = packs.iter().filter(|p| p.active && p.expires_on <= horizon).map(|p| p.remaining).sum();
+    let since = today - chrono::Days::new(BALANCE_WINDOW_DAYS - 1);
+    let window = ResolvedRange {
+        preset: crate::domain::range::RangePreset::Custom,
+        from: since,
+        to: today,
+        granularity: Granularity::Month,
+    };
+    let recent =
+        run(db, &ReportQuery::totals(team.id, window, &[Metric::Tokens, Metric::Products, Metric::Users])).await?;
+    let mut events: Vec<_> = ledger.events.iter().filter(|e| e.date >= since).cloned().collect();
+    events.reverse();
+    Ok(TeamBalanceView {
+        team: crate::domain::model::TeamRef { slug: team.slug.clone(), name: team.name.clone(), role },
+        today,
+        balance: ledger.balance(),
+        packs,
+        expiring_90,
+        tokens_90: recent.total(Metric::Tokens).count(),
+        products_90: recent.total(Metric::Products).count(),
+        users_90: recent.total(Metric::Users).count(),
+        events,
+    })
+}
+
+pub async fn forecast(db: &Db, team: &Team) -> Result<ForecastView> {
+    let today = team.today();
+    let packs = crate::domain::packs::packs(db, team.id).await?;
+    let history = crate::domain::packs::daily_usage(db, team.id, today).await?;
+    Ok(ForecastView { forecast: crate::domain::forecast::forecast(&packs, &history, today) })
+}

@@ -1,0 +1,8 @@
+//! The core's integration tests, one binary (one link) for all: each module
+//! runs its database tests on SQLite and on PostgreSQL (`db_tests!`).
+
+mod accounts;
+mod domain;
+mod exports;
+mod reports;
+mod settings;
