@@ -1,6 +1,8 @@
 //! Who may see and change what: accounts and sessions, API keys, team admins,
 //! login limits, set-password links, personal-data masking, team settings and
-//! the audit log.
+//! the audit log. Team settings and admins also write the mails and purge
+//! the files their changes imply, in the same transaction (`notify`,
+//! `export`).
 
 pub mod audit;
 pub mod settings;

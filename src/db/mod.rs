@@ -4,27 +4,48 @@
 //! Queries are written once with `$n` placeholders, which both backends
 //! accept, and run through [`on_db!`], which expands the same code for each
 //! pool type — sqlx's types stay concrete and no `Any` driver is needed.
+//!
+//! The bottom layer: it imports nothing of the crate but `error`, and holds
+//! no state of the layers above (they key their caches by [`Db::identity`]).
 
 pub mod files;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::{Error, Result};
-use crate::report::index::IndexCache;
 
-/// The database: one connection pool per process, plus the in-memory usage
-/// indexes built from it (shared by all clones).
+/// The database: one connection pool per process (shared by all clones).
+/// It holds no state of the layers above; what they cache per database they
+/// key by [`Db::identity`].
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
-    indexes: Arc<IndexCache>,
+    /// Alive while any clone is: the identity above-layer caches key by.
+    alive: Arc<()>,
+}
+
+/// Which open database a cached value belongs to. Holding it keeps the key
+/// unique (the allocation behind it is not reused), not the database open.
+#[derive(Clone, Debug)]
+pub struct DbIdentity(Weak<()>);
+
+impl DbIdentity {
+    /// Equal for clones of one [`Db`], different for every other.
+    pub fn key(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
+    /// False once every clone of the database is dropped.
+    pub fn is_open(&self) -> bool {
+        self.0.strong_count() > 0
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -48,15 +69,15 @@ pub use crate::on_db;
 
 impl Db {
     fn new(pool: Pool) -> Db {
-        Db { pool, indexes: Arc::default() }
+        Db { pool, alive: Arc::default() }
+    }
+
+    pub fn identity(&self) -> DbIdentity {
+        DbIdentity(Arc::downgrade(&self.alive))
     }
 
     pub fn pool(&self) -> &Pool {
         &self.pool
-    }
-
-    pub(crate) fn indexes(&self) -> &IndexCache {
-        &self.indexes
     }
 
     /// Opens `url` (`sqlite://path` — the file and its directory are created —

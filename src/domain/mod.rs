@@ -1,6 +1,6 @@
 //! The token domain: teams, products, packs, the ledger that charges usage to
 //! packs, date ranges and the forecast. The pure rules compile to wasm; the
-//! `ssr` modules read and write their tables.
+//! `ssr` modules read and write their tables. May import `db` only.
 
 pub mod forecast;
 pub mod ledger;

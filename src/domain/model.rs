@@ -14,8 +14,11 @@ pub const PERSONAL_DATA_MASK: &str = "*****";
 pub const MIN_PASSWORD_LEN: usize = 8;
 
 /// An admin's role on one team. `Primary` may do everything `Secondary` may.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Role {
     Secondary,
     Primary,
@@ -23,18 +26,11 @@ pub enum Role {
 
 impl Role {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Primary => "primary",
-            Role::Secondary => "secondary",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "primary" => Some(Role::Primary),
-            "secondary" => Some(Role::Secondary),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     /// True when this role grants what `required` asks for.

@@ -1,6 +1,9 @@
 //! Exports (DESIGN §4): what can be exported and how a view names its
 //! export. With feature `ssr`: the table writers (CSV, XLSX), the row sources
 //! of each report, the export history and the job that writes a file.
+//!
+//! May import `report` (an export renders its screen's own result),
+//! `domain`, `access`, `db`. A file and its view never disagree.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -22,8 +25,9 @@ pub mod writers;
 pub const RETENTION_DAYS: i64 = 14;
 
 /// What an export contains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum ExportReport {
     /// One row per charge.
     TokenUsage,
@@ -63,19 +67,11 @@ impl ExportReport {
 
     /// The name in URLs and file names.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ExportReport::TokenUsage => "token-usage",
-            ExportReport::SeatUsage => "seat-usage",
-            ExportReport::Summary => "summary",
-            ExportReport::ByProduct => "by-product",
-            ExportReport::Product => "product",
-            ExportReport::ByUser => "by-user",
-            ExportReport::User => "user",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<ExportReport> {
-        ExportReport::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn title(self) -> &'static str {
@@ -91,8 +87,9 @@ impl ExportReport {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ExportFormat {
     Csv,
     Xlsx,
@@ -101,15 +98,13 @@ pub enum ExportFormat {
 impl ExportFormat {
     pub const ALL: [ExportFormat; 2] = [ExportFormat::Csv, ExportFormat::Xlsx];
 
+    /// The file extension, which is also the name in URLs and the database.
     pub fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Xlsx => "xlsx",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<ExportFormat> {
-        ExportFormat::ALL.into_iter().find(|f| f.extension() == s)
+        s.parse().ok()
     }
 
     pub fn label(self) -> &'static str {
@@ -165,6 +160,11 @@ impl ExportParams {
         }
     }
 
+    /// The value of `key` in this query, as the view's URL has it.
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.pairs().into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
     /// The URL query pairs (empty values left out).
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         let text = [
@@ -210,8 +210,9 @@ pub fn file_name(slug: &str, report: ExportReport, from: NaiveDate, to: NaiveDat
 }
 
 /// Where an export stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ExportStatus {
     Queued,
     Running,
@@ -221,18 +222,11 @@ pub enum ExportStatus {
 
 impl ExportStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ExportStatus::Queued => "queued",
-            ExportStatus::Running => "running",
-            ExportStatus::Done => "done",
-            ExportStatus::Failed => "failed",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<ExportStatus> {
-        [ExportStatus::Queued, ExportStatus::Running, ExportStatus::Done, ExportStatus::Failed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        s.parse().ok()
     }
 }
 

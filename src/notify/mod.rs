@@ -1,5 +1,6 @@
 //! What Tokenboard sends on its own: mail (outbox and SMTP), balance alerts,
-//! scheduled exports and webhooks.
+//! scheduled exports and webhooks. May import `export`, `report`, `access`,
+//! `domain`, `db`.
 
 pub mod mail;
 pub mod schedules;

@@ -13,7 +13,7 @@ use crate::domain::model::Role;
 use crate::domain::range::{RangeQuery, ResolvedRange};
 use crate::domain::teams::Team;
 use crate::error::Result;
-use crate::report::views::{UserSort, UserTableQuery};
+use crate::report::params::{TableOrder, UserSort, UserTableQuery};
 use crate::report::{DimensionValue, Direction};
 use crate::{report::screens, report::summary};
 
@@ -103,7 +103,7 @@ pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: 
             Some(DimensionValue::User { id, .. }) => *id,
             _ => continue,
         };
-        let products = screens::products(db, team, range, None).await?;
+        let products = screens::products(db, team, range, TableOrder::default()).await?;
         let Some(DimensionValue::Product { slug: top_product, .. }) =
             products.products.rows.first().map(|r| r.keys[0].clone())
         else {
@@ -126,10 +126,10 @@ pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: 
         for (view, naive_sql, extra) in views {
             let (pipeline_median, pipeline_p95) = match view {
                 "summary" => time(runs, || summary::summary(db, team, Role::Primary, end, &query)).await?,
-                "by product" => time(runs, || screens::products(db, team, range, None)).await?,
+                "by product" => time(runs, || screens::products(db, team, range, TableOrder::default())).await?,
                 "users page 1" => time(runs, || screens::users(db, team, range, table.clone(), &privacy)).await?,
-                "user detail" => time(runs, || screens::user_detail(db, team, range, top_user)).await?,
-                _ => time(runs, || screens::product_detail(db, team, range, &top_product)).await?,
+                "user detail" => time(runs, || screens::user_detail(db, team, range, top_user, &privacy)).await?,
+                _ => time(runs, || screens::product_detail(db, team, range, &top_product, &privacy)).await?,
             };
             let (naive_median, _) = time(naive_runs, || naive(db, naive_sql, team.id, range, extra)).await?;
             timings.push(Timing { view, range: label, pipeline_median, pipeline_p95, naive_median });

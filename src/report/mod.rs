@@ -1,14 +1,21 @@
 //! The report pipeline's values (DESIGN §6): a report is a [`ReportQuery`];
 //! summary, breakdowns and time series differ only in their dimensions, a
 //! drill-down adds a filter. Charts, tables and exports all render the same
-//! [`ReportResult`]. The SQL side lives in `report::sql` (feature `ssr`).
+//! [`ReportResult`]. `plan::run` answers every query (feature `ssr`).
+//!
+//! May import `domain` and `db`; the screen builders also `access` (who may
+//! see names). Nothing here knows of pages, HTTP or files.
 
+pub mod params;
+pub mod search;
 pub mod views;
 
 #[cfg(feature = "ssr")]
 pub mod bench;
 #[cfg(feature = "ssr")]
 pub mod index;
+#[cfg(feature = "ssr")]
+pub mod plan;
 #[cfg(feature = "ssr")]
 pub mod rollups;
 #[cfg(feature = "ssr")]
@@ -36,8 +43,21 @@ pub enum Dimension {
 }
 
 /// What is measured for each row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Metric {
     /// Tokens charged.
     Tokens,
@@ -55,20 +75,7 @@ pub enum Metric {
 
 impl Metric {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::Tokens => "tokens",
-            Metric::Charges => "charges",
-            Metric::Users => "users",
-            Metric::UserDays => "user_days",
-            Metric::Products => "products",
-            Metric::LastUsed => "last_used",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Metric> {
-        [Metric::Tokens, Metric::Charges, Metric::Users, Metric::UserDays, Metric::Products, Metric::LastUsed]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        self.into()
     }
 }
 
@@ -81,18 +88,15 @@ pub enum Filter {
     ProductVersion(String),
     /// Team user by id.
     User(i64),
-    /// Case-insensitive substring of the user's name or e-mail.
+    /// Case-insensitive substring of the user's name or e-mail (`report::search`).
     UserSearch(String),
 }
 
-/// Whether a user is found by [`Filter::UserSearch`]: `search` (trimmed and
-/// lower-cased) is part of the e-mail or of "first last".
-pub fn user_matches_search(search: &str, first_name: &str, last_name: &str, email: &str) -> bool {
-    email.to_lowercase().contains(search) || format!("{first_name} {last_name}").to_lowercase().contains(search)
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Direction {
     Asc,
     #[default]
@@ -115,46 +119,13 @@ pub struct Order {
 
 impl Direction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Asc => "asc",
-            Direction::Desc => "desc",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Direction> {
-        match s {
-            "asc" => Some(Direction::Asc),
-            "desc" => Some(Direction::Desc),
-            _ => None,
-        }
+        self.into()
     }
 
     pub fn flip(self) -> Direction {
         match self {
             Direction::Asc => Direction::Desc,
             Direction::Desc => Direction::Asc,
-        }
-    }
-}
-
-impl Order {
-    /// Reads `?sort=…&dir=…` of a table whose rows are `dimension`: "name"
-    /// sorts by the row label (A→Z by default), a metric name by that metric
-    /// (biggest first by default).
-    pub fn from_url(sort: Option<&str>, direction: Option<&str>, dimension: Dimension) -> Option<Order> {
-        let by = match sort? {
-            "name" => OrderBy::Dimension(dimension),
-            metric => OrderBy::Metric(Metric::parse(metric)?),
-        };
-        let default = if matches!(by, OrderBy::Dimension(_)) { Direction::Asc } else { Direction::Desc };
-        Some(Order { by, direction: direction.and_then(Direction::parse).unwrap_or(default) })
-    }
-
-    /// The `sort` URL value of this order.
-    pub fn sort_key(&self) -> &'static str {
-        match self.by {
-            OrderBy::Dimension(_) => "name",
-            OrderBy::Metric(m) => m.as_str(),
         }
     }
 }
@@ -310,5 +281,22 @@ impl ReportResult {
 
     pub fn total(&self, metric: Metric) -> MetricValue {
         self.metric_index(metric).map_or(MetricValue::Count(0), |i| self.totals[i])
+    }
+
+    /// The chart points of a report by time: one per bucket of its range.
+    pub fn series(&self, metric: Metric) -> Vec<crate::domain::model::SeriesPoint> {
+        let Some(i) = self.metric_index(metric) else { return Vec::new() };
+        self.rows
+            .iter()
+            .filter_map(|row| match row.keys.first() {
+                Some(DimensionValue::Bucket { start, end, partial }) => Some(crate::domain::model::SeriesPoint {
+                    start: *start,
+                    end: *end,
+                    tokens: row.values[i].count(),
+                    partial: *partial,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }

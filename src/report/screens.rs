@@ -1,51 +1,44 @@
 //! Builds the report screens from the report pipeline: each screen is a few
-//! [`ReportQuery`] values run through [`report_sql::run`].
+//! [`ReportQuery`] values run through [`report::plan::run`](crate::report::plan::run).
 
 use crate::access::personal_data::Privacy;
 use crate::db::{Db, on_db};
-use crate::domain::model::SeriesPoint;
 use crate::domain::range::{Granularity, ResolvedRange};
 use crate::domain::teams::Team;
 use crate::error::{Error, Result};
-use crate::report::sql::run;
+use crate::report::params::{ProductSort, TableOrder, TableSort, UserSort, UserTableQuery};
+use crate::report::plan::run;
 use crate::report::views::{
     ChargeLine, ForecastView, PackView, ProductDetailView, ProductRef, ProductWeeks, ProductsView, TeamBalanceView,
-    USERS_PER_PAGE, UserDetailView, UserRef, UserSort, UserTableQuery, UsersView,
+    USERS_PER_PAGE, UserDetailView, UserRef, UsersView,
 };
 use crate::report::{
-    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, Order, OrderBy, ReportQuery, ReportResult,
+    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult,
 };
 
 /// Users shown in the top-users charts.
 pub const TOP_USERS: u32 = 10;
 
-/// The By product table, in `order` (default: most tokens first).
-pub async fn products(db: &Db, team: &Team, range: ResolvedRange, order: Option<Order>) -> Result<ProductsView> {
+/// The By product screen, in `order`.
+pub async fn products(
+    db: &Db,
+    team: &Team,
+    range: ResolvedRange,
+    order: TableOrder<ProductSort>,
+) -> Result<ProductsView> {
+    Ok(ProductsView { range: (&range).into(), order, products: run(db, &products_query(team.id, range, order)).await? })
+}
+
+/// The By product table, sorted as its URL says: the screen and the export.
+pub fn products_query(team_id: i64, range: ResolvedRange, order: TableOrder<ProductSort>) -> ReportQuery {
     let metrics = [Metric::Tokens, Metric::Users, Metric::UserDays, Metric::LastUsed];
-    let order = order.unwrap_or(Order { by: OrderBy::Metric(Metric::Tokens), direction: Direction::Desc });
-    let query = ReportQuery::totals(team.id, range, &metrics).by(Dimension::Product).order(order.by, order.direction);
-    Ok(ProductsView { range: (&range).into(), order, products: run(db, &query).await? })
+    ReportQuery::totals(team_id, range, &metrics).by(Dimension::Product).order(order.sort.order_by(), order.direction)
 }
 
 pub async fn product_ref(db: &Db, slug: &str) -> Result<ProductRef> {
     let sql = "SELECT slug, name FROM products WHERE slug = $1";
     let row = on_db!(db, |pool| sqlx::query_as::<_, (String, String)>(sql).bind(slug).fetch_optional(pool).await?);
     row.map(|(slug, name)| ProductRef { slug, name }).ok_or_else(|| Error::NotFound(format!("product {slug:?}")))
-}
-
-/// Turns a time-only report into chart points.
-fn series(result: &ReportResult, metric: Metric) -> Vec<SeriesPoint> {
-    let i = result.metric_index(metric).expect("the report has the metric");
-    result
-        .rows
-        .iter()
-        .filter_map(|row| match row.keys.first() {
-            Some(DimensionValue::Bucket { start, end, partial }) => {
-                Some(SeriesPoint { start: *start, end: *end, tokens: row.values[i].count(), partial: *partial })
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 /// A product's users, most tokens first: the top of it on the product's
@@ -57,7 +50,14 @@ pub fn product_users_query(team_id: i64, range: ResolvedRange, product_slug: &st
         .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
 }
 
-pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &str) -> Result<ProductDetailView> {
+/// A product's screen, its top users as `privacy` shows them.
+pub async fn product_detail(
+    db: &Db,
+    team: &Team,
+    range: ResolvedRange,
+    slug: &str,
+    privacy: &Privacy,
+) -> Result<ProductDetailView> {
     let product = product_ref(db, slug).await?;
     let only = Filter::Product(product.slug.clone());
     let over_time =
@@ -71,10 +71,11 @@ pub async fn product_detail(db: &Db, team: &Team, range: ResolvedRange, slug: &s
             .order(OrderBy::Dimension(Dimension::ProductVersion), Direction::Desc),
     )
     .await?;
-    let top_users = run(db, &product_users_query(team.id, range, &product.slug).page(TOP_USERS, 0)).await?;
+    let mut top_users = run(db, &product_users_query(team.id, range, &product.slug).page(TOP_USERS, 0)).await?;
+    privacy.mask_report(&mut top_users);
     Ok(ProductDetailView {
         range: (&range).into(),
-        over_time: series(&over_time, Metric::Tokens),
+        over_time: over_time.series(Metric::Tokens),
         product,
         versions,
         top_users,
@@ -134,9 +135,13 @@ pub async fn users(
     db: &Db,
     team: &Team,
     range: ResolvedRange,
-    table: UserTableQuery,
+    mut table: UserTableQuery,
     privacy: &Privacy,
 ) -> Result<UsersView> {
+    if !team.personal_data {
+        // Searching by name would tell who is in the team: no search while names are hidden.
+        table.search.clear();
+    }
     let metrics = USER_TABLE_METRICS;
     let page = table.page.max(1);
     let users = user_table(db, team, range, &table, privacy, Some(page)).await?;
@@ -174,8 +179,16 @@ pub async fn user_ref(db: &Db, team_id: i64, user_id: i64) -> Result<UserRef> {
         .ok_or_else(|| Error::NotFound(format!("user {user_id}")))
 }
 
-pub async fn user_detail(db: &Db, team: &Team, range: ResolvedRange, user_id: i64) -> Result<UserDetailView> {
-    let user = user_ref(db, team.id, user_id).await?;
+/// A user's screen, the user as `privacy` shows them.
+pub async fn user_detail(
+    db: &Db,
+    team: &Team,
+    range: ResolvedRange,
+    user_id: i64,
+    privacy: &Privacy,
+) -> Result<UserDetailView> {
+    let mut user = user_ref(db, team.id, user_id).await?;
+    privacy.mask_user(&mut user);
     let only = Filter::User(user.id);
 
     // Days used per week, per product: one gap-filled series each.
@@ -201,7 +214,7 @@ pub async fn user_detail(db: &Db, team: &Team, range: ResolvedRange, user_id: i6
         .await?;
         products.push(ProductWeeks {
             product: ProductRef { slug: slug.clone(), name: name.clone() },
-            weeks: series(&weeks, Metric::UserDays),
+            weeks: weeks.series(Metric::UserDays),
         });
     }
 

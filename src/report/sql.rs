@@ -1,6 +1,6 @@
-//! Runs a [`ReportQuery`]: compiles it to one SQL statement for SQLite or
-//! PostgreSQL, reading the `daily_product_usage` rollup whenever the query
-//! can be answered from it and the charges otherwise, then gap-fills time.
+//! The SQL compiler: a [`ReportQuery`] becomes one statement for SQLite or
+//! PostgreSQL over the table `report::plan` picks (a rollup or the charges),
+//! then time is gap-filled.
 
 use chrono::NaiveDate;
 use sqlx::Row;
@@ -8,27 +8,16 @@ use sqlx::Row;
 use crate::db::{Db, Pool, on_db};
 use crate::domain::range::{Bucket, Granularity};
 use crate::error::{Error, Result};
+use crate::report::plan::{MAX_PAGE, Source, sql_source};
+use crate::report::search::{LIKE_ESCAPE, UserSearch};
 use crate::report::{
     Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult, ReportRow,
 };
-
-/// Largest page a report returns.
-pub const MAX_PAGE: u32 = 1000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Backend {
     Sqlite,
     Postgres,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Source {
-    /// `daily_product_usage`: one row per team, day and product.
-    Rollup,
-    /// `daily_version_usage`: one row per team, day, product and version.
-    VersionRollup,
-    /// `usage_charges`: one row per charge.
-    Charges,
 }
 
 enum Bind {
@@ -56,28 +45,6 @@ macro_rules! bind_all {
 struct Statement {
     sql: String,
     binds: Vec<Bind>,
-}
-
-fn source_for(q: &ReportQuery) -> Source {
-    let by_product =
-        q.dimensions.contains(&Dimension::Product) || q.filters.iter().any(|f| matches!(f, Filter::Product(_)));
-    let dims_ok = q.dimensions.iter().all(|d| matches!(d, Dimension::Time | Dimension::Product));
-    let filters_ok = q.filters.iter().all(|f| matches!(f, Filter::Product(_)));
-    // The rollup counts users per product and day: user-days add up only within one product.
-    let metrics_ok = q.metrics.iter().all(|m| match m {
-        Metric::Tokens | Metric::Charges | Metric::Products | Metric::LastUsed => true,
-        Metric::UserDays => by_product,
-        Metric::Users => false,
-    });
-    if dims_ok && filters_ok && metrics_ok {
-        return Source::Rollup;
-    }
-    let version_dims_ok =
-        q.dimensions.iter().all(|d| matches!(d, Dimension::Time | Dimension::Product | Dimension::ProductVersion));
-    let version_filters_ok = q.filters.iter().all(|f| matches!(f, Filter::Product(_) | Filter::ProductVersion(_)));
-    let version_metrics_ok =
-        q.metrics.iter().all(|m| matches!(m, Metric::Tokens | Metric::Charges | Metric::Products | Metric::LastUsed));
-    if version_dims_ok && version_filters_ok && version_metrics_ok { Source::VersionRollup } else { Source::Charges }
 }
 
 fn bucket_sql(backend: Backend, granularity: Granularity) -> &'static str {
@@ -169,11 +136,13 @@ fn grouped(q: &ReportQuery, backend: Backend, source: Source) -> Statement {
                 binds.push(Bind::Int(*id));
             }
             Filter::UserSearch(text) => {
+                // A blank search finds everyone (as `UserSearch::new` says).
+                let Some(search) = UserSearch::new(text) else { continue };
                 sql.push_str(&format!(
-                    " AND (lower(u.email) LIKE ${n} OR lower(u.first_name || ' ' || u.last_name) LIKE ${n})"
+                    " AND (lower(u.email) LIKE ${n} ESCAPE '{LIKE_ESCAPE}' \
+                     OR lower(u.first_name || ' ' || u.last_name) LIKE ${n} ESCAPE '{LIKE_ESCAPE}')"
                 ));
-                let escaped = text.trim().to_lowercase().replace(['%', '_'], "");
-                binds.push(Bind::Text(format!("%{escaped}%")));
+                binds.push(Bind::Text(search.like_pattern()));
             }
         }
     }
@@ -315,41 +284,18 @@ fn fill_time(q: &ReportQuery, rows: Vec<ReportRow>) -> Vec<ReportRow> {
     rows
 }
 
-fn validate(q: &ReportQuery) -> Result<()> {
-    if q.metrics.is_empty() {
-        return Err(Error::Invalid("a report needs at least one metric".into()));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if !q.dimensions.iter().all(|d| seen.insert(*d)) {
-        return Err(Error::Invalid("a dimension may appear only once".into()));
-    }
-    if q.page.is_some_and(|p| p.limit == 0 || p.limit > MAX_PAGE) {
-        return Err(Error::Invalid(format!("a page holds 1 to {MAX_PAGE} rows")));
-    }
-    Ok(())
-}
-
-/// Runs a report: from the usage index when it can answer, else in SQL.
-pub async fn run(db: &Db, q: &ReportQuery) -> Result<ReportResult> {
-    validate(q)?;
-    if let Some(result) = crate::report::index::try_answer(db, q).await? {
-        return Ok(result);
-    }
-    run_sql(db, q).await
-}
-
-/// Runs a report in SQL only (rollups or charges); `run` prefers the index.
+/// Runs a report in SQL, over the table `report::plan` picks for it.
 pub async fn run_sql(db: &Db, q: &ReportQuery) -> Result<ReportResult> {
-    validate(q)?;
+    crate::report::plan::validate(q)?;
     let backend = backend(db);
-    let source = source_for(q);
+    let source = sql_source(q);
     let rows = fill_time(q, fetch(db, &ordered(q, backend, grouped(q, backend, source)), q).await?);
 
     let totals_query = ReportQuery { dimensions: Vec::new(), order: None, page: None, ..q.clone() };
     let totals = if q.dimensions.is_empty() {
         rows.first().map_or_else(|| empty_values(&q.metrics), |r| r.values.clone())
     } else {
-        let source = source_for(&totals_query);
+        let source = sql_source(&totals_query);
         let totals_rows = fetch(db, &grouped(&totals_query, backend, source), &totals_query).await?;
         totals_rows.into_iter().next().map_or_else(|| empty_values(&q.metrics), |r| r.values)
     };

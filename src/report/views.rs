@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::model::{RangeView, SeriesPoint};
-use crate::report::{Dimension, Direction, Metric, Order, OrderBy, ReportResult};
+use crate::report::ReportResult;
+use crate::report::params::{ProductSort, TableOrder, UserTableQuery};
 
 /// Rows per page of the user table.
 pub const USERS_PER_PAGE: u32 = 50;
@@ -14,7 +15,7 @@ pub const USERS_PER_PAGE: u32 = 50;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductsView {
     pub range: RangeView,
-    pub order: Order,
+    pub order: TableOrder<ProductSort>,
     /// Dimension product; metrics tokens, users, user-days, last used.
     pub products: ReportResult,
 }
@@ -34,63 +35,6 @@ pub struct ProductDetailView {
     pub versions: ReportResult,
     /// Dimension user; metrics tokens, user-days; the top users.
     pub top_users: ReportResult,
-}
-
-/// Columns the user table sorts by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UserSort {
-    Name,
-    #[default]
-    Tokens,
-    Products,
-    Days,
-    LastUsed,
-}
-
-impl UserSort {
-    pub const ALL: [UserSort; 5] =
-        [UserSort::Name, UserSort::Tokens, UserSort::Products, UserSort::Days, UserSort::LastUsed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserSort::Name => "name",
-            UserSort::Tokens => "tokens",
-            UserSort::Products => "products",
-            UserSort::Days => "user_days",
-            UserSort::LastUsed => "last_used",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<UserSort> {
-        UserSort::ALL.into_iter().find(|u| u.as_str() == s)
-    }
-
-    /// What the report pipeline orders by for this column.
-    pub fn order_by(self) -> OrderBy {
-        match self {
-            UserSort::Name => OrderBy::Dimension(Dimension::User),
-            UserSort::Tokens => OrderBy::Metric(Metric::Tokens),
-            UserSort::Products => OrderBy::Metric(Metric::Products),
-            UserSort::Days => OrderBy::Metric(Metric::UserDays),
-            UserSort::LastUsed => OrderBy::Metric(Metric::LastUsed),
-        }
-    }
-
-    /// Names sort A→Z first; numbers biggest first.
-    pub fn default_direction(self) -> Direction {
-        if self == UserSort::Name { Direction::Asc } else { Direction::Desc }
-    }
-}
-
-/// The user table's state as it appears in the URL.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserTableQuery {
-    pub search: String,
-    pub sort: UserSort,
-    pub direction: Direction,
-    /// 1-based.
-    pub page: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

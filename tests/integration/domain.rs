@@ -13,9 +13,9 @@ use tokenboard::domain::values::MAX_TOKENS_PER_CHARGE;
 use tokenboard::ingest::demo::{self, DemoOptions};
 use tokenboard::ingest::import::{ImportError, import_usage_csv};
 use tokenboard::report::Metric;
+use tokenboard::report::params::{TableOrder, UserTableQuery};
 use tokenboard::report::screens;
 use tokenboard::report::summary::summary;
-use tokenboard::report::views::UserTableQuery;
 use tokenboard::{db_tests, on_db};
 
 fn d(s: &str) -> NaiveDate {
@@ -265,10 +265,10 @@ async fn a_row_before_2000_written_by_hand_breaks_no_report(db: &Db) {
             .await
             .unwrap();
     assert_eq!(users.users.total(Metric::Tokens).count(), 7);
-    let products = screens::products(db, &t, range, None).await.unwrap();
+    let products = screens::products(db, &t, range, TableOrder::default()).await.unwrap();
     assert_eq!(products.products.total(Metric::Tokens).count(), 7);
-    screens::user_detail(db, &t, range, user).await.unwrap();
-    screens::product_detail(db, &t, range, "revit").await.unwrap();
+    screens::user_detail(db, &t, range, user, &names_shown(&t)).await.unwrap();
+    screens::product_detail(db, &t, range, "revit", &names_shown(&t)).await.unwrap();
     screens::team_balance(db, &t, Role::Primary).await.unwrap();
     screens::forecast(db, &t).await.unwrap();
 }
@@ -296,9 +296,9 @@ async fn charges_at_the_maximum_sum_exactly_in_every_view(db: &Db) {
     let by_user: Vec<i64> = users.users.rows.iter().map(|r| r.values[tokens].count()).collect();
     assert_eq!(by_user, vec![6 * max, max], "Ann's six charges pass u32::MAX and stay exact");
     assert_eq!(users.users.total(Metric::Tokens).count(), 7 * max);
-    let products = screens::products(db, &t, range, None).await.unwrap();
+    let products = screens::products(db, &t, range, TableOrder::default()).await.unwrap();
     assert_eq!(products.products.total(Metric::Tokens).count(), 7 * max);
-    let detail = screens::user_detail(db, &t, range, users_first_id(&users)).await.unwrap();
+    let detail = screens::user_detail(db, &t, range, users_first_id(&users), &names_shown(&t)).await.unwrap();
     assert_eq!(detail.tokens, 6 * max);
 }
 

@@ -18,8 +18,8 @@ use tokenboard::export::history::{self, NewExport};
 use tokenboard::export::job::{self, ExportContext, ExportFiles};
 use tokenboard::export::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus};
 use tokenboard::ingest::demo::{self, DemoOptions};
-use tokenboard::report::sql::run;
-use tokenboard::report::views::{UserSort, UserTableQuery};
+use tokenboard::report::params::{TableOrder, UserSort, UserTableQuery};
+use tokenboard::report::plan::run;
 use tokenboard::report::{Dimension, Metric, ReportQuery};
 use tokenboard::{db_tests, on_db};
 use tokenboard::{report::screens, report::summary};
@@ -186,7 +186,7 @@ async fn token_usage_exports_hold_every_charge_of_the_view(db: &Db) {
 
     // A drill-down's export: one product, and it sums to that product's row.
     let range = range(RangePreset::Months3);
-    let by_product = screens::products(db, &f.team, range, None).await.unwrap();
+    let by_product = screens::products(db, &f.team, range, TableOrder::default()).await.unwrap();
     let top = &by_product.products.rows[0];
     let tokenboard::report::DimensionValue::Product { slug, name } = &top.keys[0] else { panic!() };
     let only = ExportParams { product: Some(slug.clone()), ..params(&range) };
@@ -204,7 +204,7 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         let p = params(&range);
 
         // By product: the same rows, in the same order, with the same numbers.
-        let view = screens::products(db, &f.team, range, None).await.unwrap();
+        let view = screens::products(db, &f.team, range, TableOrder::default()).await.unwrap();
         let (_, path) = export(&f, ExportReport::ByProduct, ExportFormat::Xlsx, &p, &range).await;
         let (table, _) = read_xlsx(&path);
         assert_eq!(table.1.len(), view.products.rows.len());
@@ -258,7 +258,15 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         .await
         .unwrap();
     let tokenboard::report::DimensionValue::User { id, .. } = top_user.rows[0].keys[0] else { panic!() };
-    let view = screens::user_detail(db, &f.team, range, id).await.unwrap();
+    let view = screens::user_detail(
+        db,
+        &f.team,
+        range,
+        id,
+        &tokenboard::access::personal_data::Privacy::new(&f.ctx.key, &f.team),
+    )
+    .await
+    .unwrap();
     let p = ExportParams { user: Some(id), ..params(&range) };
     let (_, path) = export(&f, ExportReport::User, ExportFormat::Csv, &p, &range).await;
     let table = read_csv(&path);
@@ -284,7 +292,7 @@ async fn personal_data_off_leaves_no_name_or_email_in_any_file(db: &Db) {
     let mut hashed_ids: Vec<HashSet<String>> = Vec::new();
     for report in [ExportReport::TokenUsage, ExportReport::SeatUsage, ExportReport::ByUser, ExportReport::Product] {
         let p = if report == ExportReport::Product {
-            let view = screens::products(db, &f.team, range, None).await.unwrap();
+            let view = screens::products(db, &f.team, range, TableOrder::default()).await.unwrap();
             ExportParams { product: Some(view.products.rows[0].keys[0].key()), ..p.clone() }
         } else {
             p.clone()
@@ -671,7 +679,116 @@ async fn a_due_schedule_waits_while_its_team_is_at_the_cap(db: &Db) {
     assert_eq!(schedules::get(db, f.team.id, schedule.id).await.unwrap().next_run_on, today + Duration::days(7));
 }
 
+/// The user search is one rule on screen (the usage index), in SQL and in the
+/// file: `_` and `%` are plain characters, never wildcards and never dropped.
+async fn a_search_finds_the_same_users_on_screen_in_sql_and_in_the_file(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Months12);
+    let everyone =
+        UserTableQuery { search: String::new(), sort: UserSort::Tokens, direction: Default::default(), page: 1 };
+    let top = run(db, &screens::user_table_query(f.team.id, range, &everyone).page(6, 0)).await.unwrap();
+    let ids: Vec<i64> = top.rows.iter().map(|r| r.keys[0].key().parse().unwrap()).collect();
+    // Each name is found by exactly one reading of the searches below:
+    // wildcards (john_doe ~ johnxdoe, 50% ~ 500…), dropped wildcards
+    // (john_doe ~ johndoe, 50% ~ 50…) or the literal text.
+    let people = [
+        ("John", "Doe", "john_doe@example.com"),
+        ("Johnny", "Xdoe", "johnxdoe@example.com"),
+        ("Jane", "Johndoe", "johndoe@example.com"),
+        ("Fifty", "Percent", "50%off@example.com"),
+        ("Five", "Hundred", "500club@example.com"),
+        ("Fifty", "Two", "fifty52@example.com"),
+    ];
+    for (id, (first, last, email)) in ids.iter().zip(people) {
+        let sql = "UPDATE team_users SET first_name = $1, last_name = $2, email = $3 WHERE id = $4";
+        on_db!(db, |p| drop(sqlx::query(sql).bind(first).bind(last).bind(email).bind(id).execute(p).await.unwrap()));
+    }
+    let bump = "UPDATE teams SET data_version = data_version + 1 WHERE id = $1";
+    on_db!(db, |p| drop(sqlx::query(bump).bind(f.team.id).execute(p).await.unwrap()));
+    let privacy = tokenboard::access::personal_data::Privacy::new(&f.ctx.key, &f.team);
+    let emails = |result: &tokenboard::report::ReportResult| -> Vec<String> {
+        let mut found: Vec<String> = result
+            .rows
+            .iter()
+            .map(|r| match &r.keys[0] {
+                tokenboard::report::DimensionValue::User { email, .. } => email.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    for (search, expected) in [
+        ("john_doe", vec!["john_doe@example.com"]),
+        ("50%", vec!["50%off@example.com"]),
+        ("  JOHN_", vec!["john_doe@example.com"]),
+    ] {
+        let table = UserTableQuery { search: search.into(), ..everyone.clone() };
+        let screen = screens::users(db, &f.team, range, table.clone(), &privacy).await.unwrap();
+        let sql =
+            tokenboard::report::sql::run_sql(db, &screens::user_table_query(f.team.id, range, &table)).await.unwrap();
+        let p = ExportParams { q: Some(search.into()), ..params(&range) };
+        let (_, path) = export(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
+        let file = read_csv(&path);
+        let mut in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Email")].clone()).collect();
+        in_file.sort();
+        assert_eq!(emails(&screen.users), expected, "on screen, searching {search:?}");
+        assert_eq!(emails(&sql), expected, "in SQL, searching {search:?}");
+        assert_eq!(in_file, expected, "in the file, searching {search:?}");
+    }
+}
+
+/// Every table view exports sorted by each of its columns, both ways, in the
+/// order its screen shows (By product sorted by users once answered 400).
+async fn every_view_exports_sorted_by_each_of_its_columns(db: &Db) {
+    use strum::VariantArray;
+    use tokenboard::report::Direction;
+    use tokenboard::report::params::{ProductSort, TableSort};
+    let f = fixture(db).await;
+    let range = range(RangePreset::Months3);
+    let privacy = tokenboard::access::personal_data::Privacy::new(&f.ctx.key, &f.team);
+    for direction in [Direction::Asc, Direction::Desc] {
+        for sort in ProductSort::VARIANTS {
+            let order = TableOrder { sort: *sort, direction };
+            let p = ExportParams {
+                sort: Some(sort.as_str().into()),
+                dir: Some(direction.as_str().into()),
+                ..params(&range)
+            };
+            let (_, path) = export(&f, ExportReport::ByProduct, ExportFormat::Csv, &p, &range).await;
+            let file = read_csv(&path);
+            let in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Product")].clone()).collect();
+            let view = screens::products(db, &f.team, range, order).await.unwrap();
+            let on_screen: Vec<String> = view.products.rows.iter().map(|r| r.keys[0].label()).collect();
+            assert_eq!(in_file, on_screen, "by product, {sort:?} {direction:?}");
+        }
+        for sort in UserSort::VARIANTS {
+            let table = UserTableQuery { search: String::new(), sort: *sort, direction, page: 1 };
+            let p = ExportParams {
+                sort: Some(sort.as_str().into()),
+                dir: Some(direction.as_str().into()),
+                ..params(&range)
+            };
+            let (_, path) = export(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
+            let file = read_csv(&path);
+            let in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Email")].clone()).collect();
+            let all = screens::user_table(db, &f.team, range, &table, &privacy, None).await.unwrap();
+            let on_screen: Vec<String> = all
+                .rows
+                .iter()
+                .map(|r| match &r.keys[0] {
+                    tokenboard::report::DimensionValue::User { email, .. } => email.clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(in_file, on_screen, "by user, {sort:?} {direction:?}");
+        }
+    }
+}
+
 db_tests!(
+    every_view_exports_sorted_by_each_of_its_columns,
+    a_search_finds_the_same_users_on_screen_in_sql_and_in_the_file,
     a_due_schedule_waits_while_its_team_is_at_the_cap,
     charges_at_the_maximum_sum_exactly_in_every_export,
     export_caps_hold_under_parallel_requests_and_the_quota_refuses_clearly,

@@ -9,8 +9,8 @@ use tokenboard::domain::range::{Granularity, RangePreset, RangeQuery, ResolvedRa
 use tokenboard::domain::teams::{self, NewTeam, create_team};
 use tokenboard::ingest::demo::{self, DemoOptions};
 use tokenboard::ingest::import::import_usage_csv;
+use tokenboard::report::plan::run;
 use tokenboard::report::rollups;
-use tokenboard::report::sql::run;
 use tokenboard::report::summary::summary;
 use tokenboard::report::{Dimension, Direction, Filter, Metric, OrderBy, ReportQuery};
 use tokenboard::{db_tests, on_db};

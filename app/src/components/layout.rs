@@ -28,10 +28,7 @@ pub fn use_query_param(name: &'static str) -> impl Fn() -> Option<String> + Copy
 /// The range part of the URL: `range`, `from`, `to`, `granularity`.
 pub fn use_range_query() -> impl Fn() -> RangeQuery + Copy + Send + Sync + 'static {
     let query = use_query_map();
-    move || {
-        let q = query.read();
-        RangeQuery { range: q.get("range"), from: q.get("from"), to: q.get("to"), granularity: q.get("granularity") }
-    }
+    move || tokenboard::report::params::range_from_query(|key| query.read().get(key))
 }
 
 /// `?a=1&b=2` from pairs, values percent-encoded; empty values are left out.

@@ -2,7 +2,8 @@
 //! `data-value`, so tests and scripts read exact values.
 
 use leptos::prelude::*;
-use tokenboard::report::{Direction, Metric, MetricValue, Order, OrderBy};
+use tokenboard::report::params::{TableOrder, TableSort};
+use tokenboard::report::{Direction, Metric, MetricValue};
 
 use crate::components::kpi::group_thousands;
 
@@ -19,17 +20,15 @@ pub fn MetricCell(metric: Metric, value: MetricValue) -> impl IntoView {
 /// A sortable column header: a link that sorts by `sort`, flipping the
 /// direction when the table is already sorted by it.
 #[component]
-pub fn SortHeader(
+pub fn SortHeader<S: TableSort + Send + Sync>(
     title: &'static str,
-    sort: &'static str,
-    current: Order,
-    /// Builds the link for a (sort, direction) pair.
-    href: Callback<(String, Direction), String>,
+    sort: S,
+    current: TableOrder<S>,
+    /// Builds the link for an order of the table.
+    href: Callback<TableOrder<S>, String>,
     #[prop(optional)] numeric: bool,
 ) -> impl IntoView {
-    let active = current.sort_key() == sort;
-    let default = if sort == "name" { Direction::Asc } else { Direction::Desc };
-    let next = if active { current.direction.flip() } else { default };
+    let active = current.sort == sort;
     let arrow = match (active, current.direction) {
         (false, _) => "",
         (true, Direction::Asc) => " ▲",
@@ -38,12 +37,7 @@ pub fn SortHeader(
     let aria = active.then(|| if current.direction == Direction::Asc { "ascending" } else { "descending" });
     view! {
         <th class:num=numeric aria-sort=aria>
-            <a href=href.run((sort.to_owned(), next)) data-sort=sort>{title}{arrow}</a>
+            <a href=href.run(current.clicked(sort)) data-sort=sort.as_str()>{title}{arrow}</a>
         </th>
     }
-}
-
-/// True when `order` sorts by the row label.
-pub fn by_name(order: Order) -> bool {
-    matches!(order.by, OrderBy::Dimension(_))
 }

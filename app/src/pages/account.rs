@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use tokenboard::domain::model::MIN_PASSWORD_LEN;
 
-use crate::api::load_viewer;
+use crate::api::reports::load_viewer;
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::access::audit::{AuditCursor, AuditPage};
 
-use crate::api::{AuditRequest, TeamScreen, load_audit};
+use crate::api::TeamScreen;
+use crate::api::settings::{AuditRequest, load_audit};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};
 
 /// The page's cursor from its URL; anything unreadable shows the newest rows.

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::report::views::TeamBalanceView;
 
-use crate::api::load_balances;
+use crate::api::reports::load_balances;
 use crate::components::chart::donut_svg;
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;

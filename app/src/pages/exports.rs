@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::export::{ExportRecord, ExportStatus};
 
-use crate::api::{TeamRequest, TeamScreen, load_exports};
+use crate::api::exports::load_exports;
+use crate::api::{TeamRequest, TeamScreen};
 use crate::components::kpi::group_thousands;
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};
 

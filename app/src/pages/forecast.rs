@@ -7,7 +7,8 @@ use leptos_meta::Title;
 use tokenboard::domain::range::short_date;
 use tokenboard::report::views::ForecastView;
 
-use crate::api::{ReportRequest, TeamScreen, load_forecast};
+use crate::api::TeamScreen;
+use crate::api::reports::{ReportRequest, load_forecast};
 use crate::components::kpi::{Kpi, group_thousands};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
 
@@ -15,7 +16,7 @@ use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_rang
 pub fn ForecastPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
-    let resource = Resource::new(move || ReportRequest { team: team(), range: range(), order: None }, load_forecast);
+    let resource = Resource::new(move || ReportRequest { team: team(), range: range() }, load_forecast);
     view! { <LoadScreen resource render=|screen| view! { <ForecastScreen screen/> }/> }
 }
 

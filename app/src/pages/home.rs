@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::api::load_viewer;
+use crate::api::reports::load_viewer;
 use crate::components::error_view::ErrorView;
 
 #[component]

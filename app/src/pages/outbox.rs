@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{OutboxEntry, OutboxScreen, load_outbox};
+use crate::api::admin::{OutboxEntry, OutboxScreen, load_outbox};
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 

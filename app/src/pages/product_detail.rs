@@ -6,7 +6,8 @@ use leptos_meta::Title;
 use tokenboard::report::views::ProductDetailView;
 use tokenboard::report::{DimensionValue, Metric};
 
-use crate::api::{ProductDetailRequest, TeamScreen, load_product_detail};
+use crate::api::TeamScreen;
+use crate::api::reports::{ProductDetailRequest, load_product_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};

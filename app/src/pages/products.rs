@@ -3,15 +3,16 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use tokenboard::report::params::{ProductSort, Reading, TableOrder, TableSort};
 use tokenboard::report::views::ProductsView;
-use tokenboard::report::{Dimension, DimensionValue, Metric, Order};
+use tokenboard::report::{DimensionValue, Metric};
 
-use crate::api::{ReportRequest, TeamScreen, load_products};
+use crate::api::TeamScreen;
+use crate::api::reports::{ProductsRequest, load_products};
 use crate::components::chart::{BarsChart, ChartBar};
 use crate::components::export_bar::{ExportBar, view_params};
-use crate::components::layout::{
-    LoadScreen, Tab, TeamLayout, query_string, use_param, use_query_param, use_range_query,
-};
+use crate::components::layout::{LoadScreen, Tab, TeamLayout, query_string, use_param, use_range_query};
 use crate::components::range_picker::RangePicker;
 use crate::components::table::{MetricCell, SortHeader};
 use tokenboard::export::{ExportParams, ExportReport};
@@ -20,13 +21,12 @@ use tokenboard::export::{ExportParams, ExportReport};
 pub fn ProductsPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
-    let sort = use_query_param("sort");
-    let dir = use_query_param("dir");
+    let query = use_query_map();
     let resource = Resource::new(
-        move || ReportRequest {
+        move || ProductsRequest {
             team: team(),
             range: range(),
-            order: Order::from_url(sort().as_deref(), dir().as_deref(), Dimension::Product),
+            order: TableOrder::from_query(|key| query.read().get(key), Reading::Lenient).unwrap_or_default(),
         },
         load_products,
     );
@@ -50,10 +50,9 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
     bars.truncate(15);
     let sort_href = {
         let (slug, range) = (slug.clone(), range.clone());
-        Callback::new(move |(sort, dir): (String, tokenboard::report::Direction)| {
+        Callback::new(move |order: TableOrder<ProductSort>| {
             let mut pairs = range.url_pairs();
-            pairs.push(("sort", sort));
-            pairs.push(("dir", dir.as_str().to_owned()));
+            pairs.extend(order.to_query());
             format!("/teams/{slug}/products{}", query_string(&pairs))
         })
     };
@@ -81,7 +80,7 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
         })
         .collect_view();
     let export_params = ExportParams {
-        sort: Some(order.sort_key().to_owned()),
+        sort: Some(order.sort.as_str().to_owned()),
         dir: Some(order.direction.as_str().to_owned()),
         ..view_params(&range)
     };
@@ -96,13 +95,13 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
                 <table class="data products-table" data-total-tokens=total.to_string()>
                     <thead>
                         <tr>
-                            <SortHeader title="Product" sort="name" current=order href=sort_href/>
-                            <SortHeader title="Tokens" sort="tokens" current=order href=sort_href numeric=true/>
+                            <SortHeader title="Product" sort=ProductSort::Name current=order href=sort_href/>
+                            <SortHeader title="Tokens" sort=ProductSort::Tokens current=order href=sort_href numeric=true/>
                             <th class="num">"% of total"</th>
-                            <SortHeader title="Users" sort="users" current=order href=sort_href numeric=true/>
-                            <SortHeader title="User-days" sort="user_days" current=order href=sort_href numeric=true/>
+                            <SortHeader title="Users" sort=ProductSort::Users current=order href=sort_href numeric=true/>
+                            <SortHeader title="User-days" sort=ProductSort::UserDays current=order href=sort_href numeric=true/>
                             <th class="num">"Avg tokens / user"</th>
-                            <SortHeader title="Last used" sort="last_used" current=order href=sort_href numeric=true/>
+                            <SortHeader title="Last used" sort=ProductSort::LastUsed current=order href=sort_href numeric=true/>
                             <th></th>
                         </tr>
                     </thead>

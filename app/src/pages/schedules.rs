@@ -10,7 +10,8 @@ use tokenboard::domain::range::RangePreset;
 use tokenboard::export::{ExportFormat, ExportReport};
 use tokenboard::notify::schedules::{Cadence, Schedule};
 
-use crate::api::{SaveSchedule, ScheduleCommand, TeamRequest, TeamScreen, load_schedules};
+use crate::api::schedules::{SaveSchedule, ScheduleCommand, load_schedules};
+use crate::api::{TeamRequest, TeamScreen};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};
 
 #[component]

@@ -10,10 +10,9 @@ use tokenboard::access::settings::{ApiKeyInfo, TeamSettings};
 use tokenboard::access::team_admins::TeamAdmin;
 use tokenboard::domain::model::Role;
 
-use crate::api::{
-    AdminCommand, CreateApiKey, InviteAdmin, RevokeApiKey, SaveSettings, SettingsData, TeamRequest, TeamScreen,
-    load_settings,
-};
+use crate::api::admin::{AdminCommand, InviteAdmin};
+use crate::api::settings::{CreateApiKey, RevokeApiKey, SaveSettings, SettingsData, load_settings};
+use crate::api::{TeamRequest, TeamScreen};
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param};
 
 #[component]

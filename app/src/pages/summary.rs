@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use tokenboard::domain::model::SummaryView;
 use tokenboard::domain::range::{RangeQuery, short_date};
 
-use crate::api::{SummaryPageData, SummaryRequest, load_summary};
+use crate::api::reports::{SummaryPageData, SummaryRequest, load_summary};
 use crate::components::chart::SeriesChart;
 use crate::components::error_view::ErrorView;
 use crate::components::export_bar::{ExportBar, view_params};

@@ -7,7 +7,8 @@ use tokenboard::domain::range::Granularity;
 use tokenboard::report::DimensionValue;
 use tokenboard::report::views::UserDetailView;
 
-use crate::api::{TeamScreen, UserDetailRequest, load_user_detail};
+use crate::api::TeamScreen;
+use crate::api::reports::{UserDetailRequest, load_user_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::group_thousands;

@@ -5,15 +5,16 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
-use tokenboard::report::views::{UserSort, UserTableQuery, UsersView};
-use tokenboard::report::{DimensionValue, Direction, Metric, Order};
+use leptos_router::hooks::use_query_map;
+use tokenboard::report::params::{Reading, TableOrder, TableSort, UserSort, UserTableQuery};
+use tokenboard::report::views::UsersView;
+use tokenboard::report::{DimensionValue, Metric};
 
-use crate::api::{TeamScreen, UsersRequest, load_users};
+use crate::api::TeamScreen;
+use crate::api::reports::{UsersRequest, load_users};
 use crate::components::chart::{BarsChart, ChartBar};
 use crate::components::export_bar::{ExportBar, view_params};
-use crate::components::layout::{
-    LoadScreen, Tab, TeamLayout, query_string, use_param, use_query_param, use_range_query,
-};
+use crate::components::layout::{LoadScreen, Tab, TeamLayout, query_string, use_param, use_range_query};
 use crate::components::range_picker::RangePicker;
 use crate::components::table::{MetricCell, SortHeader};
 use tokenboard::export::{ExportParams, ExportReport};
@@ -22,21 +23,12 @@ use tokenboard::export::{ExportParams, ExportReport};
 pub fn UsersPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
-    let (search, sort, dir, page) =
-        (use_query_param("q"), use_query_param("sort"), use_query_param("dir"), use_query_param("page"));
+    let query = use_query_map();
     let resource = Resource::new(
-        move || {
-            let sort = sort().as_deref().and_then(UserSort::parse).unwrap_or_default();
-            UsersRequest {
-                team: team(),
-                range: range(),
-                table: UserTableQuery {
-                    search: search().unwrap_or_default(),
-                    sort,
-                    direction: dir().as_deref().and_then(Direction::parse).unwrap_or(sort.default_direction()),
-                    page: page().and_then(|p| p.parse().ok()).unwrap_or(1),
-                },
-            }
+        move || UsersRequest {
+            team: team(),
+            range: range(),
+            table: UserTableQuery::from_query(|key| query.read().get(key), Reading::Lenient).unwrap_or_default(),
         },
         load_users,
     );
@@ -57,25 +49,18 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
     // A link to this table with some of its state changed.
     let table_href = {
         let (slug, range, table) = (slug.clone(), range.clone(), table.clone());
-        move |sort: UserSort, direction: Direction, page: u32| {
+        move |order: TableOrder<UserSort>, page: u32| {
             let mut pairs = range.url_pairs();
-            pairs.push(("q", table.search.clone()));
-            pairs.push(("sort", sort.as_str().to_owned()));
-            pairs.push(("dir", direction.as_str().to_owned()));
-            if page > 1 {
-                pairs.push(("page", page.to_string()));
-            }
+            let state = UserTableQuery { sort: order.sort, direction: order.direction, page, ..table.clone() };
+            pairs.extend(state.to_query());
             format!("/teams/{slug}/users{}", query_string(&pairs))
         }
     };
     let sort_href = {
         let table_href = table_href.clone();
-        Callback::new(move |(sort, dir): (String, Direction)| {
-            table_href(UserSort::parse(&sort).unwrap_or_default(), dir, 1)
-        })
+        Callback::new(move |order: TableOrder<UserSort>| table_href(order, 1))
     };
-    // SortHeader speaks metric names; map the table's sort onto one.
-    let current = Order { by: table.sort.order_by(), direction: table.direction };
+    let current = table.order();
     let top_bars = ChartBar::from_rows(&top, |key| Some(detail(key)));
     let rows = users
         .rows
@@ -102,8 +87,8 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
         ..view_params(&range)
     };
     let page = table.page;
-    let prev = (page > 1).then(|| table_href(table.sort, table.direction, page - 1));
-    let next = (page < pages).then(|| table_href(table.sort, table.direction, page + 1));
+    let prev = (page > 1).then(|| table_href(table.order(), page - 1));
+    let next = (page < pages).then(|| table_href(table.order(), page + 1));
     view! {
         <Title text=format!("{} · By user · Tokenboard", screen.team.name)/>
         <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Users range_query=range_query.clone()>
@@ -123,12 +108,12 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
                 <table class="data users-table">
                     <thead>
                         <tr>
-                            <SortHeader title="Name" sort="name" current=current href=sort_href/>
+                            <SortHeader title="Name" sort=UserSort::Name current=current href=sort_href/>
                             <th>"E-mail"</th>
-                            <SortHeader title="Tokens" sort="tokens" current=current href=sort_href numeric=true/>
-                            <SortHeader title="Products" sort="products" current=current href=sort_href numeric=true/>
-                            <SortHeader title="Days used" sort="user_days" current=current href=sort_href numeric=true/>
-                            <SortHeader title="Last used" sort="last_used" current=current href=sort_href numeric=true/>
+                            <SortHeader title="Tokens" sort=UserSort::Tokens current=current href=sort_href numeric=true/>
+                            <SortHeader title="Products" sort=UserSort::Products current=current href=sort_href numeric=true/>
+                            <SortHeader title="Days used" sort=UserSort::UserDays current=current href=sort_href numeric=true/>
+                            <SortHeader title="Last used" sort=UserSort::LastUsed current=current href=sort_href numeric=true/>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>

@@ -10,7 +10,10 @@ use axum::http::{Method, Request, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use app::api::{ProductDetailRequest, ReportRequest, SummaryRequest, TeamRequest, UserDetailRequest, UsersRequest};
+use app::api::TeamRequest;
+use app::api::reports::{
+    ProductDetailRequest, ProductsRequest, ReportRequest, SummaryRequest, UserDetailRequest, UsersRequest,
+};
 use tokenboard::domain::model::Role;
 use tokenboard::domain::range::RangeQuery;
 use tokenboard::{Db, access::auth, db_tests};
@@ -81,7 +84,8 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
     let team = || "mine".to_owned();
     let json = |value: serde_json::Value| (value.to_string(), "application/json");
     let form = |text: String| (text, "application/x-www-form-urlencoded");
-    let report = ReportRequest { team: team(), range: range.clone(), order: None };
+    let report = ReportRequest { team: team(), range: range.clone() };
+    let products = ProductsRequest { team: team(), range: range.clone(), order: Default::default() };
     let team_request = TeamRequest { team: team() };
     let (level, (body, content_type)) = match path.trim_start_matches("/api/") {
         "viewer" => (Level::Admin, json(serde_json::json!({}))),
@@ -91,7 +95,8 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
             Level::Secondary,
             json(serde_json::json!({ "request": SummaryRequest { team: team(), range: range.clone() } })),
         ),
-        "products" | "forecast" => (Level::Secondary, json(serde_json::json!({ "request": report }))),
+        "forecast" => (Level::Secondary, json(serde_json::json!({ "request": report }))),
+        "products" => (Level::Secondary, json(serde_json::json!({ "request": products }))),
         "product" => {
             let request = ProductDetailRequest { team: team(), product: "revit".into(), range: range.clone() };
             (Level::Secondary, json(serde_json::json!({ "request": request })))

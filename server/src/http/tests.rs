@@ -540,9 +540,9 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
     let range = tokenboard::domain::range::RangeQuery::preset(tokenboard::domain::range::RangePreset::Days7)
         .resolve(today)
         .unwrap();
-    let table = tokenboard::report::views::UserTableQuery {
+    let table = tokenboard::report::params::UserTableQuery {
         search: String::new(),
-        sort: tokenboard::report::views::UserSort::Name,
+        sort: tokenboard::report::params::UserSort::Name,
         direction: tokenboard::report::Direction::Asc,
         page: 1,
     };

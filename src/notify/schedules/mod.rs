@@ -12,8 +12,9 @@ use crate::domain::range::RangePreset;
 use crate::export::{ExportFormat, ExportReport};
 use crate::notify::mail::parse_recipients;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Cadence {
     Weekly,
     Biweekly,
@@ -25,16 +26,11 @@ impl Cadence {
     pub const ALL: [Cadence; 4] = [Cadence::Weekly, Cadence::Biweekly, Cadence::Monthly, Cadence::Quarterly];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Cadence::Weekly => "weekly",
-            Cadence::Biweekly => "biweekly",
-            Cadence::Monthly => "monthly",
-            Cadence::Quarterly => "quarterly",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Cadence> {
-        Cadence::ALL.into_iter().find(|c| c.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn label(self) -> &'static str {

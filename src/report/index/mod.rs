@@ -9,7 +9,6 @@
 //! several app servers each keep a correct copy.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
@@ -17,25 +16,13 @@ use futures_util::TryStreamExt;
 use crate::db::{Db, on_db};
 use crate::domain::values::MIN_DATE;
 use crate::error::Result;
-use crate::report::{
-    Dimension, DimensionValue, Direction, Filter, Metric, MetricValue, OrderBy, ReportQuery, ReportResult, ReportRow,
-    user_matches_search,
-};
+use crate::report::{DimensionValue, Metric, MetricValue};
 
-/// Indexes of the teams of one database, by team id.
-#[derive(Default)]
-pub struct IndexCache {
-    teams: Mutex<HashMap<i64, Arc<UsageIndex>>>,
-    /// One build at a time: concurrent first views wait for the same build.
-    building: tokio::sync::Mutex<()>,
-}
+mod answer;
+mod cache;
 
-impl std::fmt::Debug for IndexCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let teams = self.teams.lock().map(|t| t.len()).unwrap_or(0);
-        f.debug_struct("IndexCache").field("teams", &teams).finish()
-    }
-}
+pub use answer::try_answer;
+pub use cache::warm;
 
 #[derive(Clone, Debug)]
 struct IndexedUser {
@@ -273,216 +260,6 @@ impl UsageIndex {
             email: user.email.clone(),
         }
     }
-}
-
-/// The filters the index understands, resolved against it.
-struct Selection {
-    product: Option<i64>,
-    user: Option<i64>,
-    search: Option<String>,
-    /// A product filter named no known product: nothing matches.
-    nothing: bool,
-}
-
-impl Selection {
-    fn new(index: &UsageIndex, filters: &[Filter]) -> Option<Selection> {
-        let mut selection = Selection { product: None, user: None, search: None, nothing: false };
-        for filter in filters {
-            match filter {
-                Filter::Product(slug) => match index.products.iter().find(|(_, (s, _))| s == slug) {
-                    Some((id, _)) => selection.product = Some(*id),
-                    None => selection.nothing = true,
-                },
-                Filter::User(id) => selection.user = Some(*id),
-                Filter::UserSearch(text) => selection.search = Some(text.trim().to_lowercase()),
-                Filter::ProductVersion(_) => return None,
-            }
-        }
-        Some(selection)
-    }
-
-    fn includes(&self, user: &IndexedUser) -> bool {
-        !self.nothing
-            && self.user.is_none_or(|id| id == user.id)
-            && self
-                .search
-                .as_deref()
-                .is_none_or(|s| user_matches_search(s, &user.first_name, &user.last_name, &user.email))
-    }
-}
-
-fn answerable(q: &ReportQuery) -> bool {
-    let metrics_ok = q
-        .metrics
-        .iter()
-        .all(|m| matches!(m, Metric::Tokens | Metric::Users | Metric::Products | Metric::UserDays | Metric::LastUsed));
-    let dims_ok = matches!(q.dimensions.as_slice(), [] | [Dimension::User] | [Dimension::Product]);
-    // Products by themselves are answered faster by the rollup; the index is
-    // for what needs users: distinct users, or rows per user.
-    let needs_users = q.metrics.contains(&Metric::Users)
-        || q.dimensions.contains(&Dimension::User)
-        || q.filters.iter().any(|f| matches!(f, Filter::User(_) | Filter::UserSearch(_)));
-    metrics_ok && dims_ok && needs_users
-}
-
-impl IndexCache {
-    /// The team's index, rebuilt when its charges changed since it was built.
-    async fn get(&self, db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
-        let version = on_db!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT data_version FROM teams WHERE id = $1")
-            .bind(team_id)
-            .fetch_optional(pool)
-            .await?
-            .unwrap_or(0));
-        let cached = |cache: &IndexCache| {
-            cache.teams.lock().ok().and_then(|t| t.get(&team_id).filter(|i| i.version == version).cloned())
-        };
-        if let Some(index) = cached(self) {
-            return Ok(index);
-        }
-        let _building = self.building.lock().await;
-        if let Some(index) = cached(self) {
-            return Ok(index);
-        }
-        let index = Arc::new(UsageIndex::load(db, team_id, version).await?);
-        if let Ok(mut teams) = self.teams.lock() {
-            teams.insert(team_id, index.clone());
-        }
-        Ok(index)
-    }
-}
-
-/// Builds (or refreshes) the usage index of `team_id` ahead of the first view
-/// that needs it: the server calls this at start and after an API import.
-pub async fn warm(db: &Db, team_id: i64) -> Result<()> {
-    db.indexes().get(db, team_id).await.map(|_| ())
-}
-
-/// Answers `q` from the team's usage index when it can (rows per user or per
-/// product, or totals that need distinct users); `None` leaves it to SQL.
-pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>> {
-    if !answerable(q) {
-        return Ok(None);
-    }
-    let index = db.indexes().get(db, q.team_id).await?;
-    let Some(selection) = Selection::new(&index, &q.filters) else { return Ok(None) };
-    // An empty day range still yields a correct, empty answer below.
-    let (from, to, empty) = match index.offsets(day_number(q.range.from), day_number(q.range.to)) {
-        Some((from, to)) => (from, to, false),
-        None => (0, 0, true),
-    };
-
-    // One pass over the selected users' groups gives per-user and per-product stats.
-    let mut per_user: Vec<(usize, Stats)> = Vec::new();
-    let mut used_products: HashMap<i64, Stats> = HashMap::new();
-    for u in (0..index.users.len()).filter(|&u| !empty && selection.includes(&index.users[u])) {
-        let mut user = Stats::default();
-        for g in index.groups(u) {
-            let product = index.group_product[g];
-            if selection.product.is_some_and(|p| p != product) {
-                continue;
-            }
-            let s = index.group_stats(g, from, to);
-            if s.users > 0 {
-                user.tokens += s.tokens;
-                user.products += 1;
-                user.user_days += s.user_days;
-                user.last_day = user.last_day.max(s.last_day);
-                used_products.entry(product).or_default().add(s);
-            }
-        }
-        if user.products > 0 {
-            user.users = 1;
-            if selection.product.is_none() {
-                // Days of use across products: each day once.
-                let days = &index.user_days[index.user_day_start[u]..index.user_day_start[u + 1]];
-                let (lo, hi) = within(days, from, to);
-                user.user_days = (hi - lo) as i64;
-            }
-            per_user.push((u, user));
-        }
-    }
-    let mut totals = Stats::default();
-    for (_, s) in &per_user {
-        totals.add(*s);
-    }
-    totals.products = used_products.len() as i64;
-    for stats in used_products.values_mut() {
-        stats.products = 1;
-    }
-    let values = |s: &Stats| q.metrics.iter().map(|m| s.value(*m)).collect::<Vec<_>>();
-
-    // Rows as (key, stats) first; only the requested page becomes ReportRows.
-    enum Key {
-        User(usize),
-        Product(i64),
-        Total,
-    }
-    let mut rows: Vec<(Key, Stats)> = match q.dimensions.as_slice() {
-        [Dimension::User] => per_user.iter().map(|(u, s)| (Key::User(*u), *s)).collect(),
-        [Dimension::Product] => used_products.iter().map(|(id, s)| (Key::Product(*id), *s)).collect(),
-        _ => vec![(Key::Total, totals)],
-    };
-    let label = |key: &Key| -> &str {
-        match key {
-            Key::User(u) => &index.users[*u].sort_name,
-            Key::Product(id) => index.products.get(id).map_or("", |(_, name)| name.as_str()),
-            Key::Total => "",
-        }
-    };
-    // Ties break on the row's identity (user id, product slug), like the SQL path.
-    let identity = |key: &Key| -> (i64, &str) {
-        match key {
-            Key::User(u) => (index.users[*u].id, ""),
-            Key::Product(id) => (0, index.products.get(id).map_or("", |(slug, _)| slug.as_str())),
-            Key::Total => (0, ""),
-        }
-    };
-    let compare = |a: &(Key, Stats), b: &(Key, Stats)| {
-        let primary = match q.order {
-            Some(order) => {
-                let ordering = match order.by {
-                    OrderBy::Metric(m) => match (a.1.value(m), b.1.value(m)) {
-                        (MetricValue::Count(x), MetricValue::Count(y)) => x.cmp(&y),
-                        (MetricValue::Date(x), MetricValue::Date(y)) => x.cmp(&y),
-                        _ => std::cmp::Ordering::Equal,
-                    },
-                    OrderBy::Dimension(_) => label(&a.0).cmp(label(&b.0)),
-                };
-                if order.direction == Direction::Desc { ordering.reverse() } else { ordering }
-            }
-            None => std::cmp::Ordering::Equal,
-        };
-        primary.then_with(|| identity(&a.0).cmp(&identity(&b.0)))
-    };
-    let total_rows = rows.len() as u64;
-    // Only the rows up to the end of the page need to be in order.
-    let (skip, take) = q.page.map_or((0, usize::MAX), |p| (p.offset as usize, p.limit as usize));
-    let needed = skip.saturating_add(take);
-    if needed < rows.len() {
-        rows.select_nth_unstable_by(needed, compare);
-        rows.truncate(needed);
-    }
-    rows.sort_by(compare);
-    let rows: Vec<ReportRow> = rows
-        .iter()
-        .skip(skip)
-        .take(take)
-        .map(|(key, stats)| ReportRow {
-            keys: match key {
-                Key::User(u) => vec![index.user_value(*u)],
-                Key::Product(id) => vec![index.product_value(*id)],
-                Key::Total => Vec::new(),
-            },
-            values: values(stats),
-        })
-        .collect();
-    Ok(Some(ReportResult {
-        dimensions: q.dimensions.clone(),
-        metrics: q.metrics.clone(),
-        rows,
-        total_rows,
-        totals: values(&totals),
-    }))
 }
 
 #[cfg(test)]

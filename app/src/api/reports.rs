@@ -1,0 +1,136 @@
+//! The report screens' server functions: Summary, By product, product
+//! details, By user, user details, Balances and Forecast.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use tokenboard::domain::model::SummaryView;
+use tokenboard::domain::range::RangeQuery;
+use tokenboard::report::params::{ProductSort, TableOrder, UserTableQuery};
+use tokenboard::report::views::{
+    ForecastView, ProductDetailView, ProductsView, TeamBalanceView, UserDetailView, UsersView,
+};
+
+use super::{TeamScreen, Viewer};
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use {super::TeamContext, tokenboard::domain::model::Role, tokenboard::report::screens};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRequest {
+    pub team: String,
+    pub range: RangeQuery,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryPageData {
+    pub viewer: Viewer,
+    pub summary: SummaryView,
+}
+
+/// A report screen with a range only (Forecast ignores the range).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    pub team: String,
+    pub range: RangeQuery,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductsRequest {
+    pub team: String,
+    pub range: RangeQuery,
+    pub order: TableOrder<ProductSort>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductDetailRequest {
+    pub team: String,
+    pub product: String,
+    pub range: RangeQuery,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UsersRequest {
+    pub team: String,
+    pub range: RangeQuery,
+    pub table: UserTableQuery,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserDetailRequest {
+    pub team: String,
+    pub user: i64,
+    pub range: RangeQuery,
+}
+
+#[server(endpoint = "viewer", input = leptos::server_fn::codec::Json)]
+pub async fn load_viewer() -> Result<Viewer, AppError> {
+    let (db, admin) = crate::session::current_admin().await?;
+    let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
+    Ok(Viewer { email: admin.email, teams })
+}
+
+#[server(endpoint = "summary", input = leptos::server_fn::codec::Json)]
+pub async fn load_summary(request: SummaryRequest) -> Result<SummaryPageData, AppError> {
+    let cx = TeamContext::open(&request.team, Role::Secondary).await?;
+    let today = cx.team.today();
+    let summary = tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range).await?;
+    Ok(SummaryPageData { viewer: cx.viewer, summary })
+}
+
+#[server(endpoint = "products", input = leptos::server_fn::codec::Json)]
+pub async fn load_products(request: ProductsRequest) -> Result<TeamScreen<ProductsView>, AppError> {
+    let cx = TeamContext::open(&request.team, Role::Secondary).await?;
+    let data = screens::products(&cx.db, &cx.team, cx.range(&request.range)?, request.order).await?;
+    Ok(cx.screen(data))
+}
+
+#[server(endpoint = "product", input = leptos::server_fn::codec::Json)]
+pub async fn load_product_detail(request: ProductDetailRequest) -> Result<TeamScreen<ProductDetailView>, AppError> {
+    let cx = TeamContext::open(&request.team, Role::Secondary).await?;
+    let range = cx.range(&request.range)?;
+    let data = screens::product_detail(&cx.db, &cx.team, range, &request.product, &cx.privacy()?).await?;
+    Ok(cx.screen(data))
+}
+
+#[server(endpoint = "users", input = leptos::server_fn::codec::Json)]
+pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<UsersView>, AppError> {
+    let cx = TeamContext::open(&request.team, Role::Secondary).await?;
+    let range = cx.range(&request.range)?;
+    let data = screens::users(&cx.db, &cx.team, range, request.table, &cx.privacy()?).await?;
+    Ok(cx.screen(data))
+}
+
+#[server(endpoint = "user", input = leptos::server_fn::codec::Json)]
+pub async fn load_user_detail(request: UserDetailRequest) -> Result<TeamScreen<UserDetailView>, AppError> {
+    let cx = TeamContext::open(&request.team, Role::Secondary).await?;
+    let range = cx.range(&request.range)?;
+    let data = screens::user_detail(&cx.db, &cx.team, range, request.user, &cx.privacy()?).await?;
+    Ok(cx.screen(data))
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BalancesScreen {
+    pub viewer: Viewer,
+    pub teams: Vec<TeamBalanceView>,
+}
+
+#[server(endpoint = "balances", input = leptos::server_fn::codec::Json)]
+pub async fn load_balances() -> Result<BalancesScreen, AppError> {
+    let (db, admin) = crate::session::current_admin().await?;
+    let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
+    let mut balances = Vec::with_capacity(teams.len());
+    for team in &teams {
+        let (_, _, access) = crate::session::require_team(&team.slug, Role::Secondary).await?;
+        balances.push(screens::team_balance(&db, &access.team, access.role).await?);
+    }
+    Ok(BalancesScreen { viewer: Viewer { email: admin.email, teams }, teams: balances })
+}
+
+#[server(endpoint = "forecast", input = leptos::server_fn::codec::Json)]
+pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<ForecastView>, AppError> {
+    let cx = TeamContext::open(&request.team, Role::Secondary).await?;
+    // The range is checked like every report screen's, though the forecast does not use it.
+    cx.range(&request.range)?;
+    let data = screens::forecast(&cx.db, &cx.team).await?;
+    Ok(cx.screen(data))
+}
