@@ -1,11 +1,15 @@
-//! Who may see and change what: accounts and sessions, API keys, team admins,
-//! login limits, set-password links, personal-data masking, team settings and
-//! the audit log.
+//! Who may see and change what: accounts and sessions, API keys, the
+//! authorisation check, team admins, login limits, set-password links,
+//! personal-data masking, team settings and the audit log.
 
 pub mod audit;
 pub mod settings;
 pub mod team_admins;
 
+#[cfg(feature = "ssr")]
+pub mod accounts;
+#[cfg(feature = "ssr")]
+pub mod api_keys;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -14,3 +18,7 @@ pub mod login_limits;
 pub mod password_links;
 #[cfg(feature = "ssr")]
 pub mod personal_data;
+#[cfg(feature = "ssr")]
+pub(crate) mod secrets;
+#[cfg(feature = "ssr")]
+pub mod sessions;

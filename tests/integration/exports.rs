@@ -453,7 +453,7 @@ async fn charges_at_the_maximum_sum_exactly_in_every_export(db: &Db) {
 }
 
 async fn admin(db: &Db, team: &Team, email: &str) -> Actor {
-    let admin = tokenboard::access::auth::upsert_admin(db, email, "long enough").await.unwrap();
+    let admin = tokenboard::access::accounts::upsert_admin(db, email, "long enough").await.unwrap();
     tokenboard::access::auth::grant_role(db, team.id, admin.id, tokenboard::domain::model::Role::Secondary)
         .await
         .unwrap();
@@ -657,7 +657,7 @@ async fn a_due_schedule_waits_while_its_team_is_at_the_cap(db: &Db) {
         start_on: today.to_string(),
         recipients: "lead@busy.example".into(),
     };
-    let lead = tokenboard::access::auth::upsert_admin(db, "lead@busy.example", "long enough").await.unwrap();
+    let lead = tokenboard::access::accounts::upsert_admin(db, "lead@busy.example", "long enough").await.unwrap();
     tokenboard::access::auth::grant_role(db, f.team.id, lead.id, tokenboard::domain::model::Role::Primary)
         .await
         .unwrap();
