@@ -5,7 +5,9 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use leptos::prelude::*;
 use tokenboard::Db;
-use tokenboard::access::auth::{self, Admin, TeamAccess};
+use tokenboard::access::accounts::Admin;
+use tokenboard::access::auth::{self, TeamAccess};
+use tokenboard::access::sessions;
 use tokenboard::domain::model::Role;
 
 use crate::error::AppError;
@@ -26,7 +28,7 @@ pub struct AppState {
     /// How users reach this server: the start of links in mails.
     pub public_url: String,
     /// Idle timeout and absolute lifetime of sessions.
-    pub sessions: auth::SessionPolicy,
+    pub sessions: sessions::SessionPolicy,
     /// Where team webhooks may point (checked when the settings are saved).
     pub webhooks: tokenboard::notify::webhooks::WebhookPolicy,
 }
@@ -60,7 +62,9 @@ fn time_from_chrono(d: chrono::Duration) -> cookie::time::Duration {
 /// The admin behind the request's session cookie, if the session is alive.
 pub async fn admin_from_jar(state: &AppState, jar: &CookieJar) -> Result<Option<Admin>, AppError> {
     match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Ok(auth::session_admin(&state.db, cookie.value(), &state.sessions, chrono::Utc::now()).await?),
+        Some(cookie) => {
+            Ok(sessions::session_admin(&state.db, cookie.value(), &state.sessions, chrono::Utc::now()).await?)
+        }
         None => Ok(None),
     }
 }

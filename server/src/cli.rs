@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use tokenboard::Db;
 use tokenboard::access::audit::Actor;
+use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::domain::model::Role;
+use tokenboard::domain::packs;
 use tokenboard::domain::teams::{self, NewTeam};
 use tokenboard::ingest::demo::{self, DemoOptions};
 use tokenboard::ingest::import::{ImportError, import_usage_csv};
-use tokenboard::{access::auth, domain::packs};
 
 use crate::config::{Config, redact_secrets_of, redact_url};
 
@@ -302,7 +303,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::ApiKey(ApiKeyCommand::Create { team, label }) => {
             let db = open_db(&config).await?;
             let team = teams::team(&db, &team).await?;
-            let key = auth::create_api_key(&db, team.id, &label).await?;
+            let key = api_keys::create_api_key(&db, team.id, &label).await?;
             println!("{key}");
             eprintln!("API key for {} created; it is shown only this once.", team.slug);
             Ok(())
@@ -312,7 +313,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let team = teams::team(&db, &team).await?;
             let role = Role::parse(&role).expect("clap checked the value");
             let password = read_password()?;
-            let admin = auth::upsert_admin(&db, &email, &password).await?;
+            let admin = accounts::upsert_admin(&db, &email, &password).await?;
             auth::grant_role(&db, team.id, admin.id, role).await?;
             println!("{} is now {} admin of {}", admin.email, role.as_str(), team.slug);
             Ok(())
@@ -425,8 +426,8 @@ async fn run_demo(config: &Config, args: DemoArgs) -> Result<()> {
         options.teams, options.users, options.products, options.days
     );
     let report = demo::generate(&db, &options).await?;
-    let admin = auth::upsert_admin(&db, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD).await?;
-    let viewer = auth::upsert_admin(&db, DEMO_VIEWER_EMAIL, DEMO_ADMIN_PASSWORD).await?;
+    let admin = accounts::upsert_admin(&db, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD).await?;
+    let viewer = accounts::upsert_admin(&db, DEMO_VIEWER_EMAIL, DEMO_ADMIN_PASSWORD).await?;
     for (i, slug) in report.teams.iter().enumerate() {
         let team = teams::team(&db, slug).await?;
         auth::grant_role(&db, team.id, admin.id, Role::Primary).await?;

@@ -43,7 +43,7 @@ pub struct Config {
     /// `TOKENBOARD_SESSION_IDLE_MINUTES` (default 720) and
     /// `TOKENBOARD_SESSION_MAX_DAYS` (default 14): a session ends after that
     /// long without a request, and that long after login in any case.
-    pub sessions: tokenboard::access::auth::SessionPolicy,
+    pub sessions: tokenboard::access::sessions::SessionPolicy,
     /// `TOKENBOARD_TRUSTED_PROXY_HEADER` (e.g. `X-Forwarded-For`): the header
     /// the reverse proxy in front sets to the client's address; its
     /// right-most entry keys the login limit. Unset: the TCP peer does.
@@ -107,7 +107,7 @@ impl Config {
             smtp_url: std::env::var("TOKENBOARD_SMTP_URL").ok().filter(|v| !v.trim().is_empty()),
             mail_from: var("TOKENBOARD_MAIL_FROM", DEFAULT_MAIL_FROM),
             public_url: var("TOKENBOARD_PUBLIC_URL", &format!("http://{}", var("TOKENBOARD_ADDR", DEFAULT_ADDR))),
-            sessions: tokenboard::access::auth::SessionPolicy {
+            sessions: tokenboard::access::sessions::SessionPolicy {
                 idle: chrono::Duration::minutes(positive(
                     "TOKENBOARD_SESSION_IDLE_MINUTES",
                     DEFAULT_SESSION_IDLE_MINUTES,
@@ -131,9 +131,9 @@ impl Config {
     /// `<data dir>/secret`, created (random, owner-only) when the file is
     /// missing. A file that exists but is not a secret we wrote stops the
     /// start: replacing it would silently change every hashed user id.
-    pub fn pseudonym_key(&self) -> std::io::Result<tokenboard::access::personal_data::PseudonymKey> {
+    pub fn pseudonym_key(&self) -> std::io::Result<tokenboard::report::privacy::PseudonymKey> {
         if let Some(secret) = &self.secret {
-            return Ok(tokenboard::access::personal_data::PseudonymKey::new(secret.as_bytes()));
+            return Ok(tokenboard::report::privacy::PseudonymKey::new(secret.as_bytes()));
         }
         let path = self.data_dir.join("secret");
         let secret = match std::fs::read_to_string(&path) {
@@ -141,7 +141,7 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new_secret(&path)?,
             Err(e) => return Err(std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))),
         };
-        Ok(tokenboard::access::personal_data::PseudonymKey::new(secret.as_bytes()))
+        Ok(tokenboard::report::privacy::PseudonymKey::new(secret.as_bytes()))
     }
 
     pub fn exports_dir(&self) -> PathBuf {

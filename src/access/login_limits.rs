@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::access::auth::normalise_email;
+use crate::access::accounts::normalise_email;
 use crate::db::{Db, on_db};
 use crate::error::Result;
 

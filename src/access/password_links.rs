@@ -33,8 +33,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::access::accounts::{self, Admin, MIN_PASSWORD_LEN};
 use crate::access::audit::{self, Actor, AuditAction};
-use crate::access::auth::{self, Admin, MIN_PASSWORD_LEN};
+use crate::access::secrets;
 use crate::db::{Db, on_db};
 use crate::error::Error;
 
@@ -49,7 +50,7 @@ pub(crate) const INSERT: &str =
 /// each binding the admin id and the team, by both places that grant roles
 /// (`team_admins::invite`, `auth::grant_role`) in their transaction, with the
 /// account locked. The account's links of other teams die; a password another
-/// team may know (see the module) is voided (`'!'` is `auth::NO_PASSWORD`)
+/// team may know (see the module) is voided (`'!'` is `accounts::NO_PASSWORD`)
 /// and the account's sessions end.
 pub(crate) const ON_NEW_ROLE: [&str; 3] = [
     "DELETE FROM set_password_tokens WHERE admin_id = $1 AND team_id <> $2",
@@ -69,8 +70,8 @@ pub(crate) struct NewLink {
 
 impl NewLink {
     pub fn generate() -> NewLink {
-        let token = auth::random_secret();
-        let hash = auth::sha256_hex(&token);
+        let token = secrets::random_secret();
+        let hash = secrets::sha256_hex(&token);
         NewLink { token, hash }
     }
 
@@ -102,17 +103,17 @@ impl From<sqlx::Error> for RedeemError {
 /// the link used, deletes the account's other links, ends its sessions and
 /// audits it, in one transaction. Returns the account, to log it in.
 pub async fn redeem(db: &Db, token: &str, password: &str, now: DateTime<Utc>) -> Result<Admin, RedeemError> {
-    if auth::check_new_password(password).is_err() {
+    if accounts::check_new_password(password).is_err() {
         return Err(RedeemError::TooShort);
     }
-    let token_hash = auth::sha256_hex(token);
+    let token_hash = secrets::sha256_hex(token);
     let owner = "SELECT admin_id FROM set_password_tokens WHERE token_hash = $1";
     let Some(admin_id) =
         on_db!(db, |pool| sqlx::query_scalar::<_, i64>(owner).bind(&token_hash).fetch_optional(pool).await?)
     else {
         return Err(RedeemError::InvalidLink);
     };
-    let hash = auth::hash_password(password).await?;
+    let hash = accounts::hash_password(password).await?;
     // The account first, then its links: the order invitations lock in too.
     let lock = format!("SELECT email FROM admins WHERE id = $1{}", db.for_update());
     let claim = "UPDATE set_password_tokens SET used_at = $3

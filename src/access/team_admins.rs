@@ -32,8 +32,8 @@ mod store {
     use chrono::Utc;
 
     use super::*;
+    use crate::access::accounts;
     use crate::access::audit::{self, Actor, AuditAction};
-    use crate::access::auth;
     use crate::access::password_links::{self, LINK_LIFETIME, NewLink};
     use crate::db::{Db, on_db};
     use crate::domain::teams::Team;
@@ -102,7 +102,7 @@ mod store {
         public_url: &str,
         smtp: bool,
     ) -> Result<Invited> {
-        let email = auth::normalise_email(email);
+        let email = accounts::normalise_email(email);
         if !crate::notify::mail::is_email(&email) {
             return Err(Error::Invalid(format!("{email:?} is not an e-mail address")));
         }
@@ -120,10 +120,10 @@ mod store {
             // The first statement writes (SQLite holds the write lock from here);
             // a concurrent invitation of the same new address waits on the
             // unique e-mail and then finds this account.
-            sqlx::query(create).bind(&email).bind(auth::NO_PASSWORD).bind(now).execute(&mut *tx).await?;
+            sqlx::query(create).bind(&email).bind(accounts::NO_PASSWORD).bind(now).execute(&mut *tx).await?;
             let (admin_id, hash) =
                 sqlx::query_as::<_, (i64, String)>(&account).bind(&email).fetch_one(&mut *tx).await?;
-            let has_password = hash != auth::NO_PASSWORD;
+            let has_password = hash != accounts::NO_PASSWORD;
             let granted = sqlx::query(grant)
                 .bind(team.id)
                 .bind(admin_id)
@@ -141,7 +141,7 @@ mod store {
                 sqlx::query(step).bind(admin_id).bind(team.id).execute(&mut *tx).await?;
             }
             let has_password = sqlx::query_scalar::<_, String>(password).bind(admin_id).fetch_one(&mut *tx).await?
-                != auth::NO_PASSWORD;
+                != accounts::NO_PASSWORD;
             let other_teams =
                 sqlx::query_scalar::<_, i64>(elsewhere).bind(admin_id).bind(team.id).fetch_one(&mut *tx).await?;
             // A link only for an account without a password, and only if no

@@ -17,11 +17,11 @@ use super::sources::{ExportInput, expected_rows, write_rows};
 use super::writer_thread::WriterThread;
 use super::writers::{CsvSink, ExportMeta, RecordedTable, TableSink, XlsxSink};
 use super::{ExportFormat, ExportRecord, ExportReport, ExportStatus};
-use crate::access::personal_data::{Privacy, PseudonymKey};
 use crate::db::Db;
 use crate::db::files::create_private_file;
 use crate::domain::range::RangeQuery;
 use crate::error::{Error, Result};
+use crate::report::privacy::{Privacy, PseudonymKey};
 
 /// How often a running export writes its progress and heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);

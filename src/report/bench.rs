@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, Months, NaiveDate};
 
-use crate::access::personal_data::{Privacy, PseudonymKey};
 use crate::db::{Db, on_db};
 use crate::domain::model::Role;
 use crate::domain::range::{RangeQuery, ResolvedRange};
 use crate::domain::teams::Team;
 use crate::error::Result;
 use crate::report::params::{TableOrder, UserSort, UserTableQuery};
+use crate::report::privacy::{Privacy, PseudonymKey};
 use crate::report::{DimensionValue, Direction};
 use crate::{report::screens, report::summary};
 
@@ -180,7 +180,7 @@ pub async fn exports(db: &Db, team: &Team, end: NaiveDate, dir: &std::path::Path
     let ctx = ExportContext {
         db: db.clone(),
         files: ExportFiles::new(dir)?,
-        key: crate::access::personal_data::PseudonymKey::new(b"bench"),
+        key: crate::report::privacy::PseudonymKey::new(b"bench"),
     };
     let from = (end - Months::new(12)) + Days::new(1);
     let query = RangeQuery::custom(from, end);

@@ -3,8 +3,8 @@
 //! drill-down adds a filter. Charts, tables and exports all render the same
 //! [`ReportResult`]. `plan::run` answers every query (feature `ssr`).
 //!
-//! May import `domain` and `db`; the screen builders also `access` (who may
-//! see names). Nothing here knows of pages, HTTP or files.
+//! May import `domain` and `db` (only `bench.rs` reaches `export` and
+//! `access`, to time the exports). Nothing here knows of pages or HTTP.
 
 pub mod params;
 pub mod search;
@@ -16,6 +16,8 @@ pub mod bench;
 pub mod index;
 #[cfg(feature = "ssr")]
 pub mod plan;
+#[cfg(feature = "ssr")]
+pub mod privacy;
 #[cfg(feature = "ssr")]
 pub mod rollups;
 #[cfg(feature = "ssr")]

@@ -90,10 +90,10 @@ pub(crate) fn validate(q: &ReportQuery) -> Result<()> {
 /// Runs a report with its answerer. Every screen, export and alert comes here.
 pub async fn run(db: &Db, q: &ReportQuery) -> Result<ReportResult> {
     validate(q)?;
-    if answerer(q) == Answerer::UsageIndex {
-        if let Some(result) = crate::report::index::try_answer(db, q).await? {
-            return Ok(result);
-        }
+    if answerer(q) == Answerer::UsageIndex
+        && let Some(result) = crate::report::index::try_answer(db, q).await?
+    {
+        return Ok(result);
     }
     crate::report::sql::run_sql(db, q).await
 }

@@ -1,13 +1,13 @@
 //! Builds the report screens from the report pipeline: each screen is a few
 //! [`ReportQuery`] values run through [`report::plan::run`](crate::report::plan::run).
 
-use crate::access::personal_data::Privacy;
 use crate::db::{Db, on_db};
 use crate::domain::range::{Granularity, ResolvedRange};
 use crate::domain::teams::Team;
 use crate::error::{Error, Result};
 use crate::report::params::{ProductSort, TableOrder, TableSort, UserSort, UserTableQuery};
 use crate::report::plan::run;
+use crate::report::privacy::Privacy;
 use crate::report::views::{
     ChargeLine, ForecastView, PackView, ProductDetailView, ProductRef, ProductWeeks, ProductsView, TeamBalanceView,
     USERS_PER_PAGE, UserDetailView, UserRef, UsersView,

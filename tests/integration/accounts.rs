@@ -6,8 +6,9 @@
 
 use chrono::{Duration, Utc};
 use tokenboard::access::audit::Actor;
-use tokenboard::access::auth::{self, SessionPolicy};
 use tokenboard::access::password_links::{self, RedeemError};
+use tokenboard::access::sessions::{self, SessionPolicy};
+use tokenboard::access::{accounts, auth};
 use tokenboard::domain::model::Role;
 use tokenboard::domain::teams::{self, NewTeam, Team};
 use tokenboard::{Db, access::team_admins, db_tests, notify::mail, on_db};
@@ -19,7 +20,7 @@ async fn team(db: &Db, slug: &str) -> Team {
 
 /// A primary admin of `team` and how they act.
 async fn primary(db: &Db, team: &Team, email: &str) -> Actor {
-    let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, email, "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, Role::Primary).await.unwrap();
     Actor::Admin { id: admin.id, email: admin.email }
 }
@@ -43,7 +44,7 @@ async fn a_set_password_link_works_once_and_expires(db: &Db) {
     let lead = primary(db, &design, "lead@example.com").await;
     team_admins::invite(db, &design, &lead, "new@example.com", Role::Secondary, "http://tb.test", false).await.unwrap();
     // The invited account has no password: nothing logs in as it yet.
-    assert!(auth::verify_login(db, "new@example.com", "!").await.unwrap().is_none());
+    assert!(accounts::verify_login(db, "new@example.com", "!").await.unwrap().is_none());
     let [link] = links_in_outbox(db, &design).await.try_into().unwrap();
     let now = Utc::now();
 
@@ -53,10 +54,10 @@ async fn a_set_password_link_works_once_and_expires(db: &Db) {
     assert!(matches!(expired, RedeemError::InvalidLink), "{expired}");
     let admin = password_links::redeem(db, &link, "long enough", now).await.unwrap();
     assert_eq!(admin.email, "new@example.com");
-    assert!(auth::verify_login(db, "new@example.com", "long enough").await.unwrap().is_some());
+    assert!(accounts::verify_login(db, "new@example.com", "long enough").await.unwrap().is_some());
     let again = password_links::redeem(db, &link, "taken over!", now).await.unwrap_err();
     assert!(matches!(again, RedeemError::InvalidLink), "{again}");
-    assert!(auth::verify_login(db, "new@example.com", "taken over!").await.unwrap().is_none());
+    assert!(accounts::verify_login(db, "new@example.com", "taken over!").await.unwrap().is_none());
 
     // Inviting an existing account hands out nothing: its mail has no link.
     let other = team(db, "other").await;
@@ -80,9 +81,9 @@ async fn a_link_seen_by_one_team_never_opens_another(db: &Db) {
         let refused = password_links::redeem(db, link, "attacker's pick", Utc::now()).await.unwrap_err();
         assert!(matches!(refused, RedeemError::InvalidLink), "{refused}");
     }
-    assert!(auth::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_none());
+    assert!(accounts::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_none());
     // Removing X from B again does not bring A's old link back.
-    let x = auth::admin_id_by_email(db, "x@example.com").await.unwrap().unwrap();
+    let x = accounts::admin_id_by_email(db, "x@example.com").await.unwrap().unwrap();
     team_admins::remove(db, &b, &admin_b, x).await.unwrap();
     for link in &seen_by_a {
         assert!(password_links::redeem(db, link, "attacker's pick", Utc::now()).await.is_err());
@@ -101,18 +102,18 @@ async fn a_role_from_the_command_line_voids_a_password_another_team_knows(db: &D
     let [link] = links_in_outbox(db, &a).await.try_into().unwrap();
     let x = password_links::redeem(db, &link, "attacker's pick", Utc::now()).await.unwrap();
     let policy = SessionPolicy::default();
-    let session = auth::create_session(db, x.id, &policy).await.unwrap();
+    let session = sessions::create_session(db, x.id, &policy).await.unwrap();
 
     auth::grant_role(db, a.id, x.id, Role::Primary).await.unwrap();
-    assert!(auth::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_some(), "same team");
+    assert!(accounts::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_some(), "same team");
     auth::grant_role(db, b.id, x.id, Role::Secondary).await.unwrap();
-    assert!(auth::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_none());
-    assert!(auth::session_admin(db, &session, &policy, Utc::now()).await.unwrap().is_none());
+    assert!(accounts::verify_login(db, "x@example.com", "attacker's pick").await.unwrap().is_none());
+    assert!(sessions::session_admin(db, &session, &policy, Utc::now()).await.unwrap().is_none());
 
-    auth::upsert_admin(db, "x@example.com", "the operator's pick").await.unwrap();
+    accounts::upsert_admin(db, "x@example.com", "the operator's pick").await.unwrap();
     let c = team(db, "c").await;
     auth::grant_role(db, c.id, x.id, Role::Secondary).await.unwrap();
-    assert!(auth::verify_login(db, "x@example.com", "the operator's pick").await.unwrap().is_some());
+    assert!(accounts::verify_login(db, "x@example.com", "the operator's pick").await.unwrap().is_some());
 }
 
 /// Five invitations of one new address from each of two teams at once: one
@@ -166,14 +167,14 @@ async fn concurrent_invitations_yield_at_most_one_usable_link(db: &Db) {
 }
 
 async fn sessions_end_after_idle_time_and_lifetime_and_are_purged(db: &Db) {
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     let policy = SessionPolicy { idle: Duration::hours(12), max_age: Duration::days(14) };
     let start = Utc::now();
-    let idle = auth::create_session(db, admin.id, &policy).await.unwrap();
-    let busy = auth::create_session(db, admin.id, &policy).await.unwrap();
+    let idle = sessions::create_session(db, admin.id, &policy).await.unwrap();
+    let busy = sessions::create_session(db, admin.id, &policy).await.unwrap();
     let alive = |token: &str, at| {
         let (db, token) = (db.clone(), token.to_owned());
-        async move { auth::session_admin(&db, &token, &policy, at).await.unwrap().is_some() }
+        async move { sessions::session_admin(&db, &token, &policy, at).await.unwrap().is_some() }
     };
     // Use within the idle time keeps a session alive; 12 h without use ends it.
     assert!(alive(&idle, start + Duration::hours(11)).await);
@@ -188,29 +189,29 @@ async fn sessions_end_after_idle_time_and_lifetime_and_are_purged(db: &Db) {
     assert!(!alive(&busy, start + Duration::days(14) + Duration::seconds(1)).await);
 
     // The purge deletes exactly the ended sessions: 35 h in, the idle one.
-    let purged = auth::purge_sessions(db, &policy, start + Duration::hours(35)).await.unwrap();
+    let purged = sessions::purge_sessions(db, &policy, start + Duration::hours(35)).await.unwrap();
     assert_eq!(purged, 1);
     assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 1);
-    assert_eq!(auth::purge_sessions(db, &policy, start + Duration::days(15)).await.unwrap(), 1);
+    assert_eq!(sessions::purge_sessions(db, &policy, start + Duration::days(15)).await.unwrap(), 1);
     assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 0);
 }
 
 async fn a_password_change_needs_the_current_one_and_ends_other_sessions(db: &Db) {
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     let policy = SessionPolicy::default();
-    let here = auth::create_session(db, admin.id, &policy).await.unwrap();
-    let elsewhere = auth::create_session(db, admin.id, &policy).await.unwrap();
-    let wrong = auth::change_password(db, &admin, "guess", "new password", &here).await.unwrap_err();
-    assert!(matches!(wrong, auth::PasswordChangeError::WrongCurrent), "{wrong}");
-    let short = auth::change_password(db, &admin, "long enough", "short", &here).await.unwrap_err();
-    assert!(matches!(short, auth::PasswordChangeError::TooShort), "{short}");
-    assert!(auth::session_admin(db, &elsewhere, &policy, Utc::now()).await.unwrap().is_some(), "nothing changed");
+    let here = sessions::create_session(db, admin.id, &policy).await.unwrap();
+    let elsewhere = sessions::create_session(db, admin.id, &policy).await.unwrap();
+    let wrong = accounts::change_password(db, &admin, "guess", "new password", &here).await.unwrap_err();
+    assert!(matches!(wrong, accounts::PasswordChangeError::WrongCurrent), "{wrong}");
+    let short = accounts::change_password(db, &admin, "long enough", "short", &here).await.unwrap_err();
+    assert!(matches!(short, accounts::PasswordChangeError::TooShort), "{short}");
+    assert!(sessions::session_admin(db, &elsewhere, &policy, Utc::now()).await.unwrap().is_some(), "nothing changed");
 
-    auth::change_password(db, &admin, "long enough", "new password", &here).await.unwrap();
-    assert!(auth::verify_login(db, "me@example.com", "new password").await.unwrap().is_some());
-    assert!(auth::verify_login(db, "me@example.com", "long enough").await.unwrap().is_none());
-    assert!(auth::session_admin(db, &here, &policy, Utc::now()).await.unwrap().is_some());
-    assert!(auth::session_admin(db, &elsewhere, &policy, Utc::now()).await.unwrap().is_none());
+    accounts::change_password(db, &admin, "long enough", "new password", &here).await.unwrap();
+    assert!(accounts::verify_login(db, "me@example.com", "new password").await.unwrap().is_some());
+    assert!(accounts::verify_login(db, "me@example.com", "long enough").await.unwrap().is_none());
+    assert!(sessions::session_admin(db, &here, &policy, Utc::now()).await.unwrap().is_some());
+    assert!(sessions::session_admin(db, &elsewhere, &policy, Utc::now()).await.unwrap().is_none());
     assert_eq!(
         count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'password-changed' AND team_id IS NULL").await,
         1

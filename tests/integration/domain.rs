@@ -5,6 +5,7 @@
 use chrono::{Days, NaiveDate};
 use tokenboard::Db;
 use tokenboard::access::auth::{self, AccessError};
+use tokenboard::access::{accounts, api_keys, sessions};
 use tokenboard::domain::model::{Balance, Role, TokenEventKind};
 use tokenboard::domain::packs::{add_pack, ledger};
 use tokenboard::domain::range::{Granularity, RangePreset, RangeQuery};
@@ -34,11 +35,8 @@ async fn import(db: &Db, team: &Team, csv: &str) -> tokenboard::ingest::import::
 
 /// Runs a scalar SQL query with the team id as `$1`.
 /// The team's users as its screens show them (names only when the team shows names).
-fn names_shown(team: &Team) -> tokenboard::access::personal_data::Privacy {
-    tokenboard::access::personal_data::Privacy::new(
-        &tokenboard::access::personal_data::PseudonymKey::new(b"domain tests"),
-        team,
-    )
+fn names_shown(team: &Team) -> tokenboard::report::privacy::Privacy {
+    tokenboard::report::privacy::Privacy::new(&tokenboard::report::privacy::PseudonymKey::new(b"domain tests"), team)
 }
 
 async fn scalar(db: &Db, sql: &str, team_id: i64) -> i64 {
@@ -383,13 +381,13 @@ async fn summary_matches_hand_written_sql_over_raw_charges(db: &Db) {
 async fn authorisation_sees_only_teams_with_a_role(db: &Db) {
     let a = team(db, "alpha").await;
     let b = team(db, "beta").await;
-    let admin = auth::upsert_admin(db, "Boss@Example.com", "correct horse").await.unwrap();
+    let admin = accounts::upsert_admin(db, "Boss@Example.com", "correct horse").await.unwrap();
     auth::grant_role(db, a.id, admin.id, Role::Secondary).await.unwrap();
-    assert!(auth::verify_login(db, "boss@example.com", "wrong password").await.unwrap().is_none());
-    let me = auth::verify_login(db, "boss@example.com", "correct horse").await.unwrap().unwrap();
-    let policy = auth::SessionPolicy::default();
-    let token = auth::create_session(db, me.id, &policy).await.unwrap();
-    let me = auth::session_admin(db, &token, &policy, chrono::Utc::now()).await.unwrap().unwrap();
+    assert!(accounts::verify_login(db, "boss@example.com", "wrong password").await.unwrap().is_none());
+    let me = accounts::verify_login(db, "boss@example.com", "correct horse").await.unwrap().unwrap();
+    let policy = sessions::SessionPolicy::default();
+    let token = sessions::create_session(db, me.id, &policy).await.unwrap();
+    let me = sessions::session_admin(db, &token, &policy, chrono::Utc::now()).await.unwrap().unwrap();
 
     assert_eq!(auth::authorize(db, Some(&me), "alpha", Role::Secondary).await.unwrap().team.id, a.id);
     assert!(matches!(auth::authorize(db, Some(&me), "alpha", Role::Primary).await, Err(AccessError::Forbidden(_))));
@@ -398,13 +396,13 @@ async fn authorisation_sees_only_teams_with_a_role(db: &Db) {
     assert!(matches!(auth::authorize(db, None, "alpha", Role::Secondary).await, Err(AccessError::Unauthenticated)));
     assert_eq!(auth::teams_of(db, me.id).await.unwrap().len(), 1);
 
-    auth::end_session(db, &token).await.unwrap();
-    assert!(auth::session_admin(db, &token, &policy, chrono::Utc::now()).await.unwrap().is_none());
+    sessions::end_session(db, &token).await.unwrap();
+    assert!(sessions::session_admin(db, &token, &policy, chrono::Utc::now()).await.unwrap().is_none());
 
-    let key = auth::create_api_key(db, b.id, "ci").await.unwrap();
-    assert_eq!(auth::authorize_api_key(db, &key, "beta").await.unwrap().id, b.id);
-    assert!(matches!(auth::authorize_api_key(db, &key, "alpha").await, Err(AccessError::NotFound)));
-    assert!(matches!(auth::authorize_api_key(db, "tb_forged", "beta").await, Err(AccessError::NotFound)));
+    let key = api_keys::create_api_key(db, b.id, "ci").await.unwrap();
+    assert_eq!(api_keys::authorize_api_key(db, &key, "beta").await.unwrap().id, b.id);
+    assert!(matches!(api_keys::authorize_api_key(db, &key, "alpha").await, Err(AccessError::NotFound)));
+    assert!(matches!(api_keys::authorize_api_key(db, "tb_forged", "beta").await, Err(AccessError::NotFound)));
 }
 
 db_tests!(

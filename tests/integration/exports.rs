@@ -10,7 +10,6 @@ use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
 use chrono::{Duration, NaiveDate, Utc};
 use tokenboard::Db;
 use tokenboard::access::audit::Actor;
-use tokenboard::access::personal_data::PseudonymKey;
 use tokenboard::domain::range::{RangePreset, RangeQuery, ResolvedRange};
 use tokenboard::domain::teams::{self, Team};
 use tokenboard::domain::values::MAX_TOKENS_PER_CHARGE;
@@ -20,6 +19,7 @@ use tokenboard::export::{ExportFormat, ExportParams, ExportRecord, ExportReport,
 use tokenboard::ingest::demo::{self, DemoOptions};
 use tokenboard::report::params::{TableOrder, UserSort, UserTableQuery};
 use tokenboard::report::plan::run;
+use tokenboard::report::privacy::PseudonymKey;
 use tokenboard::report::{Dimension, Metric, ReportQuery};
 use tokenboard::{db_tests, on_db};
 use tokenboard::{report::screens, report::summary};
@@ -219,7 +219,7 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         let sort =
             UserTableQuery { search: String::new(), sort: UserSort::Tokens, direction: Default::default(), page: 1 };
         let all = run(db, &screens::user_table_query(f.team.id, range, &sort)).await.unwrap();
-        let privacy = tokenboard::access::personal_data::Privacy::new(&f.ctx.key, &f.team);
+        let privacy = tokenboard::report::privacy::Privacy::new(&f.ctx.key, &f.team);
         let page1 = screens::users(db, &f.team, range, sort.clone(), &privacy).await.unwrap();
         let (_, path) = export(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
         let table = read_csv(&path);
@@ -258,15 +258,10 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         .await
         .unwrap();
     let tokenboard::report::DimensionValue::User { id, .. } = top_user.rows[0].keys[0] else { panic!() };
-    let view = screens::user_detail(
-        db,
-        &f.team,
-        range,
-        id,
-        &tokenboard::access::personal_data::Privacy::new(&f.ctx.key, &f.team),
-    )
-    .await
-    .unwrap();
+    let view =
+        screens::user_detail(db, &f.team, range, id, &tokenboard::report::privacy::Privacy::new(&f.ctx.key, &f.team))
+            .await
+            .unwrap();
     let p = ExportParams { user: Some(id), ..params(&range) };
     let (_, path) = export(&f, ExportReport::User, ExportFormat::Csv, &p, &range).await;
     let table = read_csv(&path);
@@ -461,7 +456,7 @@ async fn charges_at_the_maximum_sum_exactly_in_every_export(db: &Db) {
 }
 
 async fn admin(db: &Db, team: &Team, email: &str) -> Actor {
-    let admin = tokenboard::access::auth::upsert_admin(db, email, "long enough").await.unwrap();
+    let admin = tokenboard::access::accounts::upsert_admin(db, email, "long enough").await.unwrap();
     tokenboard::access::auth::grant_role(db, team.id, admin.id, tokenboard::domain::model::Role::Secondary)
         .await
         .unwrap();
@@ -665,7 +660,7 @@ async fn a_due_schedule_waits_while_its_team_is_at_the_cap(db: &Db) {
         start_on: today.to_string(),
         recipients: "lead@busy.example".into(),
     };
-    let lead = tokenboard::access::auth::upsert_admin(db, "lead@busy.example", "long enough").await.unwrap();
+    let lead = tokenboard::access::accounts::upsert_admin(db, "lead@busy.example", "long enough").await.unwrap();
     tokenboard::access::auth::grant_role(db, f.team.id, lead.id, tokenboard::domain::model::Role::Primary)
         .await
         .unwrap();
@@ -705,7 +700,7 @@ async fn a_search_finds_the_same_users_on_screen_in_sql_and_in_the_file(db: &Db)
     }
     let bump = "UPDATE teams SET data_version = data_version + 1 WHERE id = $1";
     on_db!(db, |p| drop(sqlx::query(bump).bind(f.team.id).execute(p).await.unwrap()));
-    let privacy = tokenboard::access::personal_data::Privacy::new(&f.ctx.key, &f.team);
+    let privacy = tokenboard::report::privacy::Privacy::new(&f.ctx.key, &f.team);
     let emails = |result: &tokenboard::report::ReportResult| -> Vec<String> {
         let mut found: Vec<String> = result
             .rows
@@ -746,7 +741,7 @@ async fn every_view_exports_sorted_by_each_of_its_columns(db: &Db) {
     use tokenboard::report::params::{ProductSort, TableSort};
     let f = fixture(db).await;
     let range = range(RangePreset::Months3);
-    let privacy = tokenboard::access::personal_data::Privacy::new(&f.ctx.key, &f.team);
+    let privacy = tokenboard::report::privacy::Privacy::new(&f.ctx.key, &f.team);
     for direction in [Direction::Asc, Direction::Desc] {
         for sort in ProductSort::VARIANTS {
             let order = TableOrder { sort: *sort, direction };

@@ -5,4 +5,5 @@ mod accounts;
 mod domain;
 mod exports;
 mod reports;
+mod schema;
 mod settings;

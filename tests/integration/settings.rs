@@ -35,7 +35,7 @@ fn export_files() -> (tempfile::TempDir, ExportFiles) {
 
 async fn a_settings_change_is_saved_and_audited(db: &Db) {
     let team = team(db).await;
-    let admin = tokenboard::access::auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
+    let admin = tokenboard::access::accounts::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
     let actor = Actor::Admin { id: admin.id, email: admin.email.clone() };
     let wanted = form("Europe/Berlin", "off").validate().unwrap();
     let (_dir, files) = export_files();
@@ -77,7 +77,7 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
     use tokenboard::access::team_admins;
     use tokenboard::domain::model::Role;
     let team = team(db).await;
-    let lead = tokenboard::access::auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
+    let lead = tokenboard::access::accounts::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
     tokenboard::access::auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
     let actor = Actor::Admin { id: lead.id, email: lead.email.clone() };
 
@@ -90,7 +90,9 @@ async fn primary_admins_manage_admins_but_never_the_last_primary(db: &Db) {
     let token = mails[0].body.split("token=").nth(1).unwrap().split_whitespace().next().unwrap();
     let now = chrono::Utc::now();
     let new = tokenboard::access::password_links::redeem(db, token, "chosen by new", now).await.unwrap();
-    assert!(tokenboard::access::auth::verify_login(db, "new@example.com", "chosen by new").await.unwrap().is_some());
+    assert!(
+        tokenboard::access::accounts::verify_login(db, "new@example.com", "chosen by new").await.unwrap().is_some()
+    );
     let again = team_admins::invite(db, &team, &actor, "new@example.com", Role::Primary, "", false).await.unwrap_err();
     assert!(again.to_string().contains("already an admin"), "{again}");
     assert!(team_admins::invite(db, &team, &actor, "not an address", Role::Primary, "", false).await.is_err());

@@ -40,10 +40,10 @@ pub struct TeamRequest {
 mod context {
     use tokenboard::Db;
     use tokenboard::access::audit::Actor;
-    use tokenboard::access::personal_data::Privacy;
     use tokenboard::domain::model::{Role, TeamRef};
     use tokenboard::domain::range::{RangeQuery, ResolvedRange};
     use tokenboard::domain::teams::Team;
+    use tokenboard::report::privacy::Privacy;
 
     use super::{TeamScreen, Viewer};
     use crate::error::AppError;

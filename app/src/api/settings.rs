@@ -28,7 +28,7 @@ pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsDa
     let cx = TeamContext::primary(&request.team).await?;
     let data = SettingsData {
         settings: tokenboard::access::settings::load(&cx.db, cx.team.id).await?,
-        api_keys: tokenboard::access::auth::api_keys(&cx.db, cx.team.id).await?,
+        api_keys: tokenboard::access::api_keys::api_keys(&cx.db, cx.team.id).await?,
         admins: tokenboard::access::team_admins::list(&cx.db, cx.team.id).await?,
     };
     Ok(cx.screen(data))
@@ -58,7 +58,7 @@ pub async fn save_settings(team: String, settings: SettingsInput) -> Result<Vec<
 #[server(endpoint = "api_key_create")]
 pub async fn create_api_key(team: String, label: String) -> Result<String, AppError> {
     let cx = TeamContext::primary(&team).await?;
-    let key = tokenboard::access::auth::create_api_key(&cx.db, cx.team.id, &label).await?;
+    let key = tokenboard::access::api_keys::create_api_key(&cx.db, cx.team.id, &label).await?;
     let detail = format!("key {:?}", label.trim());
     audit::record(&cx.db, Some(cx.team.id), &cx.actor, AuditAction::ApiKeyCreated, &detail).await?;
     Ok(key)
@@ -67,7 +67,7 @@ pub async fn create_api_key(team: String, label: String) -> Result<String, AppEr
 #[server(endpoint = "api_key_revoke")]
 pub async fn revoke_api_key(team: String, id: i64) -> Result<(), AppError> {
     let cx = TeamContext::primary(&team).await?;
-    tokenboard::access::auth::revoke_api_key(&cx.db, cx.team.id, id).await?;
+    tokenboard::access::api_keys::revoke_api_key(&cx.db, cx.team.id, id).await?;
     audit::record(&cx.db, Some(cx.team.id), &cx.actor, AuditAction::ApiKeyRevoked, &format!("key #{id}")).await?;
     Ok(())
 }

@@ -14,9 +14,10 @@ use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
 use chrono::Utc;
 use serde::Deserialize;
-use tokenboard::access::auth::{self, PasswordChangeError};
+use tokenboard::access::accounts::{self, PasswordChangeError};
 use tokenboard::access::login_limits;
 use tokenboard::access::password_links::{self, RedeemError};
+use tokenboard::access::sessions;
 
 #[derive(Deserialize)]
 pub struct SetPasswordForm {
@@ -72,7 +73,7 @@ pub async fn change_password(
     let Some(cookie) = jar.get(SESSION_COOKIE) else {
         return Redirect::to(&login_url("/account", None)).into_response();
     };
-    let admin = match auth::session_admin(&state.db, cookie.value(), &state.sessions, Utc::now()).await {
+    let admin = match sessions::session_admin(&state.db, cookie.value(), &state.sessions, Utc::now()).await {
         Ok(Some(admin)) => admin,
         Ok(None) => return Redirect::to(&login_url("/account", None)).into_response(),
         Err(e) => {
@@ -95,7 +96,7 @@ pub async fn change_password(
         }
     };
     let outcome =
-        auth::change_password(&state.db, &admin, &form.current_password, &form.new_password, cookie.value()).await;
+        accounts::change_password(&state.db, &admin, &form.current_password, &form.new_password, cookie.value()).await;
     if !matches!(outcome, Err(PasswordChangeError::WrongCurrent))
         && let Err(e) = login_limits::succeeded(&state.db, reservation).await
     {

@@ -9,8 +9,9 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use tokenboard::access::{accounts, auth};
 use tokenboard::domain::model::Role;
-use tokenboard::{Db, access::auth, db_tests};
+use tokenboard::{Db, db_tests};
 
 use super::tests::{config, router, team};
 use crate::config::Config;
@@ -69,7 +70,7 @@ async fn login(db: &Db, email: &str, password: &str) -> Option<String> {
 /// A primary admin of `slug`'s team, logged in.
 async fn primary_of(db: &Db, slug: &str, email: &str) -> String {
     let team = team(db, slug).await;
-    let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, email, "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, Role::Primary).await.unwrap();
     login(db, email, "long enough").await.unwrap()
 }
@@ -145,11 +146,11 @@ async fn a_password_team_a_set_for_x_does_not_open_team_b(db: &Db) {
     assert!(call(db, get("/teams/team-a/summary", Some(&as_x))).await.0.is_redirection());
 
     // The operator (`tokenboard admin`) gives X a password only X knows.
-    auth::upsert_admin(db, "x@example.com", "x's own choice").await.unwrap();
+    accounts::upsert_admin(db, "x@example.com", "x's own choice").await.unwrap();
     let x = login(db, "x@example.com", "x's own choice").await.unwrap();
     assert_eq!(call(db, get("/teams/team-b/settings", Some(&x))).await.0, StatusCode::OK);
     let team_c = team(db, "team-c").await;
-    let x_id = auth::admin_id_by_email(db, "x@example.com").await.unwrap().unwrap();
+    let x_id = accounts::admin_id_by_email(db, "x@example.com").await.unwrap().unwrap();
     auth::grant_role(db, team_c.id, x_id, Role::Secondary).await.unwrap();
     assert!(login(db, "x@example.com", "x's own choice").await.is_some(), "the operator's password stays");
 }
@@ -199,7 +200,7 @@ async fn with_smtp_x_sets_a_password_by_mail_and_reaches_both_teams(db: &Db) {
 async fn an_invitation_answers_the_same_for_new_and_existing_addresses(db: &Db) {
     let alice = primary_of(db, "team-a", "alice@a.example").await;
     let elsewhere = team(db, "team-c").await;
-    let known = auth::upsert_admin(db, "known@example.com", "long enough").await.unwrap();
+    let known = accounts::upsert_admin(db, "known@example.com", "long enough").await.unwrap();
     auth::grant_role(db, elsewhere.id, known.id, Role::Secondary).await.unwrap();
 
     let (status_known, known) = invite(db, &alice, "team-a", "known@example.com", "secondary").await;

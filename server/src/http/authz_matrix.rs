@@ -14,9 +14,10 @@ use app::api::TeamRequest;
 use app::api::reports::{
     ProductDetailRequest, ProductsRequest, ReportRequest, SummaryRequest, UserDetailRequest, UsersRequest,
 };
+use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::domain::model::Role;
 use tokenboard::domain::range::RangeQuery;
-use tokenboard::{Db, access::auth, db_tests};
+use tokenboard::{Db, db_tests};
 
 use super::tests::{config, router};
 
@@ -200,13 +201,13 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         ("secondary@example.com", mine.id, Role::Secondary),
         ("other@example.com", theirs.id, Role::Primary),
     ] {
-        let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+        let admin = accounts::upsert_admin(db, email, "long enough").await.unwrap();
         auth::grant_role(db, team, admin.id, role).await.unwrap();
         admins.push(admin);
     }
-    auth::create_api_key(db, mine.id, "mine-key-label").await.unwrap();
-    auth::create_api_key(db, mine.id, "spare").await.unwrap();
-    let their_key = auth::create_api_key(db, theirs.id, "theirs").await.unwrap();
+    api_keys::create_api_key(db, mine.id, "mine-key-label").await.unwrap();
+    api_keys::create_api_key(db, mine.id, "spare").await.unwrap();
+    let their_key = api_keys::create_api_key(db, theirs.id, "theirs").await.unwrap();
     let mut settings = tokenboard::access::settings::load(db, mine.id).await.unwrap();
     settings.alert_recipients = vec!["mine-alerts@example.com".into()];
     let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
@@ -238,7 +239,7 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
             tokenboard::db::Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
         }
     };
-    let keys = auth::api_keys(db, mine.id).await.unwrap();
+    let keys = api_keys::api_keys(db, mine.id).await.unwrap();
     let ids = Ids {
         user,
         schedule: schedule.id,

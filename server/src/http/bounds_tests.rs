@@ -10,11 +10,12 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use tokenboard::access::audit::{self, Actor, AuditAction};
+use tokenboard::access::{accounts, auth};
 use tokenboard::db::Pool;
 use tokenboard::domain::model::Role;
 use tokenboard::domain::teams::Team;
 use tokenboard::ingest::import::{ChargeRow, store_charges};
-use tokenboard::{Db, access::auth, db_tests};
+use tokenboard::{Db, db_tests};
 
 use super::tests::{config, router, team};
 
@@ -28,7 +29,7 @@ async fn text(response: axum::response::Response) -> String {
 
 /// A logged-in admin of `team` with `role`: the session cookie.
 async fn login(db: &Db, team: &Team, email: &str, role: Role) -> String {
-    let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, email, "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, role).await.unwrap();
     let form = format!("email={email}&password=long%20enough&next=/");
     let request = Request::post("/login")

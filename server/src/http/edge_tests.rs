@@ -15,10 +15,11 @@ use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
+use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::db::Pool;
 use tokenboard::domain::model::Role;
 use tokenboard::domain::teams::Team;
-use tokenboard::{Db, access::auth, db_tests};
+use tokenboard::{Db, db_tests};
 
 use super::tests::{config, router, team};
 use crate::config::Config;
@@ -43,7 +44,7 @@ async fn send(db: &Db, request: Request<Body>) -> Answer {
 /// Team "mine" with a primary admin, logged in; returns the team and the cookie.
 async fn primary_of_mine(db: &Db) -> (Team, String) {
     let mine = team(db, "mine").await;
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
     let answer = send(db, login("me@example.com", "long%20enough", "/", &[])).await;
     let cookie = answer.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -108,7 +109,7 @@ async fn cross_origin_writes_are_refused_and_change_nothing(db: &Db) {
     let settings = "team=mine&settings[time_zone]=Europe/Berlin&settings[personal_data]=on\
         &settings[low_balance_percents]=20&settings[expiry_horizon_days]=30&settings[alert_recipients]=\
         &settings[alert_webhook_url]=";
-    let key = auth::create_api_key(db, mine.id, "existing").await.unwrap();
+    let key = api_keys::create_api_key(db, mine.id, "existing").await.unwrap();
     for headers in CROSS {
         let answer = send(db, server_fn("api_key_create", "team=mine&label=attacker", &cookie, headers)).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{headers:?}: {}", answer.body);
@@ -129,7 +130,7 @@ async fn cross_origin_writes_are_refused_and_change_nothing(db: &Db) {
             .unwrap();
         assert_eq!(send(db, upload).await.status, StatusCode::FORBIDDEN);
     }
-    let keys = auth::api_keys(db, mine.id).await.unwrap();
+    let keys = api_keys::api_keys(db, mine.id).await.unwrap();
     assert_eq!(keys.len(), 1, "no key was created: {keys:?}");
     assert_eq!(tokenboard::access::settings::load(db, mine.id).await.unwrap().time_zone, time_zone);
     assert_eq!(send(db, get("/teams/mine/summary", Some(&cookie), &[])).await.status, StatusCode::OK, "still in");
@@ -146,7 +147,7 @@ async fn cross_origin_writes_are_refused_and_change_nothing(db: &Db) {
         let answer = send(db, server_fn("api_key_create", "team=mine&label=mine", &cookie, headers)).await;
         assert_eq!(answer.status, StatusCode::OK, "{headers:?}: {}", answer.body);
     }
-    assert_eq!(auth::api_keys(db, mine.id).await.unwrap().len(), 6);
+    assert_eq!(api_keys::api_keys(db, mine.id).await.unwrap().len(), 6);
     let answer = send(db, login("me@example.com", "long%20enough", "/", &[("sec-fetch-site", "same-origin")])).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     let answer = send(db, post("/logout", &cookie, &[("sec-fetch-site", "same-origin")])).await;
@@ -202,7 +203,7 @@ fn counted_upload(pulled: &Arc<AtomicUsize>) -> Body {
 async fn usage_upload_is_refused_before_its_body_is_read(db: &Db) {
     let mine = team(db, "mine").await;
     let other = team(db, "other").await;
-    let other_key = auth::create_api_key(db, other.id, "other").await.unwrap();
+    let other_key = api_keys::create_api_key(db, other.id, "other").await.unwrap();
     let config = config(64 * 1024 * 1024);
     for (authorization, status) in [
         (None, StatusCode::UNAUTHORIZED),
@@ -221,7 +222,7 @@ async fn usage_upload_is_refused_before_its_body_is_read(db: &Db) {
         assert_eq!(pulled.load(Ordering::SeqCst), 0, "{authorization:?}: the body was read");
     }
     // With the team's key the body is read, up to the limit.
-    let key = auth::create_api_key(db, mine.id, "mine").await.unwrap();
+    let key = api_keys::create_api_key(db, mine.id, "mine").await.unwrap();
     let pulled = Arc::new(AtomicUsize::new(0));
     let request = Request::post("/api/v1/teams/mine/usage")
         .header(header::AUTHORIZATION, format!("Bearer {key}"))
@@ -351,7 +352,7 @@ async fn next_with_control_characters_goes_home(db: &Db) {
 /// is answered 503 after TOKENBOARD_REQUEST_TIMEOUT_SECS.
 async fn a_stalled_upload_times_out(db: &Db) {
     let mine = team(db, "mine").await;
-    let key = auth::create_api_key(db, mine.id, "mine").await.unwrap();
+    let key = api_keys::create_api_key(db, mine.id, "mine").await.unwrap();
     let mut config = config(1 << 20);
     config.request_timeout = Duration::from_secs(1);
     let stalled = futures_util::stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(b"Email,")) })

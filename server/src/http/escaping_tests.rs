@@ -5,9 +5,10 @@
 
 use axum::http::StatusCode;
 
+use tokenboard::access::{accounts, auth};
 use tokenboard::db::Pool;
 use tokenboard::domain::model::Role;
-use tokenboard::{Db, access::auth, db_tests};
+use tokenboard::{Db, db_tests};
 
 use super::tests::{call, get, login_request, session_of, team};
 
@@ -46,7 +47,7 @@ fn assert_head_is_intact(path: &str, html: &str) {
 async fn imported_markup_stays_text_on_every_page(db: &Db) {
     let attacker = team(db, "attacker").await;
     let victim = team(db, "victim").await;
-    let admin = auth::upsert_admin(db, "victim@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "victim@example.com", "long enough").await.unwrap();
     auth::grant_role(db, victim.id, admin.id, Role::Primary).await.unwrap();
     let csv = hostile_csv(victim.today());
     for t in [&attacker, &victim] {

@@ -24,12 +24,12 @@ use chrono::Utc;
 use serde::Deserialize;
 use tokenboard::access::audit::{self, Actor, AuditAction};
 use tokenboard::access::auth::{self, AccessError, TeamAccess};
-use tokenboard::access::personal_data::Privacy;
 use tokenboard::domain::model::Role;
 use tokenboard::export::history::{self, NewExport};
 use tokenboard::export::job::{self, Tap};
 use tokenboard::export::sources::{ExportInput, expected_rows};
 use tokenboard::export::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus};
+use tokenboard::report::privacy::Privacy;
 
 /// Token-usage workbooks larger than this are written by the background job.
 pub const INLINE_XLSX_ROWS: u64 = 200_000;

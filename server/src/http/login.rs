@@ -13,7 +13,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use tokenboard::access::audit::{self, Actor, AuditAction};
-use tokenboard::{access::auth, access::login_limits};
+use tokenboard::{access::accounts, access::login_limits, access::sessions};
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -65,7 +65,7 @@ pub async fn login(
         }
         Err(e) => return server_error(e),
     };
-    let admin = match auth::verify_login(&state.db, &form.email, &form.password).await {
+    let admin = match accounts::verify_login(&state.db, &form.email, &form.password).await {
         Ok(admin) => admin,
         Err(e) => return server_error(e),
     };
@@ -74,8 +74,8 @@ pub async fn login(
         let failed = async {
             // The reservation stays counted: that is the failure.
             login_limits::forget_old(&state.db, now).await?;
-            let admin_id = auth::admin_id_by_email(&state.db, &form.email).await?;
-            let actor = Actor::LoginAttempt { admin_id, email: auth::normalise_email(&form.email) };
+            let admin_id = accounts::admin_id_by_email(&state.db, &form.email).await?;
+            let actor = Actor::LoginAttempt { admin_id, email: accounts::normalise_email(&form.email) };
             audit::record(&state.db, None, &actor, AuditAction::LoginFailed, &format!("from {address}")).await
         };
         if let Err(e) = failed.await {
@@ -110,9 +110,9 @@ pub(super) async fn start_session(
     admin_id: i64,
 ) -> Result<CookieJar, tokenboard::Error> {
     if let Some(old) = jar.get(SESSION_COOKIE) {
-        auth::end_session(&state.db, old.value()).await?;
+        sessions::end_session(&state.db, old.value()).await?;
     }
-    let token = auth::create_session(&state.db, admin_id, &state.sessions).await?;
+    let token = sessions::create_session(&state.db, admin_id, &state.sessions).await?;
     Ok(jar.add(session_cookie(token, state)))
 }
 
@@ -123,7 +123,7 @@ fn server_error(e: tokenboard::Error) -> Response {
 
 pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
     if let Some(cookie) = jar.get(SESSION_COOKIE)
-        && let Err(e) = auth::end_session(&state.db, cookie.value()).await
+        && let Err(e) = sessions::end_session(&state.db, cookie.value()).await
     {
         tracing::error!(error = %e, "could not end a session");
     }
@@ -140,8 +140,9 @@ fn signed_out(jar: CookieJar) -> Response {
 pub async fn logout_everywhere(State(state): State<AppState>, jar: CookieJar) -> Response {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         let ended = async {
-            if let Some(admin) = auth::session_admin(&state.db, cookie.value(), &state.sessions, Utc::now()).await? {
-                auth::end_all_sessions(&state.db, admin.id).await?;
+            if let Some(admin) = sessions::session_admin(&state.db, cookie.value(), &state.sessions, Utc::now()).await?
+            {
+                sessions::end_all_sessions(&state.db, admin.id).await?;
             }
             Ok::<_, tokenboard::Error>(())
         };

@@ -7,7 +7,7 @@ use axum::http::{HeaderName, Request, header};
 use tower::ServiceExt;
 
 use tokenboard::access::login_limits::MAX_FAILURES_PER_ACCOUNT;
-use tokenboard::{Db, access::auth, db_tests};
+use tokenboard::{Db, access::accounts, db_tests};
 
 use super::tests::{audit_actions, config, login_from, router};
 
@@ -29,7 +29,7 @@ async fn checked_passwords(db: &Db, email: &str) -> usize {
 /// number of times (the old check-then-record let 58 through); the right
 /// password is then refused from that address but not from the admin's own.
 async fn parallel_guesses_cannot_overtake_the_limit_nor_lock_out_the_admin(db: &Db) {
-    auth::upsert_admin(db, "admin@example.com", "right password").await.unwrap();
+    accounts::upsert_admin(db, "admin@example.com", "right password").await.unwrap();
     let router = router(db, &config(4096));
     let guesses =
         (0..60).map(|n| outcome(&router, login_from("admin@example.com", &format!("guess{n}"), ATTACKER, None)));
@@ -57,7 +57,7 @@ async fn parallel_guesses_cannot_overtake_the_limit_nor_lock_out_the_admin(db: &
 /// the one the proxy appended — keys the limit: a client cannot choose its
 /// key by sending its own header, and clients behind one proxy are apart.
 async fn behind_a_proxy_the_appended_address_keys_the_limit(db: &Db) {
-    auth::upsert_admin(db, "admin@example.com", "right password").await.unwrap();
+    accounts::upsert_admin(db, "admin@example.com", "right password").await.unwrap();
     let mut config = config(4096);
     config.trusted_proxy_header = Some(HeaderName::from_static("x-forwarded-for"));
     let router = router(db, &config);

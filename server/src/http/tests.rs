@@ -6,10 +6,11 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::db::Pool;
 use tokenboard::domain::model::Role;
 use tokenboard::domain::teams::{NewTeam, Team, create_team};
-use tokenboard::{Db, access::auth, db_tests, domain::packs};
+use tokenboard::{Db, db_tests, domain::packs};
 
 use crate::config::Config;
 
@@ -72,8 +73,8 @@ const GOOD: &str = "Email,Product,Usage date,Tokens used\na@x.com,Revit,2026-01-
 async fn usage_api_imports_idempotently_and_rejects_bad_files(db: &Db) {
     let alpha = team(db, "alpha").await;
     let beta = team(db, "beta").await;
-    let key = auth::create_api_key(db, alpha.id, "test").await.unwrap();
-    let beta_key = auth::create_api_key(db, beta.id, "test").await.unwrap();
+    let key = api_keys::create_api_key(db, alpha.id, "test").await.unwrap();
+    let beta_key = api_keys::create_api_key(db, beta.id, "test").await.unwrap();
 
     let (status, _, _) = call(db, post_usage("alpha", None, GOOD)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -123,7 +124,7 @@ async fn login_gates_pages_and_server_functions_by_team(db: &Db) {
     let mine = team(db, "mine").await;
     team(db, "theirs").await;
     packs::add_pack(db, mine.id, 1000, mine.today() - chrono::Days::new(10), None).await.unwrap();
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Secondary).await.unwrap();
 
     let (status, headers, _) = call(db, login_request("me@example.com", "wrong", "/teams/mine/summary")).await;
@@ -183,7 +184,7 @@ async fn login_gates_pages_and_server_functions_by_team(db: &Db) {
 async fn every_team_page_is_gated_by_team(db: &Db) {
     let mine = team(db, "mine").await;
     let theirs = team(db, "theirs").await;
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Secondary).await.unwrap();
     let today = mine.today();
     for t in [&mine, &theirs] {
@@ -255,8 +256,8 @@ pub(crate) async fn audit_actions(db: &Db) -> Vec<(String, String)> {
 /// (issue 10 item 4: the real admin still logs in from another one); other
 /// accounts still log in, and every checked attempt is in the audit log.
 async fn failed_logins_are_rate_limited_and_audited(db: &Db) {
-    auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
-    auth::upsert_admin(db, "other@example.com", "long enough").await.unwrap();
+    accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    accounts::upsert_admin(db, "other@example.com", "long enough").await.unwrap();
     let mut checked = 0;
     for n in 0..tokenboard::access::login_limits::MAX_FAILURES_PER_ACCOUNT {
         let (_, headers, _) = call(db, login_from("me@example.com", "wrong", [10, 0, 0, 1], None)).await;
@@ -294,7 +295,7 @@ async fn failed_logins_are_rate_limited_and_audited(db: &Db) {
 /// everywhere" ends the sessions of every device.
 async fn sessions_rotate_on_login_and_end_everywhere(db: &Db) {
     let mine = team(db, "mine").await;
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
     let (_, headers, _) = call(db, login_from("me@example.com", "long%20enough", [10, 0, 0, 1], None)).await;
     let first = session_of(&headers);
@@ -345,7 +346,7 @@ async fn every_response_carries_the_security_headers(db: &Db) {
 /// back on restores the names.
 async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
     let mine = team(db, "mine").await;
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
     let today = mine.today();
     let csv = format!(
@@ -383,7 +384,7 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
     let secrets = ["Ada", "Lovelace", "ada.lovelace", "Grace", "Hopper", "grace@x.com"];
 
     set_personal_data(false).await;
-    let hashed = tokenboard::access::personal_data::PseudonymKey::new(b"http test secret").user_id(mine.id, ada);
+    let hashed = tokenboard::report::privacy::PseudonymKey::new(b"http test secret").user_id(mine.id, ada);
     let mut seen_hash = 0;
     for path in &paths {
         let (status, _, body) = call(db, get(path, Some(&cookie))).await;
@@ -457,7 +458,7 @@ fn csv_column(body: &str, name: &str) -> Vec<String> {
 /// links answer 404.
 async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) {
     let mine = team(db, "mine").await;
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
     let today = mine.today();
     let names = ["Abel", "Bert", "Cleo", "Dora", "Emil", "Fay", "Gus", "Hana"];
@@ -498,7 +499,7 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
     assert!(log.iter().any(|e| e.action == "exports-purged"), "{log:?}");
 
     // The name order is the order of the hashed ids, not of the hidden names.
-    let key = tokenboard::access::personal_data::PseudonymKey::new(b"http test secret");
+    let key = tokenboard::report::privacy::PseudonymKey::new(b"http test secret");
     let mut by_hash: Vec<(String, &str)> = Vec::new();
     for name in names {
         let email = format!("{}@x.com", name.to_lowercase());
@@ -546,7 +547,7 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
         direction: tokenboard::report::Direction::Asc,
         page: 1,
     };
-    let privacy = tokenboard::access::personal_data::Privacy::new(&key, &team);
+    let privacy = tokenboard::report::privacy::Privacy::new(&key, &team);
     let screen = tokenboard::report::screens::user_table(db, &team, range, &table, &privacy, None).await.unwrap();
     let query = tokenboard::report::screens::user_table_query(team.id, range, &table);
     let mut sql = tokenboard::report::sql::run_sql(db, &query).await.unwrap();
@@ -560,7 +561,7 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
 async fn secondaries_see_no_alert_mail_in_the_outbox(db: &Db) {
     let mine = team(db, "mine").await;
     for (email, role) in [("lead@example.com", Role::Primary), ("helper@example.com", Role::Secondary)] {
-        let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+        let admin = accounts::upsert_admin(db, email, "long enough").await.unwrap();
         auth::grant_role(db, mine.id, admin.id, role).await.unwrap();
     }
     let recipients = ["alerts-secret@example.com".to_owned()];

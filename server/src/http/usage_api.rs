@@ -13,7 +13,8 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokenboard::access::auth::{self, AccessError};
+use tokenboard::access::api_keys;
+use tokenboard::access::auth::AccessError;
 use tokenboard::ingest::import::{ImportError, import_usage_csv};
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -30,7 +31,7 @@ pub async fn import_usage(State(state): State<AppState>, Path(team): Path<String
     else {
         return error(StatusCode::UNAUTHORIZED, "an API key is required: Authorization: Bearer <key>");
     };
-    let team = match auth::authorize_api_key(&state.db, key, &team).await {
+    let team = match api_keys::authorize_api_key(&state.db, key, &team).await {
         Ok(team) => team,
         Err(AccessError::Internal(e)) => {
             tracing::error!(error = %e, "API key check failed");

@@ -28,7 +28,7 @@ pub struct Jobs {
     pub mailer: Option<SmtpMailer>,
     pub webhooks: WebhookSender,
     /// Which sessions have ended, for the purge.
-    pub sessions: tokenboard::access::auth::SessionPolicy,
+    pub sessions: tokenboard::access::sessions::SessionPolicy,
 }
 
 impl Jobs {
@@ -95,7 +95,7 @@ impl Jobs {
 
     /// Deletes the sessions past their idle timeout or lifetime.
     pub async fn purge_sessions(&self) -> tokenboard::error::Result<usize> {
-        let purged = tokenboard::access::auth::purge_sessions(&self.exports.db, &self.sessions, Utc::now()).await?;
+        let purged = tokenboard::access::sessions::purge_sessions(&self.exports.db, &self.sessions, Utc::now()).await?;
         Ok(usize::try_from(purged).unwrap_or(usize::MAX))
     }
 

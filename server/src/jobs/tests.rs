@@ -13,6 +13,7 @@ use mailin_embedded::{Handler, Response, Server, response};
 use tower::ServiceExt;
 
 use tokenboard::access::audit::Actor;
+use tokenboard::access::{accounts, auth, sessions};
 use tokenboard::db::Pool;
 use tokenboard::domain::model::Role;
 use tokenboard::export::history;
@@ -20,7 +21,7 @@ use tokenboard::export::job::ExportFiles;
 use tokenboard::export::{ExportReport, ExportStatus};
 use tokenboard::ingest::demo::{self, DemoOptions};
 use tokenboard::notify::schedules::{self, ScheduleInput, ValidSchedule};
-use tokenboard::{Db, access::auth, db_tests, domain::teams};
+use tokenboard::{Db, db_tests, domain::teams};
 
 use super::Jobs;
 use super::mailer::SmtpMailer;
@@ -103,12 +104,12 @@ async fn demo_team(db: &Db) -> teams::Team {
 
 /// An admin of `team` with `role`, and their session cookie.
 pub(crate) async fn admin_of(db: &Db, team: &teams::Team, email: &str, role: Role) -> (Actor, String) {
-    let admin = auth::upsert_admin(db, email, "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, email, "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, role).await.unwrap();
     let cookie = format!(
         "{}={}",
         app::session::SESSION_COOKIE,
-        auth::create_session(db, admin.id, &auth::SessionPolicy::default()).await.unwrap()
+        sessions::create_session(db, admin.id, &sessions::SessionPolicy::default()).await.unwrap()
     );
     (Actor::Admin { id: admin.id, email: admin.email }, cookie)
 }
@@ -344,12 +345,12 @@ async fn one_click_exports_download_the_view_for_its_admins_only(db: &Db) {
         teams::create_team(db, &teams::NewTeam { slug: "other".into(), name: "Other".into(), time_zone: "UTC".into() })
             .await
             .unwrap();
-    let admin = auth::upsert_admin(db, "viewer@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "viewer@example.com", "long enough").await.unwrap();
     auth::grant_role(db, team.id, admin.id, Role::Secondary).await.unwrap();
     let cookie = format!(
         "{}={}",
         app::session::SESSION_COOKIE,
-        auth::create_session(db, admin.id, &Default::default()).await.unwrap()
+        sessions::create_session(db, admin.id, &Default::default()).await.unwrap()
     );
     let dir = tempfile::tempdir().unwrap();
 
@@ -527,7 +528,7 @@ async fn an_invitation_link_is_mailed_and_leaves_the_outbox(db: &Db) {
     )
     .await
     .unwrap();
-    let lead = auth::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
+    let lead = accounts::upsert_admin(db, "lead@example.com", "long enough").await.unwrap();
     auth::grant_role(db, team.id, lead.id, Role::Primary).await.unwrap();
     let actor = tokenboard::access::audit::Actor::Admin { id: lead.id, email: lead.email.clone() };
     let cfg = config(4096);

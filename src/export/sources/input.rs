@@ -1,7 +1,6 @@
 //! What one export is: the team, the report, the view's URL state and the
 //! range, checked before anything is written.
 
-use crate::access::personal_data::Privacy;
 use crate::db::Db;
 use crate::domain::range::ResolvedRange;
 use crate::domain::teams::Team;
@@ -9,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::export::{ExportParams, ExportReport};
 use crate::report::Filter;
 use crate::report::params::{ProductSort, Reading, TableOrder, UserTableQuery};
+use crate::report::privacy::Privacy;
 use crate::report::screens;
 
 /// One export to produce: the team, what, and for which view.

@@ -18,12 +18,12 @@ use token_usage::token_usage;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::access::personal_data::ShownUser;
 use crate::db::{Db, on_db};
 use crate::error::{Error, Result};
 use crate::export::ExportReport;
 use crate::export::writers::{Cell, TableSink};
 use crate::report::plan::run;
+use crate::report::privacy::ShownUser;
 use crate::report::screens;
 use crate::report::search::UserSearch;
 use crate::report::{Dimension, Metric, ReportQuery};

@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::NaiveDate;
 
 use super::{CHARGE_FILTER, ExportInput, ExportUsers, product_id, product_names};
-use crate::access::personal_data::ShownUser;
 use crate::db::{Db, on_db};
 use crate::error::Result;
 use crate::export::writers::{Cell, TableSink};
+use crate::report::privacy::ShownUser;
 
 /// One row per user and product: first and last day used in the range, days used.
 pub(super) async fn seat_usage(

@@ -2,9 +2,9 @@
 //! the breakdown exports render exactly what their screen shows.
 
 use super::ExportInput;
-use crate::access::personal_data::ShownUser;
 use crate::error::Result;
 use crate::export::writers::{Cell, TableSink};
+use crate::report::privacy::ShownUser;
 use crate::report::{Dimension, DimensionValue, Metric, MetricValue, ReportResult};
 
 /// Column titles of a report's dimensions.

@@ -1,79 +1,19 @@
-//! Importing token usage (DESIGN §5): the CSV format of the token-usage
-//! export, validated as a whole before anything is written, then stored in
-//! one transaction with the rollups. Re-importing changes nothing: the
-//! natural key (team, user, product, day, feature) deduplicates.
+//! Reading a usage CSV: header matching, per-line validation and the error
+//! list. Pure (no database): imports the domain's value rules and this module's types.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use serde::Serialize;
 
-use crate::db::{Db, on_db};
+use super::{ChargeRow, ImportError, LineError};
 use crate::domain::teams::Team;
 use crate::domain::values::{
     MAX_EMAIL_CHARS, MAX_FEATURE_CHARS, MAX_NAME_CHARS, MAX_PRODUCT_CHARS, MAX_TOKENS_PER_CHARGE, MAX_VERSION_CHARS,
     MIN_DATE, check_text, quote,
 };
-use crate::error::Error;
 
 /// Most line errors reported for one file; the rest are summarised.
 const MAX_REPORTED_ERRORS: usize = 50;
-/// Rows per INSERT statement (SQLite allows 32,766 parameters).
-const INSERT_BATCH: usize = 1000;
-
-/// One charge as read from a file (or made by the demo generator).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChargeRow {
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub product: String,
-    pub product_version: String,
-    pub feature: String,
-    pub usage_date: NaiveDate,
-    pub tokens: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LineError {
-    pub line: u64,
-    pub message: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("the file was rejected: {}", summarize(.0))]
-    Rejected(Vec<LineError>),
-    #[error(transparent)]
-    Database(#[from] Error),
-}
-
-impl From<sqlx::Error> for ImportError {
-    fn from(e: sqlx::Error) -> Self {
-        ImportError::Database(e.into())
-    }
-}
-
-fn summarize(errors: &[LineError]) -> String {
-    let shown: Vec<String> = errors.iter().take(5).map(|e| format!("line {}: {}", e.line, e.message)).collect();
-    let more = errors.len().saturating_sub(5);
-    if more > 0 { format!("{}; and {more} more", shown.join("; ")) } else { shown.join("; ") }
-}
-
-/// What an import did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ImportOutcome {
-    /// Charges in the input.
-    pub rows: u64,
-    /// Charges written.
-    pub inserted: u64,
-    /// Charges already present (or repeated in the input) and skipped.
-    pub duplicates: u64,
-    /// Products that were not known before, by name.
-    pub new_products: Vec<String>,
-    /// Team users that were not known before.
-    pub new_users: u64,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Column {
@@ -323,114 +263,6 @@ pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Res
 
 fn problems_with<T>(line: u64, message: impl Into<String>) -> Result<T, ImportError> {
     Err(ImportError::Rejected(vec![LineError { line, message: message.into() }]))
-}
-
-/// Parses `input` and stores it for `team`; nothing is written unless the
-/// whole file is valid.
-pub async fn import_usage_csv(db: &Db, team: &Team, input: &[u8]) -> Result<ImportOutcome, ImportError> {
-    let rows = parse_usage_csv(input, team, team.today())?;
-    store_charges(db, team.id, &rows).await
-}
-
-/// Writes validated charges in one transaction: unknown users, products and
-/// versions are added, charges deduplicated on their natural key, and the
-/// rollups of the touched days recomputed.
-pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<ImportOutcome, ImportError> {
-    let mut outcome = ImportOutcome { rows: rows.len() as u64, ..ImportOutcome::default() };
-    if rows.is_empty() {
-        return Ok(outcome);
-    }
-    on_db!(db, |pool| {
-        let mut tx = pool.begin().await?;
-
-        // Users: load the team's, add the new ones.
-        let existing: Vec<(String, i64)> = sqlx::query_as("SELECT email, id FROM team_users WHERE team_id = $1")
-            .bind(team_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut user_ids: HashMap<String, i64> = existing.into_iter().collect();
-        let mut seen = HashSet::new();
-        let new_users: Vec<&ChargeRow> =
-            rows.iter().filter(|r| !user_ids.contains_key(&r.email) && seen.insert(r.email.as_str())).collect();
-        for chunk in new_users.chunks(INSERT_BATCH) {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO team_users (team_id, email, first_name, last_name) ");
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(team_id).push_bind(&r.email).push_bind(&r.first_name).push_bind(&r.last_name);
-            });
-            q.push(" RETURNING email, id");
-            let inserted: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            user_ids.extend(inserted);
-        }
-        outcome.new_users = new_users.len() as u64;
-
-        // Products: match case-insensitively, add the unknown ones.
-        let known: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT lower(name), slug, id FROM products").fetch_all(&mut *tx).await?;
-        let mut slugs: HashSet<String> = known.iter().map(|(_, s, _)| s.clone()).collect();
-        let mut product_ids: HashMap<String, i64> = known.into_iter().map(|(n, _, id)| (n, id)).collect();
-        for row in rows {
-            let key = row.product.to_lowercase();
-            if product_ids.contains_key(&key) {
-                continue;
-            }
-            let slug = crate::domain::products::unique_slug(&row.product, |s| slugs.contains(s));
-            let id: i64 =
-                sqlx::query_scalar("INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id")
-                    .bind(&slug)
-                    .bind(&row.product)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            slugs.insert(slug);
-            product_ids.insert(key, id);
-            outcome.new_products.push(row.product.clone());
-        }
-
-        // Versions seen per product.
-        let versions: HashSet<(i64, &str)> = rows
-            .iter()
-            .filter(|r| !r.product_version.is_empty())
-            .map(|r| (product_ids[&r.product.to_lowercase()], r.product_version.as_str()))
-            .collect();
-        let versions: Vec<_> = versions.into_iter().collect();
-        for chunk in versions.chunks(INSERT_BATCH) {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO product_versions (product_id, version) ");
-            q.push_values(chunk, |mut b, (product_id, version)| {
-                b.push_bind(*product_id).push_bind(*version);
-            });
-            q.push(" ON CONFLICT (product_id, version) DO NOTHING");
-            q.build().execute(&mut *tx).await?;
-        }
-
-        // Charges, deduplicated on the natural key.
-        for chunk in rows.chunks(INSERT_BATCH) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO usage_charges (team_id, user_id, product_id, product_version, feature, usage_date, tokens) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(team_id)
-                    .push_bind(user_ids[&r.email])
-                    .push_bind(product_ids[&r.product.to_lowercase()])
-                    .push_bind(&r.product_version)
-                    .push_bind(&r.feature)
-                    .push_bind(r.usage_date)
-                    .push_bind(r.tokens);
-            });
-            q.push(" ON CONFLICT (team_id, user_id, product_id, usage_date, feature) DO NOTHING");
-            outcome.inserted += q.build().execute(&mut *tx).await?.rows_affected();
-        }
-        outcome.duplicates = outcome.rows - outcome.inserted;
-
-        if outcome.inserted > 0 {
-            let first = rows.iter().map(|r| r.usage_date).min().expect("rows is not empty");
-            let last = rows.iter().map(|r| r.usage_date).max().expect("rows is not empty");
-            for sql in crate::report::rollups::REFRESH_STATEMENTS {
-                sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
-            }
-            sqlx::query(crate::report::rollups::BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-    });
-    Ok(outcome)
 }
 
 #[cfg(test)]
