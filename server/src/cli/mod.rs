@@ -1,0 +1,213 @@
+//! The command line: serve, migrate, demo, team, import, packs, api-key,
+//! admin, rollups, bench. Here: the clap definitions and the dispatch; each
+//! command group runs in its own module, which may import the core and `http`.
+
+mod bench;
+mod demo;
+mod manage;
+mod serve;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use tokenboard::Db;
+
+use crate::config::{Config, redact_secrets_of, redact_url};
+
+#[derive(Parser)]
+#[command(name = "tokenboard", version, about = "Prepaid token usage reporting for your teams")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app (TOKENBOARD_ADDR, default 127.0.0.1:3000).
+    Serve,
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Generate the deterministic demo organisation.
+    Demo(DemoArgs),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Import data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage token packs.
+    #[command(subcommand)]
+    Packs(PacksCommand),
+    /// Manage team API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Manage admins (the password is read from stdin).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Recompute rollup tables from the charges.
+    #[command(subcommand)]
+    Rollups(RollupsCommand),
+    /// Time every report view on the reference team against naive SQL (DESIGN §7).
+    Bench(BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum RollupsCommand {
+    /// Rebuild every team's rollups.
+    Rebuild,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Scratch SQLite database (created, and reused when it already holds the team).
+    #[arg(long, default_value = "target/bench/bench.db")]
+    database: String,
+    /// Run against this PostgreSQL database instead (e.g. postgres://postgres@127.0.0.1/bench).
+    #[arg(long)]
+    postgres: Option<String>,
+    #[arg(long, default_value_t = 20_000)]
+    users: usize,
+    #[arg(long, default_value_t = 30)]
+    products: usize,
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Last day of the generated usage and of the measured ranges.
+    #[arg(long, default_value = "2026-11-27")]
+    end_date: NaiveDate,
+    /// Timed runs per view through the pipeline.
+    #[arg(long, default_value_t = 15)]
+    runs: usize,
+    /// Timed runs per view of the naive query (slow: keep it small).
+    #[arg(long, default_value_t = 3)]
+    naive_runs: usize,
+    /// Time only the exports (skip the views).
+    #[arg(long)]
+    exports_only: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[arg(long, default_value_t = 3)]
+    teams: usize,
+    #[arg(long, default_value_t = 2000)]
+    users: usize,
+    #[arg(long, default_value_t = 30)]
+    products: usize,
+    #[arg(long, default_value_t = 395)]
+    days: u32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Last day of usage (default: today, UTC).
+    #[arg(long)]
+    end_date: Option<NaiveDate>,
+    /// Do nothing when the database already has teams.
+    #[arg(long)]
+    if_empty: bool,
+}
+
+#[derive(Subcommand)]
+enum TeamCommand {
+    /// Add a team.
+    Add {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+    },
+    /// List teams.
+    List,
+    /// Change a team's settings (the rest are in the UI's Settings tab).
+    Set {
+        #[arg(long)]
+        team: String,
+        /// Show team users' names and e-mails (on), or hashed ids (off).
+        #[arg(long, value_parser = ["on", "off"])]
+        personal_data: Option<String>,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a token-usage CSV (one file = one transaction).
+    Usage {
+        #[arg(long)]
+        team: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PacksCommand {
+    /// Add a token pack (expires one year after purchase unless --expires-on).
+    Add {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        tokens: i64,
+        #[arg(long)]
+        purchased_on: NaiveDate,
+        #[arg(long)]
+        expires_on: Option<NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key for one team; it is printed once.
+    Create {
+        #[arg(long)]
+        team: String,
+        #[arg(long, default_value = "command line")]
+        label: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Add an admin (or set a new password) and grant a role on a team.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        team: String,
+        #[arg(long, value_parser = ["primary", "secondary"])]
+        role: String,
+    },
+}
+
+/// Opens the database; the error names the URL without its passwords, and
+/// hides them in sqlx's own message too (main prints the whole chain).
+async fn open_db(config: &Config) -> Result<Db> {
+    let url = &config.database_url;
+    Db::open(url).await.map_err(|e| {
+        anyhow::anyhow!("cannot open the database {:?}: {}", redact_url(url), redact_secrets_of(url, &e.to_string()))
+    })
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = Config::from_env()?;
+    match cli.command {
+        Command::Serve => serve::serve(config).await,
+        Command::Migrate => {
+            open_db(&config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(&config, args).await,
+        Command::Bench(args) => bench::run(args).await,
+        Command::Rollups(command) => manage::rollups(&config, command).await,
+        Command::Team(command) => manage::team(&config, command).await,
+        Command::Import(command) => manage::import(&config, command).await,
+        Command::Packs(command) => manage::packs(&config, command).await,
+        Command::ApiKey(command) => manage::api_key(&config, command).await,
+        Command::Admin(command) => manage::admin(&config, command).await,
+    }
+}
