@@ -96,8 +96,9 @@ pub struct Written {
 }
 
 /// Receives the file's bytes as they are written (the body of a streamed
-/// download). When the receiver is gone the export fails.
-pub type Tap = std::sync::mpsc::SyncSender<Vec<u8>>;
+/// download), sent from the export's writer thread. Bounded: a slow reader
+/// holds the writer back. When the receiver is gone the export fails.
+pub type Tap = tokio::sync::mpsc::Sender<Vec<u8>>;
 
 /// Everything written goes to the file, the hash and (if any) the tap.
 struct FileWriter {
@@ -108,18 +109,21 @@ struct FileWriter {
 }
 
 impl FileWriter {
+    /// Runs on the writer thread (`WriterThread`): `blocking_send` may not
+    /// run inside the runtime, which is where `finish` is called.
     fn send_tap(&mut self) -> io::Result<()> {
         if let Some((tap, pending)) = &mut self.tap
             && !pending.is_empty()
         {
             let chunk = std::mem::replace(pending, Vec::with_capacity(TAP_CHUNK));
-            tap.send(chunk).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download was cancelled"))?;
+            tap.blocking_send(chunk)
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download was cancelled"))?;
         }
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<(u64, String)> {
-        self.send_tap()?;
+    /// Called after the writer thread's last `flush`, which sent the tap its rest.
+    fn finish(self) -> io::Result<(u64, String)> {
         let file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         Ok((self.bytes, hex::encode(self.hasher.finalize())))
@@ -140,8 +144,10 @@ impl Write for FileWriter {
         Ok(buf.len())
     }
 
+    /// The writer thread's last call: the tap gets what is pending.
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        self.file.flush()?;
+        self.send_tap()
     }
 }
 

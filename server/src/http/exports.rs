@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::Utc;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use tokenboard::access::audit::{self, Actor, AuditAction};
 use tokenboard::access::auth::{self, AccessError, TeamAccess};
@@ -178,33 +179,32 @@ fn confirmation(uri: &Uri, file: &str) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
-/// Streams a CSV export while the job writes it: chunks go from the job's
-/// tap to the response; if the job fails, the response ends in an error, so
-/// the browser never keeps a silently truncated file.
+/// Streams a CSV export while the job writes it: the job's writer thread
+/// hands chunks to the response through a bounded channel (a slow client
+/// holds the writer back; a client that leaves stops it). If the job fails,
+/// the response ends in an error, so the browser never keeps a silently
+/// truncated file.
 fn stream_csv(state: AppState, record: ExportRecord) -> Response {
-    let (tap, chunks): (Tap, _) = std::sync::mpsc::sync_channel(4);
-    let (body_tx, body_rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let forward_tx = body_tx.clone();
-    let forwarder = tokio::task::spawn_blocking(move || {
-        while let Ok(chunk) = chunks.recv() {
-            if forward_tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
-                break; // the client went away; the job notices on its next send
-            }
-        }
-    });
+    let (tap, chunks): (Tap, _) = tokio::sync::mpsc::channel(4);
+    let (outcome_tx, outcome) = tokio::sync::oneshot::channel();
     let job_record = record.clone();
     tokio::spawn(async move {
-        let outcome = job::run(&state.exports, &job_record, Some(tap)).await;
-        let _ = forwarder.await;
-        if let Err(e) = outcome {
-            let _ = body_tx.send(Err(std::io::Error::other(e.to_string()))).await;
-        }
+        let _ = outcome_tx.send(job::run(&state.exports, &job_record, Some(tap)).await);
     });
-    let body = Body::from_stream(tokio_stream_from(body_rx));
+    // The chunks end when the job drops its tap; then its outcome decides
+    // whether the body ends cleanly.
+    let failure = futures_util::stream::once(outcome).filter_map(|outcome| {
+        std::future::ready(match outcome {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(Err(std::io::Error::other(e.to_string()))),
+            Err(_) => Some(Err(std::io::Error::other("the export stopped"))),
+        })
+    });
+    let body = Body::from_stream(stream_from(chunks).map(|chunk| Ok(Bytes::from(chunk))).chain(failure));
     (attachment(record.format, &record.file_name), body).into_response()
 }
 
-fn tokio_stream_from<T: Send + 'static>(
+fn stream_from<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> + Send + 'static {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
