@@ -126,6 +126,8 @@ mod bounds_tests;
 #[cfg(test)]
 mod edge_tests;
 #[cfg(test)]
+mod error_tests;
+#[cfg(test)]
 mod escaping_tests;
 #[cfg(test)]
 mod login_limit_tests;
