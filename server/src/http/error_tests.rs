@@ -1,7 +1,7 @@
 //! Your fault or ours (issue 11, item 7), against the real router on both
 //! databases: a caller's mistake answers 4xx with its message and writes
-//! nothing; a server fault shows no internal detail, and a failed export
-//! job stores none.
+//! nothing; a server fault answers 500 with a generic message and the
+//! request id, and a failed export job stores no internal detail.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -20,6 +20,7 @@ use tokenboard::export::{ExportFormat, ExportParams, ExportReport, ExportStatus}
 use tokenboard::{Db, access::auth, db_tests};
 
 use super::tests::{config, team};
+use crate::config::Config;
 
 struct Answer {
     status: StatusCode,
@@ -27,11 +28,15 @@ struct Answer {
     body: String,
 }
 
-async fn send(db: &Db, request: Request<Body>) -> Answer {
-    let response = super::tests::router(db, &config(1 << 20)).oneshot(request).await.unwrap();
+async fn send_with(db: &Db, config: &Config, request: Request<Body>) -> Answer {
+    let response = super::tests::router(db, config).oneshot(request).await.unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     let body = response.into_body().collect().await.unwrap().to_bytes();
     Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+async fn send(db: &Db, request: Request<Body>) -> Answer {
+    send_with(db, &config(1 << 20), request).await
 }
 
 /// Team "mine" with a primary admin, logged in: the team, the admin's id and the cookie.
@@ -93,6 +98,22 @@ async fn a_bad_custom_range_answers_400_with_its_message(db: &Db) {
     assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'exported'").await, 0);
 }
 
+/// A server fault answers 500 with the request id, not its detail: here the
+/// export directory is a file, so writing the workbook fails.
+async fn a_failed_one_click_export_answers_500_with_the_request_id(db: &Db) {
+    let (_, _, cookie) = primary_of_mine(db).await;
+    let data = tempfile::tempdir().unwrap();
+    let config = Config { data_dir: data.path().to_owned(), ..config(1 << 20) };
+    let app = super::tests::router(db, &config);
+    std::fs::remove_dir_all(config.exports_dir()).unwrap();
+    std::fs::write(config.exports_dir(), "not a directory").unwrap();
+    let response = app.oneshot(get("/teams/mine/export/summary.xlsx?range=30d", &cookie)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(String::from_utf8_lossy(&body), format!("the export failed on the server (request id {id})"));
+}
+
 /// A recorded export whose stored query this version cannot read is a
 /// server fault: the job fails, and the history, the download and the
 /// history's server function show no internal detail. So is a stored
@@ -133,4 +154,8 @@ async fn a_corrupt_export_record_shows_no_internal_detail(db: &Db) {
     assert_eq!(answer.body, format!(r#"{{"Internal":"{id}"}}"#));
 }
 
-db_tests!(a_bad_custom_range_answers_400_with_its_message, a_corrupt_export_record_shows_no_internal_detail,);
+db_tests!(
+    a_bad_custom_range_answers_400_with_its_message,
+    a_failed_one_click_export_answers_500_with_the_request_id,
+    a_corrupt_export_record_shows_no_internal_detail,
+);
