@@ -112,12 +112,15 @@ mod ssr {
         }
     }
 
+    /// Whose fault: [`tokenboard::Error::status`] decides. A caller's
+    /// mistake other than "not found" (a bad value, a limit) is a bad
+    /// request with its message.
     impl From<tokenboard::Error> for AppError {
         fn from(e: tokenboard::Error) -> Self {
             match e {
-                tokenboard::Error::Invalid(message) => AppError::BadRequest(message),
                 tokenboard::Error::NotFound(_) => AppError::NotFound,
-                other => AppError::internal(other),
+                e if e.is_user_error() => AppError::BadRequest(e.to_string()),
+                fault => AppError::internal(fault),
             }
         }
     }

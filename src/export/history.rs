@@ -40,7 +40,7 @@ impl TryFrom<ExportRow> for ExportRecord {
     type Error = Error;
 
     fn try_from(row: ExportRow) -> Result<ExportRecord> {
-        let bad = |what: &str, value: &str| Error::Invalid(format!("export {}: unknown {what} {value:?}", row.id));
+        let bad = |what: &str, value: &str| Error::Corrupt(format!("export {}: unknown {what} {value:?}", row.id));
         Ok(ExportRecord {
             id: row.id,
             team_id: row.team_id,
@@ -98,7 +98,7 @@ pub fn encode_params(params: &ExportParams) -> String {
 }
 
 pub fn decode_params(query: &str) -> Result<ExportParams> {
-    serde_urlencoded::from_str(query).map_err(|e| Error::Invalid(format!("export query {query:?}: {e}")))
+    serde_urlencoded::from_str(query).map_err(|source| Error::StoredQuery { query: query.to_owned(), source })
 }
 
 /// Queued or running exports one admin may have at a time (all teams).

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::history;
 use super::sources::{ExportInput, expected_rows, write_rows};
 use super::writer_thread::WriterThread;
-use super::writers::{CsvSink, ExportMeta, RecordedTable, TableSink, XlsxSink};
+use super::writers::{CsvSink, ExportMeta, RecordedTable, TableSink, WriteError, XlsxSink};
 use super::{ExportFormat, ExportRecord, ExportReport, ExportStatus};
 use crate::db::Db;
 use crate::db::files::create_private_file;
@@ -96,8 +96,9 @@ pub struct Written {
 }
 
 /// Receives the file's bytes as they are written (the body of a streamed
-/// download). When the receiver is gone the export fails.
-pub type Tap = std::sync::mpsc::SyncSender<Vec<u8>>;
+/// download), sent from the export's writer thread. Bounded: a slow reader
+/// holds the writer back. When the receiver is gone the export fails.
+pub type Tap = tokio::sync::mpsc::Sender<Vec<u8>>;
 
 /// Everything written goes to the file, the hash and (if any) the tap.
 struct FileWriter {
@@ -108,18 +109,21 @@ struct FileWriter {
 }
 
 impl FileWriter {
+    /// Runs on the writer thread (`WriterThread`): `blocking_send` may not
+    /// run inside the runtime, which is where `finish` is called.
     fn send_tap(&mut self) -> io::Result<()> {
         if let Some((tap, pending)) = &mut self.tap
             && !pending.is_empty()
         {
             let chunk = std::mem::replace(pending, Vec::with_capacity(TAP_CHUNK));
-            tap.send(chunk).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download was cancelled"))?;
+            tap.blocking_send(chunk)
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download was cancelled"))?;
         }
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<(u64, String)> {
-        self.send_tap()?;
+    /// Called after the writer thread's last `flush`, which sent the tap its rest.
+    fn finish(self) -> io::Result<(u64, String)> {
         let file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         Ok((self.bytes, hex::encode(self.hasher.finalize())))
@@ -140,8 +144,10 @@ impl Write for FileWriter {
         Ok(buf.len())
     }
 
+    /// The writer thread's last call: the tap gets what is pending.
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        self.file.flush()?;
+        self.send_tap()
     }
 }
 
@@ -196,7 +202,7 @@ pub async fn run(ctx: &ExportContext, record: &ExportRecord, tap: Option<Tap>) -
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || handle.block_on(write_file(&ctx, &record, tap, &progress)))
             .await
-            .unwrap_or_else(|e| Err(Error::Io(io::Error::other(format!("the export stopped: {e}")))))
+            .unwrap_or_else(|e| Err(Error::Task(e)))
     };
     beat.abort();
     let now = Utc::now();
@@ -224,11 +230,7 @@ pub async fn run(ctx: &ExportContext, record: &ExportRecord, tap: Option<Tap>) -
 /// admin's own mistake in full, a server fault only as such (its detail is
 /// in the log line above).
 fn failure_reason(e: &Error) -> String {
-    match e {
-        Error::Invalid(message) => message.clone(),
-        Error::NotFound(what) => format!("{what} not found"),
-        _ => "the export failed on the server".to_owned(),
-    }
+    if e.is_user_error() { e.to_string() } else { "the export failed on the server".to_owned() }
 }
 
 async fn write_file(
@@ -283,19 +285,25 @@ async fn write_file(
             (rows, bytes, sha256)
         }
         ExportFormat::Xlsx => {
-            let mut sink = XlsxSink::new(record.report.title(), ctx.files.dir())
-                .map_err(|e| Error::Io(io::Error::other(format!("excel writer: {e}"))))?;
+            let mut sink = XlsxSink::new(record.report.title(), ctx.files.dir()).map_err(write_error)?;
             let rows = fill(ctx, &input, recorded.as_ref(), &mut sink, progress).await?;
             meta.rows = rows;
             // The writer truncates the file it finds, keeping this owner-only mode.
             create_private_file(&temp).map_err(Error::Io)?;
-            sink.finish(&meta, &temp).map_err(|e| Error::Io(io::Error::other(format!("excel writer: {e}"))))?;
+            sink.finish(&meta, &temp).map_err(write_error)?;
             let (bytes, sha256) = hash_file(&temp).map_err(Error::Io)?;
             (rows, bytes, sha256)
         }
     };
     std::fs::rename(&temp, ctx.files.path(record.id, record.format)).map_err(Error::Io)?;
     Ok(Written { rows, bytes, sha256 })
+}
+
+fn write_error(e: WriteError) -> Error {
+    match e {
+        WriteError::Io(e) => Error::Io(e),
+        WriteError::Xlsx(e) => Error::Xlsx(e),
+    }
 }
 
 async fn fill(

@@ -34,17 +34,24 @@ pub fn parse_recipients(text: &str) -> Result<Vec<String>, String> {
     Ok(recipients)
 }
 
-/// A plausible e-mail address: one `@`, a dotted domain, no spaces, no
-/// control characters, at most [`crate::domain::values::MAX_EMAIL_CHARS`] characters.
+/// An address the mailer can deliver to, checked where it is entered (an
+/// address the mailer's parser refuses would fail at every delivery):
+/// RFC 5322 dot-atoms as `lettre` reads them — a local part of non-empty
+/// atoms joined by dots, a dotted domain whose labels start and end with a
+/// letter or digit — with no spaces or control characters and at most
+/// [`crate::domain::values::MAX_EMAIL_CHARS`] characters. (Unlike `lettre`,
+/// labels are not held to 63 characters.)
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else { return false };
+    let atext = |c: char| c.is_alphanumeric() || !c.is_ascii() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let atoms = |part: &str| part.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext));
+    let label = |l: &str| l.starts_with(char::is_alphanumeric) && l.ends_with(char::is_alphanumeric);
     crate::domain::values::check_text("email", s, crate::domain::values::MAX_EMAIL_CHARS).is_ok()
-        && !local.is_empty()
+        && !s.contains(char::is_whitespace)
+        && atoms(local)
         && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.contains(|c: char| c.is_whitespace() || c == ',' || c == '<' || c == '>')
-        && !domain.contains('@')
+        && atoms(domain)
+        && domain.split('.').all(label)
 }
 
 /// One mail, as the outbox shows it.
@@ -173,5 +180,19 @@ mod tests {
         assert!(is_email(&format!("{local}@{}.com", "b".repeat(180))));
         let err = parse_recipients(&format!("x{}", "\u{1}".repeat(1000))).unwrap_err();
         assert!(err.len() < 300, "{err}");
+    }
+
+    /// These passed the old check, and then failed at every delivery.
+    #[test]
+    fn addresses_the_mailer_cannot_parse_are_refused() {
+        for bad in ["a@example..com", ".a@example.com", "a.@example.com", "a..b@example.com", "a@-x.com", "a@x-.com"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        for bad in ["\"a\"@example.com", "a(b)@example.com", "a;b@example.com", "a\u{a0}b@example.com"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        for good in ["ann.lee+tokens@mail.example.com", "o'brien@example.ie", "jürgen@bücher.de", "a_b@x-y.example"] {
+            assert!(is_email(good), "{good}");
+        }
     }
 }

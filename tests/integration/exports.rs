@@ -362,13 +362,13 @@ async fn an_interrupted_export_is_never_served_half_written(db: &Db) {
 
     // The worker stalls mid-write (its reader takes one chunk, then nothing):
     // a dead process as far as the export is concerned.
-    let (tap, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(0);
+    let (tap, mut chunks) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
     let stalled = {
         let (ctx, record) = (f.ctx.clone(), record.clone());
         tokio::spawn(async move { job::run(&ctx, &record, Some(tap)).await })
     };
     let first = tokio::task::spawn_blocking(move || {
-        let first = chunks.recv().unwrap();
+        let first = chunks.blocking_recv().unwrap();
         (first, chunks)
     })
     .await

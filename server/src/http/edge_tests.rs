@@ -389,7 +389,55 @@ async fn a_failed_export_shows_no_internal_detail(db: &Db) {
     assert_eq!(String::from_utf8_lossy(&body), "this export failed: the export failed on the server");
 }
 
+/// The one-click CSV streams while it is written (its first bytes arrive
+/// while the export still runs, so memory holds a few chunks, not the file),
+/// and a client that leaves stops it: the export fails instead of writing on
+/// for nobody.
+async fn a_client_that_leaves_stops_the_streamed_csv(db: &Db) {
+    use tokenboard::export::{ExportStatus, history};
+    use tokenboard::ingest::import::{ChargeRow, store_charges};
+    let (mine, cookie) = primary_of_mine(db).await;
+    // 30,000 charges: far more than the channel to the response holds.
+    let today = mine.today();
+    let rows: Vec<ChargeRow> = (0..400)
+        .flat_map(|user| {
+            (1..=75).map(move |back| ChargeRow {
+                email: format!("user{user}@x.com"),
+                first_name: "First".into(),
+                last_name: "Last".into(),
+                product: "Revit".into(),
+                product_version: "2026".into(),
+                feature: "Desktop".into(),
+                usage_date: today - chrono::Days::new(back),
+                tokens: 10,
+            })
+        })
+        .collect();
+    store_charges(db, mine.id, &rows).await.unwrap();
+    let response = router(db, &config(1 << 20))
+        .oneshot(get("/teams/mine/export/token-usage.csv?range=3m", Some(&cookie), &[]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(first.starts_with(b"#"), "the file's first line arrived");
+    let record = history::list(db, mine.id).await.unwrap().remove(0);
+    assert_eq!(record.status, ExportStatus::Running, "streamed while written");
+    drop(body);
+    let mut status = record.status;
+    for _ in 0..100 {
+        status = history::find(db, record.id).await.unwrap().unwrap().status;
+        if status != ExportStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, ExportStatus::Failed, "the writer stopped when the client left");
+}
+
 db_tests!(
+    a_client_that_leaves_stops_the_streamed_csv,
     a_failed_export_shows_no_internal_detail,
     cross_origin_writes_are_refused_and_change_nothing,
     cross_site_export_link_asks_first,

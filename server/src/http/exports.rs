@@ -13,7 +13,6 @@
 //! `?via=mail`: the reader logs in first, and the download is audited.
 
 use app::html::escape;
-use app::pages::login::login_url;
 use app::session::{AppState, admin_from_jar};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -21,6 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::Utc;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use tokenboard::access::audit::{self, Actor, AuditAction};
 use tokenboard::access::auth::{self, AccessError, TeamAccess};
@@ -31,35 +31,42 @@ use tokenboard::export::sources::{ExportInput, expected_rows};
 use tokenboard::export::{ExportFormat, ExportParams, ExportRecord, ExportReport, ExportStatus};
 use tokenboard::report::privacy::Privacy;
 
+use super::error::HttpError;
+
 /// Token-usage workbooks larger than this are written by the background job.
 pub const INLINE_XLSX_ROWS: u64 = 200_000;
 
-fn text(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+/// What a server fault of an export route says (with the request id).
+const EXPORT_FAILED: &str = "the export failed on the server";
+
+/// A core error: the caller's mistake as it is, a fault in this route's words.
+fn failed(e: tokenboard::Error) -> HttpError {
+    HttpError::from(e).told_as(EXPORT_FAILED)
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "export request failed");
-    text(StatusCode::INTERNAL_SERVER_ERROR, "the export failed on the server")
+fn fault(detail: impl std::fmt::Display) -> HttpError {
+    HttpError::fault(detail).told_as(EXPORT_FAILED)
 }
 
-/// The admin (id) and their access to `team`, or the response that refuses it.
+/// The admin (id) and their access to `team`, or the error that refuses it.
 async fn team_access(
     state: &AppState,
     jar: &CookieJar,
     team: &str,
     uri: &Uri,
-) -> Result<(Actor, TeamAccess), Response> {
-    let admin = admin_from_jar(state, jar).await.map_err(internal)?;
-    let next = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+) -> Result<(Actor, TeamAccess), HttpError> {
+    let admin = admin_from_jar(state, jar).await.map_err(fault)?;
+    let log_in = || HttpError::LogIn { next: uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()).to_owned() };
     match auth::authorize(&state.db, admin.as_ref(), team, Role::Secondary).await {
         Ok(access) => match admin {
             Some(admin) => Ok((Actor::Admin { id: admin.id, email: admin.email }, access)),
-            None => Err(Redirect::to(&login_url(next, None)).into_response()),
+            None => Err(log_in()),
         },
-        Err(AccessError::Unauthenticated) => Err(Redirect::to(&login_url(next, None)).into_response()),
-        Err(AccessError::Internal(e)) => Err(internal(e)),
-        Err(AccessError::NotFound | AccessError::Forbidden(_)) => Err(text(StatusCode::NOT_FOUND, "no such team")),
+        Err(AccessError::Unauthenticated) => Err(log_in()),
+        Err(AccessError::Internal(e)) => Err(failed(e)),
+        Err(AccessError::NotFound | AccessError::Forbidden(_)) => {
+            Err(HttpError::user(StatusCode::NOT_FOUND, "no such team"))
+        }
     }
 }
 
@@ -82,23 +89,20 @@ pub async fn one_click(
     jar: CookieJar,
     headers: HeaderMap,
     uri: Uri,
-) -> Response {
+) -> Result<Response, HttpError> {
     let Some((report, format)) =
         file.rsplit_once('.').and_then(|(report, ext)| Some((ExportReport::parse(report)?, ExportFormat::parse(ext)?)))
     else {
-        return text(StatusCode::NOT_FOUND, format!("no export called {file:?}"));
+        return Err(HttpError::user(StatusCode::NOT_FOUND, format!("no export called {file:?}")));
     };
     if super::cross_origin::from_another_site(&headers) {
-        return confirmation(&uri, &file);
+        return Ok(confirmation(&uri, &file));
     }
-    let (actor, access) = match team_access(&state, &jar, &team, &uri).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let range = match params.range_query().resolve(access.team.today()) {
-        Ok(range) => range,
-        Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
-    };
+    let (actor, access) = team_access(&state, &jar, &team, &uri).await?;
+    let range = params
+        .range_query()
+        .resolve(access.team.today())
+        .map_err(|e| HttpError::user(StatusCode::BAD_REQUEST, e.to_string()))?;
     let input = ExportInput {
         team: access.team.clone(),
         report,
@@ -106,18 +110,10 @@ pub async fn one_click(
         range,
         privacy: Privacy::new(&state.exports.key, &access.team),
     };
-    match input.check(&state.db).await {
-        Ok(()) => {}
-        Err(tokenboard::Error::Invalid(message)) => return text(StatusCode::BAD_REQUEST, message),
-        Err(tokenboard::Error::NotFound(what)) => return text(StatusCode::NOT_FOUND, format!("{what} not found")),
-        Err(e) => return internal(e),
-    }
+    input.check(&state.db).await.map_err(failed)?;
     let in_background = format == ExportFormat::Xlsx
         && report == ExportReport::TokenUsage
-        && match expected_rows(&state.db, &input).await {
-            Ok(rows) => rows > INLINE_XLSX_ROWS,
-            Err(e) => return internal(e),
-        };
+        && expected_rows(&state.db, &input).await.map_err(failed)? > INLINE_XLSX_ROWS;
     let status = if in_background { ExportStatus::Queued } else { ExportStatus::Running };
     let new = NewExport {
         team: &access.team,
@@ -128,26 +124,23 @@ pub async fn one_click(
         params: &params,
         range: &range,
     };
-    let record = match history::create(&state.db, new, status, Utc::now()).await {
-        Ok(record) => record,
-        Err(tokenboard::Error::LimitReached(message)) => return text(StatusCode::TOO_MANY_REQUESTS, message),
-        Err(e) => return internal(e),
-    };
+    // Over a cap: 429 with the cap's message (`Error::LimitReached`).
+    let record = history::create(&state.db, new, status, Utc::now()).await.map_err(failed)?;
     tracing::info!(export = record.id, team_id = access.team.id, report = report.as_str(), "export requested");
     if in_background {
-        return Redirect::to(&format!("/teams/{}/exports?started={}", access.team.slug, record.id)).into_response();
+        return Ok(Redirect::to(&format!("/teams/{}/exports?started={}", access.team.slug, record.id)).into_response());
     }
     match format {
-        ExportFormat::Csv => stream_csv(state, record),
+        ExportFormat::Csv => Ok(stream_csv(state, record)),
         ExportFormat::Xlsx => {
             // Its own task: if the answer times out (router's TimeoutLayer), the
             // export still finishes and is in the history, not left "running".
             let (exports, job_record) = (state.exports.clone(), record.clone());
-            match tokio::spawn(async move { job::run(&exports, &job_record, None).await }).await {
-                Ok(Ok(_)) => serve_record(&state, &record).await,
-                Ok(Err(e)) => internal(e),
-                Err(e) => internal(e),
-            }
+            tokio::spawn(async move { job::run(&exports, &job_record, None).await })
+                .await
+                .map_err(fault)?
+                .map_err(failed)?;
+            serve_record(&state, &record).await
         }
     }
 }
@@ -178,61 +171,56 @@ fn confirmation(uri: &Uri, file: &str) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
-/// Streams a CSV export while the job writes it: chunks go from the job's
-/// tap to the response; if the job fails, the response ends in an error, so
-/// the browser never keeps a silently truncated file.
+/// Streams a CSV export while the job writes it: the job's writer thread
+/// hands chunks to the response through a bounded channel (a slow client
+/// holds the writer back; a client that leaves stops it). If the job fails,
+/// the response ends in an error, so the browser never keeps a silently
+/// truncated file.
 fn stream_csv(state: AppState, record: ExportRecord) -> Response {
-    let (tap, chunks): (Tap, _) = std::sync::mpsc::sync_channel(4);
-    let (body_tx, body_rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let forward_tx = body_tx.clone();
-    let forwarder = tokio::task::spawn_blocking(move || {
-        while let Ok(chunk) = chunks.recv() {
-            if forward_tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
-                break; // the client went away; the job notices on its next send
-            }
-        }
-    });
+    let (tap, chunks): (Tap, _) = tokio::sync::mpsc::channel(4);
+    let (outcome_tx, outcome) = tokio::sync::oneshot::channel();
     let job_record = record.clone();
     tokio::spawn(async move {
-        let outcome = job::run(&state.exports, &job_record, Some(tap)).await;
-        let _ = forwarder.await;
-        if let Err(e) = outcome {
-            let _ = body_tx.send(Err(std::io::Error::other(e.to_string()))).await;
-        }
+        let _ = outcome_tx.send(job::run(&state.exports, &job_record, Some(tap)).await);
     });
-    let body = Body::from_stream(tokio_stream_from(body_rx));
+    // The chunks end when the job drops its tap; then its outcome decides
+    // whether the body ends cleanly.
+    let failure = futures_util::stream::once(outcome).filter_map(|outcome| {
+        std::future::ready(match outcome {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(Err(std::io::Error::other(e.to_string()))),
+            Err(_) => Some(Err(std::io::Error::other("the export stopped"))),
+        })
+    });
+    let body = Body::from_stream(stream_from(chunks).map(|chunk| Ok(Bytes::from(chunk))).chain(failure));
     (attachment(record.format, &record.file_name), body).into_response()
 }
 
-fn tokio_stream_from<T: Send + 'static>(
+fn stream_from<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> + Send + 'static {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// Sends a finished export's file.
-async fn serve_record(state: &AppState, record: &ExportRecord) -> Response {
-    let record = match history::find(&state.db, record.id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return text(StatusCode::NOT_FOUND, "this export no longer exists"),
-        Err(e) => return internal(e),
+async fn serve_record(state: &AppState, record: &ExportRecord) -> Result<Response, HttpError> {
+    let Some(record) = history::find(&state.db, record.id).await.map_err(failed)? else {
+        return Err(HttpError::user(StatusCode::NOT_FOUND, "this export no longer exists"));
     };
     let Some(path) = job::servable(&state.exports, &record) else {
+        // The stored reason shows a server fault only as such (`job::run`).
         let why = match record.status {
             ExportStatus::Failed => format!("this export failed: {}", record.error.unwrap_or_default()),
             _ => "this export is not finished yet".to_owned(),
         };
-        return text(StatusCode::CONFLICT, why);
+        return Err(HttpError::user(StatusCode::CONFLICT, why));
     };
-    let file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(e) => return internal(e),
-    };
+    let file = tokio::fs::File::open(&path).await.map_err(fault)?;
     let length = file.metadata().await.map(|m| m.len()).unwrap_or_default();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let mut response = (attachment(record.format, &record.file_name), body).into_response();
     response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    response
+    Ok(response)
 }
 
 /// How a download was reached.
@@ -254,25 +242,18 @@ pub async fn download(
     Query(query): Query<DownloadQuery>,
     jar: CookieJar,
     uri: Uri,
-) -> Response {
+) -> Result<Response, HttpError> {
     // A mailed link holds no secret: it opens for a logged-in admin of the
     // team like any download (others log in first, or get 404).
-    let (actor, access) = match team_access(&state, &jar, &team, &uri).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let record = match history::get(&state.db, access.team.id, id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return text(StatusCode::NOT_FOUND, "no such export"),
-        Err(e) => return internal(e),
+    let (actor, access) = team_access(&state, &jar, &team, &uri).await?;
+    let Some(record) = history::get(&state.db, access.team.id, id).await.map_err(failed)? else {
+        return Err(HttpError::user(StatusCode::NOT_FOUND, "no such export"));
     };
     if query.via == Some(Via::Mail) {
         let detail = format!("export #{}: {} through a mailed link", record.id, record.file_name);
-        if let Err(e) =
-            audit::record(&state.db, Some(access.team.id), &actor, AuditAction::MailLinkDownload, &detail).await
-        {
-            return internal(e);
-        }
+        audit::record(&state.db, Some(access.team.id), &actor, AuditAction::MailLinkDownload, &detail)
+            .await
+            .map_err(failed)?;
     }
     serve_record(&state, &record).await
 }

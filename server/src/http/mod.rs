@@ -5,6 +5,7 @@
 mod account;
 pub mod connections;
 mod cross_origin;
+mod error;
 pub mod exports;
 mod headers;
 mod login;
@@ -104,6 +105,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         // 408, because a slow answer is more often ours than the client's.
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
         .layer(axum::middleware::from_fn_with_state(security_headers, headers::add))
+        .layer(axum::middleware::from_fn(error::with_request_id))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -125,6 +127,8 @@ mod authz_matrix;
 mod bounds_tests;
 #[cfg(test)]
 mod edge_tests;
+#[cfg(test)]
+mod error_tests;
 #[cfg(test)]
 mod escaping_tests;
 #[cfg(test)]

@@ -17,11 +17,13 @@ use tokenboard::access::api_keys;
 use tokenboard::access::auth::AccessError;
 use tokenboard::ingest::import::{ImportError, import_usage_csv};
 
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
-}
+use super::error::HttpError;
 
 pub async fn import_usage(State(state): State<AppState>, Path(team): Path<String>, request: Request) -> Response {
+    import(state, team, request).await.unwrap_or_else(HttpError::into_json_response)
+}
+
+async fn import(state: AppState, team: String, request: Request) -> Result<Response, HttpError> {
     let Some(key) = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -29,20 +31,18 @@ pub async fn import_usage(State(state): State<AppState>, Path(team): Path<String
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
     else {
-        return error(StatusCode::UNAUTHORIZED, "an API key is required: Authorization: Bearer <key>");
+        let message = "an API key is required: Authorization: Bearer <key>";
+        return Err(HttpError::user(StatusCode::UNAUTHORIZED, message));
     };
     let team = match api_keys::authorize_api_key(&state.db, key, &team).await {
         Ok(team) => team,
-        Err(AccessError::Internal(e)) => {
-            tracing::error!(error = %e, "API key check failed");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-        }
-        Err(_) => return error(StatusCode::NOT_FOUND, "no such team for this API key"),
+        Err(AccessError::Internal(e)) => return Err(HttpError::fault(e)),
+        Err(_) => return Err(HttpError::user(StatusCode::NOT_FOUND, "no such team for this API key")),
     };
     // Within the route's DefaultBodyLimit (TOKENBOARD_MAX_UPLOAD_BYTES): 413 past it.
     let body = match Bytes::from_request(request, &state).await {
         Ok(body) => body,
-        Err(rejection) => return rejection.into_response(),
+        Err(rejection) => return Ok(rejection.into_response()),
     };
     match import_usage_csv(&state.db, &team, &body).await {
         Ok(outcome) => {
@@ -52,14 +52,13 @@ pub async fn import_usage(State(state): State<AppState>, Path(team): Path<String
                 duplicates = outcome.duplicates,
                 "usage imported via API"
             );
-            (StatusCode::OK, Json(outcome)).into_response()
+            Ok((StatusCode::OK, Json(outcome)).into_response())
         }
         Err(ImportError::Rejected(errors)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "errors": errors }))).into_response()
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "errors": errors }))).into_response())
         }
         Err(ImportError::Database(e)) => {
-            tracing::error!(error = %e, "usage import failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "the import failed on the server; nothing was written")
+            Err(HttpError::from(e).told_as("the import failed on the server; nothing was written"))
         }
     }
 }
