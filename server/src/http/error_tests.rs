@@ -9,7 +9,6 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use tokenboard::access::audit::Actor;
-use tokenboard::access::personal_data::PseudonymKey;
 use tokenboard::db::Pool;
 use tokenboard::domain::model::Role;
 use tokenboard::domain::range::{RangePreset, RangeQuery};
@@ -17,7 +16,8 @@ use tokenboard::domain::teams::Team;
 use tokenboard::export::history::{self, NewExport};
 use tokenboard::export::job::{self, ExportContext, ExportFiles};
 use tokenboard::export::{ExportFormat, ExportParams, ExportReport, ExportStatus};
-use tokenboard::{Db, access::auth, db_tests};
+use tokenboard::report::privacy::PseudonymKey;
+use tokenboard::{Db, access::accounts, access::auth, db_tests};
 
 use super::tests::{config, team};
 use crate::config::Config;
@@ -42,7 +42,7 @@ async fn send(db: &Db, request: Request<Body>) -> Answer {
 /// Team "mine" with a primary admin, logged in: the team, the admin's id and the cookie.
 async fn primary_of_mine(db: &Db) -> (Team, i64, String) {
     let mine = team(db, "mine").await;
-    let admin = auth::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
     let answer = send(db, super::tests::login_request("me@example.com", "long%20enough", "/")).await;
     let cookie = answer.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
