@@ -38,6 +38,8 @@ pub struct ReportRequest {
 pub struct ProductsRequest {
     pub team: String,
     pub range: RangeQuery,
+    /// Absent: the table's default order, as a URL without `sort`.
+    #[serde(default)]
     pub order: TableOrder<ProductSort>,
 }
 
@@ -52,6 +54,8 @@ pub struct ProductDetailRequest {
 pub struct UsersRequest {
     pub team: String,
     pub range: RangeQuery,
+    /// Absent: the first page of everyone, most tokens first.
+    #[serde(default)]
     pub table: UserTableQuery,
 }
 
