@@ -21,6 +21,8 @@ pub enum Answerer {
 /// The table a SQL answer reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// `daily_usage`: one row per team and day.
+    TeamRollup,
     /// `daily_product_usage`: one row per team, day and product.
     Rollup,
     /// `daily_version_usage`: one row per team, day, product and version.
@@ -52,6 +54,12 @@ fn index_answers(q: &ReportQuery) -> bool {
 
 /// The narrowest table that answers `q` in SQL.
 pub fn sql_source(q: &ReportQuery) -> Source {
+    // The team's daily totals answer tokens and charges over time (Summary).
+    let team_dims_ok = q.dimensions.iter().all(|d| *d == Dimension::Time);
+    let team_metrics_ok = q.metrics.iter().all(|m| matches!(m, Metric::Tokens | Metric::Charges));
+    if team_dims_ok && q.filters.is_empty() && team_metrics_ok {
+        return Source::TeamRollup;
+    }
     let by_product =
         q.dimensions.contains(&Dimension::Product) || q.filters.iter().any(|f| matches!(f, Filter::Product(_)));
     let dims_ok = q.dimensions.iter().all(|d| matches!(d, Dimension::Time | Dimension::Product));

@@ -84,7 +84,9 @@ fn dimension_sort(d: Dimension, backend: Backend, granularity: Granularity) -> S
 fn metric_sql(m: Metric, source: Source) -> &'static str {
     match (m, source) {
         (Metric::Tokens, _) => "CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT)",
-        (Metric::Charges, Source::Rollup | Source::VersionRollup) => "CAST(COALESCE(SUM(c.charges), 0) AS BIGINT)",
+        (Metric::Charges, Source::TeamRollup | Source::Rollup | Source::VersionRollup) => {
+            "CAST(COALESCE(SUM(c.charges), 0) AS BIGINT)"
+        }
         (Metric::Charges, Source::Charges) => "COUNT(*)",
         (Metric::Users, _) => "COUNT(DISTINCT c.user_id)",
         (Metric::UserDays, Source::Rollup) => "CAST(COALESCE(SUM(c.user_days), 0) AS BIGINT)",
@@ -103,6 +105,7 @@ fn grouped(q: &ReportQuery, backend: Backend, source: Source) -> Statement {
     columns.extend(q.metrics.iter().enumerate().map(|(i, m)| format!("{} AS m{i}", metric_sql(*m, source))));
 
     let table = match source {
+        Source::TeamRollup => "daily_usage",
         Source::Rollup => "daily_product_usage",
         Source::VersionRollup => "daily_version_usage",
         Source::Charges => "usage_charges",
