@@ -674,6 +674,18 @@ async fn a_due_schedule_waits_while_its_team_is_at_the_cap(db: &Db) {
     assert_eq!(schedules::get(db, f.team.id, schedule.id).await.unwrap().next_run_on, today + Duration::days(7));
 }
 
+/// The e-mails of a report by user, in its row order.
+fn user_emails(result: &tokenboard::report::ReportResult) -> Vec<String> {
+    result
+        .rows
+        .iter()
+        .map(|r| match &r.keys[0] {
+            tokenboard::report::DimensionValue::User { email, .. } => email.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 /// The user search is one rule on screen (the usage index), in SQL and in the
 /// file: `_` and `%` are plain characters, never wildcards and never dropped.
 async fn a_search_finds_the_same_users_on_screen_in_sql_and_in_the_file(db: &Db) {
@@ -702,14 +714,7 @@ async fn a_search_finds_the_same_users_on_screen_in_sql_and_in_the_file(db: &Db)
     on_db!(db, |p| drop(sqlx::query(bump).bind(f.team.id).execute(p).await.unwrap()));
     let privacy = tokenboard::report::privacy::Privacy::new(&f.ctx.key, &f.team);
     let emails = |result: &tokenboard::report::ReportResult| -> Vec<String> {
-        let mut found: Vec<String> = result
-            .rows
-            .iter()
-            .map(|r| match &r.keys[0] {
-                tokenboard::report::DimensionValue::User { email, .. } => email.clone(),
-                other => panic!("{other:?}"),
-            })
-            .collect();
+        let mut found = user_emails(result);
         found.sort();
         found
     };
@@ -768,15 +773,7 @@ async fn every_view_exports_sorted_by_each_of_its_columns(db: &Db) {
             let file = read_csv(&path);
             let in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Email")].clone()).collect();
             let all = screens::user_table(db, &f.team, range, &table, &privacy, None).await.unwrap();
-            let on_screen: Vec<String> = all
-                .rows
-                .iter()
-                .map(|r| match &r.keys[0] {
-                    tokenboard::report::DimensionValue::User { email, .. } => email.clone(),
-                    other => panic!("{other:?}"),
-                })
-                .collect();
-            assert_eq!(in_file, on_screen, "by user, {sort:?} {direction:?}");
+            assert_eq!(in_file, user_emails(&all), "by user, {sort:?} {direction:?}");
         }
     }
 }
