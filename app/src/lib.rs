@@ -16,7 +16,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage,
+    account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, imports::ImportsPage, forecast::ForecastPage,
     home::HomePage, login::LoginPage, not_found::NotFound, outbox::OutboxPage, product_detail::ProductDetailPage,
     products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage, settings::SettingsPage,
     summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
@@ -34,6 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                // Drag-and-drop and progress for the Imports page's upload form (delegated: any page).
+                <script src="/upload.js" defer=""></script>
                 <MetaTags/>
             </head>
             <body>
@@ -81,6 +83,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/balances") view=BalancesPage ssr=SsrMode::Async/>
                 <Route path=path!("/outbox") view=OutboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/exports") view=ExportsPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/imports") view=ImportsPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/schedules") view=SchedulesPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/settings") view=SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/audit") view=AuditPage ssr=SsrMode::Async/>

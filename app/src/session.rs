@@ -31,6 +31,8 @@ pub struct AppState {
     pub sessions: sessions::SessionPolicy,
     /// Where team webhooks may point (checked when the settings are saved).
     pub webhooks: tokenboard::notify::webhooks::WebhookPolicy,
+    /// The largest usage file accepted (`TOKENBOARD_MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: usize,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -55,16 +55,21 @@ pub async fn revoke_api_key(db: &Db, team_id: i64, key_id: i64) -> Result<()> {
 /// Authorises an API call: the key must be live and belong to the team named
 /// by `slug`; anything else is `NotFound`, whatever the reason.
 pub async fn authorize_api_key(db: &Db, key: &str, slug: &str) -> Result<Team, AccessError> {
-    let sql = "SELECT t.id, t.slug, t.name, t.time_zone, t.personal_data, k.id
+    Ok(authorize_api_key_labelled(db, key, slug).await?.0)
+}
+
+/// [`authorize_api_key`], with the key's label (an import records who sent it).
+pub async fn authorize_api_key_labelled(db: &Db, key: &str, slug: &str) -> Result<(Team, String), AccessError> {
+    let sql = "SELECT t.id, t.slug, t.name, t.time_zone, t.personal_data, k.id, k.label
                FROM api_keys k JOIN teams t ON t.id = k.team_id
                WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.slug = $2";
-    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String, bool, i64)>(sql)
+    let row = on_db!(db, |pool| sqlx::query_as::<_, (i64, String, String, String, bool, i64, String)>(sql)
         .bind(sha256_hex(key))
         .bind(slug)
         .fetch_optional(pool)
         .await
         .map_err(Error::from)?);
-    let (id, slug, name, time_zone, personal_data, key_id) = row.ok_or(AccessError::NotFound)?;
+    let (id, slug, name, time_zone, personal_data, key_id, label) = row.ok_or(AccessError::NotFound)?;
     let touch = "UPDATE api_keys SET last_used_at = $1 WHERE team_id = $2 AND id = $3";
     on_db!(db, |pool| sqlx::query(touch)
         .bind(Utc::now())
@@ -74,5 +79,5 @@ pub async fn authorize_api_key(db: &Db, key: &str, slug: &str) -> Result<Team, A
         .await
         .map_err(Error::from)?
         .rows_affected());
-    Ok(Team { id, slug, name, time_zone, personal_data })
+    Ok((Team { id, slug, name, time_zone, personal_data }, label))
 }

@@ -74,6 +74,8 @@ pub enum AuditAction {
     ScheduleDeleted,
     /// Stored exports with names deleted when personal data was switched off.
     ExportsPurged,
+    /// An import taken back (its charges removed or restored).
+    ImportUndone,
 }
 
 impl AuditAction {
@@ -96,6 +98,7 @@ impl AuditAction {
             AuditAction::ScheduleResumed => "schedule-resumed",
             AuditAction::ScheduleDeleted => "schedule-deleted",
             AuditAction::ExportsPurged => "exports-purged",
+            AuditAction::ImportUndone => "import-undone",
         }
     }
 }

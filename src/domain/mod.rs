@@ -3,6 +3,7 @@
 //! `ssr` modules read and write their tables. May import `db` only.
 
 pub mod forecast;
+pub mod imports;
 pub mod ledger;
 pub mod model;
 pub mod range;

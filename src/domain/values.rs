@@ -65,6 +65,18 @@ pub fn check_text(what: &str, value: &str, max_chars: usize) -> Result<(), Strin
     Ok(())
 }
 
+/// A file's name as the history shows it: the last path component, control
+/// characters removed, at most [`MAX_FILE_NAME_CHARS`]; "upload" when nothing is left.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(MAX_FILE_NAME_CHARS).collect();
+    let clean = clean.trim();
+    if clean.is_empty() { "upload".into() } else { clean.into() }
+}
+
+/// The longest file name the import history keeps.
+pub const MAX_FILE_NAME_CHARS: usize = 200;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +104,13 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         assert_eq!(max_date(today), NaiveDate::from_ymd_opt(2031, 11, 30).unwrap());
         assert_eq!(max_date(NaiveDate::MAX), NaiveDate::MAX);
+    }
+
+    #[test]
+    fn file_names_lose_their_path_and_control_characters() {
+        assert_eq!(clean_file_name("C:\\Users\\ann\\usage.csv"), "usage.csv");
+        assert_eq!(clean_file_name("../../etc/usage\n.xlsx"), "usage.xlsx");
+        assert_eq!(clean_file_name(" \u{7} "), "upload");
+        assert_eq!(clean_file_name(&"a".repeat(500)).len(), MAX_FILE_NAME_CHARS);
     }
 }

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{Months, NaiveDate};
 
 use crate::db::{Db, on_db};
 use crate::domain::model::Role;
@@ -93,7 +93,7 @@ pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: 
     let mut timings = Vec::new();
     let privacy = Privacy::new(&PseudonymKey::new(b"bench"), team);
     for (label, months) in [("1 month", 1), ("3 months", 3), ("12 months", 12)] {
-        let from = (end - Months::new(months)) + Days::new(1);
+        let from = end - Months::new(months);
         let query = RangeQuery::custom(from, end);
         let range = query.resolve(end).map_err(|e| crate::Error::Invalid(e.to_string()))?;
 
@@ -182,7 +182,7 @@ pub async fn exports(db: &Db, team: &Team, end: NaiveDate, dir: &std::path::Path
         files: ExportFiles::new(dir)?,
         key: crate::report::privacy::PseudonymKey::new(b"bench"),
     };
-    let from = (end - Months::new(12)) + Days::new(1);
+    let from = end - Months::new(12);
     let query = RangeQuery::custom(from, end);
     let range = query.resolve(end).map_err(|e| crate::Error::Invalid(e.to_string()))?;
     let params = ExportParams {

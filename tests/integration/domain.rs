@@ -151,7 +151,7 @@ async fn bad_files_are_rejected_with_line_numbers_and_write_nothing(db: &Db) {
     for (bad_row, line, reason) in cases {
         let csv = format!("email,product,usage date,tokens used\nok@x.com,Revit,2026-02-02,5\n{bad_row}\n");
         match import_usage_csv(db, &t, csv.as_bytes()).await {
-            Err(ImportError::Rejected(errors)) => {
+            Err(ImportError::Rejected(errors, _)) => {
                 assert_eq!(errors[0].line, line, "{bad_row}");
                 assert!(errors[0].message.contains(reason), "{bad_row}: {}", errors[0].message);
             }
@@ -160,16 +160,16 @@ async fn bad_files_are_rejected_with_line_numbers_and_write_nothing(db: &Db) {
     }
     let missing = "email,product,tokens used\na@x.com,Revit,5\n";
     assert!(
-        matches!(import_usage_csv(db, &t, missing.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].line == 1)
+        matches!(import_usage_csv(db, &t, missing.as_bytes()).await, Err(ImportError::Rejected(e, _)) if e[0].line == 1)
     );
     let other_team = format!("{HEADER}elsewhere,A,B,a@x.com,Revit,2026,Desktop,2026-02-03,5\n");
     assert!(
-        matches!(import_usage_csv(db, &t, other_team.as_bytes()).await, Err(ImportError::Rejected(e)) if e[0].message.contains("unknown team"))
+        matches!(import_usage_csv(db, &t, other_team.as_bytes()).await, Err(ImportError::Rejected(e, _)) if e[0].message.contains("unknown team"))
     );
     let mut latin1 = b"email,product,usage date,tokens used\nok@x.com,Revit,2026-02-02,5\nb@x.com,Caf".to_vec();
     latin1.extend_from_slice(b"\xe9,2026-02-03,5\n");
     assert!(
-        matches!(import_usage_csv(db, &t, &latin1).await, Err(ImportError::Rejected(e)) if e[0].line == 3 && e[0].message.contains("UTF-8"))
+        matches!(import_usage_csv(db, &t, &latin1).await, Err(ImportError::Rejected(e, _)) if e[0].line == 3 && e[0].message.contains("UTF-8"))
     );
     for table in ["usage_charges", "team_users", "daily_usage"] {
         assert_eq!(scalar(db, &format!("SELECT COUNT(*) FROM {table} WHERE team_id = $1"), t.id).await, 0, "{table}");
@@ -197,13 +197,13 @@ async fn values_out_of_bounds_are_rejected_with_their_line_and_write_nothing(db:
     for (bad_row, reason) in &cases {
         let csv = format!("{NAMED}Ok,Fine,ok@x.com,Revit,{yesterday},5\n{bad_row}\n");
         match import_usage_csv(db, &t, csv.as_bytes()).await {
-            Err(ImportError::Rejected(errors)) => {
+            Err(ImportError::Rejected(errors, _)) => {
                 let shown = &bad_row[..bad_row.len().min(60)];
                 assert_eq!(errors[0].line, 3, "{shown}");
                 assert!(errors[0].message.contains(reason), "{shown}: {}", errors[0].message);
                 // A 5 MB bad value is quoted by its first 40 characters only.
                 assert!(errors[0].message.len() < 200, "{shown}: {} bytes", errors[0].message.len());
-                assert!(ImportError::Rejected(errors).to_string().len() < 1000);
+                assert!(ImportError::Rejected(errors, None).to_string().len() < 1000);
             }
             other => panic!("{}: expected a rejection, got {other:?}", &bad_row[..40]),
         }
@@ -220,7 +220,7 @@ async fn values_out_of_bounds_are_rejected_with_their_line_and_write_nothing(db:
     // Errors are counted, not all listed: a file of bad rows gives a short answer.
     let many = format!("{NAMED}{}", format!("Ann,Lee,a@x.com,Revit,{huge_date},5\n").repeat(3).repeat(100));
     match import_usage_csv(db, &t, many.as_bytes()).await {
-        Err(ImportError::Rejected(errors)) => {
+        Err(ImportError::Rejected(errors, _)) => {
             assert!(errors.len() <= 51, "{}", errors.len());
             assert!(errors.last().unwrap().message.contains("further errors not shown"));
             assert!(serde_json::to_string(&errors).unwrap().len() < 20_000);
@@ -307,6 +307,8 @@ fn users_first_id(users: &tokenboard::report::views::UsersView) -> i64 {
     }
 }
 
+/// Two rows of one key in a file are two uses that day: they add up
+/// (DESIGN §5); importing the same file again changes nothing.
 async fn reimporting_the_same_file_changes_nothing(db: &Db) {
     let t = team(db, "design").await;
     let csv = format!(
@@ -315,14 +317,15 @@ async fn reimporting_the_same_file_changes_nothing(db: &Db) {
          design,C,D,c@x.com,Maya,2026,Desktop,2026-02-11,10\n"
     );
     let first = import(db, &t, &csv).await;
-    assert_eq!((first.rows, first.inserted, first.duplicates, first.new_users), (3, 2, 1, 2));
+    assert_eq!((first.rows, first.inserted, first.updated, first.unchanged, first.new_users), (3, 2, 0, 0, 2));
     assert_eq!(first.new_products, vec!["Revit".to_string(), "Maya".to_string()]);
     let sum = "SELECT CAST(SUM(tokens) AS BIGINT) FROM daily_usage WHERE team_id = $1";
     let before = scalar(db, sum, t.id).await;
     let second = import(db, &t, &csv).await;
-    assert_eq!((second.inserted, second.duplicates, second.new_users), (0, 3, 0));
+    assert_eq!((second.inserted, second.updated, second.unchanged, second.new_users), (0, 0, 2, 0));
     assert!(second.new_products.is_empty());
     assert_eq!(scalar(db, sum, t.id).await, before);
+    assert_eq!(before, 30, "the two Revit rows of 2026-02-10 add up to 20");
     assert_eq!(scalar(db, "SELECT COUNT(*) FROM usage_charges WHERE team_id = $1", t.id).await, 2);
 }
 

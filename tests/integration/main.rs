@@ -4,6 +4,7 @@
 mod accounts;
 mod domain;
 mod exports;
+mod imports;
 mod reports;
 mod schema;
 mod settings;

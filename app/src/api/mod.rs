@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod exports;
+pub mod imports;
 pub mod reports;
 pub mod schedules;
 pub mod settings;

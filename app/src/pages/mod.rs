@@ -2,6 +2,7 @@ pub mod account;
 pub mod audit;
 pub mod balances;
 pub mod exports;
+pub mod imports;
 pub mod forecast;
 pub mod home;
 pub mod login;

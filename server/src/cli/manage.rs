@@ -1,17 +1,16 @@
-//! The operator's commands on the data: teams, imports, packs, API keys,
+//! The operator's commands on the data: teams, packs, API keys,
 //! admins and rollups.
 
 use std::io::{BufRead, IsTerminal};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use tokenboard::access::audit::Actor;
 use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::domain::model::Role;
 use tokenboard::domain::packs;
 use tokenboard::domain::teams::{self, NewTeam};
-use tokenboard::ingest::import::{ImportError, import_usage_csv};
 
-use super::{AdminCommand, ApiKeyCommand, ImportCommand, PacksCommand, RollupsCommand, TeamCommand, open_db};
+use super::{AdminCommand, ApiKeyCommand, PacksCommand, RollupsCommand, TeamCommand, open_db};
 use crate::config::Config;
 
 pub(super) async fn rollups(config: &Config, command: RollupsCommand) -> Result<()> {
@@ -59,36 +58,6 @@ pub(super) async fn team(config: &Config, command: TeamCommand) -> Result<()> {
             }
             Ok(())
         }
-    }
-}
-
-pub(super) async fn import(config: &Config, command: ImportCommand) -> Result<()> {
-    let ImportCommand::Usage { team, file } = command;
-    let db = open_db(config).await?;
-    let team = teams::team(&db, &team).await?;
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    match import_usage_csv(&db, &team, &bytes).await {
-        Ok(outcome) => {
-            println!(
-                "{}: {} rows, {} inserted, {} duplicates skipped, {} new users",
-                file.display(),
-                outcome.rows,
-                outcome.inserted,
-                outcome.duplicates,
-                outcome.new_users
-            );
-            if !outcome.new_products.is_empty() {
-                println!("new products: {}", outcome.new_products.join(", "));
-            }
-            Ok(())
-        }
-        Err(ImportError::Rejected(errors)) => {
-            for e in &errors {
-                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
-            }
-            bail!("{} was rejected; nothing was imported", file.display())
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

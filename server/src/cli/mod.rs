@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod imports;
 mod manage;
 mod serve;
 
@@ -136,11 +137,27 @@ enum TeamCommand {
 
 #[derive(Subcommand)]
 enum ImportCommand {
-    /// Import a token-usage CSV (one file = one transaction).
+    /// Import a usage file, CSV or .xlsx (one file = one transaction).
     Usage {
         #[arg(long)]
         team: String,
+        /// How slash dates read when the file does not show it: M/D/YYYY or D/M/YYYY.
+        #[arg(long)]
+        date_format: Option<String>,
         file: PathBuf,
+    },
+    /// List the team's imports, newest first.
+    List {
+        #[arg(long)]
+        team: String,
+    },
+    /// Take an import back: what it added is removed, what it corrected restored.
+    Undo {
+        #[arg(long)]
+        team: String,
+        /// The import's id (from `import list`).
+        #[arg(long = "import")]
+        import_id: i64,
     },
 }
 
@@ -205,7 +222,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::Rollups(command) => manage::rollups(&config, command).await,
         Command::Team(command) => manage::team(&config, command).await,
-        Command::Import(command) => manage::import(&config, command).await,
+        Command::Import(command) => imports::run(&config, command).await,
         Command::Packs(command) => manage::packs(&config, command).await,
         Command::ApiKey(command) => manage::api_key(&config, command).await,
         Command::Admin(command) => manage::admin(&config, command).await,

@@ -48,16 +48,18 @@ fn fault(detail: impl std::fmt::Display) -> HttpError {
     HttpError::fault(detail).told_as(EXPORT_FAILED)
 }
 
-/// The admin (id) and their access to `team`, or the error that refuses it.
-async fn team_access(
+/// The admin (id) and their access to `team` with at least `role`, or the
+/// error that refuses it (a team they may not act on does not exist for them).
+pub(super) async fn team_access(
     state: &AppState,
     jar: &CookieJar,
     team: &str,
     uri: &Uri,
+    role: Role,
 ) -> Result<(Actor, TeamAccess), HttpError> {
     let admin = admin_from_jar(state, jar).await.map_err(fault)?;
     let log_in = || HttpError::LogIn { next: uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()).to_owned() };
-    match auth::authorize(&state.db, admin.as_ref(), team, Role::Secondary).await {
+    match auth::authorize(&state.db, admin.as_ref(), team, role).await {
         Ok(access) => match admin {
             Some(admin) => Ok((Actor::Admin { id: admin.id, email: admin.email }, access)),
             None => Err(log_in()),
@@ -98,7 +100,7 @@ pub async fn one_click(
     if super::cross_origin::from_another_site(&headers) {
         return Ok(confirmation(&uri, &file));
     }
-    let (actor, access) = team_access(&state, &jar, &team, &uri).await?;
+    let (actor, access) = team_access(&state, &jar, &team, &uri, Role::Secondary).await?;
     let range = params
         .range_query()
         .resolve(access.team.today())
@@ -245,7 +247,7 @@ pub async fn download(
 ) -> Result<Response, HttpError> {
     // A mailed link holds no secret: it opens for a logged-in admin of the
     // team like any download (others log in first, or get 404).
-    let (actor, access) = team_access(&state, &jar, &team, &uri).await?;
+    let (actor, access) = team_access(&state, &jar, &team, &uri, Role::Secondary).await?;
     let Some(record) = history::get(&state.db, access.team.id, id).await.map_err(failed)? else {
         return Err(HttpError::user(StatusCode::NOT_FOUND, "no such export"));
     };

@@ -9,6 +9,8 @@ mod error;
 pub mod exports;
 mod headers;
 mod login;
+mod spool;
+mod uploads;
 mod usage_api;
 
 use std::sync::OnceLock;
@@ -53,6 +55,7 @@ pub fn app_state(db: Db, config: &Config) -> anyhow::Result<AppState> {
         public_url: config.public_url.clone(),
         sessions: config.sessions,
         webhooks: config.webhook_policy.clone(),
+        max_upload_bytes: config.max_upload_bytes,
     })
 }
 
@@ -70,7 +73,12 @@ pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<A
         ("/account/password", post(account::change_password).layer(client)),
         (
             "/api/v1/teams/{team}/usage",
-            post(usage_api::import_usage).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+            post(usage_api::import_usage).layer(Extension(usage_api::UploadLimit(config.max_upload_bytes))),
+        ),
+        (
+            "/teams/{team}/imports/upload",
+            // The file is counted while it is spooled; the form's other fields are small.
+            post(uploads::upload).layer(DefaultBodyLimit::max(config.max_upload_bytes.saturating_add(64 * 1024))),
         ),
         ("/teams/{team}/export/{file}", get(exports::one_click)),
         ("/teams/{team}/exports/{id}/download", get(exports::download)),

@@ -85,10 +85,14 @@ async fn usage_api_imports_idempotently_and_rejects_bad_files(db: &Db) {
     let (status, _, body) = call(db, post_usage("alpha", Some(&key), GOOD)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((json["inserted"].as_u64(), json["duplicates"].as_u64()), (Some(2), Some(0)));
+    assert_eq!((json["inserted"].as_u64(), json["unchanged"].as_u64()), (Some(2), Some(0)));
+    assert!(json["import_id"].as_i64().is_some(), "{body}");
     let (_, _, body) = call(db, post_usage("alpha", Some(&key), GOOD)).await;
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((json["inserted"].as_u64(), json["duplicates"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (json["inserted"].as_u64(), json["updated"].as_u64(), json["unchanged"].as_u64()),
+        (Some(0), Some(0), Some(2))
+    );
 
     let bad = "Email,Product,Usage date,Tokens used\nc@x.com,Revit,2026-01-06,10\nd@x.com,Revit,yesterday,10\n";
     let (status, _, body) = call(db, post_usage("alpha", Some(&key), bad)).await;

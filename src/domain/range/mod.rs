@@ -85,8 +85,10 @@ impl RangePreset {
     }
 
     /// First day of a rolling window that ends with `today` (included).
+    /// Month presets start on the same day of the month N months back, as
+    /// the vendor's page does (clamped to a shorter month's last day).
     fn start(self, today: NaiveDate) -> Option<NaiveDate> {
-        let back_months = |m: u32| today.checked_sub_months(Months::new(m))?.succ_opt();
+        let back_months = |m: u32| today.checked_sub_months(Months::new(m));
         match self {
             RangePreset::Days7 => today.checked_sub_days(Days::new(6)),
             RangePreset::Days30 => today.checked_sub_days(Days::new(29)),
@@ -209,11 +211,11 @@ impl RangeQuery {
     }
 }
 
-/// ≤ 31 days: day; ≤ 6 months: week; longer: month.
+/// ≤ 31 days: day; up to 6 months back (the 6-month preset): week; longer: month.
 fn default_granularity(from: NaiveDate, to: NaiveDate) -> Granularity {
     if (to - from).num_days() < 31 {
         Granularity::Day
-    } else if from + Months::new(6) > to {
+    } else if from + Months::new(6) >= to {
         Granularity::Week
     } else {
         Granularity::Month
@@ -225,7 +227,7 @@ impl ResolvedRange {
         (self.to - self.from).num_days() + 1
     }
 
-    /// "Past 3 months (Aug 28 – Nov 27, 2026)".
+    /// "Past 3 months (Aug 27 – Nov 27, 2026)".
     pub fn label(&self) -> String {
         format!("{} ({})", self.preset.title(), date_span(self.from, self.to))
     }

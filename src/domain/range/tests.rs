@@ -10,14 +10,24 @@ fn d(s: &str) -> NaiveDate {
 fn presets_are_rolling_windows_ending_today() {
     let today = d("2026-11-27");
     let r = RangeQuery::preset(RangePreset::Months3).resolve(today).unwrap();
-    assert_eq!((r.from, r.to), (d("2026-08-28"), today));
-    assert_eq!(r.label(), "Past 3 months (Aug 28 – Nov 27, 2026)");
+    assert_eq!((r.from, r.to), (d("2026-08-27"), today));
+    assert_eq!(r.label(), "Past 3 months (Aug 27 – Nov 27, 2026)");
     let r = RangeQuery::preset(RangePreset::Days7).resolve(today).unwrap();
     assert_eq!((r.from, r.days()), (d("2026-11-21"), 7));
     let r = RangeQuery::preset(RangePreset::Months12).resolve(today).unwrap();
-    assert_eq!(r.label(), "Past 12 months (Nov 28, 2025 – Nov 27, 2026)");
+    assert_eq!(r.label(), "Past 12 months (Nov 27, 2025 – Nov 27, 2026)");
     assert_eq!(month_label(d("2026-08-01")), "Aug 2026");
     assert_eq!(r.granularity, Granularity::Month);
+}
+
+#[test]
+fn month_presets_start_on_the_same_day_clamped_to_a_shorter_month() {
+    let r = RangeQuery::preset(RangePreset::Months3).resolve(d("2026-05-31")).unwrap();
+    assert_eq!(r.from, d("2026-02-28"));
+    let r = RangeQuery::preset(RangePreset::Months3).resolve(d("2028-05-31")).unwrap();
+    assert_eq!(r.from, d("2028-02-29"));
+    let r = RangeQuery::preset(RangePreset::Months6).resolve(d("2026-01-10")).unwrap();
+    assert_eq!((r.from, r.days()), (d("2025-07-10"), 185));
 }
 
 #[test]

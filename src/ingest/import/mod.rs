@@ -1,22 +1,36 @@
-//! Importing token usage (DESIGN §5): the CSV format of the token-usage
-//! export, validated as a whole before anything is written, then stored in
-//! one transaction with the rollups. Re-importing changes nothing: the
-//! natural key (team, user, product, day, feature) deduplicates.
+//! Importing token usage (DESIGN §5): the vendor's files as they are handed
+//! out (CSV with `,` or `;`, `.xlsx`; its header names and date forms) and
+//! Tokenboard's own token-usage export. A file is validated row by row while
+//! it streams into one transaction; any bad row rejects it whole. Rows of
+//! one key in a file add up; a key stored with other tokens is corrected;
+//! every import is recorded and can be undone.
 //!
-//! `parse` reads and validates a file (no database); `write` stores charges.
-//! The public API is here: callers name `crate::ingest::import::*` only.
+//! `records` reads containers, `dates` date forms, `parse` validates rows,
+//! `write` merges charges, `history` keeps and undoes imports. The public
+//! API is here: callers name `crate::ingest::import::*` only.
 
+mod dates;
+mod history;
 mod parse;
+mod records;
 mod write;
 
-use chrono::NaiveDate;
-use serde::Serialize;
+use std::io::{Cursor, Read, Seek};
+use std::path::Path;
+
+use chrono::{NaiveDate, Utc};
+use sha2::{Digest, Sha256};
 
 use crate::db::Db;
 use crate::domain::teams::Team;
 use crate::error::Error;
 
-pub use parse::parse_usage_csv;
+pub use crate::domain::imports::{
+    ImportOutcome, ImportRecord, ImportSource, ImportStatus, LineError, MAX_LISTED_NEW_USERS, UndoOutcome,
+};
+pub use dates::DateFormat;
+pub use history::{find_import, list_imports, undo_import};
+pub use parse::parse_usage_file;
 pub use write::store_charges;
 
 /// One charge as read from a file (or made by the demo generator).
@@ -32,16 +46,12 @@ pub struct ChargeRow {
     pub tokens: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LineError {
-    pub line: u64,
-    pub message: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// The file's bad rows; nothing was written. The second field is the
+    /// rejection's id in the import history.
     #[error("the file was rejected: {}", summarize(.0))]
-    Rejected(Vec<LineError>),
+    Rejected(Vec<LineError>, Option<i64>),
     #[error(transparent)]
     Database(#[from] Error),
 }
@@ -58,24 +68,131 @@ fn summarize(errors: &[LineError]) -> String {
     if more > 0 { format!("{}; and {more} more", shown.join("; ")) } else { shown.join("; ") }
 }
 
-/// What an import did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ImportOutcome {
-    /// Charges in the input.
-    pub rows: u64,
-    /// Charges written.
-    pub inserted: u64,
-    /// Charges already present (or repeated in the input) and skipped.
-    pub duplicates: u64,
-    /// Products that were not known before, by name.
-    pub new_products: Vec<String>,
-    /// Team users that were not known before.
-    pub new_users: u64,
+/// Who imports what, and how its slash dates read.
+#[derive(Clone, Debug)]
+pub struct ImportRequest {
+    pub source: ImportSource,
+    /// The admin's e-mail, the API key's label, or "command line".
+    pub actor: String,
+    /// The file's name as its sender gave it (shown in the history).
+    pub file_name: String,
+    /// `--date-format`: how slash dates read, when the file does not show it.
+    pub date_format: Option<DateFormat>,
 }
 
-/// Parses `input` and stores it for `team`; nothing is written unless the
-/// whole file is valid.
+impl ImportRequest {
+    pub fn command_line(file_name: &str) -> ImportRequest {
+        ImportRequest {
+            source: ImportSource::Cli,
+            actor: "command line".into(),
+            file_name: file_name.into(),
+            date_format: None,
+        }
+    }
+}
+
+/// How far an import is: charges read so far, and the bytes of a CSV
+/// behind them (a sheet is read whole first: `None`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub rows: u64,
+    pub bytes: Option<u64>,
+}
+
+/// Charges read per chunk: bounded memory however large the file.
+const CHUNK_ROWS: usize = 20_000;
+
+/// Imports the file at `path` (CSV or `.xlsx`) for `team`. It is read a few
+/// times (hash, date order, rows) and never held whole in memory.
+pub async fn import_usage_file(
+    db: &Db,
+    team: &Team,
+    path: &Path,
+    request: &ImportRequest,
+    progress: &mut (dyn FnMut(ImportProgress) + Send),
+) -> Result<ImportOutcome, ImportError> {
+    let open = || std::fs::File::open(path).map_err(Error::Io);
+    import_usage(db, team, open, request, progress).await
+}
+
+/// Imports a file held in memory (small uploads, tests).
+pub async fn import_usage_bytes(
+    db: &Db,
+    team: &Team,
+    input: &[u8],
+    request: &ImportRequest,
+) -> Result<ImportOutcome, ImportError> {
+    import_usage(db, team, || Ok(Cursor::new(input)), request, &mut |_| {}).await
+}
+
+/// Imports CSV or `.xlsx` bytes as the command line would (tests).
 pub async fn import_usage_csv(db: &Db, team: &Team, input: &[u8]) -> Result<ImportOutcome, ImportError> {
-    let rows = parse_usage_csv(input, team, team.today())?;
-    store_charges(db, team.id, &rows).await
+    import_usage_bytes(db, team, input, &ImportRequest::command_line("(bytes)")).await
+}
+
+async fn import_usage<R: Read + Seek + Send>(
+    db: &Db,
+    team: &Team,
+    open: impl Fn() -> Result<R, Error>,
+    request: &ImportRequest,
+    progress: &mut (dyn FnMut(ImportProgress) + Send),
+) -> Result<ImportOutcome, ImportError> {
+    let draft = history::ImportRecordDraft {
+        created_at: Utc::now(),
+        source: request.source,
+        actor: request.actor.clone(),
+        file_name: request.file_name.clone(),
+        sha256: sha256_of(open()?)?,
+    };
+    let reject = async |errors: Vec<LineError>| -> ImportError {
+        match history::record_rejected(db, team.id, &draft, &errors).await {
+            Ok(id) => ImportError::Rejected(errors, Some(id)),
+            Err(e) => ImportError::Database(e),
+        }
+    };
+    let opened = parse::slash_order_of(open()?, request.date_format)
+        .and_then(|order| parse::UsageRows::open(open()?, team, team.today(), order));
+    let rows = match opened {
+        Ok(rows) => rows,
+        Err(ImportError::Rejected(errors, _)) => return Err(reject(errors).await),
+        Err(e) => return Err(e),
+    };
+    let mut source = FileCharges(rows);
+    let written = write::write_charges(db, team.id, Some(&draft), &mut source, progress).await?;
+    match (source.0.finish(), written) {
+        (Ok(()), Some(written)) => Ok(written.outcome),
+        (Err(ImportError::Rejected(errors, _)), _) => Err(reject(errors).await),
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => unreachable!("the source reported no failure"),
+    }
+}
+
+/// The rows of a file as the writer takes them.
+struct FileCharges<R: Read>(parse::UsageRows<R>);
+
+impl<R: Read> write::ChargeSource for FileCharges<R> {
+    fn next_chunk(&mut self) -> Vec<ChargeRow> {
+        self.0.next_chunk(CHUNK_ROWS)
+    }
+
+    fn failed(&self) -> bool {
+        self.0.has_problems()
+    }
+
+    fn bytes_read(&self) -> Option<u64> {
+        self.0.bytes_read()
+    }
+}
+
+fn sha256_of(mut input: impl Read) -> Result<String, Error> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        let n = input.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }

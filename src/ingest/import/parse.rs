@@ -1,10 +1,14 @@
-//! Reading a usage CSV: header matching, per-line validation and the error
-//! list. Pure (no database): imports the domain's value rules and this module's types.
+//! Reading a usage file: header matching (the vendor's names too), per-row
+//! validation and the error list. Pure (no database): imports the domain's
+//! value rules, the record readers and the date forms.
 
 use std::collections::HashMap;
+use std::io::{Read, Seek};
 
 use chrono::NaiveDate;
 
+use super::dates::{DateFormat, SlashEvidence, parse_date, slash_evidence};
+use super::records::{Field, Record, Records};
 use super::{ChargeRow, ImportError, LineError};
 use crate::domain::teams::Team;
 use crate::domain::values::{
@@ -43,8 +47,8 @@ impl Column {
             "product" | "productname" => Column::Product,
             "productversion" | "version" => Column::ProductVersion,
             "feature" | "usagetype" | "featureusagetype" => Column::Feature,
-            "usagedate" | "date" => Column::UsageDate,
-            "tokensused" | "tokens" | "tokensconsumed" => Column::TokensUsed,
+            "usagedate" | "date" | "dayused" | "dateused" | "usagedateutc" => Column::UsageDate,
+            "tokensused" | "tokens" | "tokensconsumed" | "tokenusage" => Column::TokensUsed,
             _ => return None,
         })
     }
@@ -72,6 +76,10 @@ struct Problems {
 }
 
 impl Problems {
+    fn count(&self) -> u64 {
+        self.errors.len() as u64 + self.suppressed
+    }
+
     fn push(&mut self, line: u64, message: impl Into<String>) {
         if self.errors.len() < MAX_REPORTED_ERRORS {
             self.errors.push(LineError { line, message: message.into() });
@@ -88,7 +96,7 @@ impl Problems {
             let line = self.errors.last().map_or(0, |e| e.line);
             self.errors.push(LineError { line, message: format!("{} further errors not shown", self.suppressed) });
         }
-        Err(ImportError::Rejected(self.errors))
+        Err(ImportError::Rejected(self.errors, None))
     }
 }
 
@@ -108,120 +116,171 @@ fn parse_tokens(raw: &str) -> Result<i64, String> {
     Ok(value)
 }
 
-/// The longest text a usage date can be ("2026-11-27" with some spaces):
-/// longer is refused before any parsing.
-const MAX_DATE_CHARS: usize = 32;
-
-fn parse_usage_date(raw: &str, latest_date: NaiveDate) -> Result<NaiveDate, String> {
-    let not_a_date = || format!("usage date {} is not a date (YYYY-MM-DD)", quote(raw));
-    if raw.len() > MAX_DATE_CHARS {
-        return Err(not_a_date());
+/// How the slash dates of a file read: as `--date-format` names them, or as
+/// the first slash date with a part above 12 shows. A file whose slash
+/// dates could all be read either way is refused: guessing would put every
+/// charge on the wrong day without a sign.
+pub fn slash_order_of<R: Read + Seek>(input: R, named: Option<DateFormat>) -> Result<Option<DateFormat>, ImportError> {
+    if named.is_some() {
+        return Ok(named);
     }
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| not_a_date())?;
-    if date < MIN_DATE {
-        return Err(format!("usage date {date} is before {MIN_DATE}, the earliest date Tokenboard keeps"));
+    let (mut records, header) = Records::open(input, is_header).map_err(|e| ImportError::Rejected(vec![e], None))?;
+    let Some(&date_index) = header_columns(&header)?.get(&Column::UsageDate) else {
+        return Ok(None);
+    };
+    let mut first_ambiguous: Option<(u64, String)> = None;
+    while let Some(Ok(record)) = records.next_record() {
+        let Some(Ok(raw)) = record.fields.get(date_index) else { continue };
+        match slash_evidence(raw) {
+            SlashEvidence::Shows(order) => return Ok(Some(order)),
+            SlashEvidence::Ambiguous if first_ambiguous.is_none() => first_ambiguous = Some((record.line, raw.clone())),
+            SlashEvidence::Ambiguous => {}
+            // A file writes its dates one way: an ISO or dotted date says it
+            // is not a slash-date file (a stray slash date is a line error).
+            SlashEvidence::None if !raw.is_empty() && first_ambiguous.is_none() => return Ok(None),
+            SlashEvidence::None => {}
+        }
     }
-    if date > latest_date {
-        return Err(format!("usage date {date} is in the future (today is {latest_date})"));
+    match first_ambiguous {
+        None => Ok(None),
+        Some((line, example)) => problems_with(
+            line,
+            format!(
+                "the usage dates (such as {}) read as month/day and as day/month alike throughout the file: \
+                 name the order with --date-format M/D/YYYY or --date-format D/M/YYYY",
+                quote(&example)
+            ),
+        ),
     }
-    Ok(date)
 }
 
-/// Parses and validates a whole usage file for `team`. `latest_date` is the
-/// last acceptable usage date (the team's today): charges cannot be in the
-/// future. Every text is bounded and free of control characters
-/// ([`crate::domain::values`]).
-pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Result<Vec<ChargeRow>, ImportError> {
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let mut problems = Problems::default();
-    // `#` lines are comments: Tokenboard's own exports start with one.
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(false).comment(Some(b'#')).from_reader(input);
-    let mut records = reader.byte_records();
+/// Reads and validates a usage file for one team, a chunk of charges at a
+/// time, so a file of any size passes through bounded memory. Rows with
+/// problems are reported (up to [`MAX_REPORTED_ERRORS`]) and not answered.
+pub struct UsageRows<R: Read> {
+    records: Records<R>,
+    columns: HashMap<Column, usize>,
+    team_slug: String,
+    team_name: String,
+    /// The last acceptable usage date (the team's today).
+    latest_date: NaiveDate,
+    slash_order: Option<DateFormat>,
+    problems: Problems,
+    /// A structural error or a refused file: nothing after it is read.
+    stopped: bool,
+}
 
-    let header = match records.next() {
-        None => return problems_with(1, "the file is empty: expected a header row"),
-        Some(Err(e)) => return problems_with(1, format!("unreadable header: {e}")),
-        Some(Ok(h)) => h,
-    };
-    let mut columns: HashMap<Column, usize> = HashMap::new();
-    for (index, raw) in header.iter().enumerate() {
-        let Ok(name) = std::str::from_utf8(raw) else {
-            return problems_with(1, "the header is not valid UTF-8");
-        };
-        if let Some(column) = Column::from_header(name)
-            && columns.insert(column, index).is_some()
-        {
-            return problems_with(1, format!("column {:?} appears twice", column.title()));
-        }
+impl<R: Read + Seek> UsageRows<R> {
+    /// Opens `input` (CSV or `.xlsx`) and checks its header; `slash_order`
+    /// comes from [`slash_order_of`].
+    pub fn open(
+        input: R,
+        team: &Team,
+        latest_date: NaiveDate,
+        slash_order: Option<DateFormat>,
+    ) -> Result<UsageRows<R>, ImportError> {
+        let (records, header) = Records::open(input, is_header).map_err(|e| ImportError::Rejected(vec![e], None))?;
+        let columns = header_columns(&header)?;
+        Ok(UsageRows {
+            records,
+            columns,
+            team_slug: team.slug.clone(),
+            team_name: team.name.clone(),
+            latest_date,
+            slash_order,
+            problems: Problems::default(),
+            stopped: false,
+        })
     }
-    let missing: Vec<&str> = Column::REQUIRED.iter().filter(|c| !columns.contains_key(c)).map(|c| c.title()).collect();
-    if !missing.is_empty() {
-        return problems_with(1, format!("missing required column(s): {}", missing.join(", ")));
-    }
+}
 
-    let mut rows = Vec::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("expected {expected_len} fields, found {len}")
+impl<R: Read> UsageRows<R> {
+    /// Up to `max` valid charges; empty at the end of the file.
+    pub fn next_chunk(&mut self, max: usize) -> Vec<ChargeRow> {
+        let mut rows = Vec::with_capacity(max.min(16 * 1024));
+        while rows.len() < max && !self.stopped {
+            match self.records.next_record() {
+                None => self.stopped = true,
+                Some(Err(e)) => {
+                    self.problems.push(e.line, e.message);
+                    self.stopped = true;
+                }
+                Some(Ok(record)) => {
+                    if let Some(row) = self.charge(&record) {
+                        rows.push(row);
                     }
-                    other => format!("unreadable CSV: {other:?}"),
-                };
-                problems.push(line, message);
-                // A structural error makes the rest of the file unreliable.
-                break;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue;
-        }
-        let mut field = |column: Column| -> Option<String> {
-            let raw = columns.get(&column).and_then(|&i| record.get(i)).unwrap_or(b"");
-            match std::str::from_utf8(raw) {
-                Ok(s) => Some(s.trim().to_owned()),
-                Err(_) => {
-                    problems.push(line, format!("{} is not valid UTF-8", column.title()));
-                    None
                 }
             }
+        }
+        rows
+    }
+
+    /// Bytes of a CSV read so far (`None` for a sheet, read whole).
+    pub fn bytes_read(&self) -> Option<u64> {
+        self.records.bytes_read()
+    }
+
+    /// Whether any row was refused so far (the import will be rejected).
+    pub fn has_problems(&self) -> bool {
+        !self.problems.errors.is_empty()
+    }
+
+    /// The file's verdict once every chunk was read.
+    pub fn finish(self) -> Result<(), ImportError> {
+        self.problems.into_result(())
+    }
+
+    /// One row as a charge, or `None` (blank, or refused with its reasons).
+    fn charge(&mut self, record: &Record) -> Option<ChargeRow> {
+        let line = record.line;
+        if record.fields.iter().all(|f| f.as_ref().is_ok_and(|s| s.is_empty())) {
+            return None;
+        }
+        let errors_before = self.problems.count();
+        let mut field = |column: Column| -> String {
+            let Some(raw) = self.columns.get(&column).and_then(|&i| record.fields.get(i)) else {
+                return String::new();
+            };
+            raw.clone().unwrap_or_else(|()| {
+                self.problems.push(line, format!("{} is not valid UTF-8", column.title()));
+                String::new()
+            })
         };
-        let (
-            Some(team_name),
-            Some(first_name),
-            Some(last_name),
-            Some(email),
-            Some(product),
-            Some(version),
-            Some(feature),
-            Some(date),
-            Some(tokens),
-        ) = (
-            field(Column::Team),
-            field(Column::FirstName),
-            field(Column::LastName),
-            field(Column::Email),
-            field(Column::Product),
-            field(Column::ProductVersion),
-            field(Column::Feature),
-            field(Column::UsageDate),
-            field(Column::TokensUsed),
-        )
-        else {
-            continue;
-        };
-        let errors_before = problems.errors.len() as u64 + problems.suppressed;
+        let team_name = field(Column::Team);
+        let first_name = field(Column::FirstName);
+        let last_name = field(Column::LastName);
+        let email = field(Column::Email);
+        let product = field(Column::Product);
+        let version = field(Column::ProductVersion);
+        let feature = field(Column::Feature);
+        let date = field(Column::UsageDate);
+        let tokens = field(Column::TokensUsed);
+        if self.problems.count() > errors_before {
+            return None;
+        }
+        if is_pseudonym(&email) {
+            // One clear reason instead of an "is not an e-mail" per line.
+            self.problems = Problems::default();
+            self.problems.push(
+                line,
+                format!(
+                    "this file was exported with personal data off: its users are pseudonyms such as {}, \
+                     which cannot be imported (export it again with personal data on)",
+                    quote(&email)
+                ),
+            );
+            self.stopped = true;
+            return None;
+        }
+        let problems = &mut self.problems;
         if !team_name.is_empty()
-            && !team_name.eq_ignore_ascii_case(&team.slug)
-            && !team_name.eq_ignore_ascii_case(&team.name)
+            && !team_name.eq_ignore_ascii_case(&self.team_slug)
+            && !team_name.eq_ignore_ascii_case(&self.team_name)
         {
-            problems
-                .push(line, format!("unknown team {}: this file is imported into {:?}", quote(&team_name), team.name));
+            problems.push(
+                line,
+                format!("unknown team {}: this file is imported into {:?}", quote(&team_name), self.team_name),
+            );
         }
         let texts = [
             ("first name", &first_name, MAX_NAME_CHARS),
@@ -242,27 +301,93 @@ pub fn parse_usage_csv(input: &[u8], team: &Team, latest_date: NaiveDate) -> Res
         if product.is_empty() {
             problems.push(line, "product is empty");
         }
-        let usage_date = parse_usage_date(&date, latest_date).map_err(|m| problems.push(line, m)).ok();
-        let tokens = parse_tokens(&tokens).map_err(|m| problems.push(line, m)).ok();
-        let failed = problems.errors.len() as u64 + problems.suppressed > errors_before;
-        if let (false, Some(usage_date), Some(tokens)) = (failed, usage_date, tokens) {
-            rows.push(ChargeRow {
-                email: email.to_lowercase(),
-                first_name,
-                last_name,
-                product,
-                product_version: version,
-                feature,
-                usage_date,
-                tokens,
-            });
+        let usage_date = self.usage_date(&date).map_err(|m| self.problems.push(line, m)).ok();
+        let tokens = parse_tokens(&tokens).map_err(|m| self.problems.push(line, m)).ok();
+        if self.problems.count() > errors_before {
+            return None;
+        }
+        Some(ChargeRow {
+            email: email.to_lowercase(),
+            first_name,
+            last_name,
+            product,
+            product_version: version,
+            feature,
+            usage_date: usage_date?,
+            tokens: tokens?,
+        })
+    }
+
+    fn usage_date(&self, raw: &str) -> Result<NaiveDate, String> {
+        let date = parse_date(raw, self.slash_order)?;
+        if date < MIN_DATE {
+            return Err(format!("usage date {date} is before {MIN_DATE}, the earliest date Tokenboard keeps"));
+        }
+        if date > self.latest_date {
+            return Err(format!("usage date {date} is in the future (today is {})", self.latest_date));
+        }
+        Ok(date)
+    }
+}
+
+/// The e-mail column of an export made with personal data off holds
+/// `u-` and 16 hex digits ([`crate::report::privacy::PseudonymKey`]).
+fn is_pseudonym(email: &str) -> bool {
+    email.strip_prefix("u-").is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A row names every required column (sheets may have a title above it).
+fn is_header(fields: &[Field]) -> bool {
+    let found: Vec<Column> =
+        fields.iter().filter_map(|f| f.as_ref().ok()).filter_map(|name| Column::from_header(name)).collect();
+    Column::REQUIRED.iter().all(|c| found.contains(c))
+}
+
+/// The columns of a header row, by position; refuses a header with a
+/// required column missing or a column twice.
+fn header_columns(header: &Record) -> Result<HashMap<Column, usize>, ImportError> {
+    let mut columns: HashMap<Column, usize> = HashMap::new();
+    for (index, name) in header.fields.iter().enumerate() {
+        let Ok(name) = name else {
+            return problems_with(header.line, "the header is not valid UTF-8");
+        };
+        if let Some(column) = Column::from_header(name)
+            && columns.insert(column, index).is_some()
+        {
+            return problems_with(header.line, format!("column {:?} appears twice", column.title()));
         }
     }
-    problems.into_result(rows)
+    let missing: Vec<&str> = Column::REQUIRED.iter().filter(|c| !columns.contains_key(c)).map(|c| c.title()).collect();
+    if !missing.is_empty() {
+        return problems_with(header.line, format!("missing required column(s): {}", missing.join(", ")));
+    }
+    Ok(columns)
 }
 
 fn problems_with<T>(line: u64, message: impl Into<String>) -> Result<T, ImportError> {
-    Err(ImportError::Rejected(vec![LineError { line, message: message.into() }]))
+    Err(ImportError::Rejected(vec![LineError { line, message: message.into() }], None))
+}
+
+/// Reads a whole (small) file into charges: the convenience of tests and
+/// of callers that hold the bytes anyway.
+pub fn parse_usage_file(
+    input: &[u8],
+    team: &Team,
+    latest_date: NaiveDate,
+    date_format: Option<DateFormat>,
+) -> Result<Vec<ChargeRow>, ImportError> {
+    let slash_order = slash_order_of(std::io::Cursor::new(input), date_format)?;
+    let mut rows = UsageRows::open(std::io::Cursor::new(input), team, latest_date, slash_order)?;
+    let mut all = Vec::new();
+    loop {
+        let chunk = rows.next_chunk(10_000);
+        if chunk.is_empty() {
+            break;
+        }
+        all.extend(chunk);
+    }
+    rows.finish()?;
+    Ok(all)
 }
 
 #[cfg(test)]
@@ -278,8 +403,8 @@ mod tests {
     }
 
     fn rejected(input: &str) -> Vec<LineError> {
-        match parse_usage_csv(input.as_bytes(), &team(), today()) {
-            Err(ImportError::Rejected(errors)) => errors,
+        match parse_usage_file(input.as_bytes(), &team(), today(), None) {
+            Err(ImportError::Rejected(errors, _)) => errors,
             other => panic!("expected a rejection, got {other:?}"),
         }
     }
@@ -288,7 +413,7 @@ mod tests {
     fn headers_match_loosely_in_any_order_with_bom_and_crlf() {
         let input =
             "\u{feff}Tokens_Used,USAGE-DATE,e mail address,Product,Extra\r\n7,2026-11-02,Ann@Example.com,Revit,x\r\n";
-        let rows = parse_usage_csv(input.as_bytes(), &team(), today()).unwrap();
+        let rows = parse_usage_file(input.as_bytes(), &team(), today(), None).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].email, "ann@example.com");
         assert_eq!(rows[0].tokens, 7);
@@ -324,8 +449,8 @@ mod tests {
         let mut bytes = b"email,product,usage date,tokens used\na@x.com,Rev".to_vec();
         bytes.extend_from_slice(&[0xff, 0xfe]);
         bytes.extend_from_slice(b"it,2026-11-02,1\n");
-        match parse_usage_csv(&bytes, &team(), today()) {
-            Err(ImportError::Rejected(e)) => {
+        match parse_usage_file(&bytes, &team(), today(), None) {
+            Err(ImportError::Rejected(e, _)) => {
                 assert_eq!((e[0].line, e[0].message.as_str()), (2, "product is not valid UTF-8"))
             }
             other => panic!("{other:?}"),
@@ -336,6 +461,65 @@ mod tests {
     #[test]
     fn team_column_may_name_the_team_by_slug_or_name() {
         let input = "Team,Email,Product,Usage date,Tokens used\ndesign,a@x.com,Revit,2026-11-02,1\nDESIGN TEAM,b@x.com,Revit,2026-11-02,1\n";
-        assert_eq!(parse_usage_csv(input.as_bytes(), &team(), today()).unwrap().len(), 2);
+        assert_eq!(parse_usage_file(input.as_bytes(), &team(), today(), None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_vendors_header_names_and_date_forms_import() {
+        let dates = ["2026-11-02", "2026-11-02T10:00:00Z", "2.11.2026", "11/2/2026"];
+        for (date_header, tokens_header) in [
+            ("Day used", "Tokens"),
+            ("Date used", "Tokens used"),
+            ("Date", "Token usage"),
+            ("Usage date (UTC)", "Tokens consumed"),
+        ] {
+            for email_header in ["Email", "Email address", "User email"] {
+                for date in dates {
+                    let input = format!(
+                        "Given name,Surname,{email_header},Product name,Product version,{date_header},{tokens_header}\n\
+                         Ann,Lee,ann@x.com,Revit,2026,\"{date}\",7\n"
+                    );
+                    let format = date.contains('/').then_some(DateFormat::MonthFirst);
+                    let rows = parse_usage_file(input.as_bytes(), &team(), today(), format)
+                        .unwrap_or_else(|e| panic!("{date_header}/{email_header}/{date}: {e}"));
+                    assert_eq!(rows[0].usage_date, "2026-11-02".parse::<NaiveDate>().unwrap(), "{date}");
+                    assert_eq!((rows[0].first_name.as_str(), rows[0].last_name.as_str()), ("Ann", "Lee"));
+                    assert_eq!((rows[0].product_version.as_str(), rows[0].tokens), ("2026", 7));
+                }
+            }
+        }
+        let family = "First name,Family name,Email,Product,Version,Date,Tokens\nAnn,Lee,a@x.com,Revit,1,2026-11-02,1\n";
+        assert_eq!(parse_usage_file(family.as_bytes(), &team(), today(), None).unwrap()[0].last_name, "Lee");
+    }
+
+    #[test]
+    fn semicolon_files_and_the_slash_order_found_in_the_file() {
+        let input = "Email;Product;Day used;Tokens\na@x.com;Revit;3/4/2026;1\nb@x.com;Revit;13/4/2026;2\n";
+        let rows = parse_usage_file(input.as_bytes(), &team(), today(), None).unwrap();
+        let days: Vec<String> = rows.iter().map(|r| r.usage_date.to_string()).collect();
+        assert_eq!(days, ["2026-04-03", "2026-04-13"], "13/4 shows day first, so 3/4 is April 3rd");
+        let us = "Email,Product,Day used,Tokens\na@x.com,Revit,3/4/2026,1\nb@x.com,Revit,4/13/2026,2\n";
+        let rows = parse_usage_file(us.as_bytes(), &team(), today(), None).unwrap();
+        assert_eq!(rows[0].usage_date.to_string(), "2026-03-04");
+    }
+
+    #[test]
+    fn ambiguous_slash_dates_are_refused_naming_date_format() {
+        let input = "Email,Product,Day used,Tokens\na@x.com,Revit,3/4/2026,1\nb@x.com,Revit,5/6/2026,1\n";
+        let errors = rejected(input);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("--date-format"), "{}", errors[0].message);
+        let rows = parse_usage_file(input.as_bytes(), &team(), today(), Some(DateFormat::DayFirst)).unwrap();
+        assert_eq!(rows[1].usage_date.to_string(), "2026-06-05");
+    }
+
+    #[test]
+    fn a_pseudonymised_export_is_refused_with_one_reason() {
+        let input = "First name,Last name,Email,Product,Usage date,Tokens used\n\
+                     *****,*****,u-0123456789abcdef,Revit,2026-11-02,1\n\
+                     *****,*****,u-fedcba9876543210,Revit,2026-11-02,1\n";
+        let errors = rejected(input);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("personal data off"), "{}", errors[0].message);
     }
 }

@@ -1,111 +1,296 @@
-//! Storing validated charges: users, products, versions and charges in one
-//! transaction, then the rollups' refresh. Imports the database and the report rollups' SQL.
+//! Storing charges in one transaction (DESIGN §5): users, products and
+//! versions are added, the file's rows are summed per natural key in a
+//! staging table (several uses of a per-use service on one day add up), then
+//! merged: a new key is inserted, a key stored with other tokens is a
+//! correction (its previous value kept for undo), an equal one is left
+//! alone. The rollups of the touched days are recomputed before commit.
 
 use std::collections::{HashMap, HashSet};
 
-use super::{ChargeRow, ImportError, ImportOutcome};
-use crate::db::{Db, on_db};
+use chrono::NaiveDate;
+
+use super::history::{INSERT_IMPORT, ImportRecordDraft, TAKE_OWNERSHIP};
+use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, MAX_LISTED_NEW_USERS};
+use crate::db::{Db, Pool, on_db};
 
 /// Rows per INSERT statement (SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 1000;
 
-/// Writes validated charges in one transaction: unknown users, products and
-/// versions are added, charges deduplicated on their natural key, and the
-/// rollups of the touched days recomputed.
-pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<ImportOutcome, ImportError> {
-    let mut outcome = ImportOutcome { rows: rows.len() as u64, ..ImportOutcome::default() };
-    if rows.is_empty() {
-        return Ok(outcome);
+/// Charges read from a file (or generated) a chunk at a time.
+pub trait ChargeSource {
+    /// The next charges; empty at the end.
+    fn next_chunk(&mut self) -> Vec<ChargeRow>;
+    /// A row was refused: the rest is only read for its errors, and nothing
+    /// is written.
+    fn failed(&self) -> bool;
+    /// Bytes of the file read so far, when the source knows.
+    fn bytes_read(&self) -> Option<u64> {
+        None
     }
+}
+
+/// Charges already in memory (the demo generator, tests).
+pub struct InMemory<'a>(pub Option<&'a [ChargeRow]>);
+
+impl ChargeSource for InMemory<'_> {
+    fn next_chunk(&mut self) -> Vec<ChargeRow> {
+        self.0.take().map(<[ChargeRow]>::to_vec).unwrap_or_default()
+    }
+
+    fn failed(&self) -> bool {
+        false
+    }
+}
+
+/// The staging table of one import: the file's rows summed per key. A
+/// temporary table lives on its connection; it is emptied before and after use.
+fn staging_table(db: &Db) -> &'static str {
+    match db.pool() {
+        Pool::Sqlite(_) => {
+            "CREATE TEMP TABLE IF NOT EXISTS import_keys (
+                user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, usage_date TEXT NOT NULL,
+                feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens INTEGER NOT NULL,
+                PRIMARY KEY (user_id, product_id, usage_date, feature))"
+        }
+        Pool::Postgres(_) => {
+            "CREATE TEMP TABLE IF NOT EXISTS import_keys (
+                user_id BIGINT NOT NULL, product_id BIGINT NOT NULL, usage_date DATE NOT NULL,
+                feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens BIGINT NOT NULL,
+                PRIMARY KEY (user_id, product_id, usage_date, feature))"
+        }
+    }
+}
+
+/// A staged key joined to its stored charge (`$2` is the team).
+const STAGED_CHARGE: &str = "c.team_id = $2 AND c.user_id = k.user_id AND c.product_id = k.product_id
+    AND c.usage_date = k.usage_date AND c.feature = k.feature";
+
+/// Binds: import id (NULL without history), team.
+const RECORD_CORRECTIONS: &str = "INSERT INTO import_corrections
+    (import_id, charge_id, previous_tokens, previous_version, previous_import_id)
+    SELECT $1, c.id, c.tokens, c.product_version, c.import_id
+    FROM import_keys k JOIN usage_charges c ON {STAGED_CHARGE} WHERE c.tokens <> k.tokens";
+const APPLY_CORRECTIONS: &str = "UPDATE usage_charges AS c
+    SET tokens = k.tokens, product_version = k.product_version, import_id = $1
+    FROM import_keys k WHERE {STAGED_CHARGE} AND c.tokens <> k.tokens";
+const INSERT_NEW: &str = "INSERT INTO usage_charges
+    (team_id, user_id, product_id, product_version, feature, usage_date, tokens, import_id)
+    SELECT $2, k.user_id, k.product_id, k.product_version, k.feature, k.usage_date, k.tokens, $1
+    FROM import_keys k WHERE TRUE
+    ON CONFLICT (team_id, user_id, product_id, usage_date, feature) DO NOTHING";
+
+fn with_join(sql: &str) -> String {
+    sql.replace("{STAGED_CHARGE}", STAGED_CHARGE)
+}
+
+/// What a merge did, and what it added along the way.
+#[derive(Default)]
+pub(super) struct Written {
+    pub outcome: ImportOutcome,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+}
+
+/// Writes the charges of `source` for `team_id` in one transaction. With
+/// `record`, the import is recorded in the same transaction and owns what it
+/// wrote (undo). Answers `None` when the source failed: nothing was written.
+pub(super) async fn write_charges(
+    db: &Db,
+    team_id: i64,
+    record: Option<&ImportRecordDraft>,
+    source: &mut (dyn ChargeSource + Send),
+    on_chunk: &mut (dyn FnMut(ImportProgress) + Send),
+) -> Result<Option<Written>, ImportError> {
+    let mut written = Written::default();
+    let outcome = &mut written.outcome;
+    let staging = staging_table(db);
+    let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
+        sqlx::query(staging).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
+        let import_id: Option<i64> = match record {
+            None => None,
+            Some(draft) => Some(
+                sqlx::query_scalar(INSERT_IMPORT)
+                    .bind(team_id)
+                    .bind(draft.created_at)
+                    .bind(draft.source.as_str())
+                    .bind(&draft.actor)
+                    .bind(&draft.file_name)
+                    .bind(&draft.sha256)
+                    .bind("done")
+                    .bind("{}")
+                    .fetch_one(&mut *tx)
+                    .await?,
+            ),
+        };
+        outcome.import_id = import_id;
 
-        // Users: load the team's, add the new ones.
         let existing: Vec<(String, i64)> = sqlx::query_as("SELECT email, id FROM team_users WHERE team_id = $1")
             .bind(team_id)
             .fetch_all(&mut *tx)
             .await?;
         let mut user_ids: HashMap<String, i64> = existing.into_iter().collect();
-        let mut seen = HashSet::new();
-        let new_users: Vec<&ChargeRow> =
-            rows.iter().filter(|r| !user_ids.contains_key(&r.email) && seen.insert(r.email.as_str())).collect();
-        for chunk in new_users.chunks(INSERT_BATCH) {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO team_users (team_id, email, first_name, last_name) ");
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(team_id).push_bind(&r.email).push_bind(&r.first_name).push_bind(&r.last_name);
-            });
-            q.push(" RETURNING email, id");
-            let inserted: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            user_ids.extend(inserted);
-        }
-        outcome.new_users = new_users.len() as u64;
-
-        // Products: match case-insensitively, add the unknown ones.
         let known: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT lower(name), slug, id FROM products").fetch_all(&mut *tx).await?;
         let mut slugs: HashSet<String> = known.iter().map(|(_, s, _)| s.clone()).collect();
         let mut product_ids: HashMap<String, i64> = known.into_iter().map(|(n, _, id)| (n, id)).collect();
-        for row in rows {
-            let key = row.product.to_lowercase();
-            if product_ids.contains_key(&key) {
+        let mut versions_seen: HashSet<(i64, String)> = HashSet::new();
+
+        loop {
+            let rows = source.next_chunk();
+            if rows.is_empty() {
+                break;
+            }
+            if source.failed() {
+                // Keep reading for the error list; nothing more is written.
                 continue;
             }
-            let slug = crate::domain::products::unique_slug(&row.product, |s| slugs.contains(s));
-            let id: i64 =
-                sqlx::query_scalar("INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id")
-                    .bind(&slug)
-                    .bind(&row.product)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            slugs.insert(slug);
-            product_ids.insert(key, id);
-            outcome.new_products.push(row.product.clone());
+            outcome.rows += rows.len() as u64;
+            on_chunk(ImportProgress { rows: outcome.rows, bytes: source.bytes_read() });
+            for row in &rows {
+                written.first_day = Some(written.first_day.map_or(row.usage_date, |d| d.min(row.usage_date)));
+                written.last_day = Some(written.last_day.map_or(row.usage_date, |d| d.max(row.usage_date)));
+            }
+
+            // Users: add the new ones.
+            let mut seen = HashSet::new();
+            let new_users: Vec<&ChargeRow> =
+                rows.iter().filter(|r| !user_ids.contains_key(&r.email) && seen.insert(r.email.as_str())).collect();
+            for chunk in new_users.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO team_users (team_id, email, first_name, last_name) ");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(team_id).push_bind(&r.email).push_bind(&r.first_name).push_bind(&r.last_name);
+                });
+                q.push(" RETURNING email, id");
+                let inserted: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                user_ids.extend(inserted);
+            }
+            outcome.new_users += new_users.len() as u64;
+            let room = MAX_LISTED_NEW_USERS.saturating_sub(outcome.new_user_emails.len());
+            outcome.new_user_emails.extend(new_users.iter().take(room).map(|r| r.email.clone()));
+
+            // Products: match case-insensitively, add the unknown ones.
+            for row in &rows {
+                let key = row.product.to_lowercase();
+                if product_ids.contains_key(&key) {
+                    continue;
+                }
+                let slug = crate::domain::products::unique_slug(&row.product, |s| slugs.contains(s));
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id",
+                )
+                .bind(&slug)
+                .bind(&row.product)
+                .fetch_one(&mut *tx)
+                .await?;
+                slugs.insert(slug);
+                product_ids.insert(key, id);
+                outcome.new_products.push(row.product.clone());
+            }
+
+            // Versions seen per product.
+            let versions: Vec<(i64, &str)> = rows
+                .iter()
+                .filter(|r| !r.product_version.is_empty())
+                .map(|r| (product_ids[&r.product.to_lowercase()], r.product_version.as_str()))
+                .filter(|&(p, v)| versions_seen.insert((p, v.to_owned())))
+                .collect();
+            for chunk in versions.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO product_versions (product_id, version) ");
+                q.push_values(chunk, |mut b, (product_id, version)| {
+                    b.push_bind(*product_id).push_bind(*version);
+                });
+                q.push(" ON CONFLICT (product_id, version) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+
+            // Stage, summing the file's rows per key: within the chunk here
+            // (one statement may not touch a key twice), across chunks by the upsert.
+            let mut staged: HashMap<(i64, i64, NaiveDate, &str), (&str, i64)> = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                let key =
+                    (user_ids[&r.email], product_ids[&r.product.to_lowercase()], r.usage_date, r.feature.as_str());
+                let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
+                *entry = (r.product_version.as_str(), entry.1 + r.tokens);
+            }
+            let staged: Vec<_> = staged.into_iter().collect();
+            for chunk in staged.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO import_keys (user_id, product_id, usage_date, feature, product_version, tokens) ",
+                );
+                q.push_values(chunk, |mut b, ((user_id, product_id, usage_date, feature), (version, tokens))| {
+                    b.push_bind(*user_id)
+                        .push_bind(*product_id)
+                        .push_bind(*usage_date)
+                        .push_bind(*feature)
+                        .push_bind(*version)
+                        .push_bind(*tokens);
+                });
+                q.push(
+                    " ON CONFLICT (user_id, product_id, usage_date, feature) DO UPDATE
+                      SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version",
+                );
+                q.build().execute(&mut *tx).await?;
+            }
+        }
+        if source.failed() {
+            return Ok(None);
         }
 
-        // Versions seen per product.
-        let versions: HashSet<(i64, &str)> = rows
-            .iter()
-            .filter(|r| !r.product_version.is_empty())
-            .map(|r| (product_ids[&r.product.to_lowercase()], r.product_version.as_str()))
-            .collect();
-        let versions: Vec<_> = versions.into_iter().collect();
-        for chunk in versions.chunks(INSERT_BATCH) {
-            let mut q = sqlx::QueryBuilder::new("INSERT INTO product_versions (product_id, version) ");
-            q.push_values(chunk, |mut b, (product_id, version)| {
-                b.push_bind(*product_id).push_bind(*version);
-            });
-            q.push(" ON CONFLICT (product_id, version) DO NOTHING");
-            q.build().execute(&mut *tx).await?;
+        // Merge: corrections first (their previous values recorded), then the new keys.
+        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_keys").fetch_one(&mut *tx).await?;
+        if import_id.is_some() {
+            sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
         }
+        outcome.updated =
+            sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
+        outcome.inserted =
+            sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
+        outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
+        sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
 
-        // Charges, deduplicated on the natural key.
-        for chunk in rows.chunks(INSERT_BATCH) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO usage_charges (team_id, user_id, product_id, product_version, feature, usage_date, tokens) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(team_id)
-                    .push_bind(user_ids[&r.email])
-                    .push_bind(product_ids[&r.product.to_lowercase()])
-                    .push_bind(&r.product_version)
-                    .push_bind(&r.feature)
-                    .push_bind(r.usage_date)
-                    .push_bind(r.tokens);
-            });
-            q.push(" ON CONFLICT (team_id, user_id, product_id, usage_date, feature) DO NOTHING");
-            outcome.inserted += q.build().execute(&mut *tx).await?.rows_affected();
-        }
-        outcome.duplicates = outcome.rows - outcome.inserted;
-
-        if outcome.inserted > 0 {
-            let first = rows.iter().map(|r| r.usage_date).min().expect("rows is not empty");
-            let last = rows.iter().map(|r| r.usage_date).max().expect("rows is not empty");
+        if let (true, Some(first), Some(last)) =
+            (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
+        {
             for sql in crate::report::rollups::REFRESH_STATEMENTS {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
             sqlx::query(crate::report::rollups::BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
         }
+        if let Some(import_id) = import_id {
+            let details = serde_json::json!({
+                "new_products": outcome.new_products,
+                "new_users": outcome.new_users,
+            })
+            .to_string();
+            sqlx::query(
+                "UPDATE imports SET row_count = $2, inserted = $3, updated = $4, unchanged = $5,
+                 first_day = $6, last_day = $7, details = $8 WHERE id = $1",
+            )
+            .bind(import_id)
+            .bind(outcome.rows as i64)
+            .bind(outcome.inserted as i64)
+            .bind(outcome.updated as i64)
+            .bind(outcome.unchanged as i64)
+            .bind(written.first_day)
+            .bind(written.last_day)
+            .bind(details)
+            .execute(&mut *tx)
+            .await?;
+            for sql in TAKE_OWNERSHIP {
+                sqlx::query(sql).bind(import_id).execute(&mut *tx).await?;
+            }
+        }
         tx.commit().await?;
     });
-    Ok(outcome)
+    Ok(Some(written))
+}
+
+/// Writes charges already in memory, without import history (the demo
+/// generator, and tests that need charges but no file).
+pub async fn store_charges(db: &Db, team_id: i64, rows: &[ChargeRow]) -> Result<ImportOutcome, ImportError> {
+    let written = write_charges(db, team_id, None, &mut InMemory(Some(rows)), &mut |_| {}).await?;
+    Ok(written.map(|w| w.outcome).unwrap_or_default())
 }

@@ -1,0 +1,200 @@
+//! The rows of a usage file as text fields with their line (CSV) or sheet
+//! row (Excel), whatever the container: CSV with `,` or `;` (found from the
+//! header line), or an `.xlsx` workbook (the sheet that holds the header,
+//! found within its first rows; date cells as dates). CSV streams from its
+//! reader; a workbook sheet is read whole, as calamine does.
+
+use std::io::{BufRead, BufReader, Read, Seek};
+
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+
+use super::LineError;
+
+/// How many rows of a sheet are searched for the header.
+const HEADER_SEARCH_ROWS: usize = 20;
+
+/// One field: its text, or `Err` when a CSV field is not UTF-8.
+pub(super) type Field = Result<String, ()>;
+
+/// One row of a file: the line (CSV) or sheet row (Excel) it started on.
+pub(super) struct Record {
+    pub line: u64,
+    pub fields: Vec<Field>,
+}
+
+/// An `.xlsx` file is a zip archive: it starts with a local file header.
+pub(super) fn is_xlsx(first_bytes: &[u8]) -> bool {
+    first_bytes.starts_with(b"PK\x03\x04")
+}
+
+/// Where the rows of a file come from.
+pub(super) enum Records<R: Read> {
+    Csv(csv::Reader<BufReader<R>>),
+    Sheet { rows: calamine::Range<Data>, next: usize, first_row: u64 },
+}
+
+impl<R: Read + Seek> Records<R> {
+    /// Opens `input` and positions it after its header row, which it
+    /// answers with. `is_header` tells a header row from a title or a blank
+    /// above it (only sheets have those).
+    pub fn open(input: R, is_header: impl Fn(&[Field]) -> bool) -> Result<(Records<R>, Record), LineError> {
+        let mut input = BufReader::with_capacity(256 * 1024, input);
+        let start = input.fill_buf().map_err(|e| unreadable(1, &e))?;
+        if is_xlsx(start) {
+            return open_sheet(input, is_header);
+        }
+        let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+        let delimiter = delimiter_of(first_line(start));
+        if input.buffer().starts_with(b"\xEF\xBB\xBF") {
+            input.consume(3);
+        }
+        // `#` lines are comments: Tokenboard's own exports start with one.
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(false)
+            .comment(Some(b'#'))
+            .delimiter(delimiter)
+            .from_reader(input);
+        let mut records = Records::Csv(reader);
+        match records.next_record() {
+            None => Err(LineError { line: 1, message: "the file is empty: expected a header row".into() }),
+            Some(Err(e)) => Err(LineError { line: e.line, message: format!("unreadable header: {}", e.message) }),
+            Some(Ok(header)) => Ok((records, header)),
+        }
+    }
+}
+
+impl<R: Read> Records<R> {
+    pub fn bytes_read(&self) -> Option<u64> {
+        match self {
+            Records::Csv(reader) => Some(reader.position().byte()),
+            Records::Sheet { .. } => None,
+        }
+    }
+
+    /// The next row; `Err` for a row the CSV reader cannot read, after which
+    /// the rest of the file is unreliable.
+    pub fn next_record(&mut self) -> Option<Result<Record, LineError>> {
+        match self {
+            Records::Csv(reader) => {
+                let mut record = csv::ByteRecord::new();
+                match reader.read_byte_record(&mut record) {
+                    Ok(false) => None,
+                    Ok(true) => {
+                        let line = record.position().map_or(0, |p| p.line());
+                        let fields = record
+                            .iter()
+                            .map(|f| std::str::from_utf8(f).map(|s| s.trim().to_owned()).map_err(|_| ()))
+                            .collect();
+                        Some(Ok(Record { line, fields }))
+                    }
+                    Err(e) => Some(Err(csv_error(&e))),
+                }
+            }
+            Records::Sheet { rows, next, first_row } => {
+                let row = rows.rows().nth(*next)?;
+                let line = *first_row + *next as u64;
+                *next += 1;
+                Some(Ok(Record { line, fields: row.iter().map(|cell| Ok(cell_text(cell))).collect() }))
+            }
+        }
+    }
+}
+
+fn csv_error(e: &csv::Error) -> LineError {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("expected {expected_len} fields, found {len}")
+        }
+        csv::ErrorKind::Io(e) => format!("the file could not be read: {e}"),
+        other => format!("unreadable CSV: {other:?}"),
+    };
+    LineError { line, message }
+}
+
+fn unreadable(line: u64, e: &std::io::Error) -> LineError {
+    LineError { line, message: format!("the file could not be read: {e}") }
+}
+
+/// The first line that is not a `#` comment (as far as the buffer holds it).
+fn first_line(start: &[u8]) -> &[u8] {
+    start.split(|&b| b == b'\n').find(|line| !line.starts_with(b"#")).unwrap_or(start)
+}
+
+/// `;` when the header line has more semicolons than commas outside quotes
+/// (the vendor's European files), else `,`.
+fn delimiter_of(header_line: &[u8]) -> u8 {
+    let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
+    for &b in header_line {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas { b';' } else { b',' }
+}
+
+/// A cell as the text a CSV would hold: dates as `YYYY-MM-DD`, whole numbers
+/// without a fraction.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.trim().to_owned(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => (*f as i64).to_string(),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(at) => match at.as_datetime() {
+            Some(at) if at.time() == chrono::NaiveTime::MIN => at.date().to_string(),
+            Some(at) => at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            None => at.as_f64().to_string(),
+        },
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+fn open_sheet<R: Read + Seek>(
+    input: BufReader<R>,
+    is_header: impl Fn(&[Field]) -> bool,
+) -> Result<(Records<R>, Record), LineError> {
+    let not_xlsx = |e: calamine::XlsxError| LineError { line: 1, message: format!("not a readable .xlsx file: {e}") };
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(input.into_inner()).map_err(not_xlsx)?;
+    for name in workbook.sheet_names() {
+        let rows = workbook.worksheet_range(&name).map_err(not_xlsx)?;
+        let first_row = rows.start().map_or(1, |(row, _)| u64::from(row) + 1);
+        let header_at = rows.rows().take(HEADER_SEARCH_ROWS).position(|row| {
+            let fields: Vec<Field> = row.iter().map(|cell| Ok(cell_text(cell))).collect();
+            is_header(&fields)
+        });
+        if let Some(index) = header_at {
+            let header = rows.rows().nth(index).expect("the row was just found");
+            let header = Record {
+                line: first_row + index as u64,
+                fields: header.iter().map(|cell| Ok(cell_text(cell))).collect(),
+            };
+            return Ok((Records::Sheet { rows, next: index + 1, first_row }, header));
+        }
+    }
+    Err(LineError {
+        line: 1,
+        message: format!(
+            "no sheet has a header row (e-mail, product, usage date, tokens) within its first {HEADER_SEARCH_ROWS} rows"
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delimiter_follows_the_header_line() {
+        assert_eq!(delimiter_of(b"Email;Product;Day used;Tokens"), b';');
+        assert_eq!(delimiter_of(b"Email,Product,Day used,Tokens"), b',');
+        assert_eq!(delimiter_of(b"\"a;b;c\",Product,Day,Tokens"), b',', "quoted semicolons do not count");
+        assert_eq!(first_line(b"# exported\nEmail;Tokens\n"), b"Email;Tokens");
+    }
+}
