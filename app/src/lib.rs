@@ -16,10 +16,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, imports::ImportsPage, forecast::ForecastPage,
-    home::HomePage, login::LoginPage, not_found::NotFound, outbox::OutboxPage, product_detail::ProductDetailPage,
-    products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage, settings::SettingsPage,
-    summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
+    account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage,
+    home::HomePage, imports::ImportsPage, login::LoginPage, not_found::NotFound, outbox::OutboxPage,
+    product_detail::ProductDetailPage, products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage,
+    settings::SettingsPage, summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
 };
 
 /// The HTML document around the app (server-side only).
@@ -35,7 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 // Drag-and-drop and progress for the Imports page's upload form (delegated: any page).
-                <script src="/upload.js" defer=""></script>
+                <script src="/upload.js" defer="" nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags/>
             </head>
             <body>

@@ -76,6 +76,12 @@ pub enum AuditAction {
     ExportsPurged,
     /// An import taken back (its charges removed or restored).
     ImportUndone,
+    PackAdded,
+    /// A pack corrected (tokens, dates, order reference).
+    PackChanged,
+    PackVoided,
+    TokensMoved,
+    TokensAdjusted,
 }
 
 impl AuditAction {
@@ -99,6 +105,11 @@ impl AuditAction {
             AuditAction::ScheduleDeleted => "schedule-deleted",
             AuditAction::ExportsPurged => "exports-purged",
             AuditAction::ImportUndone => "import-undone",
+            AuditAction::PackAdded => "pack-added",
+            AuditAction::PackChanged => "pack-changed",
+            AuditAction::PackVoided => "pack-voided",
+            AuditAction::TokensMoved => "tokens-moved",
+            AuditAction::TokensAdjusted => "tokens-adjusted",
         }
     }
 }

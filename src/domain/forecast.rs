@@ -5,7 +5,7 @@
 use chrono::{Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ledger::{Ledger, Pack};
+use crate::domain::ledger::{Ledger, LedgerEntry, Pack};
 use crate::domain::model::TokenEventKind;
 
 /// Months ahead for which a purchase recommendation is made.
@@ -51,8 +51,9 @@ fn round_up(tokens: i64) -> i64 {
     (tokens + PURCHASE_UNIT - 1) / PURCHASE_UNIT * PURCHASE_UNIT
 }
 
-/// Projects `history` (tokens per day through `today`) forward.
-pub fn forecast(packs: &[Pack], history: &[(NaiveDate, i64)], today: NaiveDate) -> Forecast {
+/// Projects `history` (tokens per day through `today`) forward, over the
+/// packs and the moves and adjustments of `entries`.
+pub fn forecast(packs: &[Pack], entries: &[LedgerEntry], history: &[(NaiveDate, i64)], today: NaiveDate) -> Forecast {
     let used_since = |days: u64| -> i64 {
         let from = today - Days::new(days - 1);
         history.iter().filter(|(d, _)| *d >= from && *d <= today).map(|(_, t)| t).sum()
@@ -64,9 +65,9 @@ pub fn forecast(packs: &[Pack], history: &[(NaiveDate, i64)], today: NaiveDate) 
     let horizon = today + Months::new(12);
     let mut usage: Vec<(NaiveDate, i64)> = history.iter().copied().filter(|(d, _)| *d <= today).collect();
     usage.extend(projected_usage(today, horizon, projected_burn));
-    let year = Ledger::simulate(packs, &usage, horizon);
+    let year = Ledger::simulate(packs, entries, &usage, horizon);
     let future = |kind| year.events.iter().filter(move |e| e.kind == kind && e.date > today);
-    let now = Ledger::simulate(packs, &usage, today);
+    let now = Ledger::simulate(packs, entries, &usage, today);
     let balance = now.balance();
     let run_out = if balance.available <= 0 && projected_burn > 0.0 {
         Some(today)
@@ -78,7 +79,7 @@ pub fn forecast(packs: &[Pack], history: &[(NaiveDate, i64)], today: NaiveDate) 
         .iter()
         .map(|&months| {
             let until = today + Months::new(months);
-            (months, round_up(Ledger::simulate(packs, &usage, until).overdraft))
+            (months, round_up(Ledger::simulate(packs, entries, &usage, until).overdraft))
         })
         .collect();
     Forecast {
@@ -107,8 +108,8 @@ mod tests {
         let today = d("2026-06-30");
         // 10 tokens a day for the last 90 days; 1,000 tokens left in a pack valid until 2027.
         let history: Vec<_> = (0..90).map(|i| (today - Days::new(i), 10)).collect();
-        let packs = [Pack { id: 1, tokens: 1900, purchased_on: d("2026-01-01"), expires_on: d("2027-01-01") }];
-        let f = forecast(&packs, &history, today);
+        let packs = [Pack::bought(1, 1900, d("2026-01-01"), d("2027-01-01"))];
+        let f = forecast(&packs, &[], &history, today);
         assert_eq!((f.burn_30, f.burn_90), (10.0, 10.0));
         // 900 used: 1,000 left lasts 100 more days.
         assert_eq!(f.run_out, Some(today + Days::new(101)));
@@ -122,8 +123,8 @@ mod tests {
     fn tokens_that_outlast_their_pack_are_forecast_to_expire() {
         let today = d("2026-06-30");
         let history: Vec<_> = (0..30).map(|i| (today - Days::new(i), 2)).collect();
-        let packs = [Pack { id: 1, tokens: 500, purchased_on: d("2025-08-01"), expires_on: d("2026-08-01") }];
-        let f = forecast(&packs, &history, today);
+        let packs = [Pack::bought(1, 500, d("2025-08-01"), d("2026-08-01"))];
+        let f = forecast(&packs, &[], &history, today);
         // 440 left today; July (31 days × 2 = 62) is still drawn from it; 378 expire on Aug 1.
         assert_eq!(f.expirations, vec![(d("2026-08-01"), 378)]);
         assert_eq!(f.expiring_unused, 378);

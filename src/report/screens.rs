@@ -283,7 +283,7 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
         .iter()
         .map(|s| PackView {
             id: s.pack.id,
-            tokens: s.pack.tokens,
+            tokens: s.tokens(),
             purchased_on: s.pack.purchased_on,
             expires_on: s.pack.expires_on,
             used: s.used,
@@ -321,6 +321,7 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
 pub async fn forecast(db: &Db, team: &Team) -> Result<ForecastView> {
     let today = team.today();
     let packs = crate::domain::packs::packs(db, team.id).await?;
+    let entries = crate::domain::packs::entries(db, team.id).await?;
     let history = crate::domain::packs::daily_usage(db, team.id, today).await?;
-    Ok(ForecastView { forecast: crate::domain::forecast::forecast(&packs, &history, today) })
+    Ok(ForecastView { forecast: crate::domain::forecast::forecast(&packs, &entries, &history, today) })
 }

@@ -432,6 +432,44 @@ async fn empty_fixture(db: &Db, slug: &str) -> Fixture {
     Fixture { ctx, team, _dir: dir }
 }
 
+/// DESIGN §1: the pack that repays an overdraft pays for the charges that
+/// overdrew; the export's pack column says so, and for every pack the
+/// tokens labelled with it are Balances' *Used* of that pack.
+async fn the_pack_column_reconciles_with_balances_after_an_overdraft_is_repaid(db: &Db) {
+    let f = empty_fixture(db, "overdrawn").await;
+    let today = f.team.today();
+    let day = |n: u64| today - chrono::Days::new(n);
+    let first = tokenboard::domain::packs::add_pack(db, f.team.id, 30, day(20), None).await.unwrap();
+    let csv = format!(
+        "Email,Product,Usage date,Tokens used\n\
+         a@x.com,Revit,{},10\nb@x.com,Revit,{},20\n\
+         a@x.com,Revit,{},15\nb@x.com,Maya,{},5\n\
+         a@x.com,Revit,{},7\n",
+        day(15),
+        day(15),
+        day(12),
+        day(12),
+        day(5)
+    );
+    tokenboard::ingest::import::import_usage_csv(db, &f.team, csv.as_bytes()).await.unwrap();
+    let second = tokenboard::domain::packs::add_pack(db, f.team.id, 100, day(8), None).await.unwrap();
+    let range = RangeQuery::custom(day(30), today).resolve(today).unwrap();
+    let (_, path) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &params(&range), &range).await;
+    let table = read_csv(&path);
+    let (pack, tokens) = (column(&table, "Pack"), column(&table, "Tokens used"));
+    let labelled = |label: &str| -> i64 {
+        table.1.iter().filter(|r| r[pack] == label).map(|r| r[tokens].parse::<i64>().unwrap()).sum()
+    };
+    let balances =
+        tokenboard::report::screens::team_balance(db, &f.team, tokenboard::domain::model::Role::Primary).await.unwrap();
+    for id in [first.id, second.id] {
+        let used = balances.packs.iter().find(|p| p.id == id).unwrap().used;
+        assert_eq!(labelled(&format!("#{id}")), used, "pack #{id}");
+    }
+    assert_eq!(labelled("overdraft"), 0, "the overdraft was repaid");
+    assert_eq!((labelled(&format!("#{}", first.id)), labelled(&format!("#{}", second.id))), (30, 27));
+}
+
 async fn charges_at_the_maximum_sum_exactly_in_every_export(db: &Db) {
     let f = empty_fixture(db, "big").await;
     let (today, max) = (f.team.today(), MAX_TOKENS_PER_CHARGE);
@@ -788,6 +826,7 @@ db_tests!(
     the_audit_log_keeps_no_search_text,
     an_export_deleted_while_written_leaves_no_file,
     an_exported_token_usage_file_imports_back_into_the_same_numbers,
+    the_pack_column_reconciles_with_balances_after_an_overdraft_is_repaid,
     token_usage_exports_hold_every_charge_of_the_view,
     breakdown_exports_match_their_views,
     personal_data_off_leaves_no_name_or_email_in_any_file,

@@ -5,6 +5,7 @@ mod accounts;
 mod domain;
 mod exports;
 mod imports;
+mod packs;
 mod reports;
 mod schema;
 mod settings;

@@ -19,7 +19,8 @@ use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_quer
 pub fn ImportsPage() -> impl IntoView {
     let team = use_param("team");
     let undo = ServerAction::<UndoImport>::new();
-    let resource = Resource::new(move || (TeamRequest { team: team() }, undo.version().get()), |(r, _)| load_imports(r));
+    let resource =
+        Resource::new(move || (TeamRequest { team: team() }, undo.version().get()), |(r, _)| load_imports(r));
     view! { <LoadScreen resource render=move |screen| view! { <ImportsScreen screen undo/> }/> }
 }
 
@@ -195,7 +196,8 @@ fn ImportsScreen(screen: TeamScreen<ImportsData>, undo: ServerAction<UndoImport>
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
         })
     };
-    let upload = primary.then(|| view! { <UploadForm slug=slug.clone() max_upload_bytes=screen.data.max_upload_bytes/> });
+    let upload =
+        primary.then(|| view! { <UploadForm slug=slug.clone() max_upload_bytes=screen.data.max_upload_bytes/> });
     let rows = screen
         .data
         .imports

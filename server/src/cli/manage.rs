@@ -1,4 +1,4 @@
-//! The operator's commands on the data: teams, packs, API keys,
+//! The operator's commands on the data: teams, API keys,
 //! admins and rollups.
 
 use std::io::{BufRead, IsTerminal};
@@ -7,10 +7,9 @@ use anyhow::Result;
 use tokenboard::access::audit::Actor;
 use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::domain::model::Role;
-use tokenboard::domain::packs;
 use tokenboard::domain::teams::{self, NewTeam};
 
-use super::{AdminCommand, ApiKeyCommand, PacksCommand, RollupsCommand, TeamCommand, open_db};
+use super::{AdminCommand, ApiKeyCommand, RollupsCommand, TeamCommand, open_db};
 use crate::config::Config;
 
 pub(super) async fn rollups(config: &Config, command: RollupsCommand) -> Result<()> {
@@ -59,18 +58,6 @@ pub(super) async fn team(config: &Config, command: TeamCommand) -> Result<()> {
             Ok(())
         }
     }
-}
-
-pub(super) async fn packs(config: &Config, command: PacksCommand) -> Result<()> {
-    let PacksCommand::Add { team, tokens, purchased_on, expires_on } = command;
-    let db = open_db(config).await?;
-    let team = teams::team(&db, &team).await?;
-    let pack = packs::add_pack(&db, team.id, tokens, purchased_on, expires_on).await?;
-    println!(
-        "added pack {} to {}: {} tokens, {} – {}",
-        pack.id, team.slug, pack.tokens, pack.purchased_on, pack.expires_on
-    );
-    Ok(())
 }
 
 pub(super) async fn api_key(config: &Config, command: ApiKeyCommand) -> Result<()> {

@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod imports;
 mod manage;
+mod packs;
 mod serve;
 
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ enum Command {
     /// Manage token packs.
     #[command(subcommand)]
     Packs(PacksCommand),
+    /// Move tokens between teams, or adjust a team's tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Manage team API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
@@ -163,6 +167,11 @@ enum ImportCommand {
 
 #[derive(Subcommand)]
 enum PacksCommand {
+    /// List the team's packs with their use today.
+    List {
+        #[arg(long)]
+        team: String,
+    },
     /// Add a token pack (expires one year after purchase unless --expires-on).
     Add {
         #[arg(long)]
@@ -173,6 +182,58 @@ enum PacksCommand {
         purchased_on: NaiveDate,
         #[arg(long)]
         expires_on: Option<NaiveDate>,
+        /// The vendor's order number, for reference.
+        #[arg(long, default_value = "")]
+        order_ref: String,
+    },
+    /// Correct a pack entered by mistake.
+    Edit {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        pack: i64,
+        #[arg(long)]
+        tokens: i64,
+        #[arg(long)]
+        purchased_on: NaiveDate,
+        #[arg(long)]
+        expires_on: Option<NaiveDate>,
+        #[arg(long, default_value = "")]
+        order_ref: String,
+    },
+    /// Void a pack entered by mistake (it leaves the ledger).
+    Void {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        pack: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Move tokens of an active pack to another team (they keep the pack's expiry).
+    Move {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        pack: i64,
+        #[arg(long)]
+        tokens: i64,
+    },
+    /// Record a manual adjustment today: + adds to a pack, - removes in the consumption order.
+    Adjust {
+        #[arg(long)]
+        team: String,
+        #[arg(long, allow_hyphen_values = true)]
+        tokens: i64,
+        /// The pack a + adjustment goes to (default: the active pack that expires last).
+        #[arg(long)]
+        pack: Option<i64>,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -223,7 +284,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Rollups(command) => manage::rollups(&config, command).await,
         Command::Team(command) => manage::team(&config, command).await,
         Command::Import(command) => imports::run(&config, command).await,
-        Command::Packs(command) => manage::packs(&config, command).await,
+        Command::Packs(command) => packs::packs(&config, command).await,
+        Command::Tokens(command) => packs::tokens(&config, command).await,
         Command::ApiKey(command) => manage::api_key(&config, command).await,
         Command::Admin(command) => manage::admin(&config, command).await,
     }

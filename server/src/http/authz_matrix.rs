@@ -75,6 +75,8 @@ fn plain_level(path: &str) -> Level {
         "/account/password" => Level::Admin,
         "/api/v1/teams/{team}/usage" => Level::ApiKey,
         "/teams/{team}/export/{file}" | "/teams/{team}/exports/{id}/download" => Level::Secondary,
+        // Imports change the team's numbers: primary admins only.
+        "/teams/{team}/imports/upload" => Level::Primary,
         other => panic!("route {other} has no level in the authorisation matrix"),
     }
 }
@@ -110,7 +112,8 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
             let request = UserDetailRequest { team: team(), user: ids.user, range: range.clone() };
             (Level::Secondary, json(serde_json::json!({ "request": request })))
         }
-        "exports" => (Level::Secondary, json(serde_json::json!({ "request": team_request }))),
+        "exports" | "imports" => (Level::Secondary, json(serde_json::json!({ "request": team_request }))),
+        "import_undo" => (Level::Primary, form(format!("team=mine&id={}", ids.import))),
         // Schedules are for primary admins only (issue 10).
         "schedules" => (Level::Primary, json(serde_json::json!({ "request": team_request }))),
         "schedule_save" => (
@@ -152,6 +155,7 @@ struct Ids {
     spare_key: i64,
     secondary: i64,
     export: i64,
+    import: i64,
 }
 
 fn concrete(path: &str, ids: &Ids) -> String {
@@ -246,6 +250,7 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         spare_key: keys.iter().find(|k| k.label == "spare").unwrap().id,
         secondary: admins[1].id,
         export: tokenboard::export::history::list(db, mine.id).await.unwrap()[0].id,
+        import: tokenboard::ingest::import::list_imports(db, mine.id, 1).await.unwrap()[0].id,
     };
 
     // Every call: (what, level, method, path, body, content type).
@@ -259,6 +264,18 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         let level = plain_level(path);
         let (method, body) = match path {
             "/teams/{team}/export/{file}" | "/teams/{team}/exports/{id}/download" => (Method::GET, None),
+            "/teams/{team}/imports/upload" => (
+                Method::POST,
+                Some((
+                    format!(
+                        "--B\r\nContent-Disposition: form-data; name=\"date_format\"\r\n\r\n\r\n\
+                         --B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"u.csv\"\r\n\
+                         Content-Type: text/csv\r\n\r\nEmail,Product,Usage date,Tokens used\n\
+                         z@x.com,Revit,{today},1\n\r\n--B--\r\n"
+                    ),
+                    "multipart/form-data; boundary=B",
+                )),
+            ),
             "/api/v1/teams/{team}/usage" => (
                 Method::POST,
                 Some((format!("Email,Product,Usage date,Tokens used\nz@x.com,Revit,{today},1\n"), "text/csv")),
@@ -354,7 +371,7 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         .filter(|e| e.actor == "primary@example.com")
         .map(|e| e.action)
         .collect();
-    for action in ["api-key-created", "api-key-revoked", "admin-changed", "exported", "login"] {
+    for action in ["api-key-created", "api-key-revoked", "admin-changed", "exported", "login", "import-undone"] {
         assert!(actions.iter().any(|a| a == action), "no {action} in {actions:?}");
     }
 }

@@ -143,3 +143,5 @@ mod escaping_tests;
 mod login_limit_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod upload_tests;
