@@ -17,7 +17,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::pages::{
     account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage,
-    home::HomePage, imports::ImportsPage, login::LoginPage, not_found::NotFound, outbox::OutboxPage,
+    home::HomePage, imports::ImportsPage, login::LoginPage, not_found::NotFound, outbox::OutboxPage, packs::PacksPage,
     product_detail::ProductDetailPage, products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage,
     settings::SettingsPage, summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
 };
@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/outbox") view=OutboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/exports") view=ExportsPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/imports") view=ImportsPage ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/packs") view=PacksPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/schedules") view=SchedulesPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/settings") view=SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/teams/:team/audit") view=AuditPage ssr=SsrMode::Async/>

@@ -277,6 +277,7 @@ pub const BALANCE_WINDOW_DAYS: u64 = 90;
 pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role) -> Result<TeamBalanceView> {
     let today = team.today();
     let ledger = crate::domain::packs::ledger(db, team.id, today).await?;
+    let records = crate::domain::packs::pack_records(db, team.id).await?;
     let horizon = today + chrono::Days::new(BALANCE_WINDOW_DAYS);
     let packs: Vec<PackView> = ledger
         .packs
@@ -284,6 +285,10 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
         .map(|s| PackView {
             id: s.pack.id,
             tokens: s.tokens(),
+            bought: s.pack.tokens,
+            order_ref: records.iter().find(|r| r.pack.id == s.pack.id).map(|r| r.order_ref.clone()).unwrap_or_default(),
+            note: records.iter().find(|r| r.pack.id == s.pack.id).map(|r| r.note.clone()).unwrap_or_default(),
+            moved_in: s.pack.origin == crate::domain::ledger::PackOrigin::MoveIn,
             purchased_on: s.pack.purchased_on,
             expires_on: s.pack.expires_on,
             used: s.used,

@@ -93,7 +93,16 @@ pub struct UserDetailView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackView {
     pub id: i64,
+    /// What the pack holds after moves and adjustments.
     pub tokens: i64,
+    /// What the pack was bought (or moved in) with.
+    pub bought: i64,
+    /// The vendor's order number.
+    pub order_ref: String,
+    /// Where moved-in tokens came from.
+    pub note: String,
+    /// Moved in from another team (not bought).
+    pub moved_in: bool,
     pub purchased_on: NaiveDate,
     pub expires_on: NaiveDate,
     pub used: i64,

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod exports;
 pub mod imports;
+pub mod packs;
 pub mod reports;
 pub mod schedules;
 pub mod settings;

@@ -50,6 +50,7 @@ pub enum Tab {
     Forecast,
     Exports,
     Imports,
+    Packs,
     Schedules,
     Settings,
     Audit,
@@ -60,7 +61,7 @@ pub enum Tab {
 #[component]
 pub fn TeamLayout(viewer: Viewer, team: TeamRef, tab: Tab, range_query: String, children: Children) -> impl IntoView {
     let slug = team.slug.clone();
-    let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast"), (Tab::Exports, "exports", "Exports"), (Tab::Imports, "imports", "Imports"), (Tab::Schedules, "schedules", "Schedules"), (Tab::Settings, "settings", "Settings"), (Tab::Audit, "audit", "Audit log")]
+    let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast"), (Tab::Exports, "exports", "Exports"), (Tab::Imports, "imports", "Imports"), (Tab::Packs, "packs", "Packs"), (Tab::Schedules, "schedules", "Schedules"), (Tab::Settings, "settings", "Settings"), (Tab::Audit, "audit", "Audit log")]
         .into_iter()
         // Schedules, settings and the audit log are for primary admins only.
         .filter(|(t, ..)| team.role == Role::Primary || !matches!(t, Tab::Schedules | Tab::Settings | Tab::Audit))

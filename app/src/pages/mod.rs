@@ -8,6 +8,7 @@ pub mod imports;
 pub mod login;
 pub mod not_found;
 pub mod outbox;
+pub mod packs;
 pub mod product_detail;
 pub mod products;
 pub mod schedules;

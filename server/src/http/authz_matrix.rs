@@ -114,6 +114,15 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
         }
         "exports" | "imports" => (Level::Secondary, json(serde_json::json!({ "request": team_request }))),
         "import_undo" => (Level::Primary, form(format!("team=mine&id={}", ids.import))),
+        "packs" => (Level::Secondary, json(serde_json::json!({ "request": team_request }))),
+        "pack_save" => (
+            Level::Primary,
+            form("team=mine&pack=&tokens=100&purchased_on=2026-01-05&expires_on=&order_ref=PO-9".into()),
+        ),
+        "pack_void" => (Level::Primary, form(format!("team=mine&pack={}", ids.spare_pack))),
+        // To a team the primary admin of "mine" is also primary of.
+        "tokens_move" => (Level::Primary, form(format!("team=mine&to=spare&pack={}&tokens=1", ids.pack))),
+        "tokens_adjust" => (Level::Primary, form("team=mine&tokens=5&pack=&reason=credit".into())),
         // Schedules are for primary admins only (issue 10).
         "schedules" => (Level::Primary, json(serde_json::json!({ "request": team_request }))),
         "schedule_save" => (
@@ -156,6 +165,8 @@ struct Ids {
     secondary: i64,
     export: i64,
     import: i64,
+    pack: i64,
+    spare_pack: i64,
 }
 
 fn concrete(path: &str, ids: &Ids) -> String {
@@ -199,8 +210,14 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
     let csv =
         format!("email,first name,product,usage date,tokens used\nsecret-mine@x.com,Secretmine,Revit,{today},10\n");
     tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    let spare = super::tests::team(db, "spare").await;
+    let packs = [
+        tokenboard::domain::packs::add_pack(db, mine.id, 1_000, today - chrono::Days::new(5), None).await.unwrap(),
+        tokenboard::domain::packs::add_pack(db, mine.id, 50, today - chrono::Days::new(5), None).await.unwrap(),
+    ];
     let mut admins = Vec::new();
     for (email, team, role) in [
+        ("primary@example.com", spare.id, Role::Primary),
         ("primary@example.com", mine.id, Role::Primary),
         ("secondary@example.com", mine.id, Role::Secondary),
         ("other@example.com", theirs.id, Role::Primary),
@@ -248,9 +265,11 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         user,
         schedule: schedule.id,
         spare_key: keys.iter().find(|k| k.label == "spare").unwrap().id,
-        secondary: admins[1].id,
+        secondary: admins[2].id,
         export: tokenboard::export::history::list(db, mine.id).await.unwrap()[0].id,
         import: tokenboard::ingest::import::list_imports(db, mine.id, 1).await.unwrap()[0].id,
+        pack: packs[0].id,
+        spare_pack: packs[1].id,
     };
 
     // Every call: (what, level, method, path, body, content type).
@@ -371,7 +390,18 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
         .filter(|e| e.actor == "primary@example.com")
         .map(|e| e.action)
         .collect();
-    for action in ["api-key-created", "api-key-revoked", "admin-changed", "exported", "login", "import-undone"] {
+    for action in [
+        "api-key-created",
+        "api-key-revoked",
+        "admin-changed",
+        "exported",
+        "login",
+        "import-undone",
+        "pack-added",
+        "pack-voided",
+        "tokens-moved",
+        "tokens-adjusted",
+    ] {
         assert!(actions.iter().any(|a| a == action), "no {action} in {actions:?}");
     }
 }
