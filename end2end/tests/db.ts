@@ -38,7 +38,7 @@ export function rangeTotals(slug: string, from: string, to: string) {
 /** Tokens of packs active on `today` (purchased on or before, expiring after). */
 export function activeTotal(slug: string, today: string): number {
   return scalar(
-    "SELECT COALESCE(SUM(tokens), 0) FROM token_packs WHERE team_id = ? AND purchased_on <= ? AND expires_on > ?",
+    "SELECT COALESCE(SUM(tokens), 0) FROM token_packs WHERE team_id = ? AND purchased_on <= ? AND expires_on > ? AND voided_at IS NULL",
     [teamId(slug), today, today],
   );
 }

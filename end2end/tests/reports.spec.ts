@@ -183,7 +183,7 @@ test("Balances lists every team of the admin with packs and totals from the data
   await expect(page.locator(".team-balance")).toHaveCount(3);
   for (const slug of ["construction", "design-team", "engineering"]) {
     const section = page.locator(`.team-balance[data-team="${slug}"]`);
-    const packs = scalar("SELECT COUNT(*) FROM token_packs WHERE team_id = ?", [teamId(slug)]);
+    const packs = scalar("SELECT COUNT(*) FROM token_packs WHERE team_id = ? AND voided_at IS NULL", [teamId(slug)]);
     await expect(section.locator(".packs-table tbody tr")).toHaveCount(packs);
     const total = Number(await section.locator('[data-kpi="tokens-total"]').getAttribute("data-value"));
     const available = Number(await section.locator('[data-kpi="tokens-available"]').getAttribute("data-value"));

@@ -5,3 +5,6 @@ ALTER TABLE token_packs ADD COLUMN order_ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE token_packs ADD COLUMN origin TEXT NOT NULL DEFAULT 'purchase';
 ALTER TABLE token_packs ADD COLUMN note TEXT NOT NULL DEFAULT '';
 ALTER TABLE token_packs ADD COLUMN voided_at TEXT;
+-- Freshness (issue 12): the newest usage day older than this many days is
+-- shown as a warning, and may be mailed as a stale-data alert.
+ALTER TABLE teams ADD COLUMN stale_after_days INTEGER NOT NULL DEFAULT 3;

@@ -82,6 +82,8 @@ pub enum AuditAction {
     PackVoided,
     TokensMoved,
     TokensAdjusted,
+    /// A team user's names and e-mail replaced by their pseudonym (never who).
+    UserErased,
 }
 
 impl AuditAction {
@@ -110,6 +112,7 @@ impl AuditAction {
             AuditAction::PackVoided => "pack-voided",
             AuditAction::TokensMoved => "tokens-moved",
             AuditAction::TokensAdjusted => "tokens-adjusted",
+            AuditAction::UserErased => "user-erased",
         }
     }
 }

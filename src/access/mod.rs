@@ -1,6 +1,6 @@
 //! Who may see and change what: accounts and sessions, API keys, the
 //! authorisation check, team admins, login limits, set-password links,
-//! team settings and the audit log. Team settings and admins also write the
+//! team settings, erasing a person and the audit log. Team settings and admins also write the
 //! mails and purge the files their changes imply, in the same transaction
 //! (`notify`, `export`).
 
@@ -14,6 +14,8 @@ pub mod accounts;
 pub mod api_keys;
 #[cfg(feature = "ssr")]
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod erasure;
 #[cfg(feature = "ssr")]
 pub mod login_limits;
 #[cfg(feature = "ssr")]

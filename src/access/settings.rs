@@ -22,7 +22,15 @@ pub struct TeamSettings {
     /// Domains whose addresses may receive scheduled reports besides the
     /// team's admins (empty: admins only).
     pub schedule_recipient_domains: Vec<String>,
+    /// The newest usage day older than this many days is stale (a warning
+    /// on every page, and an alert).
+    pub stale_after_days: u32,
 }
+
+/// The longest a team may let its data age before it is called stale.
+pub const MAX_STALE_AFTER_DAYS: u32 = 90;
+/// Days without new usage before the data is called stale, unless a team says otherwise.
+pub const DEFAULT_STALE_AFTER_DAYS: u32 = 3;
 
 /// A team API key as the settings page lists it (never the key itself).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +57,9 @@ pub struct SettingsInput {
     /// Domains separated by commas or spaces, e.g. "example.com".
     #[serde(default)]
     pub schedule_recipient_domains: String,
+    /// Days; empty keeps the default.
+    #[serde(default)]
+    pub stale_after_days: String,
 }
 
 /// Domains a team may allow for scheduled reports' recipients.
@@ -99,6 +110,14 @@ impl SettingsInput {
             url => return Err(format!("webhook {url:?} must be an http:// or https:// URL")),
         };
         let schedule_recipient_domains = parse_domains(&self.schedule_recipient_domains)?;
+        let stale_after_days = match self.stale_after_days.trim() {
+            "" => DEFAULT_STALE_AFTER_DAYS,
+            days => days
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=MAX_STALE_AFTER_DAYS).contains(d))
+                .ok_or_else(|| format!("stale data after {days:?} must be 1 to {MAX_STALE_AFTER_DAYS} days"))?,
+        };
         Ok(TeamSettings {
             time_zone: self.time_zone.trim().to_owned(),
             personal_data,
@@ -107,6 +126,7 @@ impl SettingsInput {
             alert_recipients,
             alert_webhook_url,
             schedule_recipient_domains,
+            stale_after_days,
         })
     }
 }
@@ -153,7 +173,7 @@ mod store {
     use crate::error::{Error, Result};
     use crate::export::job::{ExportFiles, purge_named};
 
-    type Row = (String, bool, String, i64, String, Option<String>, String);
+    type Row = (String, bool, String, i64, String, Option<String>, String, i64);
 
     fn split(list: &str) -> Vec<String> {
         list.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect()
@@ -161,9 +181,9 @@ mod store {
 
     pub async fn load(db: &Db, team_id: i64) -> Result<TeamSettings> {
         let sql = "SELECT time_zone, personal_data, low_balance_percents, expiry_horizon_days, alert_recipients,
-                          alert_webhook_url, schedule_recipient_domains FROM teams WHERE id = $1";
+                          alert_webhook_url, schedule_recipient_domains, stale_after_days FROM teams WHERE id = $1";
         let row = on_db!(db, |pool| sqlx::query_as::<_, Row>(sql).bind(team_id).fetch_optional(pool).await?);
-        let (time_zone, personal_data, percents, horizon, recipients, alert_webhook_url, domains) =
+        let (time_zone, personal_data, percents, horizon, recipients, alert_webhook_url, domains, stale) =
             row.ok_or_else(|| Error::NotFound(format!("team {team_id}")))?;
         Ok(TeamSettings {
             time_zone,
@@ -173,6 +193,7 @@ mod store {
             alert_recipients: split(&recipients),
             alert_webhook_url,
             schedule_recipient_domains: split(&domains),
+            stale_after_days: stale.clamp(1, MAX_STALE_AFTER_DAYS.into()) as u32,
         })
     }
 
@@ -191,6 +212,7 @@ mod store {
             join_percents(&new.low_balance_percents),
         );
         setting("expiry horizon days", old.expiry_horizon_days.to_string(), new.expiry_horizon_days.to_string());
+        setting("stale data after days", old.stale_after_days.to_string(), new.stale_after_days.to_string());
         setting("alert recipients", old.alert_recipients.join(","), new.alert_recipients.join(","));
         setting(
             "schedule recipient domains",
@@ -248,7 +270,7 @@ mod store {
         };
         let sql = "UPDATE teams SET time_zone = $1, personal_data = $2, low_balance_percents = $3,
                    expiry_horizon_days = $4, alert_recipients = $5, alert_webhook_url = $6,
-                   schedule_recipient_domains = $8 WHERE id = $7";
+                   schedule_recipient_domains = $8, stale_after_days = $9 WHERE id = $7";
         let secret_sql = "UPDATE teams SET webhook_secret = $1 WHERE id = $2";
         let now = chrono::Utc::now();
         on_db!(db, |pool| {
@@ -262,6 +284,7 @@ mod store {
                 .bind(&new.alert_webhook_url)
                 .bind(team.id)
                 .bind(new.schedule_recipient_domains.join(","))
+                .bind(i64::from(new.stale_after_days))
                 .execute(&mut *tx)
                 .await?;
             if webhook_secret.is_some() || new.alert_webhook_url.is_none() {
@@ -298,6 +321,7 @@ mod tests {
             alert_recipients: "Ops@Example.com".into(),
             alert_webhook_url: String::new(),
             schedule_recipient_domains: "Example.com, @partner.org".into(),
+            stale_after_days: String::new(),
         }
     }
 
@@ -320,6 +344,7 @@ mod tests {
         };
         assert!(bad(|i| i.low_balance_percents = "120".into()).contains("1 to 99"));
         assert!(bad(|i| i.expiry_horizon_days = "0".into()).contains("1 to 366"));
+        assert!(bad(|i| i.stale_after_days = "0".into()).contains("1 to 90"));
         assert!(bad(|i| i.personal_data = "maybe".into()).contains("on or off"));
         assert!(bad(|i| i.alert_recipients = "nobody".into()).contains("not an e-mail"));
         assert!(bad(|i| i.alert_webhook_url = "ftp://x".into()).contains("http"));

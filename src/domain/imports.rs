@@ -130,3 +130,34 @@ pub struct UndoOutcome {
     /// Charges a later import had overwritten, left as they are.
     pub kept: u64,
 }
+
+/// How fresh a team's numbers are: "Data through … · last import …".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freshness {
+    /// The newest usage day (`None`: no usage yet).
+    pub data_through: Option<NaiveDate>,
+    pub last_import: Option<LastImport>,
+    pub stale_after_days: u32,
+    /// The newest usage day is older than `stale_after_days` before today.
+    pub stale: bool,
+}
+
+impl Freshness {
+    pub fn new(
+        data_through: Option<NaiveDate>,
+        last_import: Option<LastImport>,
+        stale_after_days: u32,
+        today: NaiveDate,
+    ) -> Freshness {
+        let stale = data_through.is_some_and(|d| (today - d).num_days() > i64::from(stale_after_days));
+        Freshness { data_through, last_import, stale_after_days, stale }
+    }
+}
+
+/// The newest import that wrote usage (not rejected, not undone).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastImport {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub source: ImportSource,
+}

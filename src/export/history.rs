@@ -361,6 +361,25 @@ pub async fn delete(db: &Db, id: i64) -> Result<()> {
 
 /// Exports made while their team showed names, of teams that now hide them
 /// (`team_id`'s, or every team's): what switching personal data off deletes.
+/// The team's stored exports made with names whose range overlaps
+/// `from..=to`: the files that can show a person used on those days.
+pub async fn named_of_team_between(
+    db: &Db,
+    team_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(i64, ExportFormat)>> {
+    let sql = "SELECT id, format FROM exports WHERE team_id = $1 AND personal_data = TRUE
+        AND range_from <= $3 AND range_to >= $2 ORDER BY id";
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, (i64, String)>(sql)
+        .bind(team_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?);
+    Ok(rows.into_iter().filter_map(|(id, f)| Some((id, ExportFormat::parse(&f)?))).collect())
+}
+
 pub async fn named_of_hidden_teams(db: &Db, team_id: Option<i64>) -> Result<Vec<(i64, ExportFormat)>> {
     let sql = "SELECT e.id, e.format FROM exports e JOIN teams t ON t.id = e.team_id
         WHERE e.personal_data = TRUE AND t.personal_data = FALSE AND ($1 = -1 OR e.team_id = $1) ORDER BY e.id";

@@ -1,6 +1,7 @@
 //! Alerts (issue 5, DESIGN §8): an e-mail, and optionally a webhook event,
-//! when a team's available tokens fall to a low-balance threshold or a pack
-//! with unused tokens will expire within the team's horizon.
+//! when a team's available tokens fall to a low-balance threshold, a pack
+//! with unused tokens will expire within the team's horizon, or the team's
+//! newest usage day is older than its stale-data setting.
 //!
 //! Each condition alerts once when it starts to hold and is re-armed when it
 //! stops holding (a purchase lifts the balance back over the threshold), so
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use crate::access::settings::TeamSettings;
 use crate::db::{Db, on_db};
+use crate::domain::imports::Freshness;
 use crate::domain::ledger::PackState;
 use crate::domain::model::Balance;
 use crate::domain::teams::Team;
@@ -31,6 +33,7 @@ pub struct Condition {
 pub enum AlertEvent {
     LowBalance { team: String, threshold_percent: u32, available: i64, total: i64 },
     Expiring { team: String, pack_id: i64, expires_on: NaiveDate, unused_tokens: i64 },
+    StaleData { team: String, data_through: NaiveDate, stale_after_days: u32 },
 }
 
 impl AlertEvent {
@@ -41,6 +44,9 @@ impl AlertEvent {
             }
             AlertEvent::Expiring { expires_on, .. } => {
                 format!("Tokenboard: {team_name} has tokens expiring on {expires_on}")
+            }
+            AlertEvent::StaleData { data_through, .. } => {
+                format!("Tokenboard: {team_name} has no usage after {data_through}")
             }
         }
     }
@@ -55,16 +61,22 @@ impl AlertEvent {
                 "Pack #{pack_id} of {team_name} expires on {expires_on} with {unused_tokens} unused tokens; \
                  unused tokens are lost on that day."
             ),
+            AlertEvent::StaleData { data_through, stale_after_days, .. } => format!(
+                "The newest usage of {team_name} is from {data_through}, more than {stale_after_days} days ago: \
+                 its reports do not show recent use. Import the vendor's latest usage file."
+            ),
         }
     }
 }
 
-/// Every condition of the team's settings, evaluated on today's balance and packs.
+/// Every condition of the team's settings, evaluated on today's balance,
+/// packs and data freshness.
 pub fn conditions(
     team: &Team,
     settings: &TeamSettings,
     balance: Balance,
     packs: &[PackState],
+    freshness: &Freshness,
     today: NaiveDate,
 ) -> Vec<Condition> {
     let mut conditions: Vec<Condition> = settings
@@ -93,6 +105,17 @@ pub fn conditions(
             unused_tokens: state.remaining(),
         },
     }));
+    if let Some(data_through) = freshness.data_through {
+        conditions.push(Condition {
+            key: "stale-data".into(),
+            holds: freshness.stale,
+            event: AlertEvent::StaleData {
+                team: team.slug.clone(),
+                data_through,
+                stale_after_days: freshness.stale_after_days,
+            },
+        });
+    }
     conditions
 }
 
@@ -103,8 +126,9 @@ pub async fn check_team(db: &Db, team: &Team, now: DateTime<Utc>) -> Result<Vec<
     let settings = crate::access::settings::load(db, team.id).await?;
     let today = team.today();
     let ledger = crate::domain::packs::ledger(db, team.id, today).await?;
+    let freshness = crate::ingest::import::freshness(db, team).await?;
     let mut sent = Vec::new();
-    for condition in conditions(team, &settings, ledger.balance(), &ledger.packs, today) {
+    for condition in conditions(team, &settings, ledger.balance(), &ledger.packs, &freshness, today) {
         let was_active = was_active(db, team.id, &condition.key).await?;
         if condition.holds == was_active {
             continue;

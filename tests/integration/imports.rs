@@ -293,7 +293,38 @@ async fn the_history_records_who_what_and_when(db: &Db) {
     assert!(matches!(foreign, Err(tokenboard::Error::NotFound(_))), "{foreign:?}");
 }
 
+/// "Data through … · last import …": the newest usage day and the newest
+/// import that stands; stale after the team's setting, once alerted.
+async fn freshness_follows_imports_and_undo_and_alerts_once_when_stale(db: &Db) {
+    let t = team(db, "design").await;
+    let fresh = tokenboard::ingest::import::freshness(db, &t).await.unwrap();
+    assert_eq!((fresh.data_through, fresh.last_import.is_none(), fresh.stale), (None, true, false));
+    let today = t.today();
+    let old = today - chrono::Days::new(10);
+    let file = format!("Email,Product,Usage date,Tokens used\na@x.com,Revit,{old},5\n");
+    let first = import(db, &t, file.as_bytes()).await;
+    let fresh = tokenboard::ingest::import::freshness(db, &t).await.unwrap();
+    assert_eq!((fresh.data_through, fresh.stale_after_days, fresh.stale), (Some(old), 3, true));
+    assert_eq!(fresh.last_import.as_ref().map(|l| l.actor.as_str()), Some("ann@admins.example"));
+
+    let now = chrono::Utc::now();
+    let sent = tokenboard::notify::alerts::check_team(db, &t, now).await.unwrap();
+    assert!(sent.iter().any(|e| matches!(e, tokenboard::notify::alerts::AlertEvent::StaleData { .. })), "{sent:?}");
+    let again = tokenboard::notify::alerts::check_team(db, &t, now).await.unwrap();
+    assert!(again.is_empty(), "one crossing, one alert: {again:?}");
+
+    let recent = format!("Email,Product,Usage date,Tokens used\na@x.com,Revit,{today},5\n");
+    let second = import(db, &t, recent.as_bytes()).await;
+    let fresh = tokenboard::ingest::import::freshness(db, &t).await.unwrap();
+    assert_eq!((fresh.data_through, fresh.stale), (Some(today), false));
+    undo_import(db, t.id, second.import_id.unwrap(), &Actor::CommandLine).await.unwrap();
+    let fresh = tokenboard::ingest::import::freshness(db, &t).await.unwrap();
+    assert_eq!((fresh.data_through, fresh.stale), (Some(old), true), "the undo takes the fresh day back");
+    assert!(first.import_id.is_some());
+}
+
 db_tests!(
+    freshness_follows_imports_and_undo_and_alerts_once_when_stale,
     vendor_csv_with_semicolons_dotted_dates_and_repeated_service_uses,
     xlsx_from_openpyxl_and_rust_xlsxwriter_equal_their_csv_twin,
     ambiguous_slash_dates_are_rejected_naming_date_format,

@@ -23,6 +23,7 @@ fn form(time_zone: &str, personal_data: &str) -> SettingsInput {
         alert_recipients: "ops@example.com".into(),
         alert_webhook_url: "https://hooks.example.com/t/secret".into(),
         schedule_recipient_domains: String::new(),
+        stale_after_days: "7".into(),
     }
 }
 
@@ -41,18 +42,19 @@ async fn a_settings_change_is_saved_and_audited(db: &Db) {
     let (_dir, files) = export_files();
 
     let changes = settings::update(db, &files, &team, &actor, &wanted).await.unwrap();
-    assert_eq!(changes.len(), 6, "{changes:?}");
+    assert_eq!(changes.len(), 7, "{changes:?}");
     assert_eq!(settings::load(db, team.id).await.unwrap(), wanted);
     let reloaded = teams::team(db, "design").await.unwrap();
     assert!(!reloaded.personal_data);
     assert_eq!(reloaded.time_zone, "Europe/Berlin");
 
     let log = audit::for_team(db, team.id, 100).await.unwrap();
-    assert_eq!(log.len(), 6);
+    assert_eq!(log.len(), 7);
     assert!(log.iter().all(|e| e.actor == "lead@example.com"));
     let details: Vec<&str> = log.iter().map(|e| e.detail.as_str()).collect();
     assert!(details.contains(&"time zone: UTC → Europe/Berlin"), "{details:?}");
     assert!(details.contains(&"low balance alerts: 20 → 25,10"), "{details:?}");
+    assert!(details.contains(&"stale data after days: 3 → 7"), "{details:?}");
     assert!(log.iter().any(|e| e.action == "personal-data" && e.detail == "personal data off"));
     // The webhook URL may carry a secret: the log says it changed, not what it is.
     assert!(details.iter().all(|d| !d.contains("secret")), "{details:?}");

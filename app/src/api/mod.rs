@@ -12,6 +12,7 @@ pub mod schedules;
 pub mod settings;
 
 use serde::{Deserialize, Serialize};
+use tokenboard::domain::imports::Freshness;
 use tokenboard::domain::model::TeamRef;
 
 #[cfg(feature = "ssr")]
@@ -29,6 +30,8 @@ pub struct Viewer {
 pub struct TeamScreen<T> {
     pub viewer: Viewer,
     pub team: TeamRef,
+    /// "Data through … · last import …", shown on every team page.
+    pub freshness: Freshness,
     pub data: T,
 }
 
@@ -42,6 +45,7 @@ pub struct TeamRequest {
 mod context {
     use tokenboard::Db;
     use tokenboard::access::audit::Actor;
+    use tokenboard::domain::imports::Freshness;
     use tokenboard::domain::model::{Role, TeamRef};
     use tokenboard::domain::range::{RangeQuery, ResolvedRange};
     use tokenboard::domain::teams::Team;
@@ -58,6 +62,7 @@ mod context {
         pub viewer: Viewer,
         pub team: Team,
         pub role: Role,
+        pub freshness: Freshness,
     }
 
     impl TeamContext {
@@ -67,7 +72,8 @@ mod context {
             let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
             let actor = Actor::Admin { id: admin.id, email: admin.email.clone() };
             let viewer = Viewer { email: admin.email, teams };
-            Ok(TeamContext { db, actor, viewer, team: access.team, role: access.role })
+            let freshness = tokenboard::ingest::import::freshness(&db, &access.team).await?;
+            Ok(TeamContext { db, actor, viewer, team: access.team, role: access.role, freshness })
         }
 
         /// Settings, schedules and the audit log are for primary admins only.
@@ -91,7 +97,7 @@ mod context {
 
         /// The screen answer: `data` with who is looking and the team.
         pub fn screen<T>(self, data: T) -> TeamScreen<T> {
-            TeamScreen { team: self.team_ref(), viewer: self.viewer, data }
+            TeamScreen { team: self.team_ref(), viewer: self.viewer, freshness: self.freshness, data }
         }
     }
 }

@@ -24,6 +24,7 @@ pub struct SummaryRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SummaryPageData {
     pub viewer: Viewer,
+    pub freshness: tokenboard::domain::imports::Freshness,
     pub summary: SummaryView,
 }
 
@@ -78,7 +79,7 @@ pub async fn load_summary(request: SummaryRequest) -> Result<SummaryPageData, Ap
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let today = cx.team.today();
     let summary = tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range).await?;
-    Ok(SummaryPageData { viewer: cx.viewer, summary })
+    Ok(SummaryPageData { viewer: cx.viewer, freshness: cx.freshness, summary })
 }
 
 #[server(endpoint = "products", input = leptos::server_fn::codec::Json)]
@@ -115,7 +116,8 @@ pub async fn load_user_detail(request: UserDetailRequest) -> Result<TeamScreen<U
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BalancesScreen {
     pub viewer: Viewer,
-    pub teams: Vec<TeamBalanceView>,
+    /// Each team's balance and how fresh its numbers are.
+    pub teams: Vec<(TeamBalanceView, tokenboard::domain::imports::Freshness)>,
 }
 
 #[server(endpoint = "balances", input = leptos::server_fn::codec::Json)]
@@ -125,7 +127,8 @@ pub async fn load_balances() -> Result<BalancesScreen, AppError> {
     let mut balances = Vec::with_capacity(teams.len());
     for team in &teams {
         let (_, _, access) = crate::session::require_team(&team.slug, Role::Secondary).await?;
-        balances.push(screens::team_balance(&db, &access.team, access.role).await?);
+        let freshness = tokenboard::ingest::import::freshness(&db, &access.team).await?;
+        balances.push((screens::team_balance(&db, &access.team, access.role).await?, freshness));
     }
     Ok(BalancesScreen { viewer: Viewer { email: admin.email, teams }, teams: balances })
 }
@@ -137,4 +140,25 @@ pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<Forecast
     cx.range(&request.range)?;
     let data = screens::forecast(&cx.db, &cx.team).await?;
     Ok(cx.screen(data))
+}
+
+/// Erases a team user for good (primary admins): names and e-mail become
+/// their pseudonym; audited without either.
+#[server(endpoint = "user_erase")]
+pub async fn erase_user(team: String, user: i64) -> Result<String, AppError> {
+    let cx = TeamContext::primary(&team).await?;
+    let state = crate::session::state()?;
+    let erased = tokenboard::access::erasure::erase_user(
+        &cx.db,
+        &state.exports.files,
+        &state.exports.key,
+        &cx.team,
+        user,
+        &cx.actor,
+    )
+    .await?;
+    Ok(format!(
+        "Erased: this person is shown as {} from now on; {} stored exports deleted.",
+        erased.pseudonym, erased.exports_deleted
+    ))
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokenboard::domain::imports::Freshness;
 use tokenboard::domain::range::RangeQuery;
 
 use crate::api::{TeamScreen, Viewer};
@@ -59,7 +60,14 @@ pub enum Tab {
 /// Header, tabs and the page body of a team screen. `range_query` ("?range=3m")
 /// is carried over by the tabs and the team picker.
 #[component]
-pub fn TeamLayout(viewer: Viewer, team: TeamRef, tab: Tab, range_query: String, children: Children) -> impl IntoView {
+pub fn TeamLayout(
+    viewer: Viewer,
+    team: TeamRef,
+    freshness: Freshness,
+    tab: Tab,
+    range_query: String,
+    children: Children,
+) -> impl IntoView {
     let slug = team.slug.clone();
     let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast"), (Tab::Exports, "exports", "Exports"), (Tab::Imports, "imports", "Imports"), (Tab::Packs, "packs", "Packs"), (Tab::Schedules, "schedules", "Schedules"), (Tab::Settings, "settings", "Settings"), (Tab::Audit, "audit", "Audit log")]
         .into_iter()
@@ -75,6 +83,7 @@ pub fn TeamLayout(viewer: Viewer, team: TeamRef, tab: Tab, range_query: String, 
         <Header email=viewer.email teams=viewer.teams current=Some(team) query=range_query.clone()/>
         <main class="page">
             <nav class="tabs">{tabs}</nav>
+            <FreshnessLine freshness/>
             {children()}
         </main>
     }
@@ -97,5 +106,27 @@ where
                 }
             })}
         </Transition>
+    }
+}
+
+/// "Data through Nov 27, 2026 · last import Nov 28, 09:14 UTC by ann@… (upload)",
+/// a warning when the newest usage day is older than the team's setting.
+#[component]
+pub fn FreshnessLine(freshness: Freshness) -> impl IntoView {
+    let through = match freshness.data_through {
+        Some(day) => format!("Data through {}", tokenboard::domain::range::short_date(day, true)),
+        None => "No usage imported yet".to_owned(),
+    };
+    let import = freshness.last_import.as_ref().map(|last| {
+        format!(" · last import {} by {} ({})", last.at.format("%b %-d, %Y %H:%M UTC"), last.actor, last.source.title())
+    });
+    let warning = freshness
+        .stale
+        .then(|| format!(" · older than {} days: import the latest usage file", freshness.stale_after_days));
+    view! {
+        <p class="freshness" class:stale=freshness.stale data-stale=freshness.stale.to_string()
+            data-through=freshness.data_through.map(|d| d.to_string()).unwrap_or_default()>
+            {through}{import}{warning}
+        </p>
     }
 }

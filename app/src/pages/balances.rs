@@ -11,6 +11,7 @@ use crate::components::chart::donut_svg;
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::components::kpi::{Kpi, group_thousands};
+use crate::components::layout::FreshnessLine;
 
 #[component]
 pub fn BalancesPage() -> impl IntoView {
@@ -24,7 +25,7 @@ pub fn BalancesPage() -> impl IntoView {
                         <Header email=screen.viewer.email teams=screen.viewer.teams current=None query=String::new()/>
                         <main class="page">
                             <h1 class="page-title">"Balances"</h1>
-                            {screen.teams.into_iter().map(|t| view! { <TeamBalance t/> }).collect_view()}
+                            {screen.teams.into_iter().map(|(t, freshness)| view! { <TeamBalance t freshness/> }).collect_view()}
                         </main>
                     }.into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),
@@ -35,7 +36,7 @@ pub fn BalancesPage() -> impl IntoView {
 }
 
 #[component]
-fn TeamBalance(t: TeamBalanceView) -> impl IntoView {
+fn TeamBalance(t: TeamBalanceView, freshness: tokenboard::domain::imports::Freshness) -> impl IntoView {
     let b = t.balance;
     let packs = t
         .packs
@@ -69,6 +70,8 @@ fn TeamBalance(t: TeamBalanceView) -> impl IntoView {
     view! {
         <section class="team-balance" data-team=t.team.slug.clone() data-overdraft=b.overdraft.to_string()>
             <h2><a href=format!("/teams/{}/summary", t.team.slug)>{t.team.name.clone()}</a></h2>
+            <FreshnessLine freshness/>
+            <p><a href=format!("/teams/{}/packs", t.team.slug)>"Packs, moves and adjustments"</a></p>
             <div class="balance-row">
                 <div class="donut" data-used=b.used.to_string() data-available=b.available.to_string() inner_html=donut_svg(b.used, b.available)></div>
                 <div class="kpis">

@@ -44,7 +44,7 @@ fn ForecastScreen(screen: TeamScreen<ForecastView>) -> impl IntoView {
         .collect_view();
     view! {
         <Title text=format!("{} · Forecast · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Forecast range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Forecast range_query=String::new()>
             <section>
                 <h2>"Forecast"</h2>
                 <p class="muted">"Projects the last 30 days' burn rate forward through the packs' consumption order."</p>

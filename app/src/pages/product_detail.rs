@@ -71,7 +71,7 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
         .collect_view();
     view! {
         <Title text=format!("{} · {} · Tokenboard", product.name, screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Products range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Products range_query=range_query.clone()>
             <section class="product-detail" data-product=product.slug.clone()>
                 <p class="breadcrumb"><a href=format!("/teams/{slug}/products{range_query}")>"By product"</a>" / "</p>
                 <h2>{product.name.clone()}</h2>

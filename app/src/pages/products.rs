@@ -86,7 +86,7 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
     };
     view! {
         <Title text=format!("{} · By product · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Products range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Products range_query=range_query.clone()>
             <section>
                 <RangePicker range=range.clone()/>
                 <ExportBar team=screen.team.slug.clone() report=ExportReport::ByProduct params=export_params/>

@@ -52,7 +52,7 @@ fn SchedulesScreen(
     let empty = screen.data.is_empty().then(|| view! { <p class="muted">"No scheduled reports yet."</p> });
     view! {
         <Title text=format!("{} · Schedules · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Schedules range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Schedules range_query=String::new()>
             <section>
                 <h2>"Scheduled reports"</h2>
                 {error}

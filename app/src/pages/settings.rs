@@ -82,7 +82,7 @@ fn SettingsScreen(
     };
     view! {
         <Title text=format!("{} · Settings · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Settings range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Settings range_query=String::new()>
             <section>
                 <h2>"Team settings"</h2>
                 {error}
@@ -128,6 +128,9 @@ fn SettingsForm(slug: String, settings: TeamSettings, save: ServerAction<SaveSet
             <label for="settings-horizon">"Expiry alert horizon (days)"</label>
             <input type="number" id="settings-horizon" name="settings[expiry_horizon_days]" min="1" max="366"
                 value=settings.expiry_horizon_days.to_string()/>
+            <label for="settings-stale">"Data is stale after (days)"</label>
+            <input type="number" id="settings-stale" name="settings[stale_after_days]" min="1" max="90"
+                value=settings.stale_after_days.to_string()/>
             <label for="settings-recipients">"Alert recipients"</label>
             <input type="text" id="settings-recipients" name="settings[alert_recipients]"
                 value=settings.alert_recipients.join(", ") placeholder="finance@example.com"/>

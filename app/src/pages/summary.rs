@@ -48,10 +48,10 @@ pub fn SummaryPage() -> impl IntoView {
 
 #[component]
 fn SummaryScreen(page: SummaryPageData) -> impl IntoView {
-    let SummaryPageData { viewer, summary: s } = page;
+    let SummaryPageData { viewer, freshness, summary: s } = page;
     view! {
         <Title text=format!("{} · Summary · Tokenboard", s.team.name)/>
-        <TeamLayout viewer team=s.team.clone() tab=Tab::Summary range_query=s.range.query()>
+        <TeamLayout viewer team=s.team.clone() freshness tab=Tab::Summary range_query=s.range.query()>
             <Today s=s.clone()/>
             <RangeSection s/>
         </TeamLayout>

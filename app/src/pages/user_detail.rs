@@ -8,12 +8,14 @@ use tokenboard::report::DimensionValue;
 use tokenboard::report::views::UserDetailView;
 
 use crate::api::TeamScreen;
-use crate::api::reports::{UserDetailRequest, load_user_detail};
+use crate::api::reports::{EraseUser, UserDetailRequest, load_user_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::group_thousands;
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
 use crate::components::range_picker::RangePicker;
+use leptos::form::ActionForm;
+use tokenboard::domain::model::Role;
 use tokenboard::export::{ExportParams, ExportReport};
 
 #[component]
@@ -21,16 +23,46 @@ pub fn UserDetailPage() -> impl IntoView {
     let team = use_param("team");
     let user = use_param("user");
     let range = use_range_query();
+    let erase = ServerAction::<EraseUser>::new();
     let resource = Resource::new(
         // A non-numeric id can match no user: -1 answers "not found".
-        move || UserDetailRequest { team: team(), user: user().parse().unwrap_or(-1), range: range() },
+        move || {
+            erase.version().get();
+            UserDetailRequest { team: team(), user: user().parse().unwrap_or(-1), range: range() }
+        },
         load_user_detail,
     );
-    view! { <LoadScreen resource render=|screen| view! { <UserDetailScreen screen/> }/> }
+    view! { <LoadScreen resource render=move |screen| view! { <UserDetailScreen screen erase/> }/> }
+}
+
+/// Primary admins erase a person for good: names and e-mail become the pseudonym.
+#[component]
+fn EraseForm(slug: String, user_id: i64, erase: ServerAction<EraseUser>) -> impl IntoView {
+    let answer = move || {
+        erase.value().get().map(|answer| match answer {
+            Ok(message) => view! { <p class="notice" data-erased="">{message}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    };
+    view! {
+        {answer}
+        <details class="confirm erase">
+            <summary>"Erase this person…"</summary>
+            <p>
+                "Replaces their names and e-mail by a pseudonym for good. Their usage and every total stay; "
+                "stored exports that could show them are deleted. This cannot be undone."
+            </p>
+            <ActionForm action=erase>
+                <input type="hidden" name="team" value=slug/>
+                <input type="hidden" name="user" value=user_id.to_string()/>
+                <button type="submit" class="danger" data-erase=user_id.to_string()>"Erase for good"</button>
+            </ActionForm>
+        </details>
+    }
 }
 
 #[component]
-fn UserDetailScreen(screen: TeamScreen<UserDetailView>) -> impl IntoView {
+fn UserDetailScreen(screen: TeamScreen<UserDetailView>, erase: ServerAction<EraseUser>) -> impl IntoView {
     let UserDetailView { range, user, tokens, products, versions, charges } = screen.data.clone();
     let slug = screen.team.slug.clone();
     let range_query = range.query();
@@ -80,7 +112,7 @@ fn UserDetailScreen(screen: TeamScreen<UserDetailView>) -> impl IntoView {
         .collect_view();
     view! {
         <Title text=format!("{name} · {} · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Users range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Users range_query=range_query.clone()>
             <section class="user-detail" data-user=user.id.to_string()>
                 <p class="breadcrumb"><a href=format!("/teams/{slug}/users{range_query}")>"By user"</a>" / "</p>
                 <h2>{name.clone()}</h2>
@@ -97,6 +129,7 @@ fn UserDetailScreen(screen: TeamScreen<UserDetailView>) -> impl IntoView {
                     <thead><tr><th>"Date"</th><th>"Product"</th><th>"Version"</th><th>"Feature"</th><th class="num">"Tokens"</th></tr></thead>
                     <tbody>{log}</tbody>
                 </table>
+                {(screen.team.role == Role::Primary).then(|| view! { <EraseForm slug=slug.clone() user_id=user.id erase/> })}
             </section>
         </TeamLayout>
     }

@@ -91,7 +91,7 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
     let next = (page < pages).then(|| table_href(table.order(), page + 1));
     view! {
         <Title text=format!("{} · By user · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() tab=Tab::Users range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Users range_query=range_query.clone()>
             <section>
                 <RangePicker range=range.clone()/>
                 <ExportBar team=slug.clone() report=ExportReport::ByUser params=export_params/>

@@ -9,7 +9,7 @@ use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::domain::model::Role;
 use tokenboard::domain::teams::{self, NewTeam};
 
-use super::{AdminCommand, ApiKeyCommand, RollupsCommand, TeamCommand, open_db};
+use super::{AdminCommand, ApiKeyCommand, RollupsCommand, TeamCommand, UserCommand, open_db};
 use crate::config::Config;
 
 pub(super) async fn rollups(config: &Config, command: RollupsCommand) -> Result<()> {
@@ -91,4 +91,20 @@ fn read_password() -> Result<String> {
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     Ok(password)
+}
+
+pub(super) async fn user(config: &Config, command: UserCommand) -> Result<()> {
+    let UserCommand::Erase { team, email } = command;
+    let db = open_db(config).await?;
+    let team = teams::team(&db, &team).await?;
+    let user_id = tokenboard::access::erasure::user_by_email(&db, &team, &email).await?;
+    let files = tokenboard::export::job::ExportFiles::new(config.exports_dir())?;
+    let key = config.pseudonym_key()?;
+    let erased =
+        tokenboard::access::erasure::erase_user(&db, &files, &key, &team, user_id, &Actor::CommandLine).await?;
+    println!(
+        "{}: erased; the person is shown as {} from now on ({} stored exports deleted)",
+        team.slug, erased.pseudonym, erased.exports_deleted
+    );
+    Ok(())
 }

@@ -42,6 +42,9 @@ enum Command {
     /// Manage token packs.
     #[command(subcommand)]
     Packs(PacksCommand),
+    /// Team users (the people whose usage is imported).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Move tokens between teams, or adjust a team's tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -211,6 +214,17 @@ enum PacksCommand {
 }
 
 #[derive(Subcommand)]
+enum UserCommand {
+    /// Replace a person's names and e-mail by their pseudonym, for good.
+    Erase {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokensCommand {
     /// Move tokens of an active pack to another team (they keep the pack's expiry).
     Move {
@@ -286,6 +300,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(command) => imports::run(&config, command).await,
         Command::Packs(command) => packs::packs(&config, command).await,
         Command::Tokens(command) => packs::tokens(&config, command).await,
+        Command::User(command) => manage::user(&config, command).await,
         Command::ApiKey(command) => manage::api_key(&config, command).await,
         Command::Admin(command) => manage::admin(&config, command).await,
     }

@@ -123,6 +123,7 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
         // To a team the primary admin of "mine" is also primary of.
         "tokens_move" => (Level::Primary, form(format!("team=mine&to=spare&pack={}&tokens=1", ids.pack))),
         "tokens_adjust" => (Level::Primary, form("team=mine&tokens=5&pack=&reason=credit".into())),
+        "user_erase" => (Level::Primary, form(format!("team=mine&user={}", ids.user))),
         // Schedules are for primary admins only (issue 10).
         "schedules" => (Level::Primary, json(serde_json::json!({ "request": team_request }))),
         "schedule_save" => (

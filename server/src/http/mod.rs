@@ -136,6 +136,8 @@ mod bounds_tests;
 #[cfg(test)]
 mod edge_tests;
 #[cfg(test)]
+mod erase_tests;
+#[cfg(test)]
 mod error_tests;
 #[cfg(test)]
 mod escaping_tests;

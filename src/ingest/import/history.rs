@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use super::LineError;
 use crate::access::audit::{Actor, AuditAction, record_in};
 use crate::db::{Db, on_db};
-use crate::domain::imports::{ImportRecord, ImportSource, ImportStatus, UndoOutcome, UndoneBy};
+use crate::domain::imports::{Freshness, ImportRecord, ImportSource, ImportStatus, LastImport, UndoOutcome, UndoneBy};
+use crate::domain::teams::Team;
 use crate::error::{Error, Result};
 
 /// Who and what an import is, before it runs.
@@ -229,4 +230,27 @@ pub async fn undo_import(db: &Db, team_id: i64, import_id: i64, actor: &Actor) -
         tx.commit().await?;
     });
     Ok(outcome)
+}
+
+/// How fresh the team's numbers are: its newest usage day and its newest
+/// import that stands (DESIGN §5).
+pub async fn freshness(db: &Db, team: &Team) -> Result<Freshness> {
+    let (data_through, stale_after_days): (Option<chrono::NaiveDate>, i64) = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT (SELECT MAX(usage_date) FROM daily_usage WHERE team_id = $1), stale_after_days FROM teams WHERE id = $1"
+    )
+    .bind(team.id)
+    .fetch_one(pool)
+    .await?
+    });
+    let stale_after_days = stale_after_days.clamp(1, i64::from(u32::MAX)) as u32;
+    let last: Option<(DateTime<Utc>, String, String)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT created_at, actor, source FROM imports
+         WHERE team_id = $1 AND status = 'done' AND undone_at IS NULL ORDER BY id DESC LIMIT 1"
+    )
+    .bind(team.id)
+    .fetch_optional(pool)
+    .await?);
+    let last_import = last.and_then(|(at, actor, source)| Some(LastImport { at, actor, source: source.parse().ok()? }));
+    Ok(Freshness::new(data_through, last_import, stale_after_days, team.today()))
 }

@@ -26,10 +26,10 @@ use crate::domain::teams::Team;
 use crate::error::Error;
 
 pub use crate::domain::imports::{
-    ImportOutcome, ImportRecord, ImportSource, ImportStatus, LineError, MAX_LISTED_NEW_USERS, UndoOutcome,
+    Freshness, ImportOutcome, ImportRecord, ImportSource, ImportStatus, LineError, MAX_LISTED_NEW_USERS, UndoOutcome,
 };
 pub use dates::DateFormat;
-pub use history::{find_import, list_imports, undo_import};
+pub use history::{find_import, freshness, list_imports, undo_import};
 pub use parse::parse_usage_file;
 pub use write::store_charges;
 

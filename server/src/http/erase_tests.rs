@@ -1,0 +1,92 @@
+//! Erasing a person, through the server function the user page calls, on
+//! SQLite and PostgreSQL: afterwards their name and e-mail appear in no
+//! page, server-function answer, export or audit row; the file exported
+//! before is gone; every total is unchanged.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+
+use tokenboard::access::{accounts, auth};
+use tokenboard::domain::model::Role;
+use tokenboard::{Db, db_tests, on_db};
+
+use super::tests::{call, get, login_request, session_of, team};
+
+const SECRETS: [&str; 3] = ["Lovelace", "ada.lovelace", "Ada "];
+
+async fn total_tokens(db: &Db) -> i64 {
+    on_db!(db, |p| sqlx::query_scalar("SELECT CAST(SUM(tokens) AS BIGINT) FROM usage_charges")
+        .fetch_one(p)
+        .await
+        .unwrap())
+}
+
+async fn erasing_a_person_leaves_no_trace_and_every_total(db: &Db) {
+    let mine = team(db, "mine").await;
+    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
+    auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
+    let today = mine.today();
+    let csv = format!(
+        "email,first name,last name,product,usage date,tokens used\n\
+         ada.lovelace@x.com,Ada,Lovelace,Revit,{today},10\ngrace@x.com,Grace,Hopper,Maya,{today},20\n"
+    );
+    tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
+    let cookie = session_of(&headers);
+    let ada: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT id FROM team_users WHERE email = 'ada.lovelace@x.com'")
+        .fetch_one(p)
+        .await
+        .unwrap());
+    // An export made before, with names: it must not outlive the erasure.
+    let (status, _, before) = call(db, get("/teams/mine/export/token-usage.csv?range=7d", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(before.contains("Lovelace"));
+    let export_id: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT MAX(id) FROM exports").fetch_one(p).await.unwrap());
+    let tokens_before = total_tokens(db).await;
+
+    let erase = Request::post("/api/user_erase")
+        .header(header::COOKIE, &cookie)
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("team=mine&user={ada}")))
+        .unwrap();
+    let (status, _, answer) = call(db, erase).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains("1 stored exports deleted"), "{answer}");
+
+    let mut paths: Vec<String> =
+        ["summary", "products", "products/revit", "users", &format!("users/{ada}"), "forecast", "imports", "audit"]
+            .iter()
+            .map(|p| format!("/teams/mine/{p}?range=7d"))
+            .collect();
+    for report in ["token-usage", "seat-usage", "by-user", "by-product", "summary"] {
+        paths.push(format!("/teams/mine/export/{report}.csv?range=7d"));
+    }
+    paths.push("/teams/mine/users?range=7d&q=Lovelace".into());
+    for path in &paths {
+        let (status, _, body) = call(db, get(path, Some(&cookie))).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        for secret in SECRETS {
+            assert!(!body.contains(secret), "{path} still shows {secret:?}");
+        }
+    }
+    let users = Request::post("/api/users")
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            serde_json::json!({"request": {"team": "mine", "range": {"range": "7d"}, "table": {}}}).to_string(),
+        ))
+        .unwrap();
+    let (status, _, body) = call(db, users).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!SECRETS.iter().any(|s| body.contains(s)) && body.contains("Grace"), "{body}");
+    let (status, ..) = call(db, get(&format!("/teams/mine/exports/{export_id}/download"), Some(&cookie))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the earlier file is deleted");
+    let audit: Vec<String> =
+        on_db!(db, |p| sqlx::query_scalar("SELECT detail FROM audit_log").fetch_all(p).await.unwrap());
+    assert!(audit.iter().any(|d| d.contains("was erased")), "{audit:?}");
+    assert!(!audit.iter().any(|d| SECRETS.iter().any(|s| d.contains(s))), "{audit:?}");
+    assert_eq!(total_tokens(db).await, tokens_before, "usage and totals stay");
+}
+
+db_tests!(erasing_a_person_leaves_no_trace_and_every_total);
