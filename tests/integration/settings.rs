@@ -61,7 +61,7 @@ async fn a_settings_change_is_saved_and_audited(db: &Db) {
 
     // Saving the same again changes and audits nothing.
     assert!(settings::update(db, &files, &team, &actor, &wanted).await.unwrap().is_empty());
-    assert_eq!(audit::for_team(db, team.id, 100).await.unwrap().len(), 6);
+    assert_eq!(audit::for_team(db, team.id, 100).await.unwrap().len(), 7);
 }
 
 async fn a_bad_time_zone_changes_nothing(db: &Db) {
