@@ -71,6 +71,7 @@
       }
     });
     xhr.addEventListener("error", () => fail(form, "The upload failed: the server could not be reached."));
+    show(form, "uploading", 0, "Uploading…");
     xhr.send(new FormData(form));
   }
 

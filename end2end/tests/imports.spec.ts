@@ -17,12 +17,11 @@ function newestImport() {
   return query("SELECT * FROM imports WHERE team_id = ? ORDER BY id DESC LIMIT 1", [teamId(TEAM)])[0];
 }
 
-/** Uploads with the page's script, the server's answer held back a moment so the bar can be seen. */
+/** Uploads with the page's script, the request held back a moment so the bar can be seen. */
 async function uploadWithProgress(page: Page, file: Parameters<Page["setInputFiles"]>[1]) {
   await page.route("**/imports/upload", async (route) => {
-    const response = await route.fetch();
     await new Promise((r) => setTimeout(r, 1500));
-    await route.fulfill({ response });
+    await route.continue();
   });
   await page.setInputFiles("#upload-file", file);
   await page.click(".upload-form button[type=submit]");

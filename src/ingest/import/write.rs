@@ -104,6 +104,7 @@ pub(super) async fn write_charges(
     let mut written = Written::default();
     let outcome = &mut written.outcome;
     let staging = staging_table(db);
+    let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -241,6 +242,10 @@ pub(super) async fn write_charges(
 
         // Merge: corrections first (their previous values recorded), then the new keys.
         let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_keys").fetch_one(&mut *tx).await?;
+        if analyze_staging {
+            // A fresh temporary table has no statistics: the joins below would be planned blind.
+            sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
+        }
         if import_id.is_some() {
             sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
         }
