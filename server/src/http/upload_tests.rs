@@ -14,7 +14,7 @@ use tokenboard::domain::model::Role;
 use tokenboard::ingest::import::{ImportSource, ImportStatus, list_imports};
 use tokenboard::{Db, db_tests, on_db};
 
-use super::tests::{config, router, team};
+use super::tests::{config, login_request, router, session_of, team};
 
 const CSV: &str = "Email;Product;Day used;Tokens\nann@x.com;Revit;2.11.2026;10\nbob@x.com;Maya;3.11.2026;5\n";
 
@@ -26,12 +26,8 @@ async fn send(db: &Db, max_upload: usize, request: Request<Body>) -> (StatusCode
 }
 
 async fn login(db: &Db, email: &str) -> String {
-    let request = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("email={email}&password=long%20enough&next=/")))
-        .unwrap();
-    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
-    response.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned()
+    let (_, headers, _) = send(db, 4096, login_request(email, "long%20enough", "/")).await;
+    session_of(&headers)
 }
 
 fn multipart(file_name: &str, file: &[u8], date_format: &str) -> Vec<u8> {
