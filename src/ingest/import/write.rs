@@ -61,18 +61,24 @@ fn staging_table(db: &Db) -> &'static str {
     }
 }
 
-/// A staged key joined to its stored charge (`$2` is the team).
-const STAGED_CHARGE: &str = "c.team_id = $2 AND c.user_id = k.user_id AND c.product_id = k.product_id
-    AND c.usage_date = k.usage_date AND c.feature = k.feature";
+/// The stored charges a staged key corrects (`$2` is the team). `CROSS
+/// JOIN` makes SQLite walk the staged keys and probe the charges' unique
+/// index, never the other way round (a scan of every charge per import).
+const CORRECTED: &str = "FROM import_keys k CROSS JOIN usage_charges c
+    WHERE c.team_id = $2 AND c.user_id = k.user_id AND c.product_id = k.product_id
+    AND c.usage_date = k.usage_date AND c.feature = k.feature AND c.tokens <> k.tokens";
 
 /// Binds: import id (NULL without history), team.
 const RECORD_CORRECTIONS: &str = "INSERT INTO import_corrections
     (import_id, charge_id, previous_tokens, previous_version, previous_import_id)
-    SELECT $1, c.id, c.tokens, c.product_version, c.import_id
-    FROM import_keys k JOIN usage_charges c ON {STAGED_CHARGE} WHERE c.tokens <> k.tokens";
-const APPLY_CORRECTIONS: &str = "UPDATE usage_charges AS c
-    SET tokens = k.tokens, product_version = k.product_version, import_id = $1
-    FROM import_keys k WHERE {STAGED_CHARGE} AND c.tokens <> k.tokens";
+    SELECT $1, c.id, c.tokens, c.product_version, c.import_id {CORRECTED}";
+/// The staged key of a charge, for the correction's new values.
+const ITS_KEY: &str = "FROM import_keys k WHERE k.user_id = usage_charges.user_id
+    AND k.product_id = usage_charges.product_id AND k.usage_date = usage_charges.usage_date
+    AND k.feature = usage_charges.feature";
+const APPLY_CORRECTIONS: &str = "UPDATE usage_charges
+    SET tokens = (SELECT k.tokens {ITS_KEY}), product_version = (SELECT k.product_version {ITS_KEY}), import_id = $1
+    WHERE id IN (SELECT c.id {CORRECTED})";
 const INSERT_NEW: &str = "INSERT INTO usage_charges
     (team_id, user_id, product_id, product_version, feature, usage_date, tokens, import_id)
     SELECT $2, k.user_id, k.product_id, k.product_version, k.feature, k.usage_date, k.tokens, $1
@@ -80,7 +86,7 @@ const INSERT_NEW: &str = "INSERT INTO usage_charges
     ON CONFLICT (team_id, user_id, product_id, usage_date, feature) DO NOTHING";
 
 fn with_join(sql: &str) -> String {
-    sql.replace("{STAGED_CHARGE}", STAGED_CHARGE)
+    sql.replace("{CORRECTED}", CORRECTED).replace("{ITS_KEY}", ITS_KEY)
 }
 
 /// What a merge did, and what it added along the way.
@@ -240,19 +246,23 @@ pub(super) async fn write_charges(
             return Ok(None);
         }
 
-        // Merge: corrections first (their previous values recorded), then the new keys.
+        // Merge: the new keys, then — when some keys were stored before — the
+        // corrections, their previous values recorded first. (A key just
+        // inserted holds the staged tokens, so it is never a correction.)
         let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_keys").fetch_one(&mut *tx).await?;
         if analyze_staging {
             // A fresh temporary table has no statistics: the joins below would be planned blind.
             sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
         }
-        if import_id.is_some() {
-            sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
-        }
-        outcome.updated =
-            sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
         outcome.inserted =
             sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
+        if outcome.inserted < keys as u64 {
+            if import_id.is_some() {
+                sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
+            }
+            outcome.updated =
+                sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
+        }
         outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
 
