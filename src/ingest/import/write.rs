@@ -15,6 +15,8 @@ use crate::db::{Db, Pool, on_db};
 
 /// Rows per INSERT statement (SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 1000;
+/// Staged keys per INSERT statement: 6 parameters each, under SQLite's limit.
+const STAGE_BATCH: usize = 5000;
 
 /// Charges read from a file (or generated) a chunk at a time.
 pub trait ChargeSource {
@@ -50,7 +52,7 @@ fn staging_table(db: &Db) -> &'static str {
             "CREATE TEMP TABLE IF NOT EXISTS import_keys (
                 user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, usage_date TEXT NOT NULL,
                 feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens INTEGER NOT NULL,
-                PRIMARY KEY (user_id, product_id, usage_date, feature))"
+                PRIMARY KEY (user_id, product_id, usage_date, feature)) WITHOUT ROWID"
         }
         Pool::Postgres(_) => {
             "CREATE TEMP TABLE IF NOT EXISTS import_keys (
@@ -222,8 +224,10 @@ pub(super) async fn write_charges(
                 let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
                 *entry = (r.product_version.as_str(), entry.1 + r.tokens);
             }
-            let staged: Vec<_> = staged.into_iter().collect();
-            for chunk in staged.chunks(INSERT_BATCH) {
+            // In key order: the staging b-tree is appended to, not split all over.
+            let mut staged: Vec<_> = staged.into_iter().collect();
+            staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for chunk in staged.chunks(STAGE_BATCH) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO import_keys (user_id, product_id, usage_date, feature, product_version, tokens) ",
                 );
