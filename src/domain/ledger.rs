@@ -189,7 +189,7 @@ impl Ledger {
 
     fn expire_packs(&mut self, date: NaiveDate) {
         for state in self.packs.iter_mut().filter(|s| s.pack.expires_on == date) {
-            let lost = state.remaining();
+            let lost = state.remaining().max(0);
             state.expired_unused = lost;
             if lost > 0 {
                 self.events.push(TokenEvent {
@@ -263,14 +263,15 @@ impl Ledger {
                 self.events.push(event);
             }
             EntryKind::Debit => {
+                // A debit is refused beyond what is available; should usage
+                // imported later for earlier days leave less, the rest lapses
+                // (it is not usage, so no pack repays it).
                 let mut left = amount;
                 for state in self.packs.iter_mut().filter(|s| s.pack.is_active_on(date)) {
                     let take = state.remaining().min(left).max(0);
                     state.removed += take;
                     left -= take;
                 }
-                // A debit beyond what the packs hold is owed like a charge.
-                self.overdraft += left;
                 let event = TokenEvent { date, kind: TokenEventKind::Adjustment, amount: -amount, pack_id: None };
                 self.events.push(event);
             }
@@ -283,7 +284,9 @@ impl Ledger {
             if amount == 0 {
                 break;
             }
-            let take = state.remaining().min(amount);
+            // A pack that gave more away than it held (a move, then usage
+            // imported for earlier days) pays nothing more.
+            let take = state.remaining().min(amount).max(0);
             if take > 0 {
                 parts.push(DrawPart { pack_id: Some(state.pack.id), tokens: take });
             }
@@ -441,5 +444,17 @@ mod tests {
         let ledger = Ledger::simulate(&packs, &[], &[], d("2026-03-01"));
         assert_eq!(ledger.events[0].kind, TokenEventKind::MoveIn);
         assert_eq!(ledger.balance().total, 40);
+    }
+
+    #[test]
+    fn a_pack_that_gave_more_than_it_holds_pays_nothing_more() {
+        // 800 moved out on Mar 1; usage of February imported afterwards takes 500 of the 1000.
+        let packs = [pack(1, 1000, "2026-01-01", "2027-01-01"), pack(2, 1000, "2026-01-01", "2027-06-01")];
+        let entries = [LedgerEntry { date: d("2026-03-01"), amount: 800, kind: EntryKind::MoveOut { pack_id: 1 } }];
+        let usage = [(d("2026-02-20"), 500), (d("2026-03-02"), 100)];
+        let ledger = Ledger::simulate(&packs, &entries, &usage, d("2026-03-05"));
+        assert_eq!((ledger.pack(1).unwrap().used, ledger.pack(2).unwrap().used), (500, 100));
+        let paid: Vec<_> = ledger.day_draws[1].parts.iter().map(|p| (p.pack_id, p.tokens)).collect();
+        assert_eq!(paid, [(Some(2), 100)], "no negative draw from pack 1");
     }
 }

@@ -9,12 +9,12 @@ use crate::access::audit::{Actor, AuditAction, record_in};
 use crate::db::{Db, on_db};
 use crate::domain::ledger::{EntryKind, Ledger, LedgerEntry, Pack, PackOrigin};
 use crate::domain::teams::Team;
-use crate::domain::values::{MAX_TOKENS_PER_CHARGE, check_text};
+use crate::domain::values::{MAX_TOKENS_PER_CHARGE, MIN_DATE, check_text, max_date};
 use crate::error::{Error, Result};
 
 /// Packs last one year unless told otherwise.
 pub fn default_expiry(purchased_on: NaiveDate) -> NaiveDate {
-    purchased_on + Months::new(12)
+    purchased_on.checked_add_months(Months::new(12)).unwrap_or(NaiveDate::MAX)
 }
 
 /// The longest order reference or adjustment reason kept.
@@ -32,6 +32,12 @@ pub struct PackInput {
 
 impl PackInput {
     fn validate(&self) -> Result<NaiveDate> {
+        let latest = max_date(Utc::now().date_naive());
+        for (what, date) in [("purchase date", Some(self.purchased_on)), ("expiry", self.expires_on)] {
+            if let Some(date) = date.filter(|d| *d < MIN_DATE || *d > latest) {
+                return Err(Error::Invalid(format!("{what} {date} is outside {MIN_DATE} to {latest}")));
+            }
+        }
         if self.tokens <= 0 || self.tokens > MAX_TOKENS_PER_CHARGE * 1000 {
             return Err(Error::Invalid(format!("a pack must hold a positive number of tokens, not {}", self.tokens)));
         }

@@ -139,6 +139,24 @@ fn workbook_from_csv(csv: &str) -> Vec<u8> {
     book.save_to_buffer().unwrap()
 }
 
+/// A workbook that names a far-away cell costs its cells, not its area
+/// (the last cell of a sheet is 17 billion cells from the first).
+async fn a_sparse_workbook_is_read_cell_by_cell(db: &Db) {
+    let t = team(db, "design").await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["Email", "Product", "Date", "Tokens"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    for (col, value) in ["far@x.com", "Revit", "2026-11-02"].iter().enumerate() {
+        sheet.write_string(1, col as u16, *value).unwrap();
+    }
+    sheet.write_number(1, 3, 4.0).unwrap();
+    sheet.write_string(1_048_575, 16_383, "far away").unwrap();
+    let outcome = import(db, &t, &book.save_to_buffer().unwrap()).await;
+    assert_eq!((outcome.rows, outcome.inserted), (1, 1));
+}
+
 async fn ambiguous_slash_dates_are_rejected_naming_date_format(db: &Db) {
     let t = team(db, "design").await;
     let file = b"Email,Product,Date used,Tokens\na@x.com,Revit,3/4/2026,5\nb@x.com,Revit,5/6/2026,5\n";
@@ -324,6 +342,7 @@ async fn freshness_follows_imports_and_undo_and_alerts_once_when_stale(db: &Db) 
 }
 
 db_tests!(
+    a_sparse_workbook_is_read_cell_by_cell,
     freshness_follows_imports_and_undo_and_alerts_once_when_stale,
     vendor_csv_with_semicolons_dotted_dates_and_repeated_service_uses,
     xlsx_from_openpyxl_and_rust_xlsxwriter_equal_their_csv_twin,

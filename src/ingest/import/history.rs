@@ -183,6 +183,7 @@ pub async fn undo_import(db: &Db, team_id: i64, import_id: i64, actor: &Actor) -
     let now = Utc::now();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
+        sqlx::query(super::write::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
         // Under the transaction: a second undo of the same import finds it undone.
         let claimed =
             sqlx::query("UPDATE imports SET undone_at = $2, undone_by = $3 WHERE id = $1 AND undone_at IS NULL")

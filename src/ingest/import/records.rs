@@ -30,7 +30,14 @@ pub(super) fn is_xlsx(first_bytes: &[u8]) -> bool {
 /// Where the rows of a file come from.
 pub(super) enum Records<R: Read> {
     Csv(csv::Reader<BufReader<R>>),
-    Sheet { rows: calamine::Range<Data>, next: usize, first_row: u64 },
+    /// A sheet's rows below its header, read whole (cells past
+    /// [`MAX_SHEET_COLUMNS`] dropped); `next` indexes `rows`.
+    Sheet {
+        rows: Vec<Vec<Data>>,
+        next: usize,
+        first_row: u64,
+        _input: std::marker::PhantomData<R>,
+    },
 }
 
 impl<R: Read + Seek> Records<R> {
@@ -91,8 +98,8 @@ impl<R: Read> Records<R> {
                     Err(e) => Some(Err(csv_error(&e))),
                 }
             }
-            Records::Sheet { rows, next, first_row } => {
-                let row = rows.rows().nth(*next)?;
+            Records::Sheet { rows, next, first_row, .. } => {
+                let row = rows.get(*next)?;
                 let line = *first_row + *next as u64;
                 *next += 1;
                 Some(Ok(Record { line, fields: row.iter().map(|cell| Ok(cell_text(cell))).collect() }))
@@ -156,26 +163,60 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
+/// Columns of a sheet that are read: a usage file has about ten.
+const MAX_SHEET_COLUMNS: u32 = 100;
+/// Rows a sheet may have: beyond, the file is refused rather than held.
+const MAX_SHEET_ROWS: u32 = 2_000_000;
+
+/// A sheet's cells as rows (from its first used row), streamed cell by cell
+/// so a sheet that names a far-away cell costs its cells, not its area.
+fn sheet_rows<R: Read + Seek>(workbook: &mut Xlsx<R>, name: &str) -> Result<(Vec<Vec<Data>>, u64), String> {
+    let mut cells = workbook.worksheet_cells_reader(name).map_err(|e| e.to_string())?;
+    let mut rows: Vec<Vec<Data>> = Vec::new();
+    let mut first: Option<u32> = None;
+    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+        let (row, col) = cell.get_position();
+        if col >= MAX_SHEET_COLUMNS {
+            continue;
+        }
+        if row >= MAX_SHEET_ROWS {
+            return Err(format!("sheet {name:?} has more than {MAX_SHEET_ROWS} rows"));
+        }
+        let first = *first.get_or_insert(row);
+        let Some(index) = row.checked_sub(first) else { continue };
+        let index = index as usize;
+        if rows.len() <= index {
+            rows.resize_with(index + 1, Vec::new);
+        }
+        let cells_of_row = &mut rows[index];
+        if cells_of_row.len() <= col as usize {
+            cells_of_row.resize(col as usize + 1, Data::Empty);
+        }
+        cells_of_row[col as usize] = Data::from(cell.get_value().clone());
+    }
+    Ok((rows, u64::from(first.unwrap_or(0)) + 1))
+}
+
 fn open_sheet<R: Read + Seek>(
     input: BufReader<R>,
     is_header: impl Fn(&[Field]) -> bool,
 ) -> Result<(Records<R>, Record), LineError> {
-    let not_xlsx = |e: calamine::XlsxError| LineError { line: 1, message: format!("not a readable .xlsx file: {e}") };
-    let mut workbook: Xlsx<_> = open_workbook_from_rs(input.into_inner()).map_err(not_xlsx)?;
+    let not_xlsx = |e: String| LineError { line: 1, message: format!("not a readable .xlsx file: {e}") };
+    let mut workbook: Xlsx<_> =
+        open_workbook_from_rs(input.into_inner()).map_err(|e: calamine::XlsxError| not_xlsx(e.to_string()))?;
     for name in workbook.sheet_names() {
-        let rows = workbook.worksheet_range(&name).map_err(not_xlsx)?;
-        let first_row = rows.start().map_or(1, |(row, _)| u64::from(row) + 1);
-        let header_at = rows.rows().take(HEADER_SEARCH_ROWS).position(|row| {
+        let (rows, first_row) = sheet_rows(&mut workbook, &name).map_err(not_xlsx)?;
+        let header_at = rows.iter().take(HEADER_SEARCH_ROWS).position(|row| {
             let fields: Vec<Field> = row.iter().map(|cell| Ok(cell_text(cell))).collect();
             is_header(&fields)
         });
         if let Some(index) = header_at {
-            let header = rows.rows().nth(index).expect("the row was just found");
             let header = Record {
                 line: first_row + index as u64,
-                fields: header.iter().map(|cell| Ok(cell_text(cell))).collect(),
+                fields: rows[index].iter().map(|cell| Ok(cell_text(cell))).collect(),
             };
-            return Ok((Records::Sheet { rows, next: index + 1, first_row }, header));
+            let records = Records::Sheet { rows, next: index + 1, first_row, _input: std::marker::PhantomData };
+            return Ok((records, header));
         }
     }
     Err(LineError {

@@ -13,6 +13,9 @@ use super::history::{INSERT_IMPORT, ImportRecordDraft, TAKE_OWNERSHIP};
 use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, MAX_LISTED_NEW_USERS};
 use crate::db::{Db, Pool, on_db};
 
+/// Takes the team's row lock for the rest of the transaction.
+pub(super) const LOCK_TEAM: &str = "UPDATE teams SET data_version = data_version WHERE id = $1";
+
 /// Rows per INSERT statement (SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 1000;
 /// Staged keys per INSERT statement: 6 parameters each, under SQLite's limit.
@@ -116,6 +119,9 @@ pub(super) async fn write_charges(
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
+        // One writer per team at a time (a row lock on PostgreSQL; SQLite has
+        // one writer anyway): a correction must see the previous import's result.
+        sqlx::query(LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
         sqlx::query(staging).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
         let import_id: Option<i64> = match record {
