@@ -10,6 +10,9 @@ use crate::db::{Db, on_db};
 use crate::domain::ledger::{EntryKind, Ledger, LedgerEntry, Pack, PackOrigin};
 use crate::domain::teams::Team;
 use crate::domain::values::{MAX_TOKENS_PER_CHARGE, MIN_DATE, check_text, max_date};
+
+/// Takes the team's row lock for the rest of the transaction (SQLite: the write lock).
+const LOCK_TEAM: &str = "UPDATE teams SET data_version = data_version WHERE id = $1";
 use crate::error::{Error, Result};
 
 /// Packs last one year unless told otherwise.
@@ -162,20 +165,26 @@ pub async fn edit_pack(db: &Db, team: &Team, pack_id: i64, input: &PackInput, ac
 /// Voids a pack entered by mistake: it leaves the ledger; audited.
 pub async fn void_pack(db: &Db, team: &Team, pack_id: i64, actor: &Actor) -> Result<()> {
     let before = find_pack(db, team.id, pack_id).await?;
-    let moved_out: i64 =
-        on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM token_events WHERE team_id = $1 AND pack_id = $2")
-            .bind(team.id)
-            .bind(pack_id)
-            .fetch_one(pool)
-            .await?);
-    if moved_out > 0 || before.pack.origin == PackOrigin::MoveIn {
+    if before.pack.origin == PackOrigin::MoveIn {
         return Err(Error::Invalid(format!(
-            "pack #{pack_id} has moves or adjustments: correct it, or move the tokens back, instead of voiding it"
+            "pack #{pack_id} was moved in from another team: move tokens back instead"
         )));
     }
     let now = Utc::now();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
+        // Under the team's lock: a move from this pack cannot slip in between.
+        sqlx::query(LOCK_TEAM).bind(team.id).execute(&mut *tx).await?;
+        let moves: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM token_events WHERE team_id = $1 AND pack_id = $2")
+            .bind(team.id)
+            .bind(pack_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if moves > 0 {
+            return Err(Error::Invalid(format!(
+                "pack #{pack_id} has moves or adjustments: correct it, or move the tokens back, instead of voiding it"
+            )));
+        }
         sqlx::query("UPDATE token_packs SET voided_at = $3 WHERE team_id = $1 AND id = $2 AND voided_at IS NULL")
             .bind(team.id)
             .bind(pack_id)
@@ -269,22 +278,24 @@ pub async fn move_tokens(db: &Db, from: &Team, to: &Team, pack_id: i64, amount: 
         return Err(Error::Invalid(format!("move a positive number of tokens, not {amount}")));
     }
     let today = from.today();
-    let ledger = ledger(db, from.id, today).await?;
-    let source = ledger.pack(pack_id).ok_or_else(|| Error::NotFound(format!("pack #{pack_id}")))?;
-    if !source.pack.is_active_on(today) {
-        return Err(Error::Invalid(format!("pack #{pack_id} is not active today: only active tokens move")));
-    }
-    if amount > source.remaining() {
-        return Err(Error::Invalid(format!(
-            "pack #{pack_id} has {} tokens left; {amount} cannot move",
-            source.remaining()
-        )));
-    }
-    let arrives_on = to.today().min(source.pack.expires_on.pred_opt().expect("far from the minimum"));
-    let expires_on = source.pack.expires_on;
     let now = Utc::now();
     let id = on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
+        // Checked under the team's lock: two moves cannot both take the last tokens.
+        sqlx::query(LOCK_TEAM).bind(from.id).execute(&mut *tx).await?;
+        let ledger = ledger(db, from.id, today).await?;
+        let source = ledger.pack(pack_id).ok_or_else(|| Error::NotFound(format!("pack #{pack_id}")))?;
+        if !source.pack.is_active_on(today) {
+            return Err(Error::Invalid(format!("pack #{pack_id} is not active today: only active tokens move")));
+        }
+        if amount > source.remaining() {
+            return Err(Error::Invalid(format!(
+                "pack #{pack_id} has {} tokens left; {amount} cannot move",
+                source.remaining()
+            )));
+        }
+        let arrives_on = to.today().min(source.pack.expires_on.pred_opt().expect("far from the minimum"));
+        let expires_on = source.pack.expires_on;
         sqlx::query(
             "INSERT INTO token_events (team_id, occurred_on, kind, amount, pack_id, note, created_at)
              VALUES ($1, $2, 'move_out', $3, $4, $5, $6)",
@@ -313,9 +324,10 @@ pub async fn move_tokens(db: &Db, from: &Team, to: &Team, pack_id: i64, amount: 
         let detail = format!("{amount} tokens moved in from {} (pack #{pack_id}) as pack #{id}", from.name);
         record_in!(&mut *tx, Some(to.id), actor, AuditAction::TokensMoved, detail, now)?;
         tx.commit().await?;
-        id
+        (id, arrives_on, expires_on)
     });
-    Ok(Pack { id, tokens: amount, purchased_on: arrives_on, expires_on, origin: PackOrigin::MoveIn })
+    let (id, purchased_on, expires_on) = id;
+    Ok(Pack { id, tokens: amount, purchased_on, expires_on, origin: PackOrigin::MoveIn })
 }
 
 /// Records a manual adjustment today: `amount` > 0 adds tokens to pack
@@ -338,27 +350,31 @@ pub async fn adjust_tokens(
         return Err(Error::Invalid(format!("adjust by a non-zero number of tokens up to {MAX_TOKENS_PER_CHARGE}")));
     }
     let today = team.today();
-    let ledger = ledger(db, team.id, today).await?;
-    let pack_id = if amount > 0 {
-        let active = ledger.packs.iter().filter(|s| s.pack.is_active_on(today));
-        let pack = match pack_id {
-            Some(id) => active.into_iter().find(|s| s.pack.id == id),
-            None => active.max_by_key(|s| (s.pack.expires_on, s.pack.id)),
-        };
-        Some(pack.ok_or_else(|| Error::Invalid("tokens are added to an active pack: add a pack first".into()))?.pack.id)
-    } else {
-        let available = ledger.balance().available;
-        if -amount > available {
-            return Err(Error::Invalid(format!(
-                "only {available} tokens are available; {} cannot be removed",
-                -amount
-            )));
-        }
-        None
-    };
     let now = Utc::now();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
+        // Checked under the team's lock, like a move.
+        sqlx::query(LOCK_TEAM).bind(team.id).execute(&mut *tx).await?;
+        let ledger = ledger(db, team.id, today).await?;
+        let pack_id = if amount > 0 {
+            let active = ledger.packs.iter().filter(|s| s.pack.is_active_on(today));
+            let pack = match pack_id {
+                Some(id) => active.into_iter().find(|s| s.pack.id == id),
+                None => active.max_by_key(|s| (s.pack.expires_on, s.pack.id)),
+            };
+            let pack =
+                pack.ok_or_else(|| Error::Invalid("tokens are added to an active pack: add a pack first".into()))?;
+            Some(pack.pack.id)
+        } else {
+            let available = ledger.balance().available;
+            if -amount > available {
+                let removed = -amount;
+                return Err(Error::Invalid(format!(
+                    "only {available} tokens are available; {removed} cannot be removed"
+                )));
+            }
+            None
+        };
         sqlx::query(
             "INSERT INTO token_events (team_id, occurred_on, kind, amount, pack_id, note, created_at)
              VALUES ($1, $2, 'adjustment', $3, $4, $5, $6)",

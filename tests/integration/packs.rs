@@ -121,7 +121,22 @@ async fn packs_are_added_corrected_voided_and_adjusted_with_an_audit_trail(db: &
     assert!(matches!(foreign, Err(tokenboard::Error::NotFound(_))), "another team's pack does not exist for it");
 }
 
+/// Two moves that together ask for more than the pack holds: one wins.
+async fn parallel_moves_cannot_take_the_same_tokens_twice(db: &Db) {
+    let (a, b) = (team(db, "alpha").await, team(db, "beta").await);
+    let admin = admin(db).await;
+    let source = packs::add_pack(db, a.id, 1_000, a.today() - Days::new(5), None).await.unwrap();
+    let (first, second) = tokio::join!(
+        packs::move_tokens(db, &a, &b, source.id, 700, &admin),
+        packs::move_tokens(db, &a, &b, source.id, 700, &admin),
+    );
+    assert_eq!(usize::from(first.is_ok()) + usize::from(second.is_ok()), 1, "{first:?} {second:?}");
+    let balance = team_balance(db, &a, Role::Primary).await.unwrap().balance;
+    assert_eq!((balance.total, balance.available), (300, 300));
+}
+
 db_tests!(
+    parallel_moves_cannot_take_the_same_tokens_twice,
     a_move_changes_both_teams_by_exactly_the_moved_tokens,
     packs_are_added_corrected_voided_and_adjusted_with_an_audit_trail,
 );
