@@ -191,6 +191,8 @@ async fn a_correction_replaces_tokens_and_reports_follow(db: &Db) {
     let corrected = format!("{header}a@x.com,Revit,2026-11-02,Desktop,3\nb@x.com,Revit,2026-11-02,Desktop,10\n");
     let outcome = import(db, &t, corrected.as_bytes()).await;
     assert_eq!((outcome.inserted, outcome.updated, outcome.unchanged), (0, 1, 1));
+    let again = import(db, &t, corrected.as_bytes()).await;
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2), "the same file again changes nothing");
     let after = reports(db, t.id, range).await;
     assert_ne!(before, after);
     let sql_total: i64 =
@@ -205,6 +207,25 @@ async fn a_correction_replaces_tokens_and_reports_follow(db: &Db) {
     let mut by_user: Vec<i64> = after[3].rows.iter().map(|r| r.values[0].count()).collect();
     by_user.sort();
     assert_eq!(by_user, [3, 10], "by user");
+}
+
+/// A file that only corrects a charge's version: the version report follows,
+/// and its undo puts the old version back.
+async fn a_version_correction_moves_the_version_report(db: &Db) {
+    let t = team(db, "design").await;
+    let file = |version: &str| {
+        format!("Email,Product,Product version,Usage date,Tokens used\na@x.com,Revit,{version},2026-11-02,5\n")
+    };
+    import(db, &t, file("2026").as_bytes()).await;
+    let range = RangeQuery::custom(d("2026-11-01"), d("2026-11-27")).resolve(d(END)).unwrap();
+    let versions = |r: &ReportResult| -> Vec<String> { r.rows.iter().map(|row| row.keys[0].key()).collect() };
+    let before = reports(db, t.id, range).await;
+    assert_eq!(versions(&before[2]), ["2026"]);
+    let outcome = import(db, &t, file("2027").as_bytes()).await;
+    assert_eq!((outcome.updated, outcome.unchanged), (1, 0));
+    assert_eq!(versions(&reports(db, t.id, range).await[2]), ["2027"]);
+    undo_import(db, t.id, outcome.import_id.unwrap(), &Actor::CommandLine).await.unwrap();
+    assert_eq!(reports(db, t.id, range).await, before);
 }
 
 /// A year of demo usage, then a file that adds charges and corrects others;
@@ -342,6 +363,7 @@ async fn freshness_follows_imports_and_undo_and_alerts_once_when_stale(db: &Db) 
 }
 
 db_tests!(
+    a_version_correction_moves_the_version_report,
     a_sparse_workbook_is_read_cell_by_cell,
     freshness_follows_imports_and_undo_and_alerts_once_when_stale,
     vendor_csv_with_semicolons_dotted_dates_and_repeated_service_uses,

@@ -66,12 +66,14 @@ fn staging_table(db: &Db) -> &'static str {
     }
 }
 
-/// The stored charges a staged key corrects (`$2` is the team). `CROSS
+/// The stored charges a staged key corrects — other tokens, or another
+/// version (the version rollups follow it) — (`$2` is the team). `CROSS
 /// JOIN` makes SQLite walk the staged keys and probe the charges' unique
 /// index, never the other way round (a scan of every charge per import).
 const CORRECTED: &str = "FROM import_keys k CROSS JOIN usage_charges c
     WHERE c.team_id = $2 AND c.user_id = k.user_id AND c.product_id = k.product_id
-    AND c.usage_date = k.usage_date AND c.feature = k.feature AND c.tokens <> k.tokens";
+    AND c.usage_date = k.usage_date AND c.feature = k.feature
+    AND (c.tokens <> k.tokens OR c.product_version <> k.product_version)";
 
 /// Binds: import id (NULL without history), team.
 const RECORD_CORRECTIONS: &str = "INSERT INTO import_corrections
