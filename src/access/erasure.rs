@@ -3,7 +3,8 @@
 //! total is unchanged); every page and new export shows only the pseudonym;
 //! the team's stored exports made with names that cover the person's usage
 //! are deleted with their files; the audit log says that an erasure
-//! happened, never whom.
+//! happened, never whom. The e-mail's keyed hash is kept, so a later import
+//! of a file that still names the person adds to the erased user.
 
 use chrono::{NaiveDate, Utc};
 
@@ -34,18 +35,20 @@ pub async fn erase_user(
     actor: &Actor,
 ) -> Result<Erased> {
     let pseudonym = key.user_id(team.id, user_id);
-    let days: Option<(Option<NaiveDate>, Option<NaiveDate>)> = on_db!(db, |pool| sqlx::query_as(
+    let found: Option<(Option<NaiveDate>, Option<NaiveDate>, String)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT (SELECT MIN(usage_date) FROM usage_charges WHERE team_id = $1 AND user_id = $2),
-                (SELECT MAX(usage_date) FROM usage_charges WHERE team_id = $1 AND user_id = $2)
+                (SELECT MAX(usage_date) FROM usage_charges WHERE team_id = $1 AND user_id = $2), email
          FROM team_users WHERE team_id = $1 AND id = $2"
     )
     .bind(team.id)
     .bind(user_id)
     .fetch_optional(pool)
     .await?);
-    let Some((first, last)) = days else {
+    let Some((first, last, email)) = found else {
         return Err(Error::NotFound(format!("user {user_id} of this team")));
     };
+    // Already erased: the e-mail is the pseudonym, and its hash was kept then.
+    let email_hash = (email != pseudonym).then(|| key.email_hash(team.id, &email));
     let now = Utc::now();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -55,6 +58,17 @@ pub async fn erase_user(
             .bind(&pseudonym)
             .execute(&mut *tx)
             .await?;
+        if let Some(hash) = &email_hash {
+            sqlx::query(
+                "INSERT INTO erased_users (team_id, email_hash, user_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (team_id, email_hash) DO NOTHING",
+            )
+            .bind(team.id)
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         // Usage indexes held in memory carry names: they are rebuilt.
         sqlx::query(crate::report::rollups::BUMP_DATA_VERSION).bind(team.id).execute(&mut *tx).await?;
         let detail = format!("a team user was erased (now shown as {pseudonym})");

@@ -35,6 +35,17 @@ impl PseudonymKey {
     }
 }
 
+impl PseudonymKey {
+    /// HMAC-SHA256(secret, team id, e-mail in lower case), hex: how an erased
+    /// person's e-mail is recognised without being kept.
+    pub fn email_hash(&self, team_id: i64, email: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(&team_id.to_be_bytes());
+        mac.update(email.trim().to_lowercase().as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
 /// A team user as an export shows them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShownUser {

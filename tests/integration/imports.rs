@@ -36,6 +36,7 @@ fn request(file_name: &str, date_format: Option<DateFormat>) -> ImportRequest {
         actor: "ann@admins.example".into(),
         file_name: file_name.into(),
         date_format,
+        erased_key: None,
     }
 }
 
@@ -209,6 +210,32 @@ async fn a_correction_replaces_tokens_and_reports_follow(db: &Db) {
     assert_eq!(by_user, [3, 10], "by user");
 }
 
+/// An erased person named again by a later file is not created again: their
+/// rows go to the erased user, so nothing doubles and no name comes back.
+async fn an_erased_person_stays_erased_when_a_file_names_them_again(db: &Db) {
+    let t = team(db, "design").await;
+    let file =
+        b"First name,Last name,Email,Product,Usage date,Tokens used\nAda,Lovelace,ada@x.com,Revit,2026-11-02,5\n";
+    import(db, &t, file).await;
+    let user: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT id FROM team_users WHERE email = 'ada@x.com'")
+        .fetch_one(p)
+        .await
+        .unwrap());
+    let key = tokenboard::report::privacy::PseudonymKey::new(b"integration secret");
+    let dir = tempfile::tempdir().unwrap();
+    let files = tokenboard::export::job::ExportFiles::new(dir.path()).unwrap();
+    tokenboard::access::erasure::erase_user(db, &files, &key, &t, user, &Actor::CommandLine).await.unwrap();
+    let again = ImportRequest { erased_key: Some(key), ..request("again.csv", None) };
+    let outcome = import_usage_bytes(db, &t, file, &again).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.unchanged, outcome.new_users), (0, 1, 0));
+    let names: Vec<String> =
+        on_db!(db, |p| sqlx::query_scalar("SELECT email || first_name || last_name FROM team_users")
+            .fetch_all(p)
+            .await
+            .unwrap());
+    assert!(names.iter().all(|n| !n.contains("ada@") && !n.contains("Lovelace")), "{names:?}");
+}
+
 /// A file that only corrects a charge's version: the version report follows,
 /// and its undo puts the old version back.
 async fn a_version_correction_moves_the_version_report(db: &Db) {
@@ -363,6 +390,7 @@ async fn freshness_follows_imports_and_undo_and_alerts_once_when_stale(db: &Db) 
 }
 
 db_tests!(
+    an_erased_person_stays_erased_when_a_file_names_them_again,
     a_version_correction_moves_the_version_report,
     a_sparse_workbook_is_read_cell_by_cell,
     freshness_follows_imports_and_undo_and_alerts_once_when_stale,

@@ -31,7 +31,8 @@ pub(super) async fn run(config: &Config, command: ImportCommand) -> Result<()> {
             let db = open_db(config).await?;
             let team = teams::team(&db, &team).await?;
             let file_name = file.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
-            let request = ImportRequest { date_format, ..ImportRequest::command_line(&file_name) };
+            let erased_key = Some(config.pseudonym_key().context("cannot read the server's secret")?);
+            let request = ImportRequest { date_format, erased_key, ..ImportRequest::command_line(&file_name) };
             let bar = progress_bar(size);
             let result = import_usage_file(&db, &team, &file, &request, &mut |progress| match progress.bytes {
                 Some(bytes) => bar.set_position(bytes),

@@ -57,6 +57,7 @@ pub async fn upload(
                 actor: actor_label(&actor),
                 file_name: upload.file_name.clone(),
                 date_format: upload.date_format,
+                erased_key: Some(state.exports.key.clone()),
             };
             let (lines, mut received) = mpsc::channel::<String>(64);
             let total = upload.bytes;

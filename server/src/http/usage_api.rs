@@ -92,8 +92,13 @@ async fn import(
     let dir = upload_dir(state.exports.files.dir());
     let (file, _bytes) = spool(request.into_body().into_data_stream(), &dir, limit.0).await.map_err(spool_failed)?;
     let file_name = tokenboard::domain::values::clean_file_name(query.file_name.as_deref().unwrap_or("API upload"));
-    let import_request =
-        ImportRequest { source: ImportSource::Api, actor: format!("API key {key_label}"), file_name, date_format };
+    let import_request = ImportRequest {
+        source: ImportSource::Api,
+        actor: format!("API key {key_label}"),
+        file_name,
+        date_format,
+        erased_key: Some(state.exports.key.clone()),
+    };
     match import_usage_file(&state.db, &team, file.path(), &import_request, &mut |_| {}).await {
         Ok(outcome) => {
             tracing::info!(

@@ -78,6 +78,9 @@ pub struct ImportRequest {
     pub file_name: String,
     /// `--date-format`: how slash dates read, when the file does not show it.
     pub date_format: Option<DateFormat>,
+    /// The server's key: with it, rows of an erased person's e-mail go to
+    /// the erased user instead of creating them again.
+    pub erased_key: Option<crate::report::privacy::PseudonymKey>,
 }
 
 impl ImportRequest {
@@ -87,6 +90,7 @@ impl ImportRequest {
             actor: "command line".into(),
             file_name: file_name.into(),
             date_format: None,
+            erased_key: None,
         }
     }
 }
@@ -158,7 +162,8 @@ async fn import_usage<R: Read + Seek + Send>(
         Err(e) => return Err(e),
     };
     let mut source = FileCharges(rows);
-    let written = write::write_charges(db, team.id, Some(&draft), &mut source, progress).await?;
+    let history = write::History { draft: &draft, erased_key: request.erased_key.as_ref() };
+    let written = write::write_charges(db, team.id, Some(history), &mut source, progress).await?;
     match (source.0.finish(), written) {
         (Ok(()), Some(written)) => Ok(written.outcome),
         (Err(ImportError::Rejected(errors, _)), _) => Err(reject(errors).await),

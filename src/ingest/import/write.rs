@@ -104,13 +104,19 @@ pub(super) struct Written {
     pub last_day: Option<NaiveDate>,
 }
 
+/// A recorded import: its draft, and the key that recognises erased people.
+pub(super) struct History<'a> {
+    pub draft: &'a ImportRecordDraft,
+    pub erased_key: Option<&'a crate::report::privacy::PseudonymKey>,
+}
+
 /// Writes the charges of `source` for `team_id` in one transaction. With
-/// `record`, the import is recorded in the same transaction and owns what it
-/// wrote (undo). Answers `None` when the source failed: nothing was written.
+/// `history`, the import is recorded in the same transaction and owns what
+/// it wrote (undo). Answers `None` when the source failed: nothing was written.
 pub(super) async fn write_charges(
     db: &Db,
     team_id: i64,
-    record: Option<&ImportRecordDraft>,
+    history: Option<History<'_>>,
     source: &mut (dyn ChargeSource + Send),
     on_chunk: &mut (dyn FnMut(ImportProgress) + Send),
 ) -> Result<Option<Written>, ImportError> {
@@ -126,9 +132,9 @@ pub(super) async fn write_charges(
         sqlx::query(LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
         sqlx::query(staging).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
-        let import_id: Option<i64> = match record {
+        let import_id: Option<i64> = match &history {
             None => None,
-            Some(draft) => Some(
+            Some(History { draft, .. }) => Some(
                 sqlx::query_scalar(INSERT_IMPORT)
                     .bind(team_id)
                     .bind(draft.created_at)
@@ -149,6 +155,17 @@ pub(super) async fn write_charges(
             .fetch_all(&mut *tx)
             .await?;
         let mut user_ids: HashMap<String, i64> = existing.into_iter().collect();
+        // Erased people, by the keyed hash of their e-mail.
+        let erased_key = history.as_ref().and_then(|h| h.erased_key);
+        let erased: HashMap<String, i64> = match erased_key {
+            None => HashMap::new(),
+            Some(_) => sqlx::query_as("SELECT email_hash, user_id FROM erased_users WHERE team_id = $1")
+                .bind(team_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect(),
+        };
         let known: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT lower(name), slug, id FROM products").fetch_all(&mut *tx).await?;
         let mut slugs: HashSet<String> = known.iter().map(|(_, s, _)| s.clone()).collect();
@@ -171,7 +188,16 @@ pub(super) async fn write_charges(
                 written.last_day = Some(written.last_day.map_or(row.usage_date, |d| d.max(row.usage_date)));
             }
 
-            // Users: add the new ones.
+            // Users: an erased person's rows go to the erased user; add the new ones.
+            if let Some(key) = erased_key.filter(|_| !erased.is_empty()) {
+                for row in &rows {
+                    if !user_ids.contains_key(&row.email)
+                        && let Some(&id) = erased.get(&key.email_hash(team_id, &row.email))
+                    {
+                        user_ids.insert(row.email.clone(), id);
+                    }
+                }
+            }
             let mut seen = HashSet::new();
             let new_users: Vec<&ChargeRow> =
                 rows.iter().filter(|r| !user_ids.contains_key(&r.email) && seen.insert(r.email.as_str())).collect();
