@@ -69,6 +69,15 @@ pub async fn erase_user(
             .execute(&mut *tx)
             .await?;
         }
+        // A rejected file's bad lines in the import history may quote the e-mail.
+        if email_hash.is_some() {
+            sqlx::query("UPDATE imports SET details = REPLACE(details, $2, $3) WHERE team_id = $1")
+                .bind(team.id)
+                .bind(&email)
+                .bind(&pseudonym)
+                .execute(&mut *tx)
+                .await?;
+        }
         // Usage indexes held in memory carry names: they are rebuilt.
         sqlx::query(crate::report::rollups::BUMP_DATA_VERSION).bind(team.id).execute(&mut *tx).await?;
         let detail = format!("a team user was erased (now shown as {pseudonym})");

@@ -46,8 +46,7 @@ fn status(record: &ImportRecord) -> (&'static str, String) {
 
 /// One import's result: the counts and what was new, or the bad lines.
 #[component]
-fn ImportResult(record: ImportRecord, personal_data: bool) -> impl IntoView {
-    let _ = personal_data;
+fn ImportResult(record: ImportRecord) -> impl IntoView {
     let (state, text) = status(&record);
     let body = if record.status == ImportStatus::Rejected {
         let rows = record
@@ -178,7 +177,7 @@ fn ImportsScreen(screen: TeamScreen<ImportsData>, undo: ServerAction<UndoImport>
     let result = move || {
         let id: i64 = shown()?.parse().ok()?;
         let record = data.imports.iter().find(|r| r.id == id)?.clone();
-        Some(view! { <ImportResult record personal_data=data.personal_data/> })
+        Some(view! { <ImportResult record/> })
     };
     let undone = move || {
         undo.value().get().map(|answer| match answer {

@@ -31,6 +31,10 @@ async fn erasing_a_person_leaves_no_trace_and_every_total(db: &Db) {
          ada.lovelace@x.com,Ada,Lovelace,Revit,{today},10\ngrace@x.com,Grace,Hopper,Maya,{today},20\n"
     );
     tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
+    // A rejected file whose bad line quotes her e-mail: the import history keeps it.
+    let bad = format!("email,product,usage date,tokens used\nada.lovelace@x.com\u{7},Revit,{today},1\n");
+    assert!(tokenboard::ingest::import::import_usage_csv(db, &mine, bad.as_bytes()).await.is_err());
+    let rejected = tokenboard::ingest::import::list_imports(db, mine.id, 1).await.unwrap()[0].id;
     let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
     let cookie = session_of(&headers);
     let ada: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT id FROM team_users WHERE email = 'ada.lovelace@x.com'")
@@ -62,6 +66,7 @@ async fn erasing_a_person_leaves_no_trace_and_every_total(db: &Db) {
             .iter()
             .map(|p| format!("/teams/mine/{p}?range=7d"))
             .collect();
+    paths.push(format!("/teams/mine/imports?import={rejected}"));
     for report in ["token-usage", "seat-usage", "by-user", "by-product", "summary"] {
         paths.push(format!("/teams/mine/export/{report}.csv?range=7d"));
     }

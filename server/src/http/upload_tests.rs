@@ -170,7 +170,35 @@ async fn the_api_takes_workbooks_and_a_date_format(db: &Db) {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 }
 
+/// With personal data off, a rejected line's quoted values are masked, in
+/// the page and in the data it hydrates from.
+async fn bad_lines_mask_their_values_while_personal_data_is_off(db: &Db) {
+    let t = team(db, "design").await;
+    let (primary, _) = admins(db, t.id).await;
+    let bad = "Email,Product,Usage date,Tokens used\nsecret.person@x.com\u{7},Revit,2026-11-02,1\n";
+    let (status, headers, _) =
+        send(db, 1 << 20, upload("design", &primary, "text/html", multipart("bad.csv", bad.as_bytes(), ""))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = headers[header::LOCATION].to_str().unwrap().to_owned();
+    let page = |cookie: &str| {
+        Request::get(&location).header(header::COOKIE, cookie).header(header::ACCEPT, "text/html").body(Body::empty())
+    };
+    let (_, _, html) = send(db, 1 << 20, page(&primary).unwrap()).await;
+    assert!(html.contains("secret.person@x.com"), "names shown while personal data is on");
+    on_db!(db, |p| sqlx::query("UPDATE teams SET personal_data = FALSE WHERE id = $1")
+        .bind(t.id)
+        .execute(p)
+        .await
+        .unwrap()
+        .rows_affected());
+    let (status, _, html) = send(db, 1 << 20, page(&primary).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("secret.person"), "{html:.3000}");
+    assert!(html.contains("contains a control character"));
+}
+
 db_tests!(
+    bad_lines_mask_their_values_while_personal_data_is_off,
     a_plain_form_post_imports_and_lands_on_the_result,
     the_script_reads_progress_lines_then_the_result,
     uploads_past_the_limit_or_by_a_secondary_admin_change_nothing,
