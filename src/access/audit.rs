@@ -40,7 +40,8 @@ impl Actor {
         }
     }
 
-    pub(crate) fn label(&self) -> String {
+    /// Who the audit log and the import history name.
+    pub fn label(&self) -> String {
         match self {
             Actor::Admin { email, .. } | Actor::LoginAttempt { email, .. } => email.clone(),
             Actor::ApiKey { id } => format!("api key #{id}"),

@@ -73,6 +73,12 @@ pub enum ImportStatus {
     Rejected,
 }
 
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// One row of `/teams/{team}/imports`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportRecord {

@@ -8,11 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::access::audit::{Actor, AuditAction, record_in};
 use crate::db::{Db, on_db};
 use crate::domain::ledger::{EntryKind, Ledger, LedgerEntry, Pack, PackOrigin};
-use crate::domain::teams::Team;
+use crate::domain::teams::{LOCK_TEAM, Team};
 use crate::domain::values::{MAX_TOKENS_PER_CHARGE, MIN_DATE, check_text, max_date};
-
-/// Takes the team's row lock for the rest of the transaction (SQLite: the write lock).
-const LOCK_TEAM: &str = "UPDATE teams SET data_version = data_version WHERE id = $1";
 use crate::error::{Error, Result};
 
 /// Packs last one year unless told otherwise.
@@ -82,6 +79,10 @@ pub async fn create_pack(db: &Db, team: &Team, input: &PackInput, actor: &Actor)
     insert_pack(db, team.id, input, Some(actor)).await
 }
 
+/// A move out or an adjustment. Binds: team, day, kind, amount, pack, note, time.
+const INSERT_EVENT: &str = "INSERT INTO token_events (team_id, occurred_on, kind, amount, pack_id, note, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 const INSERT_PACK: &str = "INSERT INTO token_packs
     (team_id, tokens, purchased_on, expires_on, created_at, order_ref, origin, note)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
@@ -125,12 +126,7 @@ fn order_note(order_ref: &str) -> String {
 /// Corrects a pack entered by mistake (tokens, dates, order reference), audited.
 pub async fn edit_pack(db: &Db, team: &Team, pack_id: i64, input: &PackInput, actor: &Actor) -> Result<Pack> {
     let expires_on = input.validate()?;
-    let before = find_pack(db, team.id, pack_id).await?;
-    if before.pack.origin == PackOrigin::MoveIn {
-        return Err(Error::Invalid(format!(
-            "pack #{pack_id} was moved in from another team: move tokens back instead"
-        )));
-    }
+    let before = bought_pack(db, team.id, pack_id).await?;
     let now = Utc::now();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -164,12 +160,7 @@ pub async fn edit_pack(db: &Db, team: &Team, pack_id: i64, input: &PackInput, ac
 
 /// Voids a pack entered by mistake: it leaves the ledger; audited.
 pub async fn void_pack(db: &Db, team: &Team, pack_id: i64, actor: &Actor) -> Result<()> {
-    let before = find_pack(db, team.id, pack_id).await?;
-    if before.pack.origin == PackOrigin::MoveIn {
-        return Err(Error::Invalid(format!(
-            "pack #{pack_id} was moved in from another team: move tokens back instead"
-        )));
-    }
+    let before = bought_pack(db, team.id, pack_id).await?;
     let now = Utc::now();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -218,11 +209,19 @@ pub async fn pack_records(db: &Db, team_id: i64) -> Result<Vec<PackRecord>> {
     Ok(rows.into_iter().map(pack_record).collect())
 }
 
-async fn find_pack(db: &Db, team_id: i64, pack_id: i64) -> Result<PackRecord> {
+/// A pack the team bought: the one kind an admin may correct or void (moved-in
+/// tokens go back by a move).
+async fn bought_pack(db: &Db, team_id: i64, pack_id: i64) -> Result<PackRecord> {
     let sql = format!("{SELECT_PACKS} AND id = $2");
     let row: Option<PackRow> =
         on_db!(db, |pool| sqlx::query_as(&sql).bind(team_id).bind(pack_id).fetch_optional(pool).await?);
-    row.map(pack_record).ok_or_else(|| Error::NotFound(format!("pack #{pack_id}")))
+    let record = row.map(pack_record).ok_or_else(|| Error::NotFound(format!("pack #{pack_id}")))?;
+    if record.pack.origin == PackOrigin::MoveIn {
+        return Err(Error::Invalid(format!(
+            "pack #{pack_id} was moved in from another team: move tokens back instead"
+        )));
+    }
+    Ok(record)
 }
 
 pub async fn packs(db: &Db, team_id: i64) -> Result<Vec<Pack>> {
@@ -296,18 +295,16 @@ pub async fn move_tokens(db: &Db, from: &Team, to: &Team, pack_id: i64, amount: 
         }
         let arrives_on = to.today().min(source.pack.expires_on.pred_opt().expect("far from the minimum"));
         let expires_on = source.pack.expires_on;
-        sqlx::query(
-            "INSERT INTO token_events (team_id, occurred_on, kind, amount, pack_id, note, created_at)
-             VALUES ($1, $2, 'move_out', $3, $4, $5, $6)",
-        )
-        .bind(from.id)
-        .bind(today)
-        .bind(-amount)
-        .bind(pack_id)
-        .bind(format!("to {}", to.name))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_EVENT)
+            .bind(from.id)
+            .bind(today)
+            .bind("move_out")
+            .bind(-amount)
+            .bind(pack_id)
+            .bind(format!("to {}", to.name))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         let id: i64 = sqlx::query_scalar(INSERT_PACK)
             .bind(to.id)
             .bind(amount)
@@ -375,18 +372,16 @@ pub async fn adjust_tokens(
             }
             None
         };
-        sqlx::query(
-            "INSERT INTO token_events (team_id, occurred_on, kind, amount, pack_id, note, created_at)
-             VALUES ($1, $2, 'adjustment', $3, $4, $5, $6)",
-        )
-        .bind(team.id)
-        .bind(today)
-        .bind(amount)
-        .bind(pack_id)
-        .bind(reason)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_EVENT)
+            .bind(team.id)
+            .bind(today)
+            .bind("adjustment")
+            .bind(amount)
+            .bind(pack_id)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         let target = pack_id.map(|id| format!(" (pack #{id})")).unwrap_or_default();
         let detail = format!("adjustment {amount:+} tokens{target}: {reason}");
         record_in!(&mut *tx, Some(team.id), actor, AuditAction::TokensAdjusted, detail, now)?;

@@ -27,6 +27,11 @@ impl Team {
     }
 }
 
+/// Takes the team's row lock for the rest of a transaction (on SQLite, the
+/// write lock): one writer of a team's charges or ledger at a time, so a
+/// check made under it still holds when its write commits.
+pub const LOCK_TEAM: &str = "UPDATE teams SET data_version = data_version WHERE id = $1";
+
 /// A new team as the command line or the UI describe it.
 #[derive(Clone, Debug)]
 pub struct NewTeam {

@@ -282,20 +282,23 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
     let packs: Vec<PackView> = ledger
         .packs
         .iter()
-        .map(|s| PackView {
-            id: s.pack.id,
-            tokens: s.tokens(),
-            bought: s.pack.tokens,
-            order_ref: records.iter().find(|r| r.pack.id == s.pack.id).map(|r| r.order_ref.clone()).unwrap_or_default(),
-            note: records.iter().find(|r| r.pack.id == s.pack.id).map(|r| r.note.clone()).unwrap_or_default(),
-            moved_in: s.pack.origin == crate::domain::ledger::PackOrigin::MoveIn,
-            purchased_on: s.pack.purchased_on,
-            expires_on: s.pack.expires_on,
-            used: s.used,
-            remaining: s.remaining(),
-            expired_unused: s.expired_unused,
-            days_left: (s.pack.expires_on - today).num_days(),
-            active: s.pack.is_active_on(today),
+        .map(|s| {
+            let record = records.iter().find(|r| r.pack.id == s.pack.id);
+            PackView {
+                id: s.pack.id,
+                tokens: s.tokens(),
+                bought: s.pack.tokens,
+                order_ref: record.map(|r| r.order_ref.clone()).unwrap_or_default(),
+                note: record.map(|r| r.note.clone()).unwrap_or_default(),
+                moved_in: s.pack.origin == crate::domain::ledger::PackOrigin::MoveIn,
+                purchased_on: s.pack.purchased_on,
+                expires_on: s.pack.expires_on,
+                used: s.used,
+                remaining: s.remaining(),
+                expired_unused: s.expired_unused,
+                days_left: (s.pack.expires_on - today).num_days(),
+                active: s.pack.is_active_on(today),
+            }
         })
         .collect();
     let expiring_90 = packs.iter().filter(|p| p.active && p.expires_on <= horizon).map(|p| p.remaining).sum();

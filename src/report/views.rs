@@ -115,6 +115,19 @@ pub struct PackView {
     pub active: bool,
 }
 
+impl PackView {
+    /// "123 days left", "expired" or "not yet active".
+    pub fn status(&self) -> String {
+        if self.active {
+            format!("{} days left", self.days_left)
+        } else if self.days_left <= 0 {
+            "expired".into()
+        } else {
+            "not yet active".into()
+        }
+    }
+}
+
 /// One team on the Balances screen (DESIGN §3.5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamBalanceView {

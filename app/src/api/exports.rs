@@ -14,5 +14,5 @@ use {super::TeamContext, tokenboard::domain::model::Role};
 pub async fn load_exports(request: TeamRequest) -> Result<TeamScreen<Vec<ExportRecord>>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let data = tokenboard::export::history::list(&cx.db, cx.team.id).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }

@@ -30,7 +30,7 @@ pub async fn load_imports(request: TeamRequest) -> Result<TeamScreen<ImportsData
         error.message = shown_message(&error.message, cx.team.personal_data);
     }
     let data = ImportsData { imports, max_upload_bytes: crate::session::state()?.max_upload_bytes as u64 };
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 /// Takes an import back (primary admins); audited.

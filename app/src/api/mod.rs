@@ -62,7 +62,6 @@ mod context {
         pub viewer: Viewer,
         pub team: Team,
         pub role: Role,
-        pub freshness: Freshness,
     }
 
     impl TeamContext {
@@ -72,8 +71,7 @@ mod context {
             let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
             let actor = Actor::Admin { id: admin.id, email: admin.email.clone() };
             let viewer = Viewer { email: admin.email, teams };
-            let freshness = tokenboard::ingest::import::freshness(&db, &access.team).await?;
-            Ok(TeamContext { db, actor, viewer, team: access.team, role: access.role, freshness })
+            Ok(TeamContext { db, actor, viewer, team: access.team, role: access.role })
         }
 
         /// Settings, schedules and the audit log are for primary admins only.
@@ -95,9 +93,16 @@ mod context {
             TeamRef { slug: self.team.slug.clone(), name: self.team.name.clone(), role: self.role }
         }
 
-        /// The screen answer: `data` with who is looking and the team.
-        pub fn screen<T>(self, data: T) -> TeamScreen<T> {
-            TeamScreen { team: self.team_ref(), viewer: self.viewer, freshness: self.freshness, data }
+        /// How fresh the team's numbers are: read for a screen only, not
+        /// for the changes server functions make.
+        pub async fn freshness(&self) -> Result<Freshness, AppError> {
+            Ok(tokenboard::ingest::import::freshness(&self.db, &self.team).await?)
+        }
+
+        /// The screen answer: `data` with who is looking, the team and its freshness.
+        pub async fn screen<T>(self, data: T) -> Result<TeamScreen<T>, AppError> {
+            let freshness = self.freshness().await?;
+            Ok(TeamScreen { team: self.team_ref(), viewer: self.viewer, freshness, data })
         }
     }
 }

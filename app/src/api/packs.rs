@@ -34,7 +34,7 @@ pub async fn load_packs(request: TeamRequest) -> Result<TeamScreen<PacksData>, A
     } else {
         Vec::new()
     };
-    Ok(cx.screen(PacksData { balance, move_targets }))
+    cx.screen(PacksData { balance, move_targets }).await
 }
 
 #[cfg(feature = "ssr")]

@@ -79,14 +79,15 @@ pub async fn load_summary(request: SummaryRequest) -> Result<SummaryPageData, Ap
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let today = cx.team.today();
     let summary = tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range).await?;
-    Ok(SummaryPageData { viewer: cx.viewer, freshness: cx.freshness, summary })
+    let freshness = cx.freshness().await?;
+    Ok(SummaryPageData { viewer: cx.viewer, freshness, summary })
 }
 
 #[server(endpoint = "products", input = leptos::server_fn::codec::Json)]
 pub async fn load_products(request: ProductsRequest) -> Result<TeamScreen<ProductsView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let data = screens::products(&cx.db, &cx.team, cx.range(&request.range)?, request.order).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 #[server(endpoint = "product", input = leptos::server_fn::codec::Json)]
@@ -94,7 +95,7 @@ pub async fn load_product_detail(request: ProductDetailRequest) -> Result<TeamSc
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
     let data = screens::product_detail(&cx.db, &cx.team, range, &request.product, &cx.privacy()?).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 #[server(endpoint = "users", input = leptos::server_fn::codec::Json)]
@@ -102,7 +103,7 @@ pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<UsersView>, 
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
     let data = screens::users(&cx.db, &cx.team, range, request.table, &cx.privacy()?).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 #[server(endpoint = "user", input = leptos::server_fn::codec::Json)]
@@ -110,7 +111,7 @@ pub async fn load_user_detail(request: UserDetailRequest) -> Result<TeamScreen<U
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
     let data = screens::user_detail(&cx.db, &cx.team, range, request.user, &cx.privacy()?).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,7 +140,7 @@ pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<Forecast
     // The range is checked like every report screen's, though the forecast does not use it.
     cx.range(&request.range)?;
     let data = screens::forecast(&cx.db, &cx.team).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 /// Erases a team user for good (primary admins): names and e-mail become

@@ -15,7 +15,7 @@ pub async fn load_schedules(request: TeamRequest) -> Result<TeamScreen<Vec<Sched
     // Shown as they will run: a schedule whose owner left pauses now, not at its next date.
     tokenboard::notify::schedules::pause_orphans(&cx.db, &cx.team).await?;
     let data = tokenboard::notify::schedules::list(&cx.db, cx.team.id).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 /// Creates (no `id`) or replaces a schedule from the schedule form.

@@ -31,7 +31,7 @@ pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsDa
         api_keys: tokenboard::access::api_keys::api_keys(&cx.db, cx.team.id).await?,
         admins: tokenboard::access::team_admins::list(&cx.db, cx.team.id).await?,
     };
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }
 
 /// Saves the settings form; returns what changed.
@@ -84,5 +84,5 @@ pub struct AuditRequest {
 pub async fn load_audit(request: AuditRequest) -> Result<TeamScreen<AuditPage>, AppError> {
     let cx = TeamContext::primary(&request.team).await?;
     let data = audit::page(&cx.db, cx.team.id, request.cursor, audit::AUDIT_PAGE_ROWS).await?;
-    Ok(cx.screen(data))
+    cx.screen(data).await
 }

@@ -42,13 +42,7 @@ fn TeamBalance(t: TeamBalanceView, freshness: tokenboard::domain::imports::Fresh
         .packs
         .iter()
         .map(|p| {
-            let status = if p.active {
-                format!("{} days left", p.days_left)
-            } else if p.days_left <= 0 {
-                "expired".into()
-            } else {
-                "not yet active".into()
-            };
+            let status = p.status();
             view! {
                 <tr data-key=p.id.to_string() class:expired=!p.active>
                     <td>{p.purchased_on.to_string()}</td>

@@ -94,13 +94,7 @@ fn PackForm(slug: String, pack: Option<PackView>, save: ServerAction<SavePack>, 
 
 #[component]
 fn PackRow(slug: String, pack: PackView, primary: bool, actions: PackActions, today: String) -> impl IntoView {
-    let status = if pack.active {
-        format!("{} days left", pack.days_left)
-    } else if pack.days_left <= 0 {
-        "expired".into()
-    } else {
-        "not yet active".into()
-    };
+    let status = pack.status();
     let origin = if pack.moved_in { pack.note.clone() } else { pack.order_ref.clone() };
     let changes = (primary && !pack.moved_in).then(|| {
         let void = actions.void;

@@ -179,30 +179,17 @@ enum PacksCommand {
     Add {
         #[arg(long)]
         team: String,
-        #[arg(long)]
-        tokens: i64,
-        #[arg(long)]
-        purchased_on: NaiveDate,
-        #[arg(long)]
-        expires_on: Option<NaiveDate>,
-        /// The vendor's order number, for reference.
-        #[arg(long, default_value = "")]
-        order_ref: String,
+        #[command(flatten)]
+        pack: PackArgs,
     },
     /// Correct a pack entered by mistake.
     Edit {
         #[arg(long)]
         team: String,
-        #[arg(long)]
-        pack: i64,
-        #[arg(long)]
-        tokens: i64,
-        #[arg(long)]
-        purchased_on: NaiveDate,
-        #[arg(long)]
-        expires_on: Option<NaiveDate>,
-        #[arg(long, default_value = "")]
-        order_ref: String,
+        #[arg(long = "pack")]
+        pack_id: i64,
+        #[command(flatten)]
+        pack: PackArgs,
     },
     /// Void a pack entered by mistake (it leaves the ledger).
     Void {
@@ -222,6 +209,27 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+}
+
+/// A pack as `packs add` and `packs edit` take it.
+#[derive(clap::Args)]
+struct PackArgs {
+    #[arg(long)]
+    tokens: i64,
+    #[arg(long)]
+    purchased_on: NaiveDate,
+    #[arg(long)]
+    expires_on: Option<NaiveDate>,
+    /// The vendor's order number, for reference.
+    #[arg(long, default_value = "")]
+    order_ref: String,
+}
+
+impl From<PackArgs> for tokenboard::domain::packs::PackInput {
+    fn from(args: PackArgs) -> Self {
+        let PackArgs { tokens, purchased_on, expires_on, order_ref } = args;
+        Self { tokens, purchased_on, expires_on, order_ref }
+    }
 }
 
 #[derive(Subcommand)]

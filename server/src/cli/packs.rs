@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use tokenboard::access::audit::Actor;
-use tokenboard::domain::packs::{self, PackInput};
+use tokenboard::domain::packs;
 use tokenboard::domain::teams;
 
 use super::{PacksCommand, TokensCommand, open_db};
@@ -36,19 +36,17 @@ pub(super) async fn packs(config: &Config, command: PacksCommand) -> Result<()> 
             let balance = ledger.balance();
             println!("balance: {} available of {} ({} used)", balance.available, balance.total, balance.used);
         }
-        PacksCommand::Add { team, tokens, purchased_on, expires_on, order_ref } => {
+        PacksCommand::Add { team, pack } => {
             let team = teams::team(&db, &team).await?;
-            let input = PackInput { tokens, purchased_on, expires_on, order_ref };
-            let pack = packs::create_pack(&db, &team, &input, &actor).await?;
+            let pack = packs::create_pack(&db, &team, &pack.into(), &actor).await?;
             println!(
                 "added pack #{} to {}: {} tokens, {} – {}",
                 pack.id, team.slug, pack.tokens, pack.purchased_on, pack.expires_on
             );
         }
-        PacksCommand::Edit { team, pack, tokens, purchased_on, expires_on, order_ref } => {
+        PacksCommand::Edit { team, pack_id, pack } => {
             let team = teams::team(&db, &team).await?;
-            let input = PackInput { tokens, purchased_on, expires_on, order_ref };
-            let pack = packs::edit_pack(&db, &team, pack, &input, &actor).await?;
+            let pack = packs::edit_pack(&db, &team, pack_id, &pack.into(), &actor).await?;
             println!("pack #{} is now {} tokens, {} – {}", pack.id, pack.tokens, pack.purchased_on, pack.expires_on);
         }
         PacksCommand::Void { team, pack } => {

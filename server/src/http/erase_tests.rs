@@ -6,11 +6,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 
-use tokenboard::access::{accounts, auth};
-use tokenboard::domain::model::Role;
 use tokenboard::{Db, db_tests, on_db};
 
-use super::tests::{call, get, login_request, session_of, team};
+use super::tests::{ada_and_grace, call, get};
 
 const SECRETS: [&str; 3] = ["Lovelace", "ada.lovelace", "Ada "];
 
@@ -22,21 +20,12 @@ async fn total_tokens(db: &Db) -> i64 {
 }
 
 async fn erasing_a_person_leaves_no_trace_and_every_total(db: &Db) {
-    let mine = team(db, "mine").await;
-    let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
-    auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
+    let (mine, cookie) = ada_and_grace(db).await;
     let today = mine.today();
-    let csv = format!(
-        "email,first name,last name,product,usage date,tokens used\n\
-         ada.lovelace@x.com,Ada,Lovelace,Revit,{today},10\ngrace@x.com,Grace,Hopper,Maya,{today},20\n"
-    );
-    tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
     // A rejected file whose bad line quotes her e-mail: the import history keeps it.
     let bad = format!("email,product,usage date,tokens used\nada.lovelace@x.com\u{7},Revit,{today},1\n");
     assert!(tokenboard::ingest::import::import_usage_csv(db, &mine, bad.as_bytes()).await.is_err());
     let rejected = tokenboard::ingest::import::list_imports(db, mine.id, 1).await.unwrap()[0].id;
-    let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
-    let cookie = session_of(&headers);
     let ada: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT id FROM team_users WHERE email = 'ada.lovelace@x.com'")
         .fetch_one(p)
         .await

@@ -348,7 +348,9 @@ async fn every_response_carries_the_security_headers(db: &Db) {
 /// Personal data off: every page of the team and every export leaves out the
 /// users' names and e-mails and shows the keyed hash instead; switching it
 /// back on restores the names.
-async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
+/// Team "mine" with Ada Lovelace and Grace Hopper's usage of today, and the
+/// session cookie of its primary admin me@example.com.
+pub(crate) async fn ada_and_grace(db: &Db) -> (Team, String) {
     let mine = team(db, "mine").await;
     let admin = accounts::upsert_admin(db, "me@example.com", "long enough").await.unwrap();
     auth::grant_role(db, mine.id, admin.id, Role::Primary).await.unwrap();
@@ -359,7 +361,11 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
     );
     tokenboard::ingest::import::import_usage_csv(db, &mine, csv.as_bytes()).await.unwrap();
     let (_, headers, _) = call(db, login_request("me@example.com", "long%20enough", "/")).await;
-    let cookie = session_of(&headers);
+    (mine, session_of(&headers))
+}
+
+async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
+    let (mine, cookie) = ada_and_grace(db).await;
     let set_personal_data = |on: bool| async move {
         let mut settings = tokenboard::access::settings::load(db, mine.id).await.unwrap();
         settings.personal_data = on;

@@ -54,7 +54,7 @@ pub async fn upload(
             let slug = access.team.slug.clone();
             let request = ImportRequest {
                 source: ImportSource::Upload,
-                actor: actor_label(&actor),
+                actor: actor.label(),
                 file_name: upload.file_name.clone(),
                 date_format: upload.date_format,
                 erased_key: Some(state.exports.key.clone()),
@@ -111,13 +111,6 @@ pub async fn upload(
 fn see_import(slug: &str, import_id: Option<i64>) -> Response {
     let query = import_id.map(|id| format!("?import={id}")).unwrap_or_default();
     Redirect::to(&format!("/teams/{slug}/imports{query}")).into_response()
-}
-
-fn actor_label(actor: &Actor) -> String {
-    match actor {
-        Actor::Admin { email, .. } => email.clone(),
-        _ => "unknown".into(),
-    }
 }
 
 /// Checks the admin, then spools the form's file.

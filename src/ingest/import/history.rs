@@ -24,10 +24,27 @@ pub struct ImportRecordDraft {
     pub sha256: String,
 }
 
-/// Binds: team, created at, source, actor, file name, SHA-256, status, details.
-pub(super) const INSERT_IMPORT: &str = "INSERT INTO imports
-    (team_id, created_at, source, actor, file_name, sha256, status, details)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+/// Records import `$draft` of `$team_id` through `$executor` (a pool, or the
+/// import's own transaction) and answers the `sqlx::Result` of its new id.
+macro_rules! insert_import {
+    ($executor:expr, $team_id:expr, $draft:expr, $status:expr, $details:expr) => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO imports (team_id, created_at, source, actor, file_name, sha256, status, details)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind($team_id)
+        .bind($draft.created_at)
+        .bind($draft.source.as_str())
+        .bind(&$draft.actor)
+        .bind(&$draft.file_name)
+        .bind(&$draft.sha256)
+        .bind($status.as_str())
+        .bind($details)
+        .fetch_one($executor)
+        .await
+    };
+}
+pub(super) use insert_import;
 
 /// After a merge (in its transaction): the import owns what it wrote, and
 /// the imports it overwrote own that much less. Binds: import id.
@@ -46,23 +63,7 @@ pub(super) async fn record_rejected(
     errors: &[LineError],
 ) -> Result<i64> {
     let details = serde_json::json!({ "errors": errors }).to_string();
-    Ok(on_db!(db, |pool| sqlx::query_scalar(INSERT_IMPORT)
-        .bind(team_id)
-        .bind(draft.created_at)
-        .bind(draft.source.as_str())
-        .bind(&draft.actor)
-        .bind(&draft.file_name)
-        .bind(&draft.sha256)
-        .bind(ImportStatus::Rejected.as_str())
-        .bind(details)
-        .fetch_one(pool)
-        .await?))
-}
-
-impl ImportStatus {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
+    Ok(on_db!(db, |pool| insert_import!(pool, team_id, draft, ImportStatus::Rejected, details)?))
 }
 
 /// One `imports` row as stored.
@@ -183,7 +184,7 @@ pub async fn undo_import(db: &Db, team_id: i64, import_id: i64, actor: &Actor) -
     let now = Utc::now();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        sqlx::query(super::write::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
+        sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
         // Under the transaction: a second undo of the same import finds it undone.
         let claimed =
             sqlx::query("UPDATE imports SET undone_at = $2, undone_by = $3 WHERE id = $1 AND undone_at IS NULL")

@@ -30,7 +30,6 @@ pub use crate::domain::imports::{
 };
 pub use dates::DateFormat;
 pub use history::{find_import, freshness, list_imports, undo_import};
-pub use parse::parse_usage_file;
 pub use write::store_charges;
 
 /// One charge as read from a file (or made by the demo generator).

@@ -368,9 +368,9 @@ fn problems_with<T>(line: u64, message: impl Into<String>) -> Result<T, ImportEr
     Err(ImportError::Rejected(vec![LineError { line, message: message.into() }], None))
 }
 
-/// Reads a whole (small) file into charges: the convenience of tests and
-/// of callers that hold the bytes anyway.
-pub fn parse_usage_file(
+/// Reads a whole (small) file into charges, for the tests below.
+#[cfg(test)]
+fn parse_usage_file(
     input: &[u8],
     team: &Team,
     latest_date: NaiveDate,

@@ -36,7 +36,6 @@ pub(super) enum Records<R: Read> {
         rows: Vec<Vec<Data>>,
         next: usize,
         first_row: u64,
-        _input: std::marker::PhantomData<R>,
     },
 }
 
@@ -102,7 +101,7 @@ impl<R: Read> Records<R> {
                 let row = rows.get(*next)?;
                 let line = *first_row + *next as u64;
                 *next += 1;
-                Some(Ok(Record { line, fields: row.iter().map(|cell| Ok(cell_text(cell))).collect() }))
+                Some(Ok(Record { line, fields: sheet_fields(row) }))
             }
         }
     }
@@ -197,6 +196,11 @@ fn sheet_rows<R: Read + Seek>(workbook: &mut Xlsx<R>, name: &str) -> Result<(Vec
     Ok((rows, u64::from(first.unwrap_or(0)) + 1))
 }
 
+/// A sheet row's cells as the fields of a record.
+fn sheet_fields(row: &[Data]) -> Vec<Field> {
+    row.iter().map(|cell| Ok(cell_text(cell))).collect()
+}
+
 fn open_sheet<R: Read + Seek>(
     input: BufReader<R>,
     is_header: impl Fn(&[Field]) -> bool,
@@ -206,16 +210,10 @@ fn open_sheet<R: Read + Seek>(
         open_workbook_from_rs(input.into_inner()).map_err(|e: calamine::XlsxError| not_xlsx(e.to_string()))?;
     for name in workbook.sheet_names() {
         let (rows, first_row) = sheet_rows(&mut workbook, &name).map_err(not_xlsx)?;
-        let header_at = rows.iter().take(HEADER_SEARCH_ROWS).position(|row| {
-            let fields: Vec<Field> = row.iter().map(|cell| Ok(cell_text(cell))).collect();
-            is_header(&fields)
-        });
+        let header_at = rows.iter().take(HEADER_SEARCH_ROWS).position(|row| is_header(&sheet_fields(row)));
         if let Some(index) = header_at {
-            let header = Record {
-                line: first_row + index as u64,
-                fields: rows[index].iter().map(|cell| Ok(cell_text(cell))).collect(),
-            };
-            let records = Records::Sheet { rows, next: index + 1, first_row, _input: std::marker::PhantomData };
+            let header = Record { line: first_row + index as u64, fields: sheet_fields(&rows[index]) };
+            let records = Records::Sheet { rows, next: index + 1, first_row };
             return Ok((records, header));
         }
     }

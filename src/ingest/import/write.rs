@@ -9,12 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
-use super::history::{INSERT_IMPORT, ImportRecordDraft, TAKE_OWNERSHIP};
-use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, MAX_LISTED_NEW_USERS};
+use super::history::{ImportRecordDraft, TAKE_OWNERSHIP, insert_import};
+use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, ImportStatus, MAX_LISTED_NEW_USERS};
 use crate::db::{Db, Pool, on_db};
-
-/// Takes the team's row lock for the rest of the transaction.
-pub(super) const LOCK_TEAM: &str = "UPDATE teams SET data_version = data_version WHERE id = $1";
 
 /// Rows per INSERT statement (SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 1000;
@@ -129,24 +126,12 @@ pub(super) async fn write_charges(
         let mut tx = pool.begin().await?;
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
         // one writer anyway): a correction must see the previous import's result.
-        sqlx::query(LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
+        sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
         sqlx::query(staging).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
         let import_id: Option<i64> = match &history {
             None => None,
-            Some(History { draft, .. }) => Some(
-                sqlx::query_scalar(INSERT_IMPORT)
-                    .bind(team_id)
-                    .bind(draft.created_at)
-                    .bind(draft.source.as_str())
-                    .bind(&draft.actor)
-                    .bind(&draft.file_name)
-                    .bind(&draft.sha256)
-                    .bind("done")
-                    .bind("{}")
-                    .fetch_one(&mut *tx)
-                    .await?,
-            ),
+            Some(History { draft, .. }) => Some(insert_import!(&mut *tx, team_id, draft, ImportStatus::Done, "{}")?),
         };
         outcome.import_id = import_id;
 
