@@ -29,8 +29,9 @@ setup-test:
 	./.ci/setup --test
 
 # RUST_BACKTRACE=0: a failing build's message, not a backtrace, ends the log.
+# --precompress: brotli and gzip twins of the wasm, JS and CSS, served as the browser accepts.
 build:
-	RUST_BACKTRACE=0 cargo leptos build --release
+	RUST_BACKTRACE=0 cargo leptos build --release --precompress
 
 build-debug:
 	RUST_BACKTRACE=0 cargo leptos build

@@ -87,13 +87,7 @@ mod ssr {
     /// error in the URL; its 302 stays.
     pub(super) fn set_server_fn_status(error: &AppError) {
         use leptos::prelude::use_context;
-        let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
+        let form_post = crate::api::shown_once::is_form_post();
         if let (false, Some(response)) = (form_post, use_context::<leptos_axum::ResponseOptions>()) {
             response.set_status(
                 http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),

@@ -11,7 +11,7 @@ pub mod pages;
 pub mod session;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -33,6 +33,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // The build's names carry a content hash (hash-files): cached for a year.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 // Drag-and-drop and progress for the Imports page's upload form (delegated: any page).
                 <script src="/upload.js" defer="" nonce=leptos::nonce::use_nonce()></script>
@@ -70,7 +72,6 @@ fn content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/tokenboard.css"/>
         <Link rel="icon" href="/favicon.ico"/>
         // Every page's title passes through this formatter: escaped on the server.
         <Title text="Tokenboard" formatter=html::title_text/>

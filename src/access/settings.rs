@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::notify::mail::parse_recipients;
+use crate::domain::outlook::parse_percents;
 
 pub const MAX_EXPIRY_HORIZON_DAYS: u32 = 366;
 
@@ -137,23 +138,6 @@ pub fn parse_on_off(text: &str) -> Result<bool, String> {
         "off" | "false" | "no" => Ok(false),
         other => Err(format!("{other:?} is not on or off")),
     }
-}
-
-/// "20, 10" → `[20, 10]`: distinct whole percentages 1–99, highest first.
-pub fn parse_percents(text: &str) -> Result<Vec<u32>, String> {
-    let mut percents = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let percent = part
-            .trim_end_matches('%')
-            .parse::<u32>()
-            .ok()
-            .filter(|p| (1..=99).contains(p))
-            .ok_or_else(|| format!("threshold {part:?} must be a whole percentage from 1 to 99"))?;
-        percents.push(percent);
-    }
-    percents.sort_unstable_by(|a, b| b.cmp(a));
-    percents.dedup();
-    Ok(percents)
 }
 
 #[cfg(feature = "ssr")]

@@ -6,6 +6,7 @@ pub mod forecast;
 pub mod imports;
 pub mod ledger;
 pub mod model;
+pub mod outlook;
 pub mod range;
 pub mod values;
 

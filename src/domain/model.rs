@@ -111,6 +111,21 @@ pub struct SeriesPoint {
     pub partial: bool,
 }
 
+/// One product's tokens per bucket, aligned with a time series (Summary's
+/// stacked chart); an empty `key` is the sum of the remaining products.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductSeries {
+    pub key: String,
+    pub label: String,
+    pub tokens: Vec<i64>,
+}
+
+impl ProductSeries {
+    pub fn total(&self) -> i64 {
+        self.tokens.iter().sum()
+    }
+}
+
 /// The range a view was computed for, with its label.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RangeView {
@@ -167,6 +182,8 @@ pub struct SummaryView {
     pub time_zone: String,
     pub today: NaiveDate,
     pub balance: Balance,
+    /// Run-out, days left and the colour of the balance.
+    pub outlook: crate::domain::outlook::Outlook,
     pub tokens_today: i64,
     /// Token events of the last 90 days, newest first.
     pub events: Vec<TokenEvent>,
@@ -179,6 +196,13 @@ pub struct SummaryView {
     /// Products and users of that previous period.
     pub previous_range_products: i64,
     pub previous_range_users: i64,
+    /// The data reaches back over the whole previous period: only then is
+    /// a change against it shown.
+    pub previous_covered: bool,
+    /// The previous period's buckets, for the chart's comparison overlay.
+    pub previous_series: Vec<SeriesPoint>,
+    /// The range's buckets split by product (only when asked for).
+    pub stacked: Vec<ProductSeries>,
     pub series: Vec<SeriesPoint>,
 }
 

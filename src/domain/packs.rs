@@ -266,6 +266,28 @@ pub async fn ledger(db: &Db, team_id: i64, through: NaiveDate) -> Result<Ledger>
     Ok(Ledger::simulate(&packs, &entries, &usage, through))
 }
 
+/// A team's ledger through today, the forecast and the outlook, from one
+/// read of its packs, moves and daily usage.
+pub struct BalanceState {
+    pub ledger: Ledger,
+    pub forecast: crate::domain::forecast::Forecast,
+    pub outlook: crate::domain::outlook::Outlook,
+    /// The team's first day with usage: how far back comparisons are covered.
+    pub first_usage: Option<NaiveDate>,
+}
+
+pub async fn balance_state(db: &Db, team_id: i64, today: NaiveDate) -> Result<BalanceState> {
+    let packs = packs(db, team_id).await?;
+    let entries = entries(db, team_id).await?;
+    let usage = daily_usage(db, team_id, today).await?;
+    let ledger = Ledger::simulate(&packs, &entries, &usage, today);
+    let forecast = crate::domain::forecast::forecast(&packs, &entries, &usage, today);
+    let percents = crate::domain::outlook::alert_percents(db, team_id).await?;
+    let outlook = crate::domain::outlook::Outlook::new(ledger.balance(), forecast.run_out, today, &percents);
+    let first_usage = usage.iter().find(|(_, tokens)| *tokens != 0).map(|(day, _)| *day);
+    Ok(BalanceState { ledger, forecast, outlook, first_usage })
+}
+
 /// Moves `amount` tokens of pack `pack_id` of `from` to `to`, today: the
 /// source pack holds that much less, `to` gets a pack of `amount` with the
 /// source pack's expiry. Both teams' audit logs record it.

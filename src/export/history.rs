@@ -116,7 +116,7 @@ pub const TEAM_QUOTA_BYTES: i64 = 2 << 30;
 /// row lock (PostgreSQL) or the database's write lock (SQLite), so parallel
 /// requests cannot pass together.
 pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: DateTime<Utc>) -> Result<ExportRecord> {
-    let file_name = super::file_name(&new.team.slug, new.report, new.range.from, new.range.to, new.format);
+    let file_name = super::file_name(&new.team.slug, new.report, new.params, new.range.from, new.range.to, new.format);
     let attempts = i64::from(status == ExportStatus::Running);
     let sql = "INSERT INTO exports (team_id, admin_id, schedule_id, report, format, query, range_from, range_to,
             file_name, status, attempts, heartbeat_at, created_at, expires_at, personal_data)

@@ -278,7 +278,8 @@ async fn write_file(
                 bytes: 0,
                 tap: tap.map(|t| (t, Vec::with_capacity(TAP_CHUNK))),
             };
-            let mut sink = CsvSink::new(WriterThread::spawn(out).map_err(Error::Io)?, &meta).map_err(Error::Io)?;
+            let about = input.params.about().then_some(&meta);
+            let mut sink = CsvSink::new(WriterThread::spawn(out).map_err(Error::Io)?, about).map_err(Error::Io)?;
             let rows = fill(ctx, &input, recorded.as_ref(), &mut sink, progress).await?;
             let (bytes, sha256) =
                 sink.finish().and_then(WriterThread::finish).and_then(FileWriter::finish).map_err(Error::Io)?;

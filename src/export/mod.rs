@@ -148,9 +148,17 @@ pub struct ExportParams {
     pub sort: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
+    /// `about=1`: the CSV starts with a `#` line saying what it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 impl ExportParams {
+    /// Whether the CSV carries its `#` "about" line (`about=1` or `about=true`).
+    pub fn about(&self) -> bool {
+        matches!(self.about.as_deref(), Some("1" | "true" | "yes"))
+    }
+
     pub fn range_query(&self) -> RangeQuery {
         RangeQuery {
             range: self.range.clone(),
@@ -179,7 +187,7 @@ impl ExportParams {
         if let Some(user) = self.user {
             pairs.push(("user", user.to_string()));
         }
-        for (k, v) in [("q", &self.q), ("sort", &self.sort), ("dir", &self.dir)] {
+        for (k, v) in [("q", &self.q), ("sort", &self.sort), ("dir", &self.dir), ("about", &self.about)] {
             if let Some(v) = v {
                 pairs.push((k, v.clone()));
             }
@@ -195,8 +203,27 @@ pub fn export_path(slug: &str, report: ExportReport, format: ExportFormat) -> St
     format!("/teams/{slug}/export/{}.{}", report.as_str(), format.extension())
 }
 
-/// `tokenboard_design-team_token-usage_2026-08-28_2026-11-27.xlsx`
-pub fn file_name(slug: &str, report: ExportReport, from: NaiveDate, to: NaiveDate, format: ExportFormat) -> String {
+/// `tokenboard_design-team_token-usage_2026-08-28_2026-11-27.xlsx`; a detail
+/// view names its product (`product-revit`) or user (`user-42`, the id: a
+/// name would leak while personal data is off).
+pub fn file_name(
+    slug: &str,
+    report: ExportReport,
+    params: &ExportParams,
+    from: NaiveDate,
+    to: NaiveDate,
+    format: ExportFormat,
+) -> String {
+    let subject = match (report, &params.product, params.user) {
+        // Slugs are URL-safe already; the filter keeps the header's file name plain whatever was asked.
+        (ExportReport::Product, Some(product), _) => {
+            let safe: String =
+                product.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(60).collect();
+            format!("-{safe}")
+        }
+        (ExportReport::User, _, Some(user)) => format!("-{user}"),
+        _ => String::new(),
+    };
     let report = match report {
         ExportReport::TokenUsage => "token-usage",
         ExportReport::SeatUsage => "seat-usage",
@@ -206,7 +233,7 @@ pub fn file_name(slug: &str, report: ExportReport, from: NaiveDate, to: NaiveDat
         ExportReport::ByUser => "usage-by-user",
         ExportReport::User => "user",
     };
-    format!("tokenboard_{slug}_{report}_{from}_{to}.{}", format.extension())
+    format!("tokenboard_{slug}_{report}{subject}_{from}_{to}.{}", format.extension())
 }
 
 /// Where an export stands.
@@ -276,8 +303,18 @@ mod tests {
         let from = NaiveDate::from_ymd_opt(2026, 8, 28).unwrap();
         let to = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         assert_eq!(
-            file_name("design-team", ExportReport::TokenUsage, from, to, ExportFormat::Xlsx),
+            file_name("design-team", ExportReport::TokenUsage, &ExportParams::default(), from, to, ExportFormat::Xlsx),
             "tokenboard_design-team_token-usage_2026-08-28_2026-11-27.xlsx"
+        );
+        let revit = ExportParams { product: Some("revit".into()), ..ExportParams::default() };
+        assert_eq!(
+            file_name("t", ExportReport::Product, &revit, from, to, ExportFormat::Csv),
+            "tokenboard_t_product-revit_2026-08-28_2026-11-27.csv"
+        );
+        let user = ExportParams { user: Some(42), ..ExportParams::default() };
+        assert_eq!(
+            file_name("t", ExportReport::User, &user, from, to, ExportFormat::Xlsx),
+            "tokenboard_t_user-42_2026-08-28_2026-11-27.xlsx"
         );
         assert_eq!(export_path("t", ExportReport::SeatUsage, ExportFormat::Csv), "/teams/t/export/seat-usage.csv");
     }

@@ -9,6 +9,9 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
+/// The byte order mark that starts every CSV file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Rows of an Excel sheet, the header row included.
 pub const XLSX_MAX_ROWS: u32 = 1_048_576;
 
@@ -76,8 +79,11 @@ fn xlsx_io(e: XlsxError) -> io::Error {
     io::Error::other(e)
 }
 
-/// CSV into any writer. The first line is a `#` comment with [`ExportMeta`]
-/// (the csv crate and Tokenboard's import skip it with `comment(b'#')`).
+/// CSV into any writer, made to open cleanly in Excel: a UTF-8 byte order
+/// mark (else Excel on Windows garbles accented names), then the column
+/// header. With `about` the header is preceded by a `#` comment line with
+/// [`ExportMeta`] (opt-in: `?about=1`; the csv crate and Tokenboard's
+/// import skip it with `comment(b'#')`).
 pub struct CsvSink<W: Write> {
     writer: csv::Writer<W>,
     int: itoa::Buffer,
@@ -86,9 +92,12 @@ pub struct CsvSink<W: Write> {
 }
 
 impl<W: Write> CsvSink<W> {
-    pub fn new(mut out: W, meta: &ExportMeta) -> io::Result<CsvSink<W>> {
-        let line: Vec<String> = meta.pairs().iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        writeln!(out, "# Tokenboard export; {}", line.join("; ").replace(['\r', '\n'], " "))?;
+    pub fn new(mut out: W, about: Option<&ExportMeta>) -> io::Result<CsvSink<W>> {
+        out.write_all(UTF8_BOM)?;
+        if let Some(meta) = about {
+            let line: Vec<String> = meta.pairs().iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            writeln!(out, "# Tokenboard export; {}", line.join("; ").replace(['\r', '\n'], " "))?;
+        }
         Ok(CsvSink { writer: csv::WriterBuilder::new().from_writer(out), int: itoa::Buffer::new(), date: None })
     }
 
@@ -163,7 +172,21 @@ impl XlsxSink {
         })
     }
 
+    /// The header row of the current data sheet stays in view and filters
+    /// its rows (set once the sheet's last row is known).
+    fn close_sheet(&mut self) -> Result<(), XlsxError> {
+        if self.sheets == 0 || self.columns.is_empty() {
+            return Ok(());
+        }
+        let last_row = self.next_row.saturating_sub(1);
+        let sheet = self.workbook.worksheet_from_index(self.sheet)?;
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofilter(0, 0, last_row, self.columns.len() as u16 - 1)?;
+        Ok(())
+    }
+
     fn new_sheet(&mut self) -> Result<(), XlsxError> {
+        self.close_sheet()?;
         self.sheets += 1;
         let name =
             if self.sheets == 1 { self.sheet_title.clone() } else { format!("{} {}", self.sheet_title, self.sheets) };
@@ -183,6 +206,7 @@ impl XlsxSink {
         if self.sheets == 0 {
             self.new_sheet()?;
         }
+        self.close_sheet()?;
         let about = self.workbook.worksheet_from_index(0)?;
         for (row, (key, value)) in meta.pairs().iter().enumerate() {
             about.write_string(row as u32, 0, *key)?;
@@ -314,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn csv_is_rfc4180_with_a_comment_line_first() {
+    fn csv_starts_with_a_bom_and_the_header_the_comment_line_is_opt_in() {
         let meta = ExportMeta {
             report_title: "Token usage".into(),
             team_name: "Design, Inc".into(),
@@ -325,15 +349,24 @@ mod tests {
             generated_at: DateTime::from_timestamp(0, 0).unwrap(),
             rows: 1,
         };
-        let mut sink = CsvSink::new(Vec::new(), &meta).unwrap();
-        sink.header(&["Name", "Tokens", "Day"]).unwrap();
-        sink.row(&[Cell::Text("=1+1, \"quoted\""), Cell::Int(-5), Cell::Date(meta.from)]).unwrap();
-        let text = String::from_utf8(sink.finish().unwrap()).unwrap();
+        let write = |about: Option<&ExportMeta>| {
+            let mut sink = CsvSink::new(Vec::new(), about).unwrap();
+            sink.header(&["Name", "Tokens", "Day"]).unwrap();
+            sink.row(&[Cell::Text("=1+1, \"quoted\""), Cell::Int(-5), Cell::Date(meta.from)]).unwrap();
+            sink.finish().unwrap()
+        };
+        let plain = write(None);
+        let text = std::str::from_utf8(plain.strip_prefix(UTF8_BOM).expect("a BOM first")).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("Name,Tokens,Day"));
+        assert_eq!(lines.next(), Some("\"'=1+1, \"\"quoted\"\"\",-5,2026-01-01"));
+
+        let with_about = write(Some(&meta));
+        let text = std::str::from_utf8(with_about.strip_prefix(UTF8_BOM).expect("a BOM first")).unwrap();
         let mut lines = text.lines();
         assert!(
             lines.next().unwrap().starts_with("# Tokenboard export; Report: Token usage; Team: Design, Inc (design)")
         );
         assert_eq!(lines.next(), Some("Name,Tokens,Day"));
-        assert_eq!(lines.next(), Some("\"'=1+1, \"\"quoted\"\"\",-5,2026-01-01"));
     }
 }

@@ -84,8 +84,7 @@ pub fn conditions(
         .iter()
         .map(|&percent| Condition {
             key: format!("low-balance:{percent}"),
-            // No active pack counts as empty: 0 ≤ any threshold.
-            holds: balance.available * 100 <= balance.total * i64::from(percent),
+            holds: crate::domain::outlook::at_alert_threshold(balance, percent),
             event: AlertEvent::LowBalance {
                 team: team.slug.clone(),
                 threshold_percent: percent,

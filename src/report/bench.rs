@@ -125,7 +125,7 @@ pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: 
         ];
         for (view, naive_sql, extra) in views {
             let (pipeline_median, pipeline_p95) = match view {
-                "summary" => time(runs, || summary::summary(db, team, Role::Primary, end, &query)).await?,
+                "summary" => time(runs, || summary::summary(db, team, Role::Primary, end, &query, false)).await?,
                 "by product" => time(runs, || screens::products(db, team, range, TableOrder::default())).await?,
                 "users page 1" => time(runs, || screens::users(db, team, range, table.clone(), &privacy)).await?,
                 "user detail" => time(runs, || screens::user_detail(db, team, range, top_user, &privacy)).await?,

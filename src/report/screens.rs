@@ -276,7 +276,8 @@ pub const BALANCE_WINDOW_DAYS: u64 = 90;
 /// One team's balances as of its today.
 pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role) -> Result<TeamBalanceView> {
     let today = team.today();
-    let ledger = crate::domain::packs::ledger(db, team.id, today).await?;
+    let state = crate::domain::packs::balance_state(db, team.id, today).await?;
+    let ledger = state.ledger;
     let records = crate::domain::packs::pack_records(db, team.id).await?;
     let horizon = today + chrono::Days::new(BALANCE_WINDOW_DAYS);
     let packs: Vec<PackView> = ledger
@@ -317,6 +318,7 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
         team: crate::domain::model::TeamRef { slug: team.slug.clone(), name: team.name.clone(), role },
         today,
         balance: ledger.balance(),
+        outlook: state.outlook,
         packs,
         expiring_90,
         tokens_90: recent.total(Metric::Tokens).count(),
@@ -328,8 +330,6 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
 
 pub async fn forecast(db: &Db, team: &Team) -> Result<ForecastView> {
     let today = team.today();
-    let packs = crate::domain::packs::packs(db, team.id).await?;
-    let entries = crate::domain::packs::entries(db, team.id).await?;
-    let history = crate::domain::packs::daily_usage(db, team.id, today).await?;
-    Ok(ForecastView { forecast: crate::domain::forecast::forecast(&packs, &entries, &history, today) })
+    let state = crate::domain::packs::balance_state(db, team.id, today).await?;
+    Ok(ForecastView { forecast: state.forecast, outlook: state.outlook })
 }

@@ -134,6 +134,8 @@ pub struct TeamBalanceView {
     pub team: crate::domain::model::TeamRef,
     pub today: NaiveDate,
     pub balance: crate::domain::model::Balance,
+    /// Run-out, days left and the colour of the balance.
+    pub outlook: crate::domain::outlook::Outlook,
     pub packs: Vec<PackView>,
     /// Unused tokens of active packs that expire within 90 days.
     pub expiring_90: i64,
@@ -147,4 +149,5 @@ pub struct TeamBalanceView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ForecastView {
     pub forecast: crate::domain::forecast::Forecast,
+    pub outlook: crate::domain::outlook::Outlook,
 }

@@ -126,6 +126,49 @@ fn read_xlsx(path: &Path) -> (Table, BTreeMap<String, String>) {
     ((header, rows), about)
 }
 
+fn read_table(path: &Path, format: ExportFormat) -> Table {
+    match format {
+        ExportFormat::Csv => read_csv(path),
+        ExportFormat::Xlsx => read_xlsx(path).0,
+    }
+}
+
+/// A CSV opens cleanly in Excel: a BOM, then the header (no `#` line unless
+/// asked for with `about=1`), and the import reads both kinds back; a
+/// workbook's data sheets keep their header row in view with a filter on it.
+async fn files_open_cleanly_in_excel(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Months3);
+    let (_, plain) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &params(&range), &range).await;
+    let bytes = std::fs::read(&plain).unwrap();
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").expect("a UTF-8 BOM first")).unwrap();
+    assert!(text.starts_with("Date,"), "the header comes first: {}", &text[..40]);
+    let about = ExportParams { about: Some("1".into()), ..params(&range) };
+    let (_, commented) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &about, &range).await;
+    let bytes = std::fs::read(&commented).unwrap();
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").expect("a UTF-8 BOM first")).unwrap();
+    assert!(text.starts_with("# Tokenboard export; Report: Token usage;"), "{}", &text[..40]);
+    assert_eq!(read_csv(&plain), read_csv(&commented), "the same table after the comment line");
+    // Both read back into another team with the same charges.
+    for (slug, path) in [("plain", &plain), ("commented", &commented)] {
+        // A team of the same name: the file names its team.
+        let new = teams::NewTeam { slug: slug.into(), name: f.team.name.clone(), time_zone: f.team.time_zone.clone() };
+        let copy = teams::create_team(db, &new).await.unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let outcome = tokenboard::ingest::import::import_usage_csv(db, &copy, &bytes).await.unwrap();
+        assert_eq!(outcome.inserted as usize, read_csv(path).1.len(), "{slug}");
+    }
+
+    let (_, workbook) = export(&f, ExportReport::ByUser, ExportFormat::Xlsx, &params(&range), &range).await;
+    let rows = read_xlsx(&workbook).0 .1.len();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&workbook).unwrap()).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("xl/worksheets/sheet2.xml").unwrap(), &mut sheet).unwrap();
+    assert!(sheet.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#), "{sheet:.600}");
+    let last_column = (b'A' + read_xlsx(&workbook).0 .0.len() as u8 - 1) as char;
+    assert!(sheet.contains(&format!(r#"<autoFilter ref="A1:{last_column}{}"/>"#, rows + 1)), "{sheet:.600}");
+}
+
 fn column(table: &Table, name: &str) -> usize {
     table.0.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name:?} in {:?}", table.0))
 }
@@ -793,12 +836,14 @@ async fn every_view_exports_sorted_by_each_of_its_columns(db: &Db) {
                 dir: Some(direction.as_str().into()),
                 ..params(&range)
             };
-            let (_, path) = export(&f, ExportReport::ByProduct, ExportFormat::Csv, &p, &range).await;
-            let file = read_csv(&path);
-            let in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Product")].clone()).collect();
             let view = screens::products(db, &f.team, range, order).await.unwrap();
             let on_screen: Vec<String> = view.products.rows.iter().map(|r| r.keys[0].label()).collect();
-            assert_eq!(in_file, on_screen, "by product, {sort:?} {direction:?}");
+            for format in ExportFormat::ALL {
+                let (_, path) = export(&f, ExportReport::ByProduct, format, &p, &range).await;
+                let file = read_table(&path, format);
+                let in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Product")].clone()).collect();
+                assert_eq!(in_file, on_screen, "by product, {sort:?} {direction:?}, {format:?}");
+            }
         }
         for sort in UserSort::VARIANTS {
             let table = UserTableQuery { search: String::new(), sort: *sort, direction, page: 1 };
@@ -807,16 +852,19 @@ async fn every_view_exports_sorted_by_each_of_its_columns(db: &Db) {
                 dir: Some(direction.as_str().into()),
                 ..params(&range)
             };
-            let (_, path) = export(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
-            let file = read_csv(&path);
-            let in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Email")].clone()).collect();
             let all = screens::user_table(db, &f.team, range, &table, &privacy, None).await.unwrap();
-            assert_eq!(in_file, user_emails(&all), "by user, {sort:?} {direction:?}");
+            for format in ExportFormat::ALL {
+                let (_, path) = export(&f, ExportReport::ByUser, format, &p, &range).await;
+                let file = read_table(&path, format);
+                let in_file: Vec<String> = file.1.iter().map(|row| row[column(&file, "Email")].clone()).collect();
+                assert_eq!(in_file, user_emails(&all), "by user, {sort:?} {direction:?}, {format:?}");
+            }
         }
     }
 }
 
 db_tests!(
+    files_open_cleanly_in_excel,
     every_view_exports_sorted_by_each_of_its_columns,
     a_search_finds_the_same_users_on_screen_in_sql_and_in_the_file,
     a_due_schedule_waits_while_its_team_is_at_the_cap,

@@ -54,7 +54,7 @@ async fn breakdowns_reconcile_with_each_other_and_raw_charges(db: &Db) {
         let totals = run(db, &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Users, Metric::Products]))
             .await
             .unwrap();
-        let s = summary(db, &team, Role::Primary, end, &RangeQuery::custom(range.from, range.to)).await.unwrap();
+        let s = summary(db, &team, Role::Primary, end, &RangeQuery::custom(range.from, range.to), false).await.unwrap();
 
         let raw_tokens = raw(
             db,

@@ -10,6 +10,8 @@ pub mod packs;
 pub mod reports;
 pub mod schedules;
 pub mod settings;
+#[cfg(feature = "ssr")]
+pub mod shown_once;
 
 use serde::{Deserialize, Serialize};
 use tokenboard::domain::imports::Freshness;

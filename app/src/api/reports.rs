@@ -19,13 +19,9 @@ use {super::TeamContext, tokenboard::domain::model::Role, tokenboard::report::sc
 pub struct SummaryRequest {
     pub team: String,
     pub range: RangeQuery,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SummaryPageData {
-    pub viewer: Viewer,
-    pub freshness: tokenboard::domain::imports::Freshness,
-    pub summary: SummaryView,
+    /// The chart split by product (`?stack=product`).
+    #[serde(default)]
+    pub stacked: bool,
 }
 
 /// A report screen with a range only (Forecast ignores the range).
@@ -75,12 +71,13 @@ pub async fn load_viewer() -> Result<Viewer, AppError> {
 }
 
 #[server(endpoint = "summary", input = leptos::server_fn::codec::Json)]
-pub async fn load_summary(request: SummaryRequest) -> Result<SummaryPageData, AppError> {
+pub async fn load_summary(request: SummaryRequest) -> Result<TeamScreen<SummaryView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let today = cx.team.today();
-    let summary = tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range).await?;
-    let freshness = cx.freshness().await?;
-    Ok(SummaryPageData { viewer: cx.viewer, freshness, summary })
+    let summary =
+        tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range, request.stacked)
+            .await?;
+    cx.screen(summary).await
 }
 
 #[server(endpoint = "products", input = leptos::server_fn::codec::Json)]

@@ -24,11 +24,19 @@ pub async fn save_schedule(team: String, id: Option<i64>, schedule: ScheduleInpu
     use tokenboard::notify::schedules;
     let cx = TeamContext::primary(&team).await?;
     let valid = schedule.validate().map_err(AppError::BadRequest)?;
-    match id {
-        Some(id) => schedules::update(&cx.db, &cx.team, &cx.actor, id, &valid).await?,
-        None => schedules::create(&cx.db, &cx.team, &cx.actor, &valid).await?,
+    let saved = match id {
+        Some(id) => {
+            schedules::update(&cx.db, &cx.team, &cx.actor, id, &valid).await?;
+            "updated"
+        }
+        None => {
+            schedules::create(&cx.db, &cx.team, &cx.actor, &valid).await?;
+            "created"
+        }
     };
     tracing::info!(team_id = cx.team.id, admin_id = ?cx.actor.admin_id(), "schedule saved");
+    // Back to the list with an empty form and a notice; a second click cannot duplicate.
+    leptos_axum::redirect(&format!("/teams/{}/schedules?saved={saved}", cx.team.slug));
     Ok(())
 }
 

@@ -21,6 +21,9 @@ pub struct SettingsData {
     pub settings: TeamSettings,
     pub api_keys: Vec<ApiKeyInfo>,
     pub admins: Vec<TeamAdmin>,
+    /// Secrets created by a form post without JavaScript, shown this once.
+    #[serde(default)]
+    pub shown_once: Vec<String>,
 }
 
 #[server(endpoint = "settings", input = leptos::server_fn::codec::Json)]
@@ -30,6 +33,7 @@ pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsDa
         settings: tokenboard::access::settings::load(&cx.db, cx.team.id).await?,
         api_keys: tokenboard::access::api_keys::api_keys(&cx.db, cx.team.id).await?,
         admins: tokenboard::access::team_admins::list(&cx.db, cx.team.id).await?,
+        shown_once: cx.actor.admin_id().map(|admin| super::shown_once::take(admin, cx.team.id)).unwrap_or_default(),
     };
     cx.screen(data).await
 }
@@ -47,9 +51,10 @@ pub async fn save_settings(team: String, settings: SettingsInput) -> Result<Vec<
     let mut answer = saved.changes;
     // Shown this once, to the primary admin who set the URL; kept server-side for signing.
     if let Some(secret) = saved.webhook_secret {
-        answer.push(format!(
-            "webhook signing secret (shown once, keep it to verify the Tokenboard-Signature header): {secret}"
-        ));
+        let text =
+            format!("webhook signing secret (shown once, keep it to verify the Tokenboard-Signature header): {secret}");
+        keep_for_form_post(&cx, &text);
+        answer.push(text);
     }
     Ok(answer)
 }
@@ -61,7 +66,17 @@ pub async fn create_api_key(team: String, label: String) -> Result<String, AppEr
     let key = tokenboard::access::api_keys::create_api_key(&cx.db, cx.team.id, &label).await?;
     let detail = format!("key {:?}", label.trim());
     audit::record(&cx.db, Some(cx.team.id), &cx.actor, AuditAction::ApiKeyCreated, &detail).await?;
+    keep_for_form_post(&cx, &key);
     Ok(key)
+}
+
+/// Without JavaScript the answer is lost in the redirect back: the page's
+/// next load shows the secret instead (once).
+#[cfg(feature = "ssr")]
+fn keep_for_form_post(cx: &TeamContext, secret: &str) {
+    if let (true, Some(admin)) = (super::shown_once::is_form_post(), cx.actor.admin_id()) {
+        super::shown_once::keep(admin, cx.team.id, secret.to_owned());
+    }
 }
 
 #[server(endpoint = "api_key_revoke")]

@@ -20,8 +20,27 @@ pub fn set_status(status: u16) {
 #[cfg(not(feature = "ssr"))]
 pub fn set_status(_status: u16) {}
 
+/// What a failed load says: a caller's mistake in its own words; a network
+/// failure or a server fault without the browser's raw message.
+fn explain(error: &AppError) -> (&'static str, String) {
+    match error {
+        AppError::Transport(_) => (
+            "Tokenboard could not be reached",
+            "The request did not get through. Check your connection, then retry.".into(),
+        ),
+        AppError::Internal(_) => ("Something went wrong", error.to_string()),
+        AppError::Forbidden(_) => ("Not allowed", error.to_string()),
+        other => ("That did not work", other.to_string()),
+    }
+}
+
 #[component]
-pub fn ErrorView(error: AppError) -> impl IntoView {
+pub fn ErrorView(
+    error: AppError,
+    /// Loads the screen again in place; without it, Retry reloads the page.
+    #[prop(optional)]
+    retry: Option<Callback<()>>,
+) -> impl IntoView {
     match error {
         AppError::Unauthenticated => {
             let location = use_location();
@@ -35,11 +54,20 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
         other => {
             let status = other.status();
             set_status(status);
+            let (title, message) = explain(&other);
+            let retryable = matches!(other, AppError::Transport(_) | AppError::Internal(_));
+            let location = use_location();
+            let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            let retry_button = retryable.then(|| match retry {
+                Some(retry) => view! { <button type="button" class="retry" on:click=move |_| retry.run(())>"Retry"</button> }.into_any(),
+                None => view! { <a class="chip retry" rel="external" href=here>"Retry"</a> }.into_any(),
+            });
             view! {
-                <main class="page">
-                    <div class="error-box" data-error-status=status>
-                        <h1>{if status == 400 { "That did not work" } else if status == 403 { "Not allowed" } else { "Something went wrong" }}</h1>
-                        <p>{other.to_string()}</p>
+                <main class="page" id="content">
+                    <div class="error-box" role="alert" data-error-status=status>
+                        <h1>{title}</h1>
+                        <p>{message}</p>
+                        {retry_button}
                     </div>
                 </main>
             }

@@ -15,6 +15,8 @@ pub fn group_thousands(value: i64) -> String {
     if value < 0 { format!("-{out}") } else { out }
 }
 
+/// A KPI tile: its label, the number, an optional note and an ⓘ that says
+/// what the number counts (on hover and keyboard focus, without JavaScript).
 #[component]
 pub fn Kpi(
     name: &'static str,
@@ -22,13 +24,36 @@ pub fn Kpi(
     value: i64,
     #[prop(optional)] alert: bool,
     #[prop(optional, into)] note: Option<String>,
+    /// What the number counts, shown by the ⓘ.
+    #[prop(optional)]
+    help: Option<&'static str>,
+    /// "healthy", "low" or "critical": the balance colours.
+    #[prop(optional)]
+    tone: Option<&'static str>,
+    /// Shown instead of the number (e.g. a date); `raw` is then its `data-value`.
+    #[prop(optional, into)]
+    text: Option<String>,
+    #[prop(optional, into)] raw: Option<String>,
 ) -> impl IntoView {
     view! {
-        <div class="kpi" class:alert=alert data-kpi=name data-value=value.to_string()>
-            <div class="kpi-label">{label}</div>
-            <div class="kpi-value">{group_thousands(value)}</div>
+        <div class="kpi" class:alert=alert data-kpi=name data-value=raw.unwrap_or_else(|| value.to_string()) data-tone=tone>
+            <div class="kpi-label">{label}{help.map(|help| view! { <Help text=help/> })}</div>
+            <div class="kpi-value">{text.unwrap_or_else(|| group_thousands(value))}</div>
             {note.map(|n| view! { <div class="kpi-note">{n}</div> })}
         </div>
+    }
+    // Erased: pages hold many tiles, and nested tile types overflow the compiler's depth limit.
+    .into_any()
+}
+
+/// An ⓘ that explains the text next to it on hover and on focus.
+#[component]
+pub fn Help(text: &'static str) -> impl IntoView {
+    view! {
+        <span class="help">
+            <button type="button" class="help-button" aria-label=format!("About this: {text}")>"ⓘ"</button>
+            <span class="help-text" aria-hidden="true">{text}</span>
+        </span>
     }
 }
 

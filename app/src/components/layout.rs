@@ -43,7 +43,22 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// URL keys of the range a view shows.
+pub const RANGE_KEYS: &[&str] = &["range", "from", "to", "granularity"];
+/// URL keys of a table's order and search (By product, By user).
+pub const TABLE_KEYS: &[&str] = &["q", "sort", "dir"];
+/// URL keys of Summary's chart options.
+pub const CHART_KEYS: &[&str] = &["stack", "compare"];
+
+/// The current URL's values of `keys` (in that order): what a link keeps
+/// when it changes something else. Read once, as the screen renders.
+pub fn kept_query(keys: &[&[&'static str]]) -> Vec<(&'static str, String)> {
+    let query = use_query_map();
+    let query = query.read_untracked();
+    keys.iter().flat_map(|group| group.iter()).filter_map(|&key| query.get(key).map(|value| (key, value))).collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Tab {
     Summary,
     Products,
@@ -57,33 +72,97 @@ pub enum Tab {
     Audit,
 }
 
-/// Header, tabs and the page body of a team screen. `range_query` ("?range=3m")
-/// is carried over by the tabs and the team picker.
+impl Tab {
+    pub const ALL: [Tab; 10] = [
+        Tab::Summary,
+        Tab::Products,
+        Tab::Users,
+        Tab::Forecast,
+        Tab::Exports,
+        Tab::Imports,
+        Tab::Packs,
+        Tab::Schedules,
+        Tab::Settings,
+        Tab::Audit,
+    ];
+
+    /// The tab's path segment under `/teams/{team}/`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Tab::Summary => "summary",
+            Tab::Products => "products",
+            Tab::Users => "users",
+            Tab::Forecast => "forecast",
+            Tab::Exports => "exports",
+            Tab::Imports => "imports",
+            Tab::Packs => "packs",
+            Tab::Schedules => "schedules",
+            Tab::Settings => "settings",
+            Tab::Audit => "audit",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Summary => "Summary",
+            Tab::Products => "By product",
+            Tab::Users => "By user",
+            Tab::Forecast => "Forecast",
+            Tab::Exports => "Exports",
+            Tab::Imports => "Imports",
+            Tab::Packs => "Packs",
+            Tab::Schedules => "Schedules",
+            Tab::Settings => "Settings",
+            Tab::Audit => "Audit log",
+        }
+    }
+
+    /// The tab of a path segment ("users" of `/teams/x/users/7`).
+    pub fn from_path(segment: &str) -> Option<Tab> {
+        Tab::ALL.into_iter().find(|t| t.path() == segment)
+    }
+
+    /// Schedules, settings and the audit log are for primary admins only.
+    fn shown_to(self, role: Role) -> bool {
+        role == Role::Primary || !matches!(self, Tab::Schedules | Tab::Settings | Tab::Audit)
+    }
+}
+
+/// Header, the page's heading, tabs and body of a team screen. The tabs and
+/// the team picker keep the range of the current URL (with granularity).
 #[component]
 pub fn TeamLayout(
     viewer: Viewer,
     team: TeamRef,
-    freshness: Freshness,
+    /// "Data through …"; `None` where it could not be read (a bad range).
+    #[prop(into)]
+    freshness: Option<Freshness>,
     tab: Tab,
-    range_query: String,
+    /// The URL's range is wrong: links do not carry it on.
+    #[prop(optional)]
+    drop_range: bool,
     children: Children,
 ) -> impl IntoView {
+    let range_query = if drop_range { String::new() } else { query_string(&kept_query(&[RANGE_KEYS])) };
     let slug = team.slug.clone();
-    let tabs = [(Tab::Summary, "summary", "Summary"), (Tab::Products, "products", "By product"), (Tab::Users, "users", "By user"), (Tab::Forecast, "forecast", "Forecast"), (Tab::Exports, "exports", "Exports"), (Tab::Imports, "imports", "Imports"), (Tab::Packs, "packs", "Packs"), (Tab::Schedules, "schedules", "Schedules"), (Tab::Settings, "settings", "Settings"), (Tab::Audit, "audit", "Audit log")]
+    let tabs = Tab::ALL
         .into_iter()
-        // Schedules, settings and the audit log are for primary admins only.
-        .filter(|(t, ..)| team.role == Role::Primary || !matches!(t, Tab::Schedules | Tab::Settings | Tab::Audit))
-        .map(|(t, path, title)| {
+        .filter(|t| t.shown_to(team.role))
+        .map(|t| {
+            let current = (t == tab).then_some("page");
             view! {
-                <a class="tab" class:active=t == tab href=format!("/teams/{slug}/{path}{range_query}") data-tab=path>{title}</a>
+                <a class="tab" class:active=t == tab aria-current=current href=format!("/teams/{slug}/{}{range_query}", t.path())
+                    data-tab=t.path()>{t.title()}</a>
             }
         })
         .collect_view();
+    let heading = format!("{} · {}", team.name, tab.title());
     view! {
-        <Header email=viewer.email teams=viewer.teams current=Some(team) query=range_query.clone()/>
-        <main class="page">
-            <nav class="tabs">{tabs}</nav>
-            <FreshnessLine freshness/>
+        <Header email=viewer.email teams=viewer.teams current=Some(team) query=range_query.clone() section=tab.path()/>
+        <main class="page" id="content" tabindex="-1">
+            <h1 class="team-heading">{heading}</h1>
+            <nav class="tabs" aria-label="Team pages">{tabs}</nav>
+            {freshness.map(|freshness| view! { <FreshnessLine freshness/> })}
             {children()}
         </main>
     }
@@ -97,15 +176,69 @@ where
     F: Fn(TeamScreen<T>) -> V + Copy + Send + Sync + 'static,
     V: IntoView + 'static,
 {
+    // The last screen shown: a failed reload keeps it, under a message.
+    let shown = StoredValue::new(None::<TeamScreen<T>>);
+    let retry = Callback::new(move |()| resource.refetch());
+    let pending = RwSignal::new(false);
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Reloading pending=pending.into()/>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> } set_pending=pending.write_only()>
             {move || Suspend::new(async move {
                 match resource.await {
-                    Ok(screen) => render(screen).into_any(),
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                    Ok(screen) => {
+                        shown.set_value(Some(screen.clone()));
+                        render(screen).into_any()
+                    }
+                    Err(error @ (AppError::Transport(_) | AppError::Internal(_))) if shown.with_value(Option::is_some) => {
+                        let last = shown.get_value().expect("checked above");
+                        view! { <ReloadFailed error retry/>{render(last)} }.into_any()
+                    }
+                    Err(error) => screen_error(error, Some(retry)),
                 }
             })}
         </Transition>
+    }
+}
+
+/// The page of a screen that could not be loaded: a wrong custom range
+/// keeps the team's layout and shows the form with what is wrong; anything
+/// else is the error page (log in, 404, a message with Retry).
+pub fn screen_error(error: AppError, retry: Option<Callback<()>>) -> AnyView {
+    let custom_range = use_query_map().read_untracked().get("range").as_deref() == Some("custom");
+    match error {
+        AppError::BadRequest(message) if custom_range => {
+            view! { <crate::components::range_picker::RangeErrorScreen message/> }.into_any()
+        }
+        error => match retry {
+            Some(retry) => view! { <ErrorView error retry/> }.into_any(),
+            None => view! { <ErrorView error/> }.into_any(),
+        },
+    }
+}
+
+/// A reload that failed over a screen still shown: what happened and Retry.
+#[component]
+fn ReloadFailed(error: AppError, retry: Callback<()>) -> impl IntoView {
+    let message = match error {
+        AppError::Transport(_) => "Tokenboard could not be reached; this page shows what was loaded before.".to_owned(),
+        other => format!("{other}; this page shows what was loaded before."),
+    };
+    view! {
+        <div class="inline-error" role="alert" data-reload-failed="true">
+            <span>{message}</span>
+            <button type="button" class="retry" on:click=move |_| retry.run(())>"Retry"</button>
+        </div>
+    }
+}
+
+/// While a screen reloads (a new range, a sort), the previous content stays
+/// and is dimmed (CSS `body:has(.reloading)`), with a progress bar on top.
+#[component]
+pub fn Reloading(pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <Show when=move || pending.get()>
+            <div class="reloading" role="progressbar" aria-label="Loading"><span></span></div>
+        </Show>
     }
 }
 

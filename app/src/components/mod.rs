@@ -1,4 +1,5 @@
 pub mod chart;
+pub mod confirm;
 pub mod error_view;
 pub mod export_bar;
 pub mod header;

@@ -45,7 +45,7 @@ pub fn AccountPage() -> impl IntoView {
                 match viewer.await {
                     Ok(me) => view! {
                         <Header email=me.email.clone() teams=me.teams current=None query=String::new()/>
-                        <main class="page">
+                        <main class="page" id="content">
                             <h2>"Your account"</h2>
                             <p class="muted">{me.email}</p>
                             {message}

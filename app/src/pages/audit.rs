@@ -52,7 +52,7 @@ fn AuditScreen(screen: TeamScreen<AuditPage>) -> impl IntoView {
     let older = page.older.map(|id| format!("{base}?before={id}"));
     view! {
         <Title text=format!("{} · Audit log · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Audit range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Audit>
             <section>
                 <h2>"Audit log"</h2>
                 {empty}

@@ -7,11 +7,12 @@ use leptos_meta::Title;
 use tokenboard::report::views::TeamBalanceView;
 
 use crate::api::reports::load_balances;
-use crate::components::chart::donut_svg;
+use crate::components::chart::Donut;
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::components::kpi::{Kpi, group_thousands};
 use crate::components::layout::FreshnessLine;
+use crate::pages::summary::RunOutKpis;
 
 #[component]
 pub fn BalancesPage() -> impl IntoView {
@@ -23,7 +24,7 @@ pub fn BalancesPage() -> impl IntoView {
                 match resource.await {
                     Ok(screen) => view! {
                         <Header email=screen.viewer.email teams=screen.viewer.teams current=None query=String::new()/>
-                        <main class="page">
+                        <main class="page" id="content">
                             <h1 class="page-title">"Balances"</h1>
                             {screen.teams.into_iter().map(|(t, freshness)| view! { <TeamBalance t freshness/> }).collect_view()}
                         </main>
@@ -67,21 +68,25 @@ fn TeamBalance(t: TeamBalanceView, freshness: tokenboard::domain::imports::Fresh
             <FreshnessLine freshness/>
             <p><a href=format!("/teams/{}/packs", t.team.slug)>"Packs, moves and adjustments"</a></p>
             <div class="balance-row">
-                <div class="donut" data-used=b.used.to_string() data-available=b.available.to_string() inner_html=donut_svg(b.used, b.available)></div>
+                <Donut used=b.used available=b.available/>
                 <div class="kpis">
-                    <Kpi name="tokens-available" label="Available" value=b.available alert=b.is_low()/>
-                    <Kpi name="tokens-used-active" label="Used" value=b.used/>
-                    <Kpi name="tokens-total" label="Purchased (active packs)" value=b.total/>
-                    <Kpi name="expiring-90" label="Expiring within 90 days" value=t.expiring_90/>
-                    <Kpi name="tokens-90" label="Used, past 90 days" value=t.tokens_90/>
-                    <Kpi name="products-90" label="Products, past 90 days" value=t.products_90/>
-                    <Kpi name="users-90" label="Users, past 90 days" value=t.users_90/>
+                    <Kpi name="tokens-available" label="Available" value=b.available tone=t.outlook.urgency.as_str()
+                        help="Unused tokens of the active packs, minus any overdraft. Amber below 20% of the total, red at an alert threshold or within 30 days of run-out."/>
+                    <RunOutKpis outlook=t.outlook/>
+                    <Kpi name="tokens-used-active" label="Used" value=b.used help="Tokens the active packs have paid for so far, plus any overdraft."/>
+                    <Kpi name="tokens-total" label="Purchased (active packs)" value=b.total help="Tokens of the packs that have not expired."/>
+                    <Kpi name="expiring-90" label="Expiring within 90 days" value=t.expiring_90 help="Unused tokens of active packs whose expiry is within 90 days: lost unless used."/>
+                    <Kpi name="tokens-90" label="Used, past 90 days" value=t.tokens_90 help="Tokens charged in the last 90 days, today included."/>
+                    <Kpi name="products-90" label="Products, past 90 days" value=t.products_90 help="Distinct products used in the last 90 days."/>
+                    <Kpi name="users-90" label="Users, past 90 days" value=t.users_90 help="Distinct people with any charge in the last 90 days."/>
                 </div>
             </div>
-            <table class="data packs-table">
-                <thead><tr><th>"Purchased"</th><th>"Expires"</th><th>"Status"</th><th class="num">"Tokens"</th><th class="num">"Used"</th><th class="num">"Remaining"</th><th class="num">"Expired unused"</th></tr></thead>
-                <tbody>{packs}</tbody>
-            </table>
+            <div class="table-scroll">
+                <table class="data packs-table">
+                    <thead><tr><th scope="col">"Purchased"</th><th scope="col">"Expires"</th><th scope="col">"Status"</th><th scope="col" class="num">"Tokens"</th><th scope="col" class="num">"Used"</th><th scope="col" class="num">"Remaining"</th><th scope="col" class="num">"Expired unused"</th></tr></thead>
+                    <tbody>{packs}</tbody>
+                </table>
+            </div>
             <ul class="events-list">{events}</ul>
         </section>
     }

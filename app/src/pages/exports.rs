@@ -98,7 +98,7 @@ fn ExportsScreen(screen: TeamScreen<Vec<ExportRecord>>) -> impl IntoView {
     let empty = screen.data.is_empty().then(|| view! { <p class="muted">"No exports in the last 14 days."</p> });
     view! {
         <Title text=format!("{} · Exports · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Exports range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Exports>
             <section>
                 <h2>"Export history"</h2>
                 <p class="muted">"Every export of this team, kept for 14 days, then deleted with its file."</p>

@@ -22,7 +22,7 @@ pub fn ForecastPage() -> impl IntoView {
 
 #[component]
 fn ForecastScreen(screen: TeamScreen<ForecastView>) -> impl IntoView {
-    let ForecastView { forecast: f } = screen.data.clone();
+    let ForecastView { forecast: f, outlook } = screen.data.clone();
     let balance = f.balance;
     let run_out = f.run_out.map_or("not within 12 months".to_string(), |d| short_date(d, true));
     let purchases = f
@@ -44,12 +44,13 @@ fn ForecastScreen(screen: TeamScreen<ForecastView>) -> impl IntoView {
         .collect_view();
     view! {
         <Title text=format!("{} · Forecast · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Forecast range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Forecast>
             <section>
                 <h2>"Forecast"</h2>
                 <p class="muted">"Projects the last 30 days' burn rate forward through the packs' consumption order."</p>
                 <div class="kpis">
-                    <Kpi name="tokens-available" label="Available today" value=balance.available alert=balance.is_low()/>
+                    <Kpi name="tokens-available" label="Available today" value=balance.available tone=outlook.urgency.as_str()/>
+                    <crate::pages::summary::RunOutKpis outlook/>
                     <Kpi name="burn-30" label="Tokens per day, last 30 days" value=f.burn_30.round() as i64/>
                     <Kpi name="burn-90" label="Tokens per day, last 90 days" value=f.burn_90.round() as i64/>
                     <Kpi name="expiring-unused" label="Forecast to expire unused" value=f.expiring_unused/>

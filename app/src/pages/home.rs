@@ -16,7 +16,7 @@ pub fn HomePage() -> impl IntoView {
                     Ok(me) => match me.teams.first() {
                         Some(team) => view! { <Redirect path=format!("/teams/{}/summary", team.slug)/> }.into_any(),
                         None => view! {
-                            <main class="page">
+                            <main class="page" id="content">
                                 <div class="error-box">
                                     <h1>"No teams yet"</h1>
                                     <p>{format!("{} is not an admin of any team. A primary admin can add you.", me.email)}</p>

@@ -206,7 +206,7 @@ fn ImportsScreen(screen: TeamScreen<ImportsData>, undo: ServerAction<UndoImport>
     let empty = screen.data.imports.is_empty().then(|| view! { <p class="muted">"No imports yet."</p> });
     view! {
         <Title text=format!("{} · Imports · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Imports range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Imports>
             <section>
                 <h2>"Imports"</h2>
                 <p class="muted">

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 pub fn NotFound() -> impl IntoView {
     crate::components::error_view::set_status(404);
     view! {
-        <main class="page">
+        <main class="page" id="content">
             <div class="error-box" data-error-status="404">
                 <h1>"Page not found"</h1>
                 <p>"There is nothing here, or it is not yours to see."</p>

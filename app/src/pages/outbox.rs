@@ -54,7 +54,7 @@ fn OutboxView(screen: OutboxScreen) -> impl IntoView {
         .collect_view();
     view! {
         <Header email=screen.viewer.email teams=screen.viewer.teams current=None query=String::new()/>
-        <main class="page">
+        <main class="page" id="content">
             <h2>"Outbox"</h2>
             <p class="muted">{note}</p>
             {mails}

@@ -217,7 +217,7 @@ fn PacksScreen(screen: TeamScreen<PacksData>, actions: PackActions) -> impl Into
         .collect_view();
     view! {
         <Title text=format!("{} · Packs · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Packs range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Packs>
             <section>
                 <h2>"Token packs"</h2>
                 <p class="balance-line" data-available=b.available.to_string() data-total=b.total.to_string()>

@@ -10,7 +10,9 @@ use crate::api::TeamScreen;
 use crate::api::reports::{ProductDetailRequest, load_product_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
 use crate::components::export_bar::{ExportBar, view_params};
-use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
+use crate::components::layout::{
+    LoadScreen, RANGE_KEYS, TABLE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_range_query,
+};
 use crate::components::range_picker::RangePicker;
 use crate::components::table::MetricCell;
 use tokenboard::export::{ExportParams, ExportReport};
@@ -31,7 +33,8 @@ pub fn ProductDetailPage() -> impl IntoView {
 fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
     let ProductDetailView { range, product, over_time, versions, top_users } = screen.data.clone();
     let slug = screen.team.slug.clone();
-    let range_query = range.query();
+    let range_query = query_string(&kept_query(&[RANGE_KEYS]));
+    let back_query = query_string(&kept_query(&[RANGE_KEYS, TABLE_KEYS]));
     let user_href = {
         let (slug, q) = (slug.clone(), range_query.clone());
         move |id: &str| format!("/teams/{slug}/users/{id}{q}")
@@ -71,9 +74,9 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
         .collect_view();
     view! {
         <Title text=format!("{} · {} · Tokenboard", product.name, screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Products range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Products>
             <section class="product-detail" data-product=product.slug.clone()>
-                <p class="breadcrumb"><a href=format!("/teams/{slug}/products{range_query}")>"By product"</a>" / "</p>
+                <p class="breadcrumb"><a href=format!("/teams/{slug}/products{back_query}")>"By product"</a>" / "</p>
                 <h2>{product.name.clone()}</h2>
                 <RangePicker range=range.clone()/>
                 <ExportBar team=slug.clone() report=ExportReport::Product

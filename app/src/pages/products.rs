@@ -12,7 +12,9 @@ use crate::api::TeamScreen;
 use crate::api::reports::{ProductsRequest, load_products};
 use crate::components::chart::{BarsChart, ChartBar};
 use crate::components::export_bar::{ExportBar, view_params};
-use crate::components::layout::{LoadScreen, Tab, TeamLayout, query_string, use_param, use_range_query};
+use crate::components::layout::{
+    LoadScreen, RANGE_KEYS, TABLE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_range_query,
+};
 use crate::components::range_picker::RangePicker;
 use crate::components::table::{MetricCell, SortHeader};
 use tokenboard::export::{ExportParams, ExportReport};
@@ -37,10 +39,11 @@ pub fn ProductsPage() -> impl IntoView {
 fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
     let ProductsView { range, order, products } = screen.data.clone();
     let slug = screen.team.slug.clone();
-    let range_query = range.query();
+    // A product's details keep the range and this table's order, for the way back.
+    let detail_query = query_string(&kept_query(&[RANGE_KEYS, TABLE_KEYS]));
     let detail = {
-        let (slug, range_query) = (slug.clone(), range_query.clone());
-        move |product: &str| format!("/teams/{slug}/products/{product}{range_query}")
+        let slug = slug.clone();
+        move |product: &str| format!("/teams/{slug}/products/{product}{detail_query}")
     };
     let total = products.total(Metric::Tokens).count();
     // The chart shows the 15 biggest products with any tokens.
@@ -49,9 +52,9 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
     bars.sort_by_key(|b| std::cmp::Reverse(b.value));
     bars.truncate(15);
     let sort_href = {
-        let (slug, range) = (slug.clone(), range.clone());
+        let (slug, range_pairs) = (slug.clone(), kept_query(&[RANGE_KEYS]));
         Callback::new(move |order: TableOrder<ProductSort>| {
-            let mut pairs = range.url_pairs();
+            let mut pairs = range_pairs.clone();
             pairs.extend(order.to_query());
             format!("/teams/{slug}/products{}", query_string(&pairs))
         })
@@ -86,7 +89,7 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
     };
     view! {
         <Title text=format!("{} · By product · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Products range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Products>
             <section>
                 <RangePicker range=range.clone()/>
                 <ExportBar team=screen.team.slug.clone() report=ExportReport::ByProduct params=export_params/>
@@ -102,7 +105,7 @@ fn ProductsScreen(screen: TeamScreen<ProductsView>) -> impl IntoView {
                             <SortHeader title="User-days" sort=ProductSort::UserDays current=order href=sort_href numeric=true/>
                             <th class="num">"Avg tokens / user"</th>
                             <SortHeader title="Last used" sort=ProductSort::LastUsed current=order href=sort_href numeric=true/>
-                            <th></th>
+                            <th><span class="visually-hidden">"Details"</span></th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>

@@ -12,6 +12,7 @@ use tokenboard::notify::schedules::{Cadence, Schedule};
 
 use crate::api::schedules::{SaveSchedule, ScheduleCommand, load_schedules};
 use crate::api::{TeamRequest, TeamScreen};
+use crate::components::confirm::Confirm;
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};
 
 #[component]
@@ -19,9 +20,13 @@ pub fn SchedulesPage() -> impl IntoView {
     let team = use_param("team");
     let save = ServerAction::<SaveSchedule>::new();
     let command = ServerAction::<ScheduleCommand>::new();
+    // The edited schedule and the "saved" notice live in the URL: the screen
+    // renders again when they change (an Edit link navigates in place).
+    let edit = use_query_param("edit");
+    let saved = use_query_param("saved");
     let resource = Resource::new(
-        move || (TeamRequest { team: team() }, save.version().get(), command.version().get()),
-        |(request, _, _)| load_schedules(request),
+        move || (TeamRequest { team: team() }, save.version().get(), command.version().get(), edit(), saved()),
+        |(request, ..)| load_schedules(request),
     );
     view! {
         <LoadScreen resource render=move |screen| view! { <SchedulesScreen screen save command/> }/>
@@ -50,18 +55,24 @@ fn SchedulesScreen(
             .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
     let empty = screen.data.is_empty().then(|| view! { <p class="muted">"No scheduled reports yet."</p> });
+    // After a save the server sends the browser here with `?saved=created|updated`: the form is empty again.
+    let saved = use_query_param("saved")().map(|what| {
+        let text = if what == "updated" { "Schedule saved." } else { "Schedule created. The form is ready for another." };
+        view! { <p class="notice" role="status" data-testid="schedule-saved">{text}</p> }
+    });
     view! {
         <Title text=format!("{} · Schedules · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Schedules range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Schedules>
             <section>
                 <h2>"Scheduled reports"</h2>
                 {error}
+                {saved}
                 {empty}
                 <table class="data schedules-table">
                     <thead>
                         <tr>
                             <th>"Report"</th><th>"Format"</th><th>"Range"</th><th>"Frequency"</th>
-                            <th>"Next run"</th><th>"Recipients"</th><th>"Status"</th><th></th>
+                            <th>"Next run"</th><th>"Recipients"</th><th>"Status"</th><th><span class="visually-hidden">"Actions"</span></th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
@@ -88,7 +99,9 @@ fn ScheduleRow(slug: String, schedule: Schedule, command: ServerAction<ScheduleC
         }
     };
     let toggle = if schedule.paused { button("resume", "Resume") } else { button("pause", "Pause") };
-    let delete = button("delete", "Delete");
+    let question = format!("Delete the {} schedule for good? Its past exports stay in the history.", schedule.report.title());
+    let delete_form = button("delete", "Delete schedule");
+    let delete = view! { <Confirm label="Delete…" question>{delete_form}</Confirm> };
     view! {
         <tr data-key=schedule.id.to_string() data-paused=schedule.paused.to_string()>
             <td>{schedule.report.title()}</td>

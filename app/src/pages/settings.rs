@@ -13,6 +13,7 @@ use tokenboard::domain::model::Role;
 use crate::api::admin::{AdminCommand, InviteAdmin};
 use crate::api::settings::{CreateApiKey, RevokeApiKey, SaveSettings, SettingsData, load_settings};
 use crate::api::{TeamRequest, TeamScreen};
+use crate::components::confirm::Confirm;
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param};
 
 #[component]
@@ -71,22 +72,16 @@ fn SettingsScreen(
             view! { <p class="notice" role="status" data-testid="settings-saved">{text}</p> }
         })
     };
-    let new_key = move || {
-        create.value().get().and_then(Result::ok).map(|key| {
-            view! {
-                <p class="notice" role="status">
-                    "New key (copy it now; it is not shown again): " <code data-testid="new-api-key">{key}</code>
-                </p>
-            }
-        })
-    };
+    let new_key = move || create.value().get().and_then(Result::ok).map(|key| view! { <ShownOnce text=key/> });
+    let waiting = screen.data.shown_once.clone().into_iter().map(|text| view! { <ShownOnce text/> }).collect_view();
     view! {
         <Title text=format!("{} · Settings · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Settings range_query=String::new()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Settings>
             <section>
                 <h2>"Team settings"</h2>
                 {error}
                 {saved}
+                {waiting}
                 <SettingsForm slug=slug.clone() settings=screen.data.settings.clone() save/>
             </section>
             <section>
@@ -95,6 +90,7 @@ fn SettingsScreen(
             </section>
             <section>
                 <h2>"API keys"</h2>
+                <p class="muted">"A key lets a script import usage into this team (see the README's API section)."</p>
                 {new_key}
                 <ApiKeys slug=slug.clone() keys=screen.data.api_keys.clone() revoke/>
                 <ActionForm action=create attr:class="api-key-form">
@@ -108,39 +104,101 @@ fn SettingsScreen(
     }
 }
 
+/// A secret shown once, with a copy button (JavaScript only; without it the
+/// text is there to select). "label: secret" shows the label as text.
+#[component]
+fn ShownOnce(text: String) -> impl IntoView {
+    let (label, secret) = match text.rsplit_once(": ") {
+        Some((label, secret)) => (format!("{label}: "), secret.to_owned()),
+        None => ("New key, copy it now (it is not shown again): ".to_owned(), text),
+    };
+    let copied = RwSignal::new(false);
+    let value = secret.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = leptos::prelude::window().navigator().clipboard().write_text(&value);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &value;
+        copied.set(true);
+    };
+    view! {
+        <p class="notice secret" role="status">
+            {label}<code data-testid="new-api-key">{secret}</code>
+            <button type="button" class="copy-button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+        </p>
+    }
+}
+
 #[component]
 fn SettingsForm(slug: String, settings: TeamSettings, save: ServerAction<SaveSettings>) -> impl IntoView {
     let percents = settings.low_balance_percents.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
     let on = settings.personal_data;
     view! {
-        <ActionForm action=save attr:class="settings-form">
+        <ActionForm action=save attr:class="settings-groups">
             <input type="hidden" name="team" value=slug/>
-            <label for="settings-time-zone">"Time zone"</label>
-            <input type="text" id="settings-time-zone" name="settings[time_zone]" value=settings.time_zone required/>
-            <label for="settings-personal-data">"Personal data"</label>
-            <select id="settings-personal-data" name="settings[personal_data]">
-                <option value="on" selected=on>"On: show names and e-mails"</option>
-                <option value="off" selected=!on>"Off: show hashed user ids"</option>
-            </select>
-            <label for="settings-thresholds">"Low balance alerts (% of total)"</label>
-            <input type="text" id="settings-thresholds" name="settings[low_balance_percents]" value=percents
-                placeholder="20, 10"/>
-            <label for="settings-horizon">"Expiry alert horizon (days)"</label>
-            <input type="number" id="settings-horizon" name="settings[expiry_horizon_days]" min="1" max="366"
-                value=settings.expiry_horizon_days.to_string()/>
-            <label for="settings-stale">"Data is stale after (days)"</label>
-            <input type="number" id="settings-stale" name="settings[stale_after_days]" min="1" max="90"
-                value=settings.stale_after_days.to_string()/>
-            <label for="settings-recipients">"Alert recipients"</label>
-            <input type="text" id="settings-recipients" name="settings[alert_recipients]"
-                value=settings.alert_recipients.join(", ") placeholder="finance@example.com"/>
-            <label for="settings-webhook">"Alert webhook URL"</label>
-            <input type="url" id="settings-webhook" name="settings[alert_webhook_url]"
-                value=settings.alert_webhook_url.unwrap_or_default()/>
-            <label for="settings-schedule-domains">"Scheduled report recipients may also be at (domains)"</label>
-            <input type="text" id="settings-schedule-domains" name="settings[schedule_recipient_domains]"
-                value=settings.schedule_recipient_domains.join(", ") placeholder="empty: the team's admins only"/>
-            <button type="submit">"Save settings"</button>
+            <fieldset class="settings-form">
+                <legend>"Time and privacy"</legend>
+                <label for="settings-time-zone">"Time zone"</label>
+                <div class="field">
+                    <input type="text" id="settings-time-zone" name="settings[time_zone]" value=settings.time_zone required
+                        aria-describedby="help-time-zone"/>
+                    <small class="hint" id="help-time-zone">"An IANA name such as Europe/Berlin: it decides when a day starts for every report."</small>
+                </div>
+                <label for="settings-personal-data">"Personal data"</label>
+                <div class="field">
+                    <select id="settings-personal-data" name="settings[personal_data]" aria-describedby="help-personal-data">
+                        <option value="on" selected=on>"On: show names and e-mails"</option>
+                        <option value="off" selected=!on>"Off: show hashed user ids"</option>
+                    </select>
+                    <small class="hint" id="help-personal-data">"Off: names and e-mails never leave the server; stored exports with names are deleted."</small>
+                </div>
+            </fieldset>
+            <fieldset class="settings-form">
+                <legend>"Alerts"</legend>
+                <label for="settings-thresholds">"Low balance alerts (% of total)"</label>
+                <div class="field">
+                    <input type="text" id="settings-thresholds" name="settings[low_balance_percents]" value=percents
+                        placeholder="20, 10" aria-describedby="help-thresholds"/>
+                    <small class="hint" id="help-thresholds">"One mail each time the available tokens fall to a threshold. The balance tiles turn red there."</small>
+                </div>
+                <label for="settings-horizon">"Expiry alert horizon (days)"</label>
+                <div class="field">
+                    <input type="number" id="settings-horizon" name="settings[expiry_horizon_days]" min="1" max="366"
+                        value=settings.expiry_horizon_days.to_string() aria-describedby="help-horizon"/>
+                    <small class="hint" id="help-horizon">"Warn this many days before a pack with unused tokens expires."</small>
+                </div>
+                <label for="settings-stale">"Data is stale after (days)"</label>
+                <div class="field">
+                    <input type="number" id="settings-stale" name="settings[stale_after_days]" min="1" max="90"
+                        value=settings.stale_after_days.to_string() aria-describedby="help-stale"/>
+                    <small class="hint" id="help-stale">"Warn when the newest imported usage is older than this."</small>
+                </div>
+                <label for="settings-recipients">"Alert recipients"</label>
+                <div class="field">
+                    <input type="text" id="settings-recipients" name="settings[alert_recipients]"
+                        value=settings.alert_recipients.join(", ") placeholder="finance@example.com" aria-describedby="help-recipients"/>
+                    <small class="hint" id="help-recipients">"Comma-separated e-mail addresses."</small>
+                </div>
+                <label for="settings-webhook">"Alert webhook URL"</label>
+                <div class="field">
+                    <input type="url" id="settings-webhook" name="settings[alert_webhook_url]"
+                        value=settings.alert_webhook_url.unwrap_or_default() aria-describedby="help-webhook"/>
+                    <small class="hint" id="help-webhook">"Alerts are also posted here, signed; the secret is shown once when you set it."</small>
+                </div>
+            </fieldset>
+            <fieldset class="settings-form">
+                <legend>"Scheduled reports"</legend>
+                <label for="settings-schedule-domains">"Recipients may also be at (domains)"</label>
+                <div class="field">
+                    <input type="text" id="settings-schedule-domains" name="settings[schedule_recipient_domains]"
+                        value=settings.schedule_recipient_domains.join(", ") placeholder="example.com"
+                        aria-describedby="help-domains"/>
+                    <small class="hint" id="help-domains">"Empty: scheduled reports go to the team's admins only."</small>
+                </div>
+            </fieldset>
+            <button type="submit" class="primary">"Save settings"</button>
         </ActionForm>
     }
 }
@@ -156,13 +214,16 @@ fn ApiKeys(slug: String, keys: Vec<ApiKeyInfo>, revoke: ServerAction<RevokeApiKe
         .map(|key| {
             let live = key.revoked_at.is_none();
             let slug = slug.clone();
+            let question = format!("Revoke the key {:?}? Scripts using it stop working at once.", key.label);
             let revoke_button = live.then(move || {
                 view! {
-                    <ActionForm action=revoke attr:class="inline">
-                        <input type="hidden" name="team" value=slug/>
-                        <input type="hidden" name="id" value=key.id.to_string()/>
-                        <button type="submit" data-command="revoke">"Revoke"</button>
-                    </ActionForm>
+                    <Confirm label="Revoke…" question>
+                        <ActionForm action=revoke attr:class="inline">
+                            <input type="hidden" name="team" value=slug/>
+                            <input type="hidden" name="id" value=key.id.to_string()/>
+                            <button type="submit" class="danger" data-command="revoke">"Revoke key"</button>
+                        </ActionForm>
+                    </Confirm>
                 }
             });
             view! {
@@ -178,7 +239,7 @@ fn ApiKeys(slug: String, keys: Vec<ApiKeyInfo>, revoke: ServerAction<RevokeApiKe
         .collect_view();
     view! {
         <table class="data api-keys-table">
-            <thead><tr><th>"Label"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
+            <thead><tr><th>"Label"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }
@@ -209,7 +270,9 @@ fn Admins(
                 Role::Primary => button("secondary", "Make secondary"),
                 Role::Secondary => button("primary", "Make primary"),
             };
-            let remove = button("remove", "Remove");
+            let question = format!("Remove {} from this team's admins?", admin.email);
+            let remove_form = button("remove", "Remove admin");
+            let remove = view! { <Confirm label="Remove…" question>{remove_form}</Confirm> };
             view! {
                 <tr data-key=admin.admin_id.to_string() data-role=admin.role.as_str()>
                     <td>{admin.email.clone()}</td>
@@ -228,7 +291,7 @@ fn Admins(
     view! {
         {invited}
         <table class="data admins-table">
-            <thead><tr><th>"E-mail"</th><th>"Role"</th><th></th></tr></thead>
+            <thead><tr><th>"E-mail"</th><th>"Role"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
         <ActionForm action=invite attr:class="invite-form">

@@ -1,78 +1,91 @@
-//! `/teams/{team}/summary` (DESIGN §3.2): today's balance, today's usage and
-//! recent token events; for the selected range the totals, the change vs the
-//! previous period and the tokens-over-time chart.
+//! `/teams/{team}/summary` (DESIGN §3.2): today's balance with its run-out
+//! and colour, today's usage and recent token events; for the selected range
+//! the totals, the change vs the previous period and the tokens-over-time
+//! chart (compared with the previous period, or stacked by product).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use tokenboard::domain::model::SummaryView;
-use tokenboard::domain::range::{RangeQuery, short_date};
+use tokenboard::domain::outlook::Outlook;
+use tokenboard::domain::range::short_date;
 
-use crate::api::reports::{SummaryPageData, SummaryRequest, load_summary};
-use crate::components::chart::SeriesChart;
-use crate::components::error_view::ErrorView;
+use crate::api::TeamScreen;
+use crate::api::reports::{SummaryRequest, load_summary};
+use crate::components::chart::{Donut, SeriesChart, SeriesExtras};
 use crate::components::export_bar::{ExportBar, view_params};
-use crate::components::kpi::{Kpi, group_thousands};
-use crate::components::layout::{Tab, TeamLayout};
+use crate::components::kpi::{Help, Kpi, group_thousands};
+use crate::components::layout::{
+    CHART_KEYS, LoadScreen, RANGE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_query_param,
+    use_range_query,
+};
 use crate::components::range_picker::RangePicker;
 use tokenboard::export::ExportReport;
 
 #[component]
 pub fn SummaryPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let request = move || {
-        let q = query.read();
-        SummaryRequest {
-            team: params.read().get("team").unwrap_or_default(),
-            range: RangeQuery {
-                range: q.get("range"),
-                from: q.get("from"),
-                to: q.get("to"),
-                granularity: q.get("granularity"),
-            },
-        }
-    };
-    let data = Resource::new(request, load_summary);
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(page) => view! { <SummaryScreen page/> }.into_any(),
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    let team = use_param("team");
+    let range = use_range_query();
+    let stack = use_query_param("stack");
+    let resource = Resource::new(
+        move || SummaryRequest { team: team(), range: range(), stacked: stack().as_deref() == Some("product") },
+        load_summary,
+    );
+    view! { <LoadScreen resource render=|screen| view! { <SummaryScreen screen/> }/> }
 }
 
 #[component]
-fn SummaryScreen(page: SummaryPageData) -> impl IntoView {
-    let SummaryPageData { viewer, freshness, summary: s } = page;
+fn SummaryScreen(screen: TeamScreen<SummaryView>) -> impl IntoView {
+    let s = screen.data.clone();
     view! {
         <Title text=format!("{} · Summary · Tokenboard", s.team.name)/>
-        <TeamLayout viewer team=s.team.clone() freshness tab=Tab::Summary range_query=s.range.query()>
+        <TeamLayout viewer=screen.viewer team=screen.team freshness=screen.freshness tab=Tab::Summary>
             <Today s=s.clone()/>
             <RangeSection s/>
         </TeamLayout>
     }
 }
 
+/// The run-out tiles of Summary and Balances: the date and the days left,
+/// coloured like the balance (`data-value` empty when the packs outlast the
+/// forecast's year).
+#[component]
+pub fn RunOutKpis(outlook: Outlook) -> impl IntoView {
+    let tone = outlook.urgency.as_str();
+    let date = outlook.run_out.map(|d| short_date(d, true)).unwrap_or_else(|| "Not within 12 months".into());
+    let days = outlook.days_left.map(|d| group_thousands(d)).unwrap_or_else(|| "365+".into());
+    view! {
+        <Kpi name="run-out-date" label="Projected run-out" value=0 tone text=date
+            raw=outlook.run_out.map(|d| d.to_string()).unwrap_or_default()
+            help="The first day the active packs no longer cover use at the last 30 days' rate."/>
+        <Kpi name="days-left" label="Days left" value=0 tone text=days
+            raw=outlook.days_left.map(|d| d.to_string()).unwrap_or_default()
+            help="Whole days from today until the projected run-out."/>
+    }
+}
+
 #[component]
 fn Today(s: SummaryView) -> impl IntoView {
     let b = s.balance;
-    let low = b.is_low();
     let events = s.events.clone();
     let has_events = !events.is_empty();
+    let tone = s.outlook.urgency.as_str();
     view! {
-        <section class="today">
-            <h2>{format!("Today, {} ({})", short_date(s.today, true), s.time_zone)}</h2>
-            <div class="kpis">
-                <Kpi name="tokens-available" label="Tokens available" value=b.available alert=low
-                    note={balance_note(b)}/>
-                <Kpi name="tokens-used-active" label="Used from active packs" value=b.used/>
-                <Kpi name="tokens-total" label="Total in active packs" value=b.total/>
-                <Kpi name="tokens-today" label="Used today" value=s.tokens_today/>
+        <section class="today" aria-labelledby="today-heading">
+            <h2 id="today-heading">{format!("Today, {} ({})", short_date(s.today, true), s.time_zone)}</h2>
+            <div class="balance-row">
+                <Donut used=b.used available=b.available/>
+                <div class="kpis">
+                    <Kpi name="tokens-available" label="Tokens available" value=b.available tone
+                        note={balance_note(b)}
+                        help="Unused tokens of the active packs, minus any overdraft. Amber below 20% of the total, red at an alert threshold or within 30 days of run-out."/>
+                    <RunOutKpis outlook=s.outlook/>
+                    <Kpi name="tokens-used-active" label="Used from active packs" value=b.used
+                        help="Tokens the active packs have paid for so far, plus any overdraft."/>
+                    <Kpi name="tokens-total" label="Total in active packs" value=b.total
+                        help="Tokens of the packs that have not expired: available plus used."/>
+                    <Kpi name="tokens-today" label="Used today" value=s.tokens_today
+                        help="Tokens charged for today, in the team's time zone."/>
+                </div>
             </div>
             <details class="events" open=has_events>
                 <summary>{format!("Token events, last 90 days ({})", events.len())}</summary>
@@ -80,18 +93,20 @@ fn Today(s: SummaryView) -> impl IntoView {
                     view! { <p class="muted">"No purchases, expirations or overdrafts in the last 90 days."</p> }.into_any()
                 } else {
                     view! {
-                        <table class="data events-table">
-                            <thead><tr><th>"Date"</th><th>"Event"</th><th class="num">"Tokens"</th></tr></thead>
-                            <tbody>
-                                {events.into_iter().map(|e| view! {
-                                    <tr data-event=format!("{:?}", e.kind).to_lowercase()>
-                                        <td>{e.date.to_string()}</td>
-                                        <td>{e.kind.label()}</td>
-                                        <td class="num" data-value=e.amount.to_string()>{group_thousands(e.amount)}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        <div class="table-scroll">
+                            <table class="data events-table">
+                                <thead><tr><th scope="col">"Date"</th><th scope="col">"Event"</th><th scope="col" class="num">"Tokens"</th></tr></thead>
+                                <tbody>
+                                    {events.into_iter().map(|e| view! {
+                                        <tr data-event=format!("{:?}", e.kind).to_lowercase()>
+                                            <td>{e.date.to_string()}</td>
+                                            <td>{e.kind.label()}</td>
+                                            <td class="num" data-value=e.amount.to_string()>{group_thousands(e.amount)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                     }.into_any()
                 }}
             </details>
@@ -109,25 +124,65 @@ fn balance_note(b: tokenboard::domain::model::Balance) -> String {
     }
 }
 
+/// "+12.5% vs previous 30 days", or "n/a" when the data does not reach back
+/// over the whole previous period (a comparison with missing days misleads).
+fn change_note(s: &SummaryView, now: i64, before: i64) -> String {
+    let days = s.range.days_label();
+    if !s.previous_covered {
+        return format!("n/a: no data for all of the previous {days} days");
+    }
+    SummaryView::change_percent(now, before).map(|p| format!("{p:+.1}% vs previous {days} days")).unwrap_or_default()
+}
+
 #[component]
 fn RangeSection(s: SummaryView) -> impl IntoView {
-    let days = s.range.days_label();
-    let change = |now: i64, before: i64| {
-        SummaryView::change_percent(now, before)
-            .map(|p| format!("{p:+.1}% vs previous {days} days"))
-            .unwrap_or_default()
+    let slug = s.team.slug.clone();
+    let chart_state = kept_query(&[CHART_KEYS]);
+    let comparing = chart_state.iter().any(|(k, v)| *k == "compare" && v == "previous");
+    let stacking = chart_state.iter().any(|(k, v)| *k == "stack" && v == "product");
+    // A toggle of one chart option, keeping the range and the other option.
+    let toggle = |key: &'static str, value: &'static str, on: bool| {
+        let mut pairs = kept_query(&[RANGE_KEYS]);
+        pairs.extend(chart_state.iter().filter(|(k, _)| *k != key).cloned());
+        if !on {
+            pairs.push((key, value.to_owned()));
+        }
+        query_string(&pairs)
+    };
+    let compare_href = toggle("compare", "previous", comparing);
+    let stack_href = toggle("stack", "product", stacking);
+    // A bar opens its own range (daily), keeping the chart options.
+    let drill = {
+        let mut pairs = vec![("range", "custom".to_owned()), ("from", "{from}".to_owned()), ("to", "{to}".to_owned())];
+        pairs.extend(chart_state.iter().cloned());
+        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("/teams/{slug}/summary?{}", query.join("&"))
+    };
+    let extras = SeriesExtras {
+        previous: comparing.then(|| s.previous_series.clone()),
+        stacked: s.stacked.clone(),
+        drill: Some(drill),
     };
     view! {
-        <section class="range">
+        <section class="range" aria-label="Selected range">
             <RangePicker range=s.range.clone()/>
-            <ExportBar team=s.team.slug.clone() report=ExportReport::Summary params=view_params(&s.range)/>
+            <ExportBar team=slug.clone() report=ExportReport::Summary params=view_params(&s.range)/>
             <div class="kpis">
-                <Kpi name="range-tokens" label="Tokens used" value=s.range_tokens note={change(s.range_tokens, s.previous_range_tokens)}/>
-                <Kpi name="range-products" label="Products used" value=s.range_products note={change(s.range_products, s.previous_range_products)}/>
-                <Kpi name="range-users" label="Users" value=s.range_users note={change(s.range_users, s.previous_range_users)}/>
+                <Kpi name="range-tokens" label="Tokens used" value=s.range_tokens note={change_note(&s, s.range_tokens, s.previous_range_tokens)}
+                    help="Tokens charged in the range, both ends included."/>
+                <Kpi name="range-products" label="Products used" value=s.range_products note={change_note(&s, s.range_products, s.previous_range_products)}
+                    help="Distinct products with any charge in the range."/>
+                <Kpi name="range-users" label="Users" value=s.range_users note={change_note(&s, s.range_users, s.previous_range_users)}
+                    help="Distinct people with any charge in the range."/>
             </div>
-            <h3>"Tokens over time"</h3>
-            <SeriesChart points=s.series.clone() granularity=s.range.granularity/>
+            <div class="chart-head">
+                <h3>"Tokens over time"<Help text="Each bar is one bucket of the range; lighter bars are cut by the range's ends. Click a bar for its days."/></h3>
+                <div class="chart-options" role="group" aria-label="Chart options">
+                    <a class="chip small" class:active=comparing href=compare_href data-toggle="compare">{if comparing { "✓ " } else { "" }}"Compare with previous period"</a>
+                    <a class="chip small" class:active=stacking href=stack_href data-toggle="stack">{if stacking { "✓ " } else { "" }}"Stack by product"</a>
+                </div>
+            </div>
+            <SeriesChart points=s.series.clone() granularity=s.range.granularity extras/>
         </section>
     }
 }

@@ -12,7 +12,9 @@ use crate::api::reports::{EraseUser, UserDetailRequest, load_user_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::group_thousands;
-use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_range_query};
+use crate::components::layout::{
+    LoadScreen, RANGE_KEYS, TABLE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_range_query,
+};
 use crate::components::range_picker::RangePicker;
 use leptos::form::ActionForm;
 use tokenboard::domain::model::Role;
@@ -65,7 +67,7 @@ fn EraseForm(slug: String, user_id: i64, erase: ServerAction<EraseUser>) -> impl
 fn UserDetailScreen(screen: TeamScreen<UserDetailView>, erase: ServerAction<EraseUser>) -> impl IntoView {
     let UserDetailView { range, user, tokens, products, versions, charges } = screen.data.clone();
     let slug = screen.team.slug.clone();
-    let range_query = range.query();
+    let back_query = query_string(&kept_query(&[RANGE_KEYS, TABLE_KEYS, &["page"]]));
     let name = format!("{} {}", user.first_name, user.last_name).trim().to_owned();
     let version_bars: Vec<ChartBar> = versions
         .rows
@@ -112,9 +114,9 @@ fn UserDetailScreen(screen: TeamScreen<UserDetailView>, erase: ServerAction<Eras
         .collect_view();
     view! {
         <Title text=format!("{name} · {} · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Users range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Users>
             <section class="user-detail" data-user=user.id.to_string()>
-                <p class="breadcrumb"><a href=format!("/teams/{slug}/users{range_query}")>"By user"</a>" / "</p>
+                <p class="breadcrumb"><a href=format!("/teams/{slug}/users{back_query}")>"By user"</a>" / "</p>
                 <h2>{name.clone()}</h2>
                 <p class="muted">{user.email.clone()}" · "<span data-metric="tokens" data-value=tokens.to_string()>{group_thousands(tokens)}" tokens"</span></p>
                 <RangePicker range=range.clone()/>

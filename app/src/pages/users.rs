@@ -14,7 +14,9 @@ use crate::api::TeamScreen;
 use crate::api::reports::{UsersRequest, load_users};
 use crate::components::chart::{BarsChart, ChartBar};
 use crate::components::export_bar::{ExportBar, view_params};
-use crate::components::layout::{LoadScreen, Tab, TeamLayout, query_string, use_param, use_range_query};
+use crate::components::layout::{
+    LoadScreen, RANGE_KEYS, TABLE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_range_query,
+};
 use crate::components::range_picker::RangePicker;
 use crate::components::table::{MetricCell, SortHeader};
 use tokenboard::export::{ExportParams, ExportReport};
@@ -41,16 +43,18 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
     let pages = view_data.pages();
     let UsersView { range, table, users, top } = view_data;
     let slug = screen.team.slug.clone();
-    let range_query = range.query();
+    // A user's details keep the range and this table's search, order and page, for the way back.
+    let detail_query = query_string(&kept_query(&[RANGE_KEYS, TABLE_KEYS, &["page"]]));
     let detail = {
-        let (slug, q) = (slug.clone(), range_query.clone());
-        move |id: &str| format!("/teams/{slug}/users/{id}{q}")
+        let slug = slug.clone();
+        move |id: &str| format!("/teams/{slug}/users/{id}{detail_query}")
     };
+    let range_pairs = kept_query(&[RANGE_KEYS]);
     // A link to this table with some of its state changed.
     let table_href = {
-        let (slug, range, table) = (slug.clone(), range.clone(), table.clone());
+        let (slug, range_pairs, table) = (slug.clone(), range_pairs.clone(), table.clone());
         move |order: TableOrder<UserSort>, page: u32| {
-            let mut pairs = range.url_pairs();
+            let mut pairs = range_pairs.clone();
             let state = UserTableQuery { sort: order.sort, direction: order.direction, page, ..table.clone() };
             pairs.extend(state.to_query());
             format!("/teams/{slug}/users{}", query_string(&pairs))
@@ -91,15 +95,17 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
     let next = (page < pages).then(|| table_href(table.order(), page + 1));
     view! {
         <Title text=format!("{} · By user · Tokenboard", screen.team.name)/>
-        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Users range_query=range_query.clone()>
+        <TeamLayout viewer=screen.viewer.clone() team=screen.team.clone() freshness=screen.freshness.clone() tab=Tab::Users>
             <section>
                 <RangePicker range=range.clone()/>
                 <ExportBar team=slug.clone() report=ExportReport::ByUser params=export_params/>
                 <h3>"Top users"</h3>
                 <BarsChart bars=top_bars name="top-users"/>
                 <Form method="GET" action="" attr:class="user-search">
-                    {range.url_pairs().into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
-                    <input type="search" name="q" placeholder="Search name or e-mail" value=table.search.clone()/>
+                    // A search keeps the range and the order.
+                    {range_pairs.into_iter().chain(kept_query(&[&["sort", "dir"]])).map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
+                    <label class="visually-hidden" for="user-search">"Search name or e-mail"</label>
+                    <input type="search" id="user-search" name="q" placeholder="Search name or e-mail" value=table.search.clone()/>
                     <button type="submit">"Search"</button>
                 </Form>
                 <p class="muted table-count" data-total-rows=users.total_rows.to_string()>
@@ -118,7 +124,7 @@ fn UsersScreen(screen: TeamScreen<UsersView>) -> impl IntoView {
                     </thead>
                     <tbody>{rows}</tbody>
                 </table>
-                <nav class="pager">
+                <nav class="pager" aria-label="Pages of users">
                     {prev.map(|href| view! { <a class="chip" rel="prev" href=href>"← Previous"</a> })}
                     {next.map(|href| view! { <a class="chip" rel="next" href=href>"Next →"</a> })}
                 </nav>

@@ -3,6 +3,7 @@
 //! (request id, log span, security headers, timeout, cross-origin check).
 
 mod account;
+mod assets;
 pub mod connections;
 mod cross_origin;
 mod error;
@@ -37,6 +38,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
+        // Set by `cargo leptos build` (hash-files): the names of /pkg's files carry their hash.
+        .hash_files(option_env!("LEPTOS_HASH_FILES") == Some("true"))
         .build()
 }
 
@@ -101,7 +104,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let router =
         plain_routes(config).into_iter().fold(Router::new(), |router, (path, route)| router.route(path, route));
     // Layers run outside in: the last added sees the request first.
+    let pkg = assets::pkg_service(&config.site_root, state.leptos_options.hash_files);
     router
+        .nest_service("/pkg", pkg)
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)

@@ -169,7 +169,7 @@ async fn login_gates_pages_and_server_functions_by_team(db: &Db) {
     let (status, _, body) = call(db, summary_call(Some(&cookie), "mine")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(json["summary"]["balance"]["total"].as_i64(), Some(1000));
+    assert_eq!(json["data"]["balance"]["total"].as_i64(), Some(1000));
     let (status, _, body) = call(db, summary_call(Some(&cookie), "theirs")).await;
     assert!(status.is_server_error() || status.is_client_error());
     assert!(body.contains("NotFound") && !body.contains("balance"), "{body}");

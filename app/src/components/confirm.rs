@@ -1,0 +1,36 @@
+//! The confirmation in front of every destructive action: the button opens
+//! a small dialog that asks the question and holds the real form. It is a
+//! `<details>`, so it works without JavaScript too; Escape closes it.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn Confirm(
+    /// The button that opens the question, e.g. "Revoke".
+    label: &'static str,
+    /// What will happen, asked as a question.
+    #[prop(into)]
+    question: String,
+    #[prop(optional)] class: &'static str,
+    /// The form that does it.
+    children: Children,
+) -> impl IntoView {
+    let details = NodeRef::<leptos::html::Details>::new();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape"
+            && let Some(details) = details.get_untracked()
+        {
+            details.set_open(false);
+        }
+    };
+    let name = question.clone();
+    view! {
+        <details class=format!("confirm {class}") node_ref=details on:keydown=on_key>
+            <summary data-confirm=label>{label}</summary>
+            <div class="confirm-panel" role="dialog" aria-label=name>
+                <p>{question}</p>
+                {children()}
+            </div>
+        </details>
+    }
+}
