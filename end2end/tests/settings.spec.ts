@@ -8,7 +8,7 @@ async function setPersonalData(page: import("@playwright/test").Page, value: "on
   await page.goto(`/teams/${TEAM}/settings`);
   await waitForHydration(page);
   await page.selectOption("#settings-personal-data", value);
-  await page.click('.settings-form button[type="submit"]');
+  await page.click('.settings-groups button[type="submit"]');
   await expect(page.getByTestId("settings-saved")).toContainText(`personal data ${value}`);
 }
 
@@ -63,6 +63,9 @@ test("Log out everywhere ends the sessions of other browsers too", async ({ brow
   await login(a, ADMIN, `/teams/${TEAM}/summary`);
   await login(b, ADMIN, `/teams/${TEAM}/summary`);
   await expect(b).toHaveURL(new RegExp(`/teams/${TEAM}/summary`));
+  // It asks first.
+  await a.click('.logout-everywhere [data-confirm="Log out everywhere"]');
+  await expect(a.locator(".logout-everywhere .confirm-panel")).toContainText("every device");
   await a.click(".logout-everywhere button");
   await expect(a).toHaveURL(/\/login$/);
   await b.goto(`/teams/${TEAM}/summary`);

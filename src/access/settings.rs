@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::notify::mail::parse_recipients;
 use crate::domain::outlook::parse_percents;
+use crate::notify::mail::parse_recipients;
 
 pub const MAX_EXPIRY_HORIZON_DAYS: u32 = 366;
 

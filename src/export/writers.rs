@@ -81,9 +81,9 @@ fn xlsx_io(e: XlsxError) -> io::Error {
 
 /// CSV into any writer, made to open cleanly in Excel: a UTF-8 byte order
 /// mark (else Excel on Windows garbles accented names), then the column
-/// header. With `about` the header is preceded by a `#` comment line with
-/// [`ExportMeta`] (opt-in: `?about=1`; the csv crate and Tokenboard's
-/// import skip it with `comment(b'#')`).
+/// header. With `about` (opt-in, `?about=1`) a `#` comment line holding
+/// [`ExportMeta`] comes between the two (the csv crate, which drops the BOM,
+/// skips it with `comment(b'#')`; so does Tokenboard's import).
 pub struct CsvSink<W: Write> {
     writer: csv::Writer<W>,
     int: itoa::Buffer,

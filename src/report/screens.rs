@@ -60,9 +60,11 @@ pub async fn product_detail(
 ) -> Result<ProductDetailView> {
     let product = product_ref(db, slug).await?;
     let only = Filter::Product(product.slug.clone());
-    let over_time =
-        run(db, &ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone()))
-            .await?;
+    let series_of = |range: ResolvedRange| {
+        ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone())
+    };
+    let over_time = run(db, &series_of(range)).await?;
+    let previous_over_time = run(db, &series_of(range.previous_range())).await?.series(Metric::Tokens);
     let versions = run(
         db,
         &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])
@@ -76,6 +78,7 @@ pub async fn product_detail(
     Ok(ProductDetailView {
         range: (&range).into(),
         over_time: over_time.series(Metric::Tokens),
+        previous_over_time,
         product,
         versions,
         top_users,

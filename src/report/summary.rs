@@ -32,8 +32,9 @@ async fn stacked_by_product(
     range: ResolvedRange,
     series: &[SeriesPoint],
 ) -> Result<Vec<ProductSeries>> {
-    let result = run(db, &ReportQuery::totals(team_id, range, &[Metric::Tokens]).by(Dimension::Product).by(Dimension::Time))
-        .await?;
+    let result =
+        run(db, &ReportQuery::totals(team_id, range, &[Metric::Tokens]).by(Dimension::Product).by(Dimension::Time))
+            .await?;
     let bucket_of = |start: NaiveDate| series.iter().position(|p| p.start == start);
     let mut products: Vec<ProductSeries> = Vec::new();
     for row in &result.rows {
@@ -54,7 +55,8 @@ async fn stacked_by_product(
     products.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.label.cmp(&b.label)));
     if products.len() > STACKED_PRODUCTS + 1 {
         let rest = products.split_off(STACKED_PRODUCTS);
-        let mut other = ProductSeries { key: String::new(), label: "Other products".into(), tokens: vec![0; series.len()] };
+        let mut other =
+            ProductSeries { key: String::new(), label: "Other products".into(), tokens: vec![0; series.len()] };
         for product in rest {
             other.tokens.iter_mut().zip(product.tokens).for_each(|(sum, t)| *sum += t);
         }
@@ -85,8 +87,8 @@ pub async fn summary(
         .await?
         .series(Metric::Tokens);
     let range_tokens = series.iter().map(|p| p.tokens).sum();
-    let (prev_from, prev_to) = range.previous();
-    let previous = ResolvedRange { from: prev_from, to: prev_to, ..range };
+    let previous = range.previous_range();
+    let prev_from = previous.from;
     let previous_series = run(db, &ReportQuery::totals(team.id, previous, &[Metric::Tokens]).by(Dimension::Time))
         .await?
         .series(Metric::Tokens);

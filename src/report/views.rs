@@ -31,6 +31,8 @@ pub struct ProductDetailView {
     pub range: RangeView,
     pub product: ProductRef,
     pub over_time: Vec<SeriesPoint>,
+    /// The previous period's buckets, for the chart's comparison overlay.
+    pub previous_over_time: Vec<SeriesPoint>,
     /// Dimension version; metrics tokens, charges.
     pub versions: ReportResult,
     /// Dimension user; metrics tokens, user-days; the top users.

@@ -105,7 +105,8 @@ async fn zero_token_short_sessions_are_recorded_but_cost_nothing(db: &Db) {
     );
     let outcome = import(db, &t, &csv).await;
     assert_eq!(outcome.inserted, 2);
-    let s = summary(db, &t, Role::Primary, d("2026-02-10"), &RangeQuery::preset(RangePreset::Days7), false).await.unwrap();
+    let s =
+        summary(db, &t, Role::Primary, d("2026-02-10"), &RangeQuery::preset(RangePreset::Days7), false).await.unwrap();
     assert_eq!((s.range_tokens, s.range_users, s.tokens_today), (10, 2, 10));
     assert_eq!(s.balance.used, 10);
 }

@@ -133,8 +133,9 @@ fn read_table(path: &Path, format: ExportFormat) -> Table {
     }
 }
 
-/// A CSV opens cleanly in Excel: a BOM, then the header (no `#` line unless
-/// asked for with `about=1`), and the import reads both kinds back; a
+/// A CSV opens cleanly in Excel: a BOM, then the header (the `#` line only
+/// when asked for with `about=1`), and the csv crate and the import read
+/// both kinds alike; a
 /// workbook's data sheets keep their header row in view with a filter on it.
 async fn files_open_cleanly_in_excel(db: &Db) {
     let f = fixture(db).await;
@@ -142,7 +143,7 @@ async fn files_open_cleanly_in_excel(db: &Db) {
     let (_, plain) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &params(&range), &range).await;
     let bytes = std::fs::read(&plain).unwrap();
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").expect("a UTF-8 BOM first")).unwrap();
-    assert!(text.starts_with("Date,"), "the header comes first: {}", &text[..40]);
+    assert!(text.starts_with("Team,First name,"), "the header comes first: {}", &text[..40]);
     let about = ExportParams { about: Some("1".into()), ..params(&range) };
     let (_, commented) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &about, &range).await;
     let bytes = std::fs::read(&commented).unwrap();
@@ -160,12 +161,15 @@ async fn files_open_cleanly_in_excel(db: &Db) {
     }
 
     let (_, workbook) = export(&f, ExportReport::ByUser, ExportFormat::Xlsx, &params(&range), &range).await;
-    let rows = read_xlsx(&workbook).0 .1.len();
+    let rows = read_xlsx(&workbook).0.1.len();
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&workbook).unwrap()).unwrap();
     let mut sheet = String::new();
     std::io::Read::read_to_string(&mut archive.by_name("xl/worksheets/sheet2.xml").unwrap(), &mut sheet).unwrap();
-    assert!(sheet.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#), "{sheet:.600}");
-    let last_column = (b'A' + read_xlsx(&workbook).0 .0.len() as u8 - 1) as char;
+    assert!(
+        sheet.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#),
+        "{sheet:.600}"
+    );
+    let last_column = (b'A' + read_xlsx(&workbook).0.0.len() as u8 - 1) as char;
     assert!(sheet.contains(&format!(r#"<autoFilter ref="A1:{last_column}{}"/>"#, rows + 1)), "{sheet:.600}");
 }
 
@@ -201,6 +205,7 @@ async fn token_usage_exports_hold_every_charge_of_the_view(db: &Db) {
             tokenboard::domain::model::Role::Primary,
             d(END),
             &params(&range).range_query(),
+            false,
         )
         .await
         .unwrap();
@@ -222,9 +227,13 @@ async fn token_usage_exports_hold_every_charge_of_the_view(db: &Db) {
             let paid = row[tokens_i] != "0";
             assert_eq!(!row[pack_i].is_empty(), paid, "a charge names its pack iff it costs tokens: {row:?}");
         }
-        // The first line of the CSV states what the file is.
-        let first = std::fs::read_to_string(&csv_path).unwrap().lines().next().unwrap().to_owned();
+        // Asked for (`about=1`), the first line of the CSV states what the file is.
+        let about = ExportParams { about: Some("1".into()), ..params(&range) };
+        let (_, described) = export(&f, ExportReport::TokenUsage, ExportFormat::Csv, &about, &range).await;
+        let text = std::fs::read_to_string(&described).unwrap();
+        let first = text.trim_start_matches('\u{feff}').lines().next().unwrap().to_owned();
         assert!(first.contains(&format!("Rows: {charges}")) && first.contains("Time zone: "), "{first}");
+        assert_eq!(read_csv(&described), csv, "the same table after it");
     }
 
     // A drill-down's export: one product, and it sums to that product's row.
@@ -277,9 +286,10 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         // Summary: buckets sum to the summary's total.
         let (_, path) = export(&f, ExportReport::Summary, ExportFormat::Csv, &p, &range).await;
         let table = read_csv(&path);
-        let shown = summary::summary(db, &f.team, tokenboard::domain::model::Role::Primary, d(END), &p.range_query())
-            .await
-            .unwrap();
+        let shown =
+            summary::summary(db, &f.team, tokenboard::domain::model::Role::Primary, d(END), &p.range_query(), false)
+                .await
+                .unwrap();
         assert_eq!(table.1.len(), range.buckets().len());
         assert_eq!(sum(&table, "Tokens used"), shown.range_tokens);
 

@@ -75,8 +75,7 @@ pub async fn load_summary(request: SummaryRequest) -> Result<TeamScreen<SummaryV
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let today = cx.team.today();
     let summary =
-        tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range, request.stacked)
-            .await?;
+        tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range, request.stacked).await?;
     cx.screen(summary).await
 }
 

@@ -59,7 +59,10 @@ pub fn ErrorView(
             let location = use_location();
             let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
             let retry_button = retryable.then(|| match retry {
-                Some(retry) => view! { <button type="button" class="retry" on:click=move |_| retry.run(())>"Retry"</button> }.into_any(),
+                Some(retry) => {
+                    view! { <button type="button" class="retry" on:click=move |_| retry.run(())>"Retry"</button> }
+                        .into_any()
+                }
                 None => view! { <a class="chip retry" rel="external" href=here>"Retry"</a> }.into_any(),
             });
             view! {

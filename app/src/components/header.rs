@@ -22,14 +22,14 @@ pub fn Header(
     let current_slug = current.map(|t| t.slug).unwrap_or_default();
     let picker = NodeRef::<leptos::html::Details>::new();
     let close = move |focus_summary: bool| {
-        if let Some(details) = picker.get_untracked() {
-            if details.open() {
-                details.set_open(false);
-                if focus_summary && let Ok(Some(summary)) = details.query_selector("summary") {
-                    use leptos::wasm_bindgen::JsCast;
-                    if let Ok(summary) = summary.dyn_into::<leptos::web_sys::HtmlElement>() {
-                        let _ = summary.focus();
-                    }
+        if let Some(details) = picker.get_untracked()
+            && details.open()
+        {
+            details.set_open(false);
+            if focus_summary && let Ok(Some(summary)) = details.query_selector("summary") {
+                use leptos::wasm_bindgen::JsCast;
+                if let Ok(summary) = summary.dyn_into::<leptos::web_sys::HtmlElement>() {
+                    let _ = summary.focus();
                 }
             }
         }
@@ -50,7 +50,8 @@ pub fn Header(
         // A click anywhere outside the open picker closes it.
         let listener = window_event_listener(leptos::ev::click, move |ev| {
             use leptos::wasm_bindgen::JsCast;
-            let inside = picker.get_untracked().zip(ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Node>().ok()));
+            let inside =
+                picker.get_untracked().zip(ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Node>().ok()));
             if !inside.is_some_and(|(details, target)| details.contains(Some(&target))) {
                 close(false);
             }
@@ -122,7 +123,9 @@ fn move_focus(picker: NodeRef<leptos::html::Details>, forward: bool) {
         }
         None => end(&list),
     };
-    if let Some(link) = next.and_then(|li| li.first_element_child()).and_then(|a| a.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+    if let Some(link) =
+        next.and_then(|li| li.first_element_child()).and_then(|a| a.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    {
         let _ = link.focus();
     }
 }

@@ -46,7 +46,7 @@ pub fn AccountPage() -> impl IntoView {
                     Ok(me) => view! {
                         <Header email=me.email.clone() teams=me.teams current=None query=String::new()/>
                         <main class="page" id="content">
-                            <h2>"Your account"</h2>
+                            <h1 class="page-title">"Your account"</h1>
                             <p class="muted">{me.email}</p>
                             {message}
                             <form method="post" action="/account/password" class="settings-form password-form">

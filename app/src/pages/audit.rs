@@ -60,7 +60,7 @@ fn AuditScreen(screen: TeamScreen<AuditPage>) -> impl IntoView {
                     <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Detail"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
-                <nav class="pager">
+                <nav class="pager" aria-label="Pages of the audit log">
                     {newer.map(|href| view! { <a class="chip" rel="prev" href=href>"← Previous (newer)"</a> })}
                     {older.map(|href| view! { <a class="chip" rel="next" href=href>"Next (older) →"</a> })}
                 </nav>

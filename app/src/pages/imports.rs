@@ -12,6 +12,7 @@ use tokenboard::domain::model::Role;
 
 use crate::api::imports::{ImportsData, UndoImport, load_imports};
 use crate::api::{TeamRequest, TeamScreen};
+use crate::components::confirm::Confirm;
 use crate::components::kpi::group_thousands;
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};
 
@@ -141,15 +142,13 @@ fn ImportRow(slug: String, record: ImportRecord, primary: bool, undo: ServerActi
             )
         };
         view! {
-            <details class="confirm">
-                <summary>"Undo…"</summary>
-                <p>{what}</p>
+            <Confirm label="Undo…" question=format!("Undo this import? {what}")>
                 <ActionForm action=undo>
                     <input type="hidden" name="team" value=slug.clone()/>
                     <input type="hidden" name="id" value=record.id.to_string()/>
                     <button type="submit" class="danger" data-undo=record.id.to_string()>"Undo this import"</button>
                 </ActionForm>
-            </details>
+            </Confirm>
         }
     });
     view! {

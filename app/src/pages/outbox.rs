@@ -55,7 +55,7 @@ fn OutboxView(screen: OutboxScreen) -> impl IntoView {
     view! {
         <Header email=screen.viewer.email teams=screen.viewer.teams current=None query=String::new()/>
         <main class="page" id="content">
-            <h2>"Outbox"</h2>
+            <h1 class="page-title">"Outbox"</h1>
             <p class="muted">{note}</p>
             {mails}
         </main>

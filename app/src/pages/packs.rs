@@ -12,6 +12,7 @@ use tokenboard::report::views::PackView;
 
 use crate::api::packs::{AdjustTokens, MoveTokens, PacksData, SavePack, VoidPack, load_packs};
 use crate::api::{TeamRequest, TeamScreen};
+use crate::components::confirm::Confirm;
 use crate::components::kpi::group_thousands;
 use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param};
 
@@ -99,19 +100,17 @@ fn PackRow(slug: String, pack: PackView, primary: bool, actions: PackActions, to
     let changes = (primary && !pack.moved_in).then(|| {
         let void = actions.void;
         view! {
-            <details class="confirm">
+            <details class="disclosure">
                 <summary>"Correct…"</summary>
                 <PackForm slug=slug.clone() pack=Some(pack.clone()) save=actions.save today=today.clone()/>
             </details>
-            <details class="confirm">
-                <summary>"Void…"</summary>
-                <p>"A pack entered by mistake leaves the ledger; the audit log keeps it."</p>
+            <Confirm label="Void…" question="Void this pack? A pack entered by mistake leaves the ledger; the audit log keeps it.">
                 <ActionForm action=void>
                     <input type="hidden" name="team" value=slug.clone()/>
                     <input type="hidden" name="pack" value=pack.id.to_string()/>
                     <button type="submit" class="danger">{format!("Void pack #{}", pack.id)}</button>
                 </ActionForm>
-            </details>
+            </Confirm>
         }
     });
     view! {

@@ -8,7 +8,9 @@ use tokenboard::report::{DimensionValue, Metric};
 
 use crate::api::TeamScreen;
 use crate::api::reports::{ProductDetailRequest, load_product_detail};
-use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
+use crate::components::chart::{
+    BarsChart, ChartBar, ChartToggle, SeriesChart, SeriesExtras, bucket_drill, chart_option,
+};
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::layout::{
     LoadScreen, RANGE_KEYS, TABLE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_range_query,
@@ -31,13 +33,18 @@ pub fn ProductDetailPage() -> impl IntoView {
 
 #[component]
 fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
-    let ProductDetailView { range, product, over_time, versions, top_users } = screen.data.clone();
+    let ProductDetailView { range, product, over_time, previous_over_time, versions, top_users } = screen.data.clone();
     let slug = screen.team.slug.clone();
     let range_query = query_string(&kept_query(&[RANGE_KEYS]));
     let back_query = query_string(&kept_query(&[RANGE_KEYS, TABLE_KEYS]));
     let user_href = {
         let (slug, q) = (slug.clone(), range_query.clone());
         move |id: &str| format!("/teams/{slug}/users/{id}{q}")
+    };
+    let extras = SeriesExtras {
+        previous: chart_option("compare", "previous").0.then_some(previous_over_time),
+        stacked: Vec::new(),
+        drill: Some(bucket_drill(&format!("/teams/{slug}/products/{}", product.slug))),
     };
     let version_bars = ChartBar::from_rows(&versions, |_| None);
     let top_bars = ChartBar::from_rows(&top_users, |key| Some(user_href(key)));
@@ -81,8 +88,13 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
                 <RangePicker range=range.clone()/>
                 <ExportBar team=slug.clone() report=ExportReport::Product
                     params=ExportParams { product: Some(product.slug.clone()), ..view_params(&range) }/>
-                <h3>"Tokens over time"</h3>
-                <SeriesChart points=over_time granularity=range.granularity/>
+                <div class="chart-head">
+                    <h3>"Tokens over time"</h3>
+                    <div class="chart-options" role="group" aria-label="Chart options">
+                        <ChartToggle key="compare" value="previous" label="Compare with previous period"/>
+                    </div>
+                </div>
+                <SeriesChart points=over_time granularity=range.granularity extras/>
                 <h3>"Versions"</h3>
                 <BarsChart bars=version_bars name="versions"/>
                 <table class="data versions-table">

@@ -57,7 +57,8 @@ fn SchedulesScreen(
     let empty = screen.data.is_empty().then(|| view! { <p class="muted">"No scheduled reports yet."</p> });
     // After a save the server sends the browser here with `?saved=created|updated`: the form is empty again.
     let saved = use_query_param("saved")().map(|what| {
-        let text = if what == "updated" { "Schedule saved." } else { "Schedule created. The form is ready for another." };
+        let text =
+            if what == "updated" { "Schedule saved." } else { "Schedule created. The form is ready for another." };
         view! { <p class="notice" role="status" data-testid="schedule-saved">{text}</p> }
     });
     view! {
@@ -99,7 +100,8 @@ fn ScheduleRow(slug: String, schedule: Schedule, command: ServerAction<ScheduleC
         }
     };
     let toggle = if schedule.paused { button("resume", "Resume") } else { button("pause", "Pause") };
-    let question = format!("Delete the {} schedule for good? Its past exports stay in the history.", schedule.report.title());
+    let question =
+        format!("Delete the {} schedule for good? Its past exports stay in the history.", schedule.report.title());
     let delete_form = button("delete", "Delete schedule");
     let delete = view! { <Confirm label="Delete…" question>{delete_form}</Confirm> };
     view! {

@@ -11,13 +11,10 @@ use tokenboard::domain::range::short_date;
 
 use crate::api::TeamScreen;
 use crate::api::reports::{SummaryRequest, load_summary};
-use crate::components::chart::{Donut, SeriesChart, SeriesExtras};
+use crate::components::chart::{ChartToggle, Donut, SeriesChart, SeriesExtras, bucket_drill, chart_option};
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::{Help, Kpi, group_thousands};
-use crate::components::layout::{
-    CHART_KEYS, LoadScreen, RANGE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_query_param,
-    use_range_query,
-};
+use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param, use_range_query};
 use crate::components::range_picker::RangePicker;
 use tokenboard::export::ExportReport;
 
@@ -52,7 +49,7 @@ fn SummaryScreen(screen: TeamScreen<SummaryView>) -> impl IntoView {
 pub fn RunOutKpis(outlook: Outlook) -> impl IntoView {
     let tone = outlook.urgency.as_str();
     let date = outlook.run_out.map(|d| short_date(d, true)).unwrap_or_else(|| "Not within 12 months".into());
-    let days = outlook.days_left.map(|d| group_thousands(d)).unwrap_or_else(|| "365+".into());
+    let days = outlook.days_left.map(group_thousands).unwrap_or_else(|| "365+".into());
     view! {
         <Kpi name="run-out-date" label="Projected run-out" value=0 tone text=date
             raw=outlook.run_out.map(|d| d.to_string()).unwrap_or_default()
@@ -137,31 +134,11 @@ fn change_note(s: &SummaryView, now: i64, before: i64) -> String {
 #[component]
 fn RangeSection(s: SummaryView) -> impl IntoView {
     let slug = s.team.slug.clone();
-    let chart_state = kept_query(&[CHART_KEYS]);
-    let comparing = chart_state.iter().any(|(k, v)| *k == "compare" && v == "previous");
-    let stacking = chart_state.iter().any(|(k, v)| *k == "stack" && v == "product");
-    // A toggle of one chart option, keeping the range and the other option.
-    let toggle = |key: &'static str, value: &'static str, on: bool| {
-        let mut pairs = kept_query(&[RANGE_KEYS]);
-        pairs.extend(chart_state.iter().filter(|(k, _)| *k != key).cloned());
-        if !on {
-            pairs.push((key, value.to_owned()));
-        }
-        query_string(&pairs)
-    };
-    let compare_href = toggle("compare", "previous", comparing);
-    let stack_href = toggle("stack", "product", stacking);
-    // A bar opens its own range (daily), keeping the chart options.
-    let drill = {
-        let mut pairs = vec![("range", "custom".to_owned()), ("from", "{from}".to_owned()), ("to", "{to}".to_owned())];
-        pairs.extend(chart_state.iter().cloned());
-        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("/teams/{slug}/summary?{}", query.join("&"))
-    };
+    let (comparing, _) = chart_option("compare", "previous");
     let extras = SeriesExtras {
         previous: comparing.then(|| s.previous_series.clone()),
         stacked: s.stacked.clone(),
-        drill: Some(drill),
+        drill: Some(bucket_drill(&format!("/teams/{slug}/summary"))),
     };
     view! {
         <section class="range" aria-label="Selected range">
@@ -178,8 +155,8 @@ fn RangeSection(s: SummaryView) -> impl IntoView {
             <div class="chart-head">
                 <h3>"Tokens over time"<Help text="Each bar is one bucket of the range; lighter bars are cut by the range's ends. Click a bar for its days."/></h3>
                 <div class="chart-options" role="group" aria-label="Chart options">
-                    <a class="chip small" class:active=comparing href=compare_href data-toggle="compare">{if comparing { "✓ " } else { "" }}"Compare with previous period"</a>
-                    <a class="chip small" class:active=stacking href=stack_href data-toggle="stack">{if stacking { "✓ " } else { "" }}"Stack by product"</a>
+                    <ChartToggle key="compare" value="previous" label="Compare with previous period"/>
+                    <ChartToggle key="stack" value="product" label="Stack by product"/>
                 </div>
             </div>
             <SeriesChart points=s.series.clone() granularity=s.range.granularity extras/>

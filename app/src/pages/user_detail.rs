@@ -10,6 +10,7 @@ use tokenboard::report::views::UserDetailView;
 use crate::api::TeamScreen;
 use crate::api::reports::{EraseUser, UserDetailRequest, load_user_detail};
 use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
+use crate::components::confirm::Confirm;
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::group_thousands;
 use crate::components::layout::{
@@ -48,18 +49,14 @@ fn EraseForm(slug: String, user_id: i64, erase: ServerAction<EraseUser>) -> impl
     };
     view! {
         {answer}
-        <details class="confirm erase">
-            <summary>"Erase this person…"</summary>
-            <p>
-                "Replaces their names and e-mail by a pseudonym for good. Their usage and every total stay; "
-                "stored exports that could show them are deleted. This cannot be undone."
-            </p>
+        <Confirm label="Erase this person…" class="erase"
+            question="Erase this person for good? Their names and e-mail become a pseudonym; their usage and every total stay; stored exports that could show them are deleted. This cannot be undone.">
             <ActionForm action=erase>
                 <input type="hidden" name="team" value=slug/>
                 <input type="hidden" name="user" value=user_id.to_string()/>
                 <button type="submit" class="danger" data-erase=user_id.to_string()>"Erase for good"</button>
             </ActionForm>
-        </details>
+        </Confirm>
     }
 }
 

@@ -96,7 +96,9 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
         "outbox" => (Level::Admin, json(serde_json::json!({}))),
         "summary" => (
             Level::Secondary,
-            json(serde_json::json!({ "request": SummaryRequest { team: team(), range: range.clone(), stacked: false } })),
+            json(
+                serde_json::json!({ "request": SummaryRequest { team: team(), range: range.clone(), stacked: false } }),
+            ),
         ),
         "forecast" => (Level::Secondary, json(serde_json::json!({ "request": report }))),
         "products" => (Level::Secondary, json(serde_json::json!({ "request": products }))),

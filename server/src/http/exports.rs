@@ -160,7 +160,7 @@ fn confirmation(uri: &Uri, file: &str) -> Response {
     let html = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Start this export? · Tokenboard</title><link rel="stylesheet" href="/pkg/tokenboard.css"></head>
+<title>Start this export? · Tokenboard</title><link rel="stylesheet" href="{css}"></head>
 <body><main class="page"><div class="error-box" data-confirm-export>
 <h1>Start this export?</h1>
 <p>A link from another site asks Tokenboard to export <strong>{file}</strong>. Start it only if you meant to.</p>
@@ -169,6 +169,7 @@ fn confirmation(uri: &Uri, file: &str) -> Response {
 </div></main></body></html>"#,
         file = escape(file),
         action = escape(uri.path()),
+        css = super::assets::stylesheet_href(),
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }

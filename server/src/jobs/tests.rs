@@ -187,25 +187,28 @@ async fn a_due_schedule_mails_a_link_that_needs_a_login(db: &Db) {
     let text = String::from_utf8(text).unwrap();
     assert!(text.lines().any(|line| line.split_whitespace().any(|w| w == link)), "no {link} in\n{text}");
     let path = link.trim_start_matches(&cfg.public_url);
+    // What the file holds, to be sure an answer does not: its header row.
+    let file_header = "Team,First name,Last name";
 
     // Without a session: the login page, coming back here afterwards.
     let (status, headers, body) = send(db, dir.path(), get(path, None)).await;
     assert!(status.is_redirection(), "{status}");
     assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/login?next="));
-    assert!(!String::from_utf8_lossy(&body).contains("# Tokenboard export"));
+    assert!(!String::from_utf8_lossy(&body).contains(file_header));
     // An old-style link with a secret is worth nothing either.
     let (status, ..) = send(db, dir.path(), get(&format!("{path}&token=beef"), None)).await;
     assert!(status.is_redirection());
     // Another team's admin: no such export.
     let (status, _, body) = send(db, dir.path(), get(path, Some(&outsider_cookie))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(!String::from_utf8_lossy(&body).contains("# Tokenboard export"));
+    assert!(!String::from_utf8_lossy(&body).contains(file_header));
     // The team's admin: the file, and an audit row that says how.
     let (status, headers, body) = send(db, dir.path(), get(path, Some(&viewer_cookie))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains(&record.file_name));
     let on_disk = std::fs::read(state.exports.files.path(record.id, record.format)).unwrap();
     assert_eq!(body, on_disk);
+    assert!(String::from_utf8_lossy(&body).contains(file_header), "the marker is in the file");
     let rows = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(body.as_slice()).records().count();
     assert_eq!(rows as i64, record.rows_written);
     let log = tokenboard::access::audit::for_team(db, team.id, 100).await.unwrap();

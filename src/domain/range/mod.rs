@@ -237,4 +237,11 @@ impl ResolvedRange {
         let to = self.from.pred_opt().expect("dates are far from the minimum");
         (to - Days::new(self.days() as u64 - 1), to)
     }
+
+    /// [`ResolvedRange::previous`] at this range's granularity: what a
+    /// comparison with the previous period reads.
+    pub fn previous_range(&self) -> ResolvedRange {
+        let (from, to) = self.previous();
+        ResolvedRange { from, to, ..*self }
+    }
 }
