@@ -204,7 +204,8 @@ pub fn series_svg(
             .y_labels((max.ceil() as usize + 1).clamp(2, 8))
             .y_label_formatter(&axis_number)
             .y_label_style(font())
-            .light_line_style(RGBColor(238, 238, 238))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(229, 231, 235))
             .draw()?;
         // Date labels centred under every `step`-th bar.
         let plot_width = width.saturating_sub(y_label_width + 24);
@@ -307,7 +308,8 @@ pub fn bars_svg(bars: &[ChartBar], unit: &str, width: u32) -> Option<String> {
             .label_style(font())
             .x_desc(unit)
             .axis_desc_style(font())
-            .light_line_style(RGBColor(238, 238, 238))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(229, 231, 235))
             .draw()?;
         chart.draw_series(
             bars.iter()

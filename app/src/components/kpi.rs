@@ -15,7 +15,7 @@ pub fn group_thousands(value: i64) -> String {
     if value < 0 { format!("-{out}") } else { out }
 }
 
-/// A KPI tile: its label, the number, an optional note and an ⓘ that says
+/// A KPI tile: its label, the number, an optional note and an (i) that says
 /// what the number counts (on hover and keyboard focus, without JavaScript).
 #[component]
 pub fn Kpi(
@@ -46,12 +46,12 @@ pub fn Kpi(
     .into_any()
 }
 
-/// An ⓘ that explains the text next to it on hover and on focus.
+/// An (i) that explains the text next to it on hover and on focus.
 #[component]
 pub fn Help(text: &'static str) -> impl IntoView {
     view! {
         <span class="help">
-            <button type="button" class="help-button" aria-label=format!("About this: {text}")>"ⓘ"</button>
+            <button type="button" class="help-button" aria-label=format!("About this: {text}")>"i"</button>
             <span class="help-text" aria-hidden="true">{text}</span>
         </span>
     }

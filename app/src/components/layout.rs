@@ -32,13 +32,18 @@ pub fn use_range_query() -> impl Fn() -> RangeQuery + Copy + Send + Sync + 'stat
     move || tokenboard::report::params::range_from_query(|key| query.read().get(key))
 }
 
+/// What a query value keeps as it is: letters, digits and RFC 3986's
+/// unreserved marks, so dates and sorts read plainly (`2026-06-14`, `user_days`).
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 /// `?a=1&b=2` from pairs, values percent-encoded; empty values are left out.
 pub fn query_string(pairs: &[(&str, String)]) -> String {
-    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    use percent_encoding::utf8_percent_encode;
     let parts: Vec<String> = pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
         .collect();
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
 }
@@ -180,10 +185,15 @@ where
     let shown = StoredValue::new(None::<TeamScreen<T>>);
     let retry = Callback::new(move |()| resource.refetch());
     let pending = RwSignal::new(false);
+    // Links read the URL as the screen renders: a change of the query that
+    // needs no new data (a chart option, `?edit=`) renders it again too.
+    let search = leptos_router::hooks::use_location().search;
     view! {
         <Reloading pending=pending.into()/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> } set_pending=pending.write_only()>
-            {move || Suspend::new(async move {
+            {move || {
+                search.track();
+                Suspend::new(async move {
                 match resource.await {
                     Ok(screen) => {
                         shown.set_value(Some(screen.clone()));
@@ -195,7 +205,8 @@ where
                     }
                     Err(error) => screen_error(error, Some(retry)),
                 }
-            })}
+            })
+            }}
         </Transition>
     }
 }

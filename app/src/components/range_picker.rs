@@ -112,7 +112,7 @@ pub fn RangeErrorScreen(message: String) -> impl IntoView {
                 let (from, to) = dates.get_value();
                 let back = format!("/teams/{}/{}", team_ref.slug, tab.path());
                 view! {
-                    <TeamLayout viewer team=team_ref freshness=None tab>
+                    <TeamLayout viewer team=team_ref freshness=None tab drop_range=true>
                         <section class="range-error" data-error-status="400">
                             <div class="range-picker">
                                 <CustomRangeForm from to error=Some(message.get_value())/>

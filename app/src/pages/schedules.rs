@@ -20,12 +20,10 @@ pub fn SchedulesPage() -> impl IntoView {
     let team = use_param("team");
     let save = ServerAction::<SaveSchedule>::new();
     let command = ServerAction::<ScheduleCommand>::new();
-    // The edited schedule and the "saved" notice live in the URL: the screen
-    // renders again when they change (an Edit link navigates in place).
-    let edit = use_query_param("edit");
-    let saved = use_query_param("saved");
+    // The edited schedule (`?edit=`) and the "saved" notice live in the URL;
+    // `LoadScreen` renders the screen again when they change.
     let resource = Resource::new(
-        move || (TeamRequest { team: team() }, save.version().get(), command.version().get(), edit(), saved()),
+        move || (TeamRequest { team: team() }, save.version().get(), command.version().get()),
         |(request, ..)| load_schedules(request),
     );
     view! {
@@ -133,7 +131,8 @@ fn ScheduleForm(slug: String, editing: Option<Schedule>, save: ServerAction<Save
                     .into_iter()
                     .map(|(value, label)| {
                         let is = selected.as_deref() == Some(value.as_str());
-                        view! { <option value=value selected=is>{label}</option> }
+                        // prop: as well, so a form rendered again over a used one shows these values.
+                        view! { <option value=value selected=is prop:selected=is>{label}</option> }
                     })
                     .collect_view()}
             </select>
@@ -159,9 +158,9 @@ fn ScheduleForm(slug: String, editing: Option<Schedule>, save: ServerAction<Save
             <label for="schedule-cadence">"Frequency"</label>
             {select("cadence", cadences, current.as_ref().map(|s| s.cadence.as_str().to_owned()))}
             <label for="schedule-start">"Starting on"</label>
-            <input type="date" id="schedule-start" name="schedule[start_on]" value=start required/>
+            <input type="date" id="schedule-start" name="schedule[start_on]" value=start.clone() prop:value=start required/>
             <label for="schedule-recipients">"Recipients"</label>
-            <input type="text" id="schedule-recipients" name="schedule[recipients]" value=recipients
+            <input type="text" id="schedule-recipients" name="schedule[recipients]" value=recipients.clone() prop:value=recipients
                 placeholder="finance@example.com, cfo@example.com" required/>
             <button type="submit">{if editing.is_some() { "Save changes" } else { "Create schedule" }}</button>
             {editing.is_some().then(|| view! { <a href=format!("/teams/{slug}/schedules")>"Cancel"</a> })}
