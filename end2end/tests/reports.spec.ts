@@ -197,7 +197,10 @@ test("Balances lists every team of the admin with packs and totals from the data
     expect(remaining - overdraft).toBe(available);
   }
   // The low-balance demo team is shown in red.
-  await expect(page.locator('.team-balance[data-team="construction"] [data-kpi="tokens-available"]')).toHaveClass(/alert/);
+  await expect(page.locator('.team-balance[data-team="construction"] [data-kpi="tokens-available"]')).toHaveAttribute(
+    "data-tone",
+    "critical",
+  );
 });
 
 test("Forecast shows the burn rate the database gives", async ({ page }) => {

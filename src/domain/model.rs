@@ -60,13 +60,6 @@ pub struct Balance {
     pub overdraft: i64,
 }
 
-impl Balance {
-    /// Below 20% of total (or overdrawn) is shown red.
-    pub fn is_low(&self) -> bool {
-        self.available * 5 < self.total || self.available < 0
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEventKind {

@@ -19,8 +19,8 @@ pub enum Urgency {
     Healthy,
     /// Amber: below 20% of the active packs' total.
     Low,
-    /// Red: at or below one of the team's alert thresholds, overdrawn, or
-    /// running out within 30 days.
+    /// Red: at or below one of the team's alert thresholds, overdrawn,
+    /// without any active pack, or running out within 30 days.
     Critical,
 }
 
@@ -58,7 +58,8 @@ impl Outlook {
         let days_left = run_out.map(|day| (day - today).num_days().max(0));
         let alerting = alert_percents.iter().any(|&p| at_alert_threshold(balance, p));
         let soon = days_left.is_some_and(|days| days <= RUN_OUT_WARNING_DAYS);
-        let urgency = if alerting || soon || balance.available < 0 {
+        let empty = balance.total <= 0 || balance.available < 0;
+        let urgency = if alerting || soon || empty {
             Urgency::Critical
         } else if balance.available * 100 < balance.total * LOW_SHARE_PERCENT {
             Urgency::Low
@@ -120,6 +121,7 @@ mod tests {
         assert_eq!(urgency(900, Some(today + Days::new(31)), &[]), Urgency::Healthy);
         assert_eq!(urgency(900, None, &[]), Urgency::Healthy, "never runs out within the forecast");
         assert_eq!(Outlook::new(balance(-5, 0), None, today, &[]).urgency, Urgency::Critical, "overdrawn");
+        assert_eq!(Outlook::new(balance(0, 0), None, today, &[]).urgency, Urgency::Critical, "no active pack");
     }
 
     #[test]

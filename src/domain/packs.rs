@@ -284,7 +284,7 @@ pub async fn balance_state(db: &Db, team_id: i64, today: NaiveDate) -> Result<Ba
     let forecast = crate::domain::forecast::forecast(&packs, &entries, &usage, today);
     let percents = crate::domain::outlook::alert_percents(db, team_id).await?;
     let outlook = crate::domain::outlook::Outlook::new(ledger.balance(), forecast.run_out, today, &percents);
-    let first_usage = usage.iter().find(|(_, tokens)| *tokens != 0).map(|(day, _)| *day);
+    let first_usage = usage.first().map(|(day, _)| *day);
     Ok(BalanceState { ledger, forecast, outlook, first_usage })
 }
 

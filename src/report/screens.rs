@@ -64,7 +64,8 @@ pub async fn product_detail(
         ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone())
     };
     let over_time = run(db, &series_of(range)).await?;
-    let previous_over_time = run(db, &series_of(range.previous_range())).await?.series(Metric::Tokens);
+    let previous_over_time =
+        crate::report::summary::previous_buckets(db, series_of(range), &over_time.series(Metric::Tokens)).await?;
     let versions = run(
         db,
         &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])

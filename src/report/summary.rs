@@ -35,13 +35,14 @@ async fn stacked_by_product(
     let result =
         run(db, &ReportQuery::totals(team_id, range, &[Metric::Tokens]).by(Dimension::Product).by(Dimension::Time))
             .await?;
-    let bucket_of = |start: NaiveDate| series.iter().position(|p| p.start == start);
+    let buckets: std::collections::HashMap<NaiveDate, usize> =
+        series.iter().enumerate().map(|(i, p)| (p.start, i)).collect();
     let mut products: Vec<ProductSeries> = Vec::new();
     for row in &result.rows {
         let [DimensionValue::Product { slug, name }, DimensionValue::Bucket { start, .. }] = row.keys.as_slice() else {
             continue;
         };
-        let Some(bucket) = bucket_of(*start) else { continue };
+        let Some(&bucket) = buckets.get(start) else { continue };
         let index = match products.iter().position(|p| &p.key == slug) {
             Some(index) => index,
             None => {
@@ -63,6 +64,36 @@ async fn stacked_by_product(
         products.push(other);
     }
     Ok(products)
+}
+
+/// The previous period of `range`, bucket by bucket: each bucket of
+/// `current` moved back by the range's length, with the tokens of those
+/// days. Buckets are compared span for span (a 4-day partial week with the
+/// same 4 days before), and the sum is the previous period's total.
+pub async fn previous_buckets(db: &Db, query: ReportQuery, current: &[SeriesPoint]) -> Result<Vec<SeriesPoint>> {
+    let range = query.range;
+    let previous = range.previous_range();
+    let shift = Days::new(range.days() as u64);
+    if range.days() as usize > crate::domain::range::MAX_BUCKETS {
+        // Too many days to read one by one: the previous period's own buckets, in order.
+        return Ok(run(db, &ReportQuery { range: previous, ..query }).await?.series(Metric::Tokens));
+    }
+    let by_day = ResolvedRange { granularity: crate::domain::range::Granularity::Day, ..previous };
+    let days = run(db, &ReportQuery { range: by_day, ..query }).await?.series(Metric::Tokens);
+    Ok(shift_back(current, &days, shift))
+}
+
+/// [`previous_buckets`]' arithmetic: `days` are one-day points of the
+/// previous period.
+fn shift_back(current: &[SeriesPoint], days: &[SeriesPoint], shift: Days) -> Vec<SeriesPoint> {
+    current
+        .iter()
+        .map(|bucket| {
+            let (start, end) = (bucket.start - shift, bucket.end - shift);
+            let tokens = days.iter().filter(|d| d.start >= start && d.start <= end).map(|d| d.tokens).sum();
+            SeriesPoint { start, end, tokens, partial: bucket.partial }
+        })
+        .collect()
 }
 
 /// Builds the Summary of `team` as seen on `today` (the team's local date);
@@ -89,10 +120,9 @@ pub async fn summary(
     let range_tokens = series.iter().map(|p| p.tokens).sum();
     let previous = range.previous_range();
     let prev_from = previous.from;
-    let previous_series = run(db, &ReportQuery::totals(team.id, previous, &[Metric::Tokens]).by(Dimension::Time))
-        .await?
-        .series(Metric::Tokens);
-    let previous_range_tokens = previous_series.iter().map(|p| p.tokens).sum();
+    let time = ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time);
+    let previous_series = previous_buckets(db, time, &series).await?;
+    let previous_range_tokens = tokens_in(db, team.id, previous).await?;
     let tokens_today = tokens_in(db, team.id, ResolvedRange { from: today, to: today, ..range }).await?;
     let distinct = run(db, &ReportQuery::totals(team.id, range, &[Metric::Users, Metric::Products])).await?;
     let previous_distinct =
@@ -119,4 +149,29 @@ pub async fn summary(
         stacked: if stacked { stacked_by_product(db, team.id, range, &series).await? } else { Vec::new() },
         series,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_bucket_is_compared_with_the_same_span_one_period_back() {
+        let d = |s: &str| -> NaiveDate { s.parse().unwrap() };
+        let point =
+            |start: &str, end: &str, tokens, partial| SeriesPoint { start: d(start), end: d(end), tokens, partial };
+        // A 10-day range by week: a 4-day partial week, then a full one.
+        let current = [point("2026-11-05", "2026-11-08", 1, true), point("2026-11-09", "2026-11-14", 1, false)];
+        // The previous 10 days, one point each: 1, 2, …, 10 tokens.
+        let days: Vec<SeriesPoint> = (0..10)
+            .map(|i| {
+                let day = d("2026-10-26") + Days::new(i);
+                SeriesPoint { start: day, end: day, tokens: i as i64 + 1, partial: false }
+            })
+            .collect();
+        let previous = shift_back(&current, &days, Days::new(10));
+        assert_eq!(previous[0], point("2026-10-26", "2026-10-29", 1 + 2 + 3 + 4, true), "4 days for 4 days");
+        assert_eq!(previous[1], point("2026-10-30", "2026-11-04", 5 + 6 + 7 + 8 + 9 + 10, false));
+        assert_eq!(previous.iter().map(|p| p.tokens).sum::<i64>(), 55, "the whole previous period");
+    }
 }

@@ -287,7 +287,69 @@ async fn the_usage_index_answers_exactly_like_sql(db: &Db) {
     assert_eq!(after.totals[0].count(), before.totals[0].count() + 1);
 }
 
+/// Summary's chart options reconcile: stacked by product, every bucket's
+/// products add up to its bar (at most 8 named, the rest as "Other
+/// products"); the previous period, bucket by bucket, adds up to the
+/// previous period's total over raw charges; and a change is shown only
+/// when the data reaches back over the whole previous period.
+async fn summary_stacks_and_compares_what_raw_charges_say(db: &Db) {
+    let end = d(END);
+    demo::generate(db, &DemoOptions { teams: 1, users: 120, products: 12, days: 200, seed: 9, end_date: end })
+        .await
+        .unwrap();
+    let team = teams::team(db, "design-team").await.unwrap();
+    let first: NaiveDate =
+        on_db!(db, |p| sqlx::query_scalar("SELECT MIN(usage_date) FROM daily_usage").fetch_one(p).await.unwrap());
+    for query in [
+        RangeQuery::preset(RangePreset::Days30),
+        RangeQuery::preset(RangePreset::Months3),
+        RangeQuery::preset(RangePreset::Months3).with_granularity(Granularity::Month),
+        RangeQuery::custom(d("2026-07-11"), d("2026-09-02")),
+    ] {
+        let s = summary(db, &team, Role::Primary, end, &query, true).await.unwrap();
+        let label = format!("{:?}", query);
+        let (_, named) = s.stacked.split_last().expect("the range has usage");
+        assert!(s.stacked.len() <= 9, "{label}");
+        assert!(named.iter().all(|p| !p.key.is_empty()), "only the last may be Other: {label}");
+        for (i, bucket) in s.series.iter().enumerate() {
+            let stacked: i64 = s.stacked.iter().map(|p| p.tokens[i]).sum();
+            assert_eq!(stacked, bucket.tokens, "{label}: bucket {}", bucket.start);
+        }
+        let range = query.resolve(end).unwrap();
+        let previous = range.previous_range();
+        let raw_previous: i64 = on_db!(db, |p| {
+            sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(tokens), 0) AS BIGINT) FROM usage_charges WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3"
+        )
+        .bind(team.id)
+        .bind(previous.from)
+        .bind(previous.to)
+        .fetch_one(p)
+        .await
+        .unwrap()
+        });
+        assert_eq!(s.previous_range_tokens, raw_previous, "{label}");
+        assert_eq!(s.previous_series.iter().map(|p| p.tokens).sum::<i64>(), raw_previous, "{label}");
+        assert_eq!(s.previous_series.len(), s.series.len(), "{label}");
+        for (now, before) in s.series.iter().zip(&s.previous_series) {
+            assert_eq!((now.end - now.start), (before.end - before.start), "{label}: equal spans");
+            assert_eq!(before.start, now.start - chrono::Days::new(range.days() as u64), "{label}");
+        }
+        assert_eq!(
+            s.previous_covered,
+            first <= previous.from,
+            "{label}: first usage {first}, previous from {}",
+            previous.from
+        );
+    }
+    // The demo's 200 days reach back over 3 months' previous period, not over a year's.
+    let year = summary(db, &team, Role::Primary, end, &RangeQuery::preset(RangePreset::Months12), false).await.unwrap();
+    assert!(!year.previous_covered);
+    assert!(year.stacked.is_empty(), "stacked only when asked for");
+}
+
 db_tests!(
+    summary_stacks_and_compares_what_raw_charges_say,
     breakdowns_reconcile_with_each_other_and_raw_charges,
     user_pages_are_stable_and_complete,
     report_results_snapshot,

@@ -33,9 +33,13 @@ pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsDa
         settings: tokenboard::access::settings::load(&cx.db, cx.team.id).await?,
         api_keys: tokenboard::access::api_keys::api_keys(&cx.db, cx.team.id).await?,
         admins: tokenboard::access::team_admins::list(&cx.db, cx.team.id).await?,
-        shown_once: cx.actor.admin_id().map(|admin| super::shown_once::take(admin, cx.team.id)).unwrap_or_default(),
+        shown_once: Vec::new(),
     };
-    cx.screen(data).await
+    let (admin, team_id) = (cx.actor.admin_id(), cx.team.id);
+    let mut screen = cx.screen(data).await?;
+    // Taken last: nothing after it can fail and lose the secret.
+    screen.data.shown_once = admin.map(|admin| super::shown_once::take(admin, team_id)).unwrap_or_default();
+    Ok(screen)
 }
 
 /// Saves the settings form; returns what changed.

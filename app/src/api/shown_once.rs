@@ -3,6 +3,8 @@
 //! function's answer is lost in the redirect back to the page, so the text
 //! waits here, in this process's memory, for that admin's next load of the
 //! team's settings: taken once, gone after ten minutes, never written to disk.
+//! (One server process: behind several, the redirect may reach another one,
+//! and the admin sees the key in the list without its text.)
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -25,6 +27,7 @@ pub fn keep(admin_id: i64, team_id: i64, text: String) {
 /// What waits for this admin on this team, removed as it is read.
 pub fn take(admin_id: i64, team_id: i64) -> Vec<String> {
     let mut waiting = WAITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    waiting.retain(|_, (at, _)| at.elapsed() < KEPT_FOR);
     match waiting.remove(&(admin_id, team_id)) {
         Some((at, texts)) if at.elapsed() < KEPT_FOR => texts,
         _ => Vec::new(),

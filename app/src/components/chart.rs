@@ -22,10 +22,11 @@ use crate::html::escape;
 const WIDTH: u32 = 880;
 const BAR: RGBColor = RGBColor(37, 99, 235);
 const PARTIAL_BAR: RGBColor = RGBColor(147, 179, 245);
-const PREVIOUS: RGBColor = RGBColor(217, 119, 6);
+/// The previous period's line: darker than every bar colour.
+const PREVIOUS: RGBColor = RGBColor(17, 24, 39);
 const AXIS_TEXT: RGBColor = RGBColor(75, 85, 99);
-/// One colour per stacked product; the last is "Other products".
-pub const STACK_COLORS: [RGBColor; 9] = [
+/// One colour per stacked product, in turn; "Other products" is grey.
+pub const STACK_COLORS: [RGBColor; 8] = [
     RGBColor(37, 99, 235),
     RGBColor(22, 163, 74),
     RGBColor(217, 119, 6),
@@ -34,8 +35,13 @@ pub const STACK_COLORS: [RGBColor; 9] = [
     RGBColor(8, 145, 178),
     RGBColor(202, 138, 4),
     RGBColor(219, 39, 119),
-    RGBColor(107, 114, 128),
 ];
+const OTHER_PRODUCTS: RGBColor = RGBColor(107, 114, 128);
+
+/// The colour of the `i`-th stacked product.
+fn stack_color(i: usize, product: &ProductSeries) -> RGBColor {
+    if product.key.is_empty() { OTHER_PRODUCTS } else { STACK_COLORS[i % STACK_COLORS.len()] }
+}
 /// Chart text stays readable on phones: the SVG is drawn at the card's own
 /// width, so sizes are real pixels. plotters writes 1/1.24 of the size it is
 /// given (15 → 12.1 px).
@@ -77,6 +83,8 @@ pub struct SeriesExtras {
     pub stacked: Vec<ProductSeries>,
     /// The drill-down link of a bucket: `{from}` and `{to}` are replaced by its dates.
     pub drill: Option<String>,
+    /// The link of a stacked product's segment: `{product}` is replaced by its key.
+    pub segment_href: Option<String>,
 }
 
 impl SeriesExtras {
@@ -190,7 +198,7 @@ pub fn series_svg(
         let n = points.len().max(1);
         let highest = points.iter().chain(previous.iter().take(n)).map(|p| p.tokens).max().unwrap_or(0);
         let max = highest.max(1) as f64 * 1.1;
-        let y_label_width = 14 + 8 * group_thousands(highest).len() as u32;
+        let y_label_width = 14 + 8 * group_thousands(max.ceil() as i64).len() as u32;
         let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(24)
@@ -222,7 +230,8 @@ pub fn series_svg(
             }))?;
         } else {
             let mut base = vec![0i64; points.len()];
-            for (product, color) in extras.stacked.iter().zip(STACK_COLORS.iter().cycle()) {
+            for (k, product) in extras.stacked.iter().enumerate() {
+                let color = stack_color(k, product);
                 chart.draw_series(product.tokens.iter().enumerate().filter(|(_, t)| **t != 0).map(|(i, t)| {
                     let (bottom, top) = (base[i], base[i] + t);
                     base[i] = top;
@@ -236,35 +245,74 @@ pub fn series_svg(
             chart.draw_series(std::iter::once(PathElement::new(line.clone(), PREVIOUS.stroke_width(2))))?;
             chart.draw_series(line.iter().map(|&at| Circle::new(at, 3, PREVIOUS.filled())))?;
         }
-        Ok(points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let partial = if p.partial { " (partial)" } else { "" };
-                let key = p.start.to_string();
-                let before = previous.get(i);
-                let href = extras.drill_href(p);
-                Hit {
-                    corners: (chart.backend_coord(&(i as f64, max)), chart.backend_coord(&(i as f64 + 1.0, 0.0))),
-                    key: &key,
-                    value: p.tokens,
-                    label: &format!("{}{partial}", date_span(p.start, p.end)),
-                    unit,
-                    href: href.as_deref(),
-                    extra: format!(
-                        r#" data-start="{}" data-end="{}"{}"#,
-                        p.start,
-                        p.end,
-                        before.map(|b| format!(r#" data-previous="{}""#, b.tokens)).unwrap_or_default()
-                    ),
-                    note: before
-                        .map(|b| format!(" (previous period: {})", group_thousands(b.tokens)))
-                        .unwrap_or_default(),
-                }
-                .render()
-            })
-            .collect())
+        let segments = segment_hits(&chart, points, extras, unit);
+        let buckets = points.iter().enumerate().map(|(i, p)| {
+            let partial = if p.partial { " (partial)" } else { "" };
+            let key = p.start.to_string();
+            let before = previous.get(i);
+            let href = extras.drill_href(p);
+            Hit {
+                corners: (chart.backend_coord(&(i as f64, max)), chart.backend_coord(&(i as f64 + 1.0, 0.0))),
+                key: &key,
+                value: p.tokens,
+                label: &format!("{}{partial}", date_span(p.start, p.end)),
+                unit,
+                href: href.as_deref(),
+                extra: format!(
+                    r#" data-start="{}" data-end="{}"{}"#,
+                    p.start,
+                    p.end,
+                    before.map(|b| format!(r#" data-previous="{}""#, b.tokens)).unwrap_or_default()
+                ),
+                note: before.map(|b| format!(" (previous period: {})", group_thousands(b.tokens))).unwrap_or_default(),
+            }
+            .render()
+        });
+        // Bucket areas first: a product's segment lies on top of its bucket.
+        Ok(buckets.chain(segments).collect())
     }))
+}
+
+/// The hit area of each stacked product's segment, linking to the product
+/// (`extras.segment_href`); class `segment`, so `.hit` stays one per bucket.
+fn segment_hits<DB: DrawingBackend>(
+    chart: &ChartContext<
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    points: &[SeriesPoint],
+    extras: &SeriesExtras,
+    unit: &str,
+) -> Vec<String> {
+    let mut base = vec![0i64; points.len()];
+    let mut hits = Vec::new();
+    for product in &extras.stacked {
+        for (i, &tokens) in product.tokens.iter().enumerate().filter(|(_, t)| **t != 0) {
+            let (bottom, top) = (base[i], base[i] + tokens);
+            base[i] = top;
+            let label = format!("{} · {}", product.label, date_span(points[i].start, points[i].end));
+            let href = extras
+                .segment_href
+                .as_ref()
+                .filter(|_| !product.key.is_empty())
+                .map(|t| t.replace("{product}", &product.key));
+            let hit = Hit {
+                corners: (
+                    chart.backend_coord(&(i as f64 + 0.12, top as f64)),
+                    chart.backend_coord(&(i as f64 + 0.88, bottom as f64)),
+                ),
+                key: &product.key,
+                value: tokens,
+                label: &label,
+                unit,
+                href: href.as_deref(),
+                extra: String::new(),
+                note: String::new(),
+            };
+            hits.push(hit.render().replacen(r#"class="hit""#, r#"class="segment""#, 1));
+        }
+    }
+    hits
 }
 
 /// Categories as horizontal bars, biggest first as given. `None` when there
@@ -509,8 +557,9 @@ fn legend(extras: &SeriesExtras) -> Option<AnyView> {
     let products = extras
         .stacked
         .iter()
-        .zip(STACK_COLORS.iter().cycle())
-        .map(|(p, c)| {
+        .enumerate()
+        .map(|(i, p)| {
+            let c = stack_color(i, p);
             view! {
                 <li data-product=p.key.clone()>
                     <span class="swatch" style=format!("background:rgb({},{},{})", c.0, c.1, c.2)></span>{p.label.clone()}
@@ -536,7 +585,9 @@ pub fn chart_option(key: &'static str, value: &'static str) -> (bool, String) {
     if !on {
         pairs.push((key, value.to_owned()));
     }
-    (on, query_string(&pairs))
+    // "?" and not "": an empty link would keep the current query, option and all.
+    let query = query_string(&pairs);
+    (on, if query.is_empty() { "?".to_owned() } else { query })
 }
 
 /// A chip that switches a chart option on or off (a plain link).
@@ -554,7 +605,7 @@ pub fn bucket_drill(path: &str) -> String {
     use crate::components::layout::{CHART_KEYS, kept_query};
     let mut query = String::from("range=custom&from={from}&to={to}");
     for (key, value) in kept_query(&[CHART_KEYS]) {
-        let value = percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC);
+        let value = percent_encoding::utf8_percent_encode(&value, crate::components::layout::QUERY_VALUE);
         query.push_str(&format!("&{key}={value}"));
     }
     format!("{path}?{query}")
@@ -644,6 +695,7 @@ mod tests {
             }]),
             stacked: Vec::new(),
             drill: Some("/teams/t/summary?range=custom&from={from}&to={to}".into()),
+            ..SeriesExtras::default()
         };
         let svg = series_svg(&points, Granularity::Week, "tokens", &extras, WIDTH).unwrap();
         assert!(svg.contains(r#"<a href="/teams/t/summary?range=custom&amp;from=2026-11-02&amp;to=2026-11-08">"#));

@@ -21,6 +21,13 @@ pub fn Confirm(
             && let Some(details) = details.get_untracked()
         {
             details.set_open(false);
+            // The focus goes back to the button that opened the question.
+            if let Ok(Some(summary)) = details.query_selector("summary") {
+                use leptos::wasm_bindgen::JsCast;
+                if let Ok(summary) = summary.dyn_into::<leptos::web_sys::HtmlElement>() {
+                    let _ = summary.focus();
+                }
+            }
         }
     };
     let name = question.clone();

@@ -5,18 +5,19 @@ use leptos::prelude::*;
 use tokenboard::domain::model::TeamRef;
 
 use crate::components::confirm::Confirm;
+use crate::components::layout::Tab;
 
 /// Team picker as a disclosure of links: works without JavaScript (a
 /// `<details>`); with it, Escape and a click outside close it and the arrow
-/// keys move between teams. `query` (e.g. "?range=3m") and `section` (the
-/// tab, e.g. "users") are kept when switching team.
+/// keys move between teams. `query` (e.g. "?range=3m") and the tab are kept
+/// when switching team, the tab where the admin's role there may open it.
 #[component]
 pub fn Header(
     email: String,
     teams: Vec<TeamRef>,
     current: Option<TeamRef>,
     query: String,
-    #[prop(default = "summary")] section: &'static str,
+    #[prop(optional)] tab: Option<Tab>,
 ) -> impl IntoView {
     let current_name = current.as_ref().map_or("Choose a team".to_string(), |t| t.name.clone());
     let current_slug = current.map(|t| t.slug).unwrap_or_default();
@@ -70,7 +71,8 @@ pub fn Header(
                     {teams
                         .into_iter()
                         .map(|t| {
-                            let href = format!("/teams/{}/{section}{query}", t.slug);
+                            let tab = tab.filter(|tab| tab.shown_to(t.role)).unwrap_or(Tab::Summary);
+                            let href = format!("/teams/{}/{}{query}", t.slug, tab.path());
                             let selected = t.slug == current_slug;
                             view! {
                                 <li>

@@ -22,7 +22,6 @@ pub fn Kpi(
     name: &'static str,
     label: &'static str,
     value: i64,
-    #[prop(optional)] alert: bool,
     #[prop(optional, into)] note: Option<String>,
     /// What the number counts, shown by the ⓘ.
     #[prop(optional)]
@@ -36,7 +35,7 @@ pub fn Kpi(
     #[prop(optional, into)] raw: Option<String>,
 ) -> impl IntoView {
     view! {
-        <div class="kpi" class:alert=alert data-kpi=name data-value=raw.unwrap_or_else(|| value.to_string()) data-tone=tone>
+        <div class="kpi" data-kpi=name data-value=raw.unwrap_or_else(|| value.to_string()) data-tone=tone>
             <div class="kpi-label">{label}{help.map(|help| view! { <Help text=help/> })}</div>
             <div class="kpi-value">{text.unwrap_or_else(|| group_thousands(value))}</div>
             {note.map(|n| view! { <div class="kpi-note">{n}</div> })}

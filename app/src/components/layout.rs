@@ -34,7 +34,7 @@ pub fn use_range_query() -> impl Fn() -> RangeQuery + Copy + Send + Sync + 'stat
 
 /// What a query value keeps as it is: letters, digits and RFC 3986's
 /// unreserved marks, so dates and sorts read plainly (`2026-06-14`, `user_days`).
-const QUERY_VALUE: &percent_encoding::AsciiSet =
+pub const QUERY_VALUE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// `?a=1&b=2` from pairs, values percent-encoded; empty values are left out.
@@ -128,7 +128,7 @@ impl Tab {
     }
 
     /// Schedules, settings and the audit log are for primary admins only.
-    fn shown_to(self, role: Role) -> bool {
+    pub fn shown_to(self, role: Role) -> bool {
         role == Role::Primary || !matches!(self, Tab::Schedules | Tab::Settings | Tab::Audit)
     }
 }
@@ -163,7 +163,7 @@ pub fn TeamLayout(
         .collect_view();
     let heading = format!("{} · {}", team.name, tab.title());
     view! {
-        <Header email=viewer.email teams=viewer.teams current=Some(team) query=range_query.clone() section=tab.path()/>
+        <Header email=viewer.email teams=viewer.teams current=Some(team) query=range_query.clone() tab/>
         <main class="page" id="content" tabindex="-1">
             <h1 class="team-heading">{heading}</h1>
             <nav class="tabs" aria-label="Team pages">{tabs}</nav>
@@ -188,25 +188,28 @@ where
     // Links read the URL as the screen renders: a change of the query that
     // needs no new data (a chart option, `?edit=`) renders it again too.
     let search = leptos_router::hooks::use_location().search;
+    let team = use_param("team");
     view! {
         <Reloading pending=pending.into()/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> } set_pending=pending.write_only()>
-            {move || {
+            {move || Suspend::new(async move {
+                // Read inside the Suspend, which runs again when it changes.
                 search.track();
-                Suspend::new(async move {
                 match resource.await {
                     Ok(screen) => {
                         shown.set_value(Some(screen.clone()));
                         render(screen).into_any()
                     }
-                    Err(error @ (AppError::Transport(_) | AppError::Internal(_))) if shown.with_value(Option::is_some) => {
-                        let last = shown.get_value().expect("checked above");
-                        view! { <ReloadFailed error retry/>{render(last)} }.into_any()
+                    Err(error @ (AppError::Transport(_) | AppError::Internal(_))) => {
+                        // Only this team's last screen: after a team switch it would mislead.
+                        match shown.get_value().filter(|last| last.team.slug == team()) {
+                            Some(last) => view! { <ReloadFailed error retry/>{render(last)} }.into_any(),
+                            None => screen_error(error, Some(retry)),
+                        }
                     }
                     Err(error) => screen_error(error, Some(retry)),
                 }
-            })
-            }}
+            })}
         </Transition>
     }
 }

@@ -43,8 +43,8 @@ fn ProductDetailScreen(screen: TeamScreen<ProductDetailView>) -> impl IntoView {
     };
     let extras = SeriesExtras {
         previous: chart_option("compare", "previous").0.then_some(previous_over_time),
-        stacked: Vec::new(),
         drill: Some(bucket_drill(&format!("/teams/{slug}/products/{}", product.slug))),
+        ..SeriesExtras::default()
     };
     let version_bars = ChartBar::from_rows(&versions, |_| None);
     let top_bars = ChartBar::from_rows(&top_users, |key| Some(user_href(key)));

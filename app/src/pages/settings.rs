@@ -112,21 +112,23 @@ fn ShownOnce(text: String) -> impl IntoView {
         Some((label, secret)) => (format!("{label}: "), secret.to_owned()),
         None => ("New key, copy it now (it is not shown again): ".to_owned(), text),
     };
-    let copied = RwSignal::new(false);
+    let copied = RwSignal::new(None::<&'static str>);
     let value = secret.clone();
     let copy = move |_| {
+        // The clipboard exists only on HTTPS (and localhost): elsewhere, say what to do.
         #[cfg(feature = "hydrate")]
-        {
+        let done = leptos::prelude::window().is_secure_context() && {
             let _ = leptos::prelude::window().navigator().clipboard().write_text(&value);
-        }
+            true
+        };
         #[cfg(not(feature = "hydrate"))]
-        let _ = &value;
-        copied.set(true);
+        let done = value.is_empty();
+        copied.set(Some(if done { "Copied" } else { "Select the key and copy it" }));
     };
     view! {
         <p class="notice secret" role="status">
             {label}<code data-testid="new-api-key">{secret}</code>
-            <button type="button" class="copy-button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            <button type="button" class="copy-button" on:click=copy>{move || copied.get().unwrap_or("Copy")}</button>
         </p>
     }
 }

@@ -14,7 +14,9 @@ use crate::api::reports::{SummaryRequest, load_summary};
 use crate::components::chart::{ChartToggle, Donut, SeriesChart, SeriesExtras, bucket_drill, chart_option};
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::{Help, Kpi, group_thousands};
-use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param, use_range_query};
+use crate::components::layout::{
+    LoadScreen, RANGE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_query_param, use_range_query,
+};
 use crate::components::range_picker::RangePicker;
 use tokenboard::export::ExportReport;
 
@@ -73,7 +75,7 @@ fn Today(s: SummaryView) -> impl IntoView {
                 <Donut used=b.used available=b.available/>
                 <div class="kpis">
                     <Kpi name="tokens-available" label="Tokens available" value=b.available tone
-                        note={balance_note(b)}
+                        note={balance_note(b, s.outlook)}
                         help="Unused tokens of the active packs, minus any overdraft. Amber below 20% of the total, red at an alert threshold or within 30 days of run-out."/>
                     <RunOutKpis outlook=s.outlook/>
                     <Kpi name="tokens-used-active" label="Used from active packs" value=b.used
@@ -111,13 +113,23 @@ fn Today(s: SummaryView) -> impl IntoView {
     }
 }
 
-fn balance_note(b: tokenboard::domain::model::Balance) -> String {
+/// Why the tile has its colour, in words (the colour alone says nothing to
+/// a screen reader or a colour-blind admin).
+fn balance_note(b: tokenboard::domain::model::Balance, outlook: Outlook) -> String {
+    use tokenboard::domain::outlook::{RUN_OUT_WARNING_DAYS, Urgency};
     if b.overdraft > 0 {
         format!("{} overdrawn", group_thousands(b.overdraft))
-    } else if b.is_low() {
-        "below 20% of total".into()
+    } else if b.total <= 0 {
+        "no active pack".into()
     } else {
-        String::new()
+        match outlook.urgency {
+            Urgency::Critical if outlook.days_left.is_some_and(|d| d <= RUN_OUT_WARNING_DAYS) => {
+                "runs out within 30 days".into()
+            }
+            Urgency::Critical => "at an alert threshold".into(),
+            Urgency::Low => "below 20% of total".into(),
+            Urgency::Healthy => String::new(),
+        }
     }
 }
 
@@ -139,6 +151,8 @@ fn RangeSection(s: SummaryView) -> impl IntoView {
         previous: comparing.then(|| s.previous_series.clone()),
         stacked: s.stacked.clone(),
         drill: Some(bucket_drill(&format!("/teams/{slug}/summary"))),
+        // A product's segment opens that product for the same range.
+        segment_href: Some(format!("/teams/{slug}/products/{{product}}{}", query_string(&kept_query(&[RANGE_KEYS])))),
     };
     view! {
         <section class="range" aria-label="Selected range">

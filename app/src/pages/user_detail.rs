@@ -9,7 +9,7 @@ use tokenboard::report::views::UserDetailView;
 
 use crate::api::TeamScreen;
 use crate::api::reports::{EraseUser, UserDetailRequest, load_user_detail};
-use crate::components::chart::{BarsChart, ChartBar, SeriesChart};
+use crate::components::chart::{BarsChart, ChartBar, SeriesChart, SeriesExtras, bucket_drill};
 use crate::components::confirm::Confirm;
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::group_thousands;
@@ -84,13 +84,16 @@ fn UserDetailScreen(screen: TeamScreen<UserDetailView>, erase: ServerAction<Eras
             }
         })
         .collect();
+    // A week's bar opens this person's page for that week.
+    let week_drill = bucket_drill(&format!("/teams/{slug}/users/{}", user.id));
     let weekly = products
         .into_iter()
         .map(|p| {
+            let extras = SeriesExtras { drill: Some(week_drill.clone()), ..SeriesExtras::default() };
             view! {
                 <div class="product-weeks" data-product=p.product.slug.clone()>
                     <h4>{p.product.name.clone()}</h4>
-                    <SeriesChart points=p.weeks granularity=Granularity::Week unit="days" name="days-per-week"/>
+                    <SeriesChart points=p.weeks granularity=Granularity::Week unit="days" name="days-per-week" extras/>
                 </div>
             }
         })

@@ -14,10 +14,19 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub const REVALIDATE: &str = "no-cache";
 
 /// The service of `/pkg`: `site_root/pkg`, precompressed where possible.
+/// Only a file found is cacheable (a missing one may appear with the next
+/// deploy), and caches keep one copy per `Accept-Encoding`.
 pub fn pkg_service(site_root: &str, hashed_names: bool) -> MethodRouter {
     let files = ServeDir::new(std::path::Path::new(site_root).join("pkg")).precompressed_br().precompressed_gzip();
-    let cache = HeaderValue::from_static(if hashed_names { IMMUTABLE } else { REVALIDATE });
-    axum::routing::get_service(files).layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, cache))
+    let found = HeaderValue::from_static(if hashed_names { IMMUTABLE } else { REVALIDATE });
+    let cache = move |response: &axum::http::Response<_>| {
+        Some(if response.status().is_success() { found.clone() } else { HeaderValue::from_static("no-store") })
+    };
+    let service = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::appending(header::VARY, HeaderValue::from_static("accept-encoding")))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, cache))
+        .service(files);
+    axum::routing::get_service(service)
 }
 
 /// The stylesheet's path for pages written outside Leptos (the export
@@ -79,6 +88,7 @@ mod tests {
         assert_eq!(body, b"brotli twin");
         assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
         assert_eq!(headers[header::CACHE_CONTROL], IMMUTABLE);
+        assert_eq!(headers[header::VARY], "accept-encoding");
 
         let (_, headers, body) = fetch(site.path(), true, "/pkg/tokenboard.3f2a.wasm", "gzip").await;
         assert_eq!((headers[header::CONTENT_ENCODING].to_str().unwrap(), body.as_slice()), ("gzip", &b"gzip twin"[..]));
@@ -89,7 +99,13 @@ mod tests {
         // A build without hashed names must be asked again.
         let (_, headers, _) = fetch(site.path(), false, "/pkg/tokenboard.3f2a.wasm", "br").await;
         assert_eq!(headers[header::CACHE_CONTROL], REVALIDATE);
-        let (status, ..) = fetch(site.path(), true, "/pkg/../secret", "br").await;
+        // Nothing outside pkg/, and a missing file is not kept.
+        std::fs::write(site.path().join("secret"), b"not a build file").unwrap();
+        let (status, _, body) = fetch(site.path(), true, "/pkg/../secret", "br").await;
         assert_ne!(status, StatusCode::OK);
+        assert!(!body.starts_with(b"not a build"));
+        let (status, headers, _) = fetch(site.path(), true, "/pkg/tokenboard.0000.wasm", "br").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     }
 }
