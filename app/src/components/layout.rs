@@ -20,6 +20,14 @@ pub fn use_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync
     move || params.read().get(name).unwrap_or_default()
 }
 
+/// The whole query of the current URL. A screen whose links or options
+/// read a parameter its server function does not take (a chart option,
+/// `?edit=`) adds this to its resource's source, so it renders again.
+pub fn use_search() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let location = leptos_router::hooks::use_location();
+    move || location.search.get()
+}
+
 /// A query parameter of the current URL.
 pub fn use_query_param(name: &'static str) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
     let query = use_query_map();
@@ -185,16 +193,11 @@ where
     let shown = StoredValue::new(None::<TeamScreen<T>>);
     let retry = Callback::new(move |()| resource.refetch());
     let pending = RwSignal::new(false);
-    // Links read the URL as the screen renders: a change of the query that
-    // needs no new data (a chart option, `?edit=`) renders it again too.
-    let search = leptos_router::hooks::use_location().search;
     let team = use_param("team");
     view! {
         <Reloading pending=pending.into()/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> } set_pending=pending.write_only()>
             {move || Suspend::new(async move {
-                // Read inside the Suspend, which runs again when it changes.
-                search.track();
                 match resource.await {
                     Ok(screen) => {
                         shown.set_value(Some(screen.clone()));

@@ -13,17 +13,18 @@ use tokenboard::notify::schedules::{Cadence, Schedule};
 use crate::api::schedules::{SaveSchedule, ScheduleCommand, load_schedules};
 use crate::api::{TeamRequest, TeamScreen};
 use crate::components::confirm::Confirm;
-use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param};
+use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_query_param, use_search};
 
 #[component]
 pub fn SchedulesPage() -> impl IntoView {
     let team = use_param("team");
     let save = ServerAction::<SaveSchedule>::new();
     let command = ServerAction::<ScheduleCommand>::new();
-    // The edited schedule (`?edit=`) and the "saved" notice live in the URL;
-    // `LoadScreen` renders the screen again when they change.
+    // The edited schedule (`?edit=`) and the "saved" notice live in the URL:
+    // the screen renders again when they change.
+    let search = use_search();
     let resource = Resource::new(
-        move || (TeamRequest { team: team() }, save.version().get(), command.version().get()),
+        move || (TeamRequest { team: team() }, save.version().get(), command.version().get(), search()),
         |(request, ..)| load_schedules(request),
     );
     view! {

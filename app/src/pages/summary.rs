@@ -16,6 +16,7 @@ use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::{Help, Kpi, group_thousands};
 use crate::components::layout::{
     LoadScreen, RANGE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_query_param, use_range_query,
+    use_search,
 };
 use crate::components::range_picker::RangePicker;
 use tokenboard::export::ExportReport;
@@ -25,9 +26,13 @@ pub fn SummaryPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
     let stack = use_query_param("stack");
+    // The comparison is drawn from data the answer always has: the query renders it.
+    let search = use_search();
     let resource = Resource::new(
-        move || SummaryRequest { team: team(), range: range(), stacked: stack().as_deref() == Some("product") },
-        load_summary,
+        move || {
+            (SummaryRequest { team: team(), range: range(), stacked: stack().as_deref() == Some("product") }, search())
+        },
+        |(request, _)| load_summary(request),
     );
     view! { <LoadScreen resource render=|screen| view! { <SummaryScreen screen/> }/> }
 }
