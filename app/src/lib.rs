@@ -2,6 +2,9 @@
 //! components, and server functions that authorise and then call the
 //! `tokenboard` core. Built twice: `ssr` for the server, `hydrate` for wasm.
 
+// The hydrate build's async view types nest deeper than the default allows.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;

@@ -133,6 +133,19 @@ fn ShownOnce(text: String) -> impl IntoView {
     }
 }
 
+/// One setting: its label beside the field, its help below it, read with
+/// the field by screen readers (the field names `{id}-help`).
+#[component]
+fn Setting(id: &'static str, label: &'static str, help: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <label for=id>{label}</label>
+        <div class="field">
+            {children()}
+            <small class="hint" id=format!("{id}-help")>{help}</small>
+        </div>
+    }
+}
+
 #[component]
 fn SettingsForm(slug: String, settings: TeamSettings, save: ServerAction<SaveSettings>) -> impl IntoView {
     let percents = settings.low_balance_percents.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
@@ -142,63 +155,55 @@ fn SettingsForm(slug: String, settings: TeamSettings, save: ServerAction<SaveSet
             <input type="hidden" name="team" value=slug/>
             <fieldset class="settings-form">
                 <legend>"Time and privacy"</legend>
-                <label for="settings-time-zone">"Time zone"</label>
-                <div class="field">
+                <Setting id="settings-time-zone" label="Time zone"
+                    help="An IANA name such as Europe/Berlin: it decides when a day starts for every report.">
                     <input type="text" id="settings-time-zone" name="settings[time_zone]" value=settings.time_zone required
-                        aria-describedby="help-time-zone"/>
-                    <small class="hint" id="help-time-zone">"An IANA name such as Europe/Berlin: it decides when a day starts for every report."</small>
-                </div>
-                <label for="settings-personal-data">"Personal data"</label>
-                <div class="field">
-                    <select id="settings-personal-data" name="settings[personal_data]" aria-describedby="help-personal-data">
+                        aria-describedby="settings-time-zone-help"/>
+                </Setting>
+                <Setting id="settings-personal-data" label="Personal data"
+                    help="Off: names and e-mails never leave the server; stored exports with names are deleted.">
+                    <select id="settings-personal-data" name="settings[personal_data]" aria-describedby="settings-personal-data-help">
                         <option value="on" selected=on>"On: show names and e-mails"</option>
                         <option value="off" selected=!on>"Off: show hashed user ids"</option>
                     </select>
-                    <small class="hint" id="help-personal-data">"Off: names and e-mails never leave the server; stored exports with names are deleted."</small>
-                </div>
+                </Setting>
             </fieldset>
             <fieldset class="settings-form">
                 <legend>"Alerts"</legend>
-                <label for="settings-thresholds">"Low balance alerts (% of total)"</label>
-                <div class="field">
+                <Setting id="settings-thresholds" label="Low balance alerts (% of total)"
+                    help="One mail each time the available tokens fall to a threshold. The balance tiles turn red there.">
                     <input type="text" id="settings-thresholds" name="settings[low_balance_percents]" value=percents
-                        placeholder="20, 10" aria-describedby="help-thresholds"/>
-                    <small class="hint" id="help-thresholds">"One mail each time the available tokens fall to a threshold. The balance tiles turn red there."</small>
-                </div>
-                <label for="settings-horizon">"Expiry alert horizon (days)"</label>
-                <div class="field">
+                        placeholder="20, 10" aria-describedby="settings-thresholds-help"/>
+                </Setting>
+                <Setting id="settings-horizon" label="Expiry alert horizon (days)"
+                    help="Warn this many days before a pack with unused tokens expires.">
                     <input type="number" id="settings-horizon" name="settings[expiry_horizon_days]" min="1" max="366"
-                        value=settings.expiry_horizon_days.to_string() aria-describedby="help-horizon"/>
-                    <small class="hint" id="help-horizon">"Warn this many days before a pack with unused tokens expires."</small>
-                </div>
-                <label for="settings-stale">"Data is stale after (days)"</label>
-                <div class="field">
+                        value=settings.expiry_horizon_days.to_string() aria-describedby="settings-horizon-help"/>
+                </Setting>
+                <Setting id="settings-stale" label="Data is stale after (days)"
+                    help="Warn when the newest imported usage is older than this.">
                     <input type="number" id="settings-stale" name="settings[stale_after_days]" min="1" max="90"
-                        value=settings.stale_after_days.to_string() aria-describedby="help-stale"/>
-                    <small class="hint" id="help-stale">"Warn when the newest imported usage is older than this."</small>
-                </div>
-                <label for="settings-recipients">"Alert recipients"</label>
-                <div class="field">
+                        value=settings.stale_after_days.to_string() aria-describedby="settings-stale-help"/>
+                </Setting>
+                <Setting id="settings-recipients" label="Alert recipients"
+                    help="Comma-separated e-mail addresses.">
                     <input type="text" id="settings-recipients" name="settings[alert_recipients]"
-                        value=settings.alert_recipients.join(", ") placeholder="finance@example.com" aria-describedby="help-recipients"/>
-                    <small class="hint" id="help-recipients">"Comma-separated e-mail addresses."</small>
-                </div>
-                <label for="settings-webhook">"Alert webhook URL"</label>
-                <div class="field">
+                        value=settings.alert_recipients.join(", ") placeholder="finance@example.com" aria-describedby="settings-recipients-help"/>
+                </Setting>
+                <Setting id="settings-webhook" label="Alert webhook URL"
+                    help="Alerts are also posted here, signed; the secret is shown once when you set it.">
                     <input type="url" id="settings-webhook" name="settings[alert_webhook_url]"
-                        value=settings.alert_webhook_url.unwrap_or_default() aria-describedby="help-webhook"/>
-                    <small class="hint" id="help-webhook">"Alerts are also posted here, signed; the secret is shown once when you set it."</small>
-                </div>
+                        value=settings.alert_webhook_url.unwrap_or_default() aria-describedby="settings-webhook-help"/>
+                </Setting>
             </fieldset>
             <fieldset class="settings-form">
                 <legend>"Scheduled reports"</legend>
-                <label for="settings-schedule-domains">"Recipients may also be at (domains)"</label>
-                <div class="field">
+                <Setting id="settings-schedule-domains" label="Recipients may also be at (domains)"
+                    help="Empty: scheduled reports go to the team's admins only.">
                     <input type="text" id="settings-schedule-domains" name="settings[schedule_recipient_domains]"
                         value=settings.schedule_recipient_domains.join(", ") placeholder="example.com"
-                        aria-describedby="help-domains"/>
-                    <small class="hint" id="help-domains">"Empty: scheduled reports go to the team's admins only."</small>
-                </div>
+                        aria-describedby="settings-schedule-domains-help"/>
+                </Setting>
             </fieldset>
             <button type="submit" class="primary">"Save settings"</button>
         </ActionForm>
