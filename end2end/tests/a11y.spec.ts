@@ -19,6 +19,8 @@ function screens(): string[] {
   const user = query("SELECT id FROM team_users WHERE team_id = ? LIMIT 1", [teamId(TEAM)])[0].id;
   return [
     `/teams/${TEAM}/summary`,
+    `/teams/${TEAM}/summary?range=30d&compare=previous`,
+    `/teams/${TEAM}/summary?range=3m&stack=product`,
     `/teams/${TEAM}/products?range=3m`,
     `/teams/${TEAM}/products/${product}?range=3m`,
     `/teams/${TEAM}/users?range=3m`,

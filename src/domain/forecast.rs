@@ -51,29 +51,56 @@ fn round_up(tokens: i64) -> i64 {
     (tokens + PURCHASE_UNIT - 1) / PURCHASE_UNIT * PURCHASE_UNIT
 }
 
+/// Tokens per day over the `days` days through `today` (today included).
+fn burn(history: &[(NaiveDate, i64)], today: NaiveDate, days: u64) -> f64 {
+    let from = today - Days::new(days - 1);
+    history.iter().filter(|(d, _)| *d >= from && *d <= today).map(|(_, t)| t).sum::<i64>() as f64 / days as f64
+}
+
+/// `history` through `today`, then `rate` tokens a day for 12 months.
+fn projected_history(history: &[(NaiveDate, i64)], today: NaiveDate, rate: f64) -> Vec<(NaiveDate, i64)> {
+    let mut usage: Vec<(NaiveDate, i64)> = history.iter().copied().filter(|(d, _)| *d <= today).collect();
+    usage.extend(projected_usage(today, today + Months::new(12), rate));
+    usage
+}
+
+/// The first day the active packs no longer cover the projected use: today
+/// when nothing is left, else the first projected overdraft of the year.
+fn first_run_out(available: i64, year: &Ledger, today: NaiveDate, rate: f64) -> Option<NaiveDate> {
+    if available <= 0 && rate > 0.0 {
+        return Some(today);
+    }
+    year.events.iter().find(|e| e.kind == TokenEventKind::Overdraft && e.date > today).map(|e| e.date)
+}
+
+/// Only the projected run-out of [`forecast`] (Summary and Balances show it
+/// on every load): one simulation instead of five. `available` is today's.
+pub fn run_out(
+    packs: &[Pack],
+    entries: &[LedgerEntry],
+    history: &[(NaiveDate, i64)],
+    today: NaiveDate,
+    available: i64,
+) -> Option<NaiveDate> {
+    let rate = burn(history, today, 30);
+    let year = Ledger::simulate(packs, entries, &projected_history(history, today, rate), today + Months::new(12));
+    first_run_out(available, &year, today, rate)
+}
+
 /// Projects `history` (tokens per day through `today`) forward, over the
 /// packs and the moves and adjustments of `entries`.
 pub fn forecast(packs: &[Pack], entries: &[LedgerEntry], history: &[(NaiveDate, i64)], today: NaiveDate) -> Forecast {
-    let used_since = |days: u64| -> i64 {
-        let from = today - Days::new(days - 1);
-        history.iter().filter(|(d, _)| *d >= from && *d <= today).map(|(_, t)| t).sum()
-    };
-    let burn_30 = used_since(30) as f64 / 30.0;
-    let burn_90 = used_since(90) as f64 / 90.0;
+    let burn_30 = burn(history, today, 30);
+    let burn_90 = burn(history, today, 90);
     let projected_burn = burn_30;
 
     let horizon = today + Months::new(12);
-    let mut usage: Vec<(NaiveDate, i64)> = history.iter().copied().filter(|(d, _)| *d <= today).collect();
-    usage.extend(projected_usage(today, horizon, projected_burn));
+    let usage = projected_history(history, today, projected_burn);
     let year = Ledger::simulate(packs, entries, &usage, horizon);
     let future = |kind| year.events.iter().filter(move |e| e.kind == kind && e.date > today);
     let now = Ledger::simulate(packs, entries, &usage, today);
     let balance = now.balance();
-    let run_out = if balance.available <= 0 && projected_burn > 0.0 {
-        Some(today)
-    } else {
-        future(TokenEventKind::Overdraft).map(|e| e.date).next()
-    };
+    let run_out = first_run_out(balance.available, &year, today, projected_burn);
     let expirations: Vec<(NaiveDate, i64)> = future(TokenEventKind::Expiration).map(|e| (e.date, -e.amount)).collect();
     let purchase_needed = COVER_MONTHS
         .iter()

@@ -192,7 +192,8 @@ pub struct SummaryView {
     /// The data reaches back over the whole previous period: only then is
     /// a change against it shown.
     pub previous_covered: bool,
-    /// The previous period's buckets, for the chart's comparison overlay.
+    /// The previous period's buckets, for the chart's comparison overlay
+    /// (only when asked for).
     pub previous_series: Vec<SeriesPoint>,
     /// The range's buckets split by product (only when asked for).
     pub stacked: Vec<ProductSeries>,

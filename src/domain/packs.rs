@@ -266,11 +266,15 @@ pub async fn ledger(db: &Db, team_id: i64, through: NaiveDate) -> Result<Ledger>
     Ok(Ledger::simulate(&packs, &entries, &usage, through))
 }
 
-/// A team's ledger through today, the forecast and the outlook, from one
-/// read of its packs, moves and daily usage.
+/// A team's ledger through today and its outlook (run-out, colour), from
+/// one read of its packs, moves and daily usage, which it keeps for a full
+/// forecast.
 pub struct BalanceState {
+    pub packs: Vec<Pack>,
+    pub entries: Vec<LedgerEntry>,
+    /// Tokens per day through today.
+    pub usage: Vec<(NaiveDate, i64)>,
     pub ledger: Ledger,
-    pub forecast: crate::domain::forecast::Forecast,
     pub outlook: crate::domain::outlook::Outlook,
     /// The team's first day with usage: how far back comparisons are covered.
     pub first_usage: Option<NaiveDate>,
@@ -281,11 +285,12 @@ pub async fn balance_state(db: &Db, team_id: i64, today: NaiveDate) -> Result<Ba
     let entries = entries(db, team_id).await?;
     let usage = daily_usage(db, team_id, today).await?;
     let ledger = Ledger::simulate(&packs, &entries, &usage, today);
-    let forecast = crate::domain::forecast::forecast(&packs, &entries, &usage, today);
+    let balance = ledger.balance();
+    let run_out = crate::domain::forecast::run_out(&packs, &entries, &usage, today, balance.available);
     let percents = crate::domain::outlook::alert_percents(db, team_id).await?;
-    let outlook = crate::domain::outlook::Outlook::new(ledger.balance(), forecast.run_out, today, &percents);
+    let outlook = crate::domain::outlook::Outlook::new(balance, run_out, today, &percents);
     let first_usage = usage.first().map(|(day, _)| *day);
-    Ok(BalanceState { ledger, forecast, outlook, first_usage })
+    Ok(BalanceState { packs, entries, usage, ledger, outlook, first_usage })
 }
 
 /// Moves `amount` tokens of pack `pack_id` of `from` to `to`, today: the

@@ -125,11 +125,13 @@ pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: 
         ];
         for (view, naive_sql, extra) in views {
             let (pipeline_median, pipeline_p95) = match view {
-                "summary" => time(runs, || summary::summary(db, team, Role::Primary, end, &query, false)).await?,
+                "summary" => {
+                    time(runs, || summary::summary(db, team, Role::Primary, end, &query, Default::default())).await?
+                }
                 "by product" => time(runs, || screens::products(db, team, range, TableOrder::default())).await?,
                 "users page 1" => time(runs, || screens::users(db, team, range, table.clone(), &privacy)).await?,
                 "user detail" => time(runs, || screens::user_detail(db, team, range, top_user, &privacy)).await?,
-                _ => time(runs, || screens::product_detail(db, team, range, &top_product, &privacy)).await?,
+                _ => time(runs, || screens::product_detail(db, team, range, &top_product, &privacy, false)).await?,
             };
             let (naive_median, _) = time(naive_runs, || naive(db, naive_sql, team.id, range, extra)).await?;
             timings.push(Timing { view, range: label, pipeline_median, pipeline_p95, naive_median });

@@ -57,6 +57,7 @@ pub async fn product_detail(
     range: ResolvedRange,
     slug: &str,
     privacy: &Privacy,
+    compare: bool,
 ) -> Result<ProductDetailView> {
     let product = product_ref(db, slug).await?;
     let only = Filter::Product(product.slug.clone());
@@ -64,8 +65,12 @@ pub async fn product_detail(
         ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone())
     };
     let over_time = run(db, &series_of(range)).await?;
-    let previous_over_time =
-        crate::report::summary::previous_buckets(db, series_of(range), &over_time.series(Metric::Tokens)).await?;
+    let previous_over_time = match compare {
+        true => {
+            crate::report::summary::previous_buckets(db, series_of(range), &over_time.series(Metric::Tokens)).await?
+        }
+        false => Vec::new(),
+    };
     let versions = run(
         db,
         &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])
@@ -335,5 +340,6 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
 pub async fn forecast(db: &Db, team: &Team) -> Result<ForecastView> {
     let today = team.today();
     let state = crate::domain::packs::balance_state(db, team.id, today).await?;
-    Ok(ForecastView { forecast: state.forecast, outlook: state.outlook })
+    let forecast = crate::domain::forecast::forecast(&state.packs, &state.entries, &state.usage, today);
+    Ok(ForecastView { forecast, outlook: state.outlook })
 }

@@ -31,7 +31,8 @@ pub struct ProductDetailView {
     pub range: RangeView,
     pub product: ProductRef,
     pub over_time: Vec<SeriesPoint>,
-    /// The previous period's buckets, for the chart's comparison overlay.
+    /// The previous period's buckets, for the chart's comparison overlay
+    /// (only when asked for).
     pub previous_over_time: Vec<SeriesPoint>,
     /// Dimension version; metrics tokens, charges.
     pub versions: ReportResult,

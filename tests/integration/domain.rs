@@ -89,7 +89,9 @@ async fn expired_pack_mid_range_is_reported_but_not_in_the_balance(db: &Db) {
     let l = ledger(db, t.id, today).await.unwrap();
     assert_eq!(l.pack(old.id).unwrap().expired_unused, 60);
     assert_eq!(l.balance(), Balance { available: 975, used: 25, total: 1000, overdraft: 0 });
-    let s = summary(db, &t, Role::Primary, today, &RangeQuery::custom(d("2026-02-01"), today), false).await.unwrap();
+    let s = summary(db, &t, Role::Primary, today, &RangeQuery::custom(d("2026-02-01"), today), Default::default())
+        .await
+        .unwrap();
     assert_eq!(s.range_tokens, 65, "usage from expired packs stays in reports");
     assert!(
         s.events.iter().any(|e| e.kind == TokenEventKind::Expiration && e.amount == -60 && e.date == d("2026-03-01"))
@@ -106,7 +108,9 @@ async fn zero_token_short_sessions_are_recorded_but_cost_nothing(db: &Db) {
     let outcome = import(db, &t, &csv).await;
     assert_eq!(outcome.inserted, 2);
     let s =
-        summary(db, &t, Role::Primary, d("2026-02-10"), &RangeQuery::preset(RangePreset::Days7), false).await.unwrap();
+        summary(db, &t, Role::Primary, d("2026-02-10"), &RangeQuery::preset(RangePreset::Days7), Default::default())
+            .await
+            .unwrap();
     assert_eq!((s.range_tokens, s.range_users, s.tokens_today), (10, 2, 10));
     assert_eq!(s.balance.used, 10);
 }
@@ -255,7 +259,7 @@ async fn a_row_before_2000_written_by_hand_breaks_no_report(db: &Db) {
     assert_eq!(scalar(db, "SELECT COUNT(*) FROM usage_charges WHERE team_id = $1", t.id).await, 2);
 
     for preset in [RangePreset::Days7, RangePreset::Months12] {
-        let s = summary(db, &t, Role::Primary, today, &RangeQuery::preset(preset), false).await.unwrap();
+        let s = summary(db, &t, Role::Primary, today, &RangeQuery::preset(preset), Default::default()).await.unwrap();
         assert_eq!(s.range_tokens, 7, "{preset:?}: the old row never shows in a valid range");
     }
     let range = RangeQuery::preset(RangePreset::Months12).resolve(today).unwrap();
@@ -267,7 +271,7 @@ async fn a_row_before_2000_written_by_hand_breaks_no_report(db: &Db) {
     let products = screens::products(db, &t, range, TableOrder::default()).await.unwrap();
     assert_eq!(products.products.total(Metric::Tokens).count(), 7);
     screens::user_detail(db, &t, range, user, &names_shown(&t)).await.unwrap();
-    screens::product_detail(db, &t, range, "revit", &names_shown(&t)).await.unwrap();
+    screens::product_detail(db, &t, range, "revit", &names_shown(&t), false).await.unwrap();
     screens::team_balance(db, &t, Role::Primary).await.unwrap();
     screens::forecast(db, &t).await.unwrap();
 }
@@ -283,7 +287,9 @@ async fn charges_at_the_maximum_sum_exactly_in_every_view(db: &Db) {
     csv.push_str(&format!("Bob,Ray,bob@x.com,Revit,{},{max}\n", today - Days::new(1)));
     assert_eq!(import(db, &t, &csv).await.inserted, 7);
 
-    let s = summary(db, &t, Role::Primary, today, &RangeQuery::preset(RangePreset::Days30), false).await.unwrap();
+    let s = summary(db, &t, Role::Primary, today, &RangeQuery::preset(RangePreset::Days30), Default::default())
+        .await
+        .unwrap();
     assert_eq!(s.range_tokens, 7 * max);
     assert_eq!(s.series.iter().map(|p| p.tokens).sum::<i64>(), 7 * max);
     let range = RangeQuery::preset(RangePreset::Days30).resolve(today).unwrap();
@@ -344,7 +350,7 @@ async fn summary_matches_hand_written_sql_over_raw_charges(db: &Db) {
         RangeQuery::custom(d("2026-06-03"), d("2026-08-17")),
     ];
     for q in queries {
-        let s = summary(db, &t, Role::Secondary, end, &q, false).await.unwrap();
+        let s = summary(db, &t, Role::Secondary, end, &q, Default::default()).await.unwrap();
         let (from, to) = (s.range.from, s.range.to);
         let where_ = "FROM usage_charges WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3";
         let tokens =

@@ -205,7 +205,7 @@ async fn token_usage_exports_hold_every_charge_of_the_view(db: &Db) {
             tokenboard::domain::model::Role::Primary,
             d(END),
             &params(&range).range_query(),
-            false,
+            Default::default(),
         )
         .await
         .unwrap();
@@ -286,10 +286,16 @@ async fn breakdown_exports_match_their_views(db: &Db) {
         // Summary: buckets sum to the summary's total.
         let (_, path) = export(&f, ExportReport::Summary, ExportFormat::Csv, &p, &range).await;
         let table = read_csv(&path);
-        let shown =
-            summary::summary(db, &f.team, tokenboard::domain::model::Role::Primary, d(END), &p.range_query(), false)
-                .await
-                .unwrap();
+        let shown = summary::summary(
+            db,
+            &f.team,
+            tokenboard::domain::model::Role::Primary,
+            d(END),
+            &p.range_query(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(table.1.len(), range.buckets().len());
         assert_eq!(sum(&table, "Tokens used"), shown.range_tokens);
 

@@ -54,7 +54,9 @@ async fn breakdowns_reconcile_with_each_other_and_raw_charges(db: &Db) {
         let totals = run(db, &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Users, Metric::Products]))
             .await
             .unwrap();
-        let s = summary(db, &team, Role::Primary, end, &RangeQuery::custom(range.from, range.to), false).await.unwrap();
+        let s = summary(db, &team, Role::Primary, end, &RangeQuery::custom(range.from, range.to), Default::default())
+            .await
+            .unwrap();
 
         let raw_tokens = raw(
             db,
@@ -306,7 +308,8 @@ async fn summary_stacks_and_compares_what_raw_charges_say(db: &Db) {
         RangeQuery::preset(RangePreset::Months3).with_granularity(Granularity::Month),
         RangeQuery::custom(d("2026-07-11"), d("2026-09-02")),
     ] {
-        let s = summary(db, &team, Role::Primary, end, &query, true).await.unwrap();
+        let both = tokenboard::report::summary::ChartOptions { stacked: true, compare: true };
+        let s = summary(db, &team, Role::Primary, end, &query, both).await.unwrap();
         let label = format!("{:?}", query);
         let (_, named) = s.stacked.split_last().expect("the range has usage");
         assert!(s.stacked.len() <= 9, "{label}");
@@ -343,7 +346,9 @@ async fn summary_stacks_and_compares_what_raw_charges_say(db: &Db) {
         );
     }
     // The demo's 200 days reach back over 3 months' previous period, not over a year's.
-    let year = summary(db, &team, Role::Primary, end, &RangeQuery::preset(RangePreset::Months12), false).await.unwrap();
+    let year = summary(db, &team, Role::Primary, end, &RangeQuery::preset(RangePreset::Months12), Default::default())
+        .await
+        .unwrap();
     assert!(!year.previous_covered);
     assert!(year.stacked.is_empty(), "stacked only when asked for");
 }

@@ -22,6 +22,9 @@ pub struct SummaryRequest {
     /// The chart split by product (`?stack=product`).
     #[serde(default)]
     pub stacked: bool,
+    /// The chart compared with the previous period (`?compare=previous`).
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// A report screen with a range only (Forecast ignores the range).
@@ -45,6 +48,9 @@ pub struct ProductDetailRequest {
     pub team: String,
     pub product: String,
     pub range: RangeQuery,
+    /// The chart compared with the previous period (`?compare=previous`).
+    #[serde(default)]
+    pub compare: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,8 +80,8 @@ pub async fn load_viewer() -> Result<Viewer, AppError> {
 pub async fn load_summary(request: SummaryRequest) -> Result<TeamScreen<SummaryView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let today = cx.team.today();
-    let summary =
-        tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range, request.stacked).await?;
+    let chart = tokenboard::report::summary::ChartOptions { stacked: request.stacked, compare: request.compare };
+    let summary = tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range, chart).await?;
     cx.screen(summary).await
 }
 
@@ -90,7 +96,8 @@ pub async fn load_products(request: ProductsRequest) -> Result<TeamScreen<Produc
 pub async fn load_product_detail(request: ProductDetailRequest) -> Result<TeamScreen<ProductDetailView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
-    let data = screens::product_detail(&cx.db, &cx.team, range, &request.product, &cx.privacy()?).await?;
+    let data =
+        screens::product_detail(&cx.db, &cx.team, range, &request.product, &cx.privacy()?, request.compare).await?;
     cx.screen(data).await
 }
 

@@ -490,11 +490,14 @@ fn ChartFrame(
         show(Some(hit), x, y);
     };
     let svg = move || draw(width.get());
+    // In a hidden div, not a hidden table: a table's cells overflow its box and would widen the page.
     let table = view! {
-        <table class="visually-hidden chart-data">
-            <caption>{caption.clone()}</caption>
-            <tbody>{rows.into_iter().map(|(label, value)| view! { <tr><th scope="row">{label}</th><td>{value}</td></tr> }).collect_view()}</tbody>
-        </table>
+        <div class="visually-hidden">
+            <table class="chart-data">
+                <caption>{caption.clone()}</caption>
+                <tbody>{rows.into_iter().map(|(label, value)| view! { <tr><th scope="row">{label}</th><td>{value}</td></tr> }).collect_view()}</tbody>
+            </table>
+        </div>
     };
     view! {
         <figure class="chart" data-chart=name node_ref=frame aria-label=caption

@@ -13,8 +13,8 @@ use crate::components::chart::{
 };
 use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::layout::{
-    LoadScreen, RANGE_KEYS, TABLE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_range_query,
-    use_search,
+    LoadScreen, RANGE_KEYS, TABLE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_query_param,
+    use_range_query,
 };
 use crate::components::range_picker::RangePicker;
 use crate::components::table::MetricCell;
@@ -25,10 +25,15 @@ pub fn ProductDetailPage() -> impl IntoView {
     let team = use_param("team");
     let product = use_param("product");
     let range = use_range_query();
-    let search = use_search();
+    let compare = use_query_param("compare");
     let resource = Resource::new(
-        move || (ProductDetailRequest { team: team(), product: product(), range: range() }, search()),
-        |(request, _)| load_product_detail(request),
+        move || ProductDetailRequest {
+            team: team(),
+            product: product(),
+            range: range(),
+            compare: compare().as_deref() == Some("previous"),
+        },
+        load_product_detail,
     );
     view! { <LoadScreen resource render=|screen| view! { <ProductDetailScreen screen/> }/> }
 }

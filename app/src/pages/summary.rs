@@ -16,7 +16,6 @@ use crate::components::export_bar::{ExportBar, view_params};
 use crate::components::kpi::{Help, Kpi, group_thousands};
 use crate::components::layout::{
     LoadScreen, RANGE_KEYS, Tab, TeamLayout, kept_query, query_string, use_param, use_query_param, use_range_query,
-    use_search,
 };
 use crate::components::range_picker::RangePicker;
 use tokenboard::export::ExportReport;
@@ -25,14 +24,15 @@ use tokenboard::export::ExportReport;
 pub fn SummaryPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
-    let stack = use_query_param("stack");
-    // The comparison is drawn from data the answer always has: the query renders it.
-    let search = use_search();
+    let (stack, compare) = (use_query_param("stack"), use_query_param("compare"));
     let resource = Resource::new(
-        move || {
-            (SummaryRequest { team: team(), range: range(), stacked: stack().as_deref() == Some("product") }, search())
+        move || SummaryRequest {
+            team: team(),
+            range: range(),
+            stacked: stack().as_deref() == Some("product"),
+            compare: compare().as_deref() == Some("previous"),
         },
-        |(request, _)| load_summary(request),
+        load_summary,
     );
     view! { <LoadScreen resource render=|screen| view! { <SummaryScreen screen/> }/> }
 }

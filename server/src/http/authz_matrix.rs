@@ -97,13 +97,14 @@ fn server_fn_call(path: &str, ids: &Ids) -> (Level, String, &'static str) {
         "summary" => (
             Level::Secondary,
             json(
-                serde_json::json!({ "request": SummaryRequest { team: team(), range: range.clone(), stacked: false } }),
+                serde_json::json!({ "request": SummaryRequest { team: team(), range: range.clone(), stacked: false, compare: false } }),
             ),
         ),
         "forecast" => (Level::Secondary, json(serde_json::json!({ "request": report }))),
         "products" => (Level::Secondary, json(serde_json::json!({ "request": products }))),
         "product" => {
-            let request = ProductDetailRequest { team: team(), product: "revit".into(), range: range.clone() };
+            let request =
+                ProductDetailRequest { team: team(), product: "revit".into(), range: range.clone(), compare: false };
             (Level::Secondary, json(serde_json::json!({ "request": request })))
         }
         "users" => {
