@@ -61,6 +61,21 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The most characters an Excel cell holds.
+pub const XLSX_MAX_CELL_CHARS: usize = 32_767;
+/// Ends a text cut to fit a cell, so a reader sees it was cut.
+const CUT_MARKER: &str = "… [cut: longer than an Excel cell holds]";
+
+/// `text` as an Excel cell takes it: whole, or cut with [`CUT_MARKER`] at
+/// the end (CSV keeps every character).
+fn fit_cell(text: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= XLSX_MAX_CELL_CHARS {
+        return text;
+    }
+    let keep = XLSX_MAX_CELL_CHARS - CUT_MARKER.chars().count();
+    text.chars().take(keep).chain(CUT_MARKER.chars()).collect::<String>().into()
+}
+
 /// Where the rows of one export go.
 pub trait TableSink {
     fn header(&mut self, columns: &[&str]) -> io::Result<()>;
@@ -237,7 +252,7 @@ impl TableSink for XlsxSink {
             let col = col as u16;
             match *cell {
                 Cell::Text(text) => {
-                    sheet.write_string(row, col, neutralise(text)).map_err(xlsx_io)?;
+                    sheet.write_string(row, col, fit_cell(neutralise(text))).map_err(xlsx_io)?;
                 }
                 Cell::Int(n) => {
                     sheet.write_number(row, col, n as f64).map_err(xlsx_io)?;
@@ -368,5 +383,35 @@ mod tests {
             lines.next().unwrap().starts_with("# Tokenboard export; Report: Token usage; Team: Design, Inc (design)")
         );
         assert_eq!(lines.next(), Some("Name,Tokens,Day"));
+    }
+
+    /// Issue 14: a text over 32,767 characters made the Excel export fail
+    /// with 500. It is cut to fit, visibly; shorter texts stay whole.
+    #[test]
+    fn a_text_longer_than_an_excel_cell_is_cut_with_a_marker() {
+        use calamine::{Reader, Xlsx, open_workbook};
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = XlsxSink::new("Token usage", dir.path()).unwrap();
+        sink.header(&["Feature", "Short"]).unwrap();
+        let long = "é".repeat(40_000);
+        sink.row(&[Cell::Text(&long), Cell::Text("kept")]).unwrap();
+        let meta = ExportMeta {
+            report_title: "Token usage".into(),
+            team_name: "T".into(),
+            team_slug: "t".into(),
+            from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
+            time_zone: "UTC".into(),
+            generated_at: DateTime::from_timestamp(0, 0).unwrap(),
+            rows: 1,
+        };
+        let path = dir.path().join("cut.xlsx");
+        sink.finish(&meta, &path).unwrap();
+        let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+        let sheet = book.worksheet_range("Token usage").unwrap();
+        let cell = sheet.get((1, 0)).unwrap().to_string();
+        assert_eq!(cell.chars().count(), XLSX_MAX_CELL_CHARS);
+        assert!(cell.starts_with("éé") && cell.ends_with(CUT_MARKER), "{}", &cell[cell.len() - 60..]);
+        assert_eq!(sheet.get((1, 1)).unwrap().to_string(), "kept");
     }
 }

@@ -177,6 +177,28 @@ async fn ambiguous_slash_dates_are_rejected_naming_date_format(db: &Db) {
     assert_eq!(days, ["2026-03-04", "2026-05-06"]);
 }
 
+/// Issue 14: a row whose first field starts with `#` was skipped as a
+/// comment, without a word. Only `#` lines before the header are comments;
+/// bad lines keep their line numbers in the file.
+async fn a_data_row_starting_with_a_hash_is_data(db: &Db) {
+    let t = team(db, "hash").await;
+    let file = "# Tokenboard export; Report: Token usage\nFirst name,Last name,Email,Product,Usage date,Tokens used\n\
+                #Ann,Lee,ann@x.com,Revit,2026-11-02,7\nBob,Ray,bob@x.com,Revit,2026-11-03,5\n";
+    assert_eq!(import(db, &t, file.as_bytes()).await.inserted, 2);
+    let first: String =
+        on_db!(db, |p| sqlx::query_scalar("SELECT first_name FROM team_users WHERE email = 'ann@x.com'")
+            .fetch_one(p)
+            .await
+            .unwrap());
+    assert_eq!(first, "#Ann");
+    let bad =
+        "# about\nEmail,Product,Usage date,Tokens used\n#x@x.com,Revit,2026-11-02,1\nb@x.com,Revit,2026-11-02,-4\n";
+    match import_usage_bytes(db, &t, bad.as_bytes(), &request("bad.csv", None)).await {
+        Err(ImportError::Rejected(errors, _)) => assert_eq!(errors[0].line, 4, "{errors:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn a_correction_replaces_tokens_and_reports_follow(db: &Db) {
     let t = team(db, "design").await;
     let header = "Email,Product,Usage date,Feature,Tokens used\n";
@@ -390,6 +412,7 @@ async fn freshness_follows_imports_and_undo_and_alerts_once_when_stale(db: &Db) 
 }
 
 db_tests!(
+    a_data_row_starting_with_a_hash_is_data,
     an_erased_person_stays_erased_when_a_file_names_them_again,
     a_version_correction_moves_the_version_report,
     a_sparse_workbook_is_read_cell_by_cell,

@@ -29,14 +29,12 @@ pub(super) fn is_xlsx(first_bytes: &[u8]) -> bool {
 
 /// Where the rows of a file come from.
 pub(super) enum Records<R: Read> {
-    Csv(csv::Reader<BufReader<R>>),
+    /// `skipped`: the `#` lines (and their bytes) before the header, which
+    /// the reader never saw; its line numbers are shifted back by them.
+    Csv { reader: csv::Reader<BufReader<R>>, skipped_lines: u64, skipped_bytes: u64 },
     /// A sheet's rows below its header, read whole (cells past
     /// [`MAX_SHEET_COLUMNS`] dropped); `next` indexes `rows`.
-    Sheet {
-        rows: Vec<Vec<Data>>,
-        next: usize,
-        first_row: u64,
-    },
+    Sheet { rows: Vec<Vec<Data>>, next: usize, first_row: u64 },
 }
 
 impl<R: Read + Seek> Records<R> {
@@ -51,17 +49,22 @@ impl<R: Read + Seek> Records<R> {
         }
         let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
         let delimiter = delimiter_of(first_line(start));
+        let mut skipped_bytes = 0;
         if input.buffer().starts_with(b"\xEF\xBB\xBF") {
             input.consume(3);
+            skipped_bytes += 3;
         }
-        // `#` lines are comments: Tokenboard's own exports start with one.
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(false)
-            .comment(Some(b'#'))
-            .delimiter(delimiter)
-            .from_reader(input);
-        let mut records = Records::Csv(reader);
+        // Only `#` lines before the header are comments (Tokenboard's own
+        // export may start with one): a data row starting with `#` is data.
+        let mut skipped_lines = 0;
+        while input.fill_buf().map_err(|e| unreadable(skipped_lines + 1, &e))?.starts_with(b"#") {
+            let mut line = Vec::new();
+            skipped_bytes += input.read_until(b'\n', &mut line).map_err(|e| unreadable(skipped_lines + 1, &e))? as u64;
+            skipped_lines += 1;
+        }
+        let reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(false).delimiter(delimiter).from_reader(input);
+        let mut records = Records::Csv { reader, skipped_lines, skipped_bytes };
         match records.next_record() {
             None => Err(LineError { line: 1, message: "the file is empty: expected a header row".into() }),
             Some(Err(e)) => Err(LineError { line: e.line, message: format!("unreadable header: {}", e.message) }),
@@ -73,7 +76,7 @@ impl<R: Read + Seek> Records<R> {
 impl<R: Read> Records<R> {
     pub fn bytes_read(&self) -> Option<u64> {
         match self {
-            Records::Csv(reader) => Some(reader.position().byte()),
+            Records::Csv { reader, skipped_bytes, .. } => Some(reader.position().byte() + *skipped_bytes),
             Records::Sheet { .. } => None,
         }
     }
@@ -82,19 +85,23 @@ impl<R: Read> Records<R> {
     /// the rest of the file is unreliable.
     pub fn next_record(&mut self) -> Option<Result<Record, LineError>> {
         match self {
-            Records::Csv(reader) => {
+            Records::Csv { reader, skipped_lines, .. } => {
                 let mut record = csv::ByteRecord::new();
                 match reader.read_byte_record(&mut record) {
                     Ok(false) => None,
                     Ok(true) => {
-                        let line = record.position().map_or(0, |p| p.line());
+                        let line = record.position().map_or(0, |p| p.line()) + *skipped_lines;
                         let fields = record
                             .iter()
                             .map(|f| std::str::from_utf8(f).map(|s| s.trim().to_owned()).map_err(|_| ()))
                             .collect();
                         Some(Ok(Record { line, fields }))
                     }
-                    Err(e) => Some(Err(csv_error(&e))),
+                    Err(e) => {
+                        let mut error = csv_error(&e);
+                        error.line += *skipped_lines;
+                        Some(Err(error))
+                    }
                 }
             }
             Records::Sheet { rows, next, first_row, .. } => {
