@@ -36,6 +36,13 @@ pub fn rate_on(history: &[(NaiveDate, i64)], date: NaiveDate) -> Option<i64> {
     history.iter().filter(|(from, _)| *from <= date).max_by_key(|(from, _)| *from).map(|(_, r)| *r)
 }
 
+/// A product name as names are compared: trimmed, and case-folded by
+/// Unicode's full folding, in Rust for every backend (`Éclair` = `ÉCLAIR`,
+/// `Straße` = `STRASSE`). The one rule of every product lookup.
+pub fn name_key(name: &str) -> unicase::UniCase<String> {
+    unicase::UniCase::unicode(name.trim().to_owned())
+}
+
 /// "Civil 3D" -> "civil-3d".
 pub fn slugify(name: &str) -> String {
     let mut slug = String::with_capacity(name.len());
@@ -69,9 +76,11 @@ pub async fn ensure_product(db: &Db, name: &str, kind: ProductKind) -> Result<(i
     // The catalogue is shared by every team: one long name slows them all.
     crate::domain::values::check_text("product name", name, crate::domain::values::MAX_PRODUCT_CHARS)
         .map_err(Error::Invalid)?;
-    let find = "SELECT id FROM products WHERE lower(name) = lower($1)";
-    if let Some(id) = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(name).fetch_optional(pool).await?) {
-        return Ok((id, false));
+    let known: Vec<(i64, String)> =
+        on_db!(db, |pool| sqlx::query_as("SELECT id, name FROM products").fetch_all(pool).await?);
+    let key = name_key(name);
+    if let Some((id, _)) = known.iter().find(|(_, known)| name_key(known) == key) {
+        return Ok((*id, false));
     }
     let taken: Vec<String> = on_db!(db, |pool| sqlx::query_scalar("SELECT slug FROM products").fetch_all(pool).await?);
     let slug = unique_slug(name, |s| taken.iter().any(|t| t == s));

@@ -199,6 +199,35 @@ async fn a_data_row_starting_with_a_hash_is_data(db: &Db) {
     }
 }
 
+/// Issue 14: a product name with a non-ASCII capital imported once, then
+/// every later import naming it failed with 500 (SQLite's `lower()` folds
+/// ASCII only, Rust's to_lowercase everything). One rule now, in Rust.
+async fn product_names_match_by_one_unicode_case_rule(db: &Db) {
+    let (a, b) = (team(db, "fold-a").await, team(db, "fold-b").await);
+    let file = |product: &str| format!("Email,Product,Usage date,Tokens used\na@x.com,{product},2026-11-02,3\n");
+    let products = || async {
+        let n: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(p).await.unwrap());
+        n
+    };
+    let before = products().await;
+    for (first, again) in [("Éclair Studio", "ÉCLAIR STUDIO"), ("ÄRVIT", "ärvit"), ("Straße Design", "STRASSE DESIGN")]
+    {
+        assert_eq!(import(db, &a, file(first).as_bytes()).await.new_products, vec![first.to_owned()]);
+        // The same name again, and another spelling of it, in another team: the same product.
+        assert!(import(db, &a, file(first).as_bytes()).await.new_products.is_empty(), "{first} again");
+        assert!(import(db, &b, file(again).as_bytes()).await.new_products.is_empty(), "{again}");
+    }
+    assert_eq!(products().await, before + 3);
+    let (id, added) = tokenboard::domain::products::ensure_product(
+        db,
+        " éclair studio ",
+        tokenboard::domain::products::ProductKind::Desktop,
+    )
+    .await
+    .unwrap();
+    assert!(!added && id > 0, "the catalogue's lookup follows the same rule");
+}
+
 async fn a_correction_replaces_tokens_and_reports_follow(db: &Db) {
     let t = team(db, "design").await;
     let header = "Email,Product,Usage date,Feature,Tokens used\n";
@@ -412,6 +441,7 @@ async fn freshness_follows_imports_and_undo_and_alerts_once_when_stale(db: &Db) 
 }
 
 db_tests!(
+    product_names_match_by_one_unicode_case_rule,
     a_data_row_starting_with_a_hash_is_data,
     an_erased_person_stays_erased_when_a_file_names_them_again,
     a_version_correction_moves_the_version_report,

@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use super::history::{ImportRecordDraft, TAKE_OWNERSHIP, insert_import};
 use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, ImportStatus, MAX_LISTED_NEW_USERS};
 use crate::db::{Db, Pool, on_db};
+use crate::domain::products::name_key;
 
 /// Rows per INSERT statement (SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 1000;
@@ -152,9 +153,10 @@ pub(super) async fn write_charges(
                 .collect(),
         };
         let known: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT lower(name), slug, id FROM products").fetch_all(&mut *tx).await?;
+            sqlx::query_as("SELECT name, slug, id FROM products").fetch_all(&mut *tx).await?;
         let mut slugs: HashSet<String> = known.iter().map(|(_, s, _)| s.clone()).collect();
-        let mut product_ids: HashMap<String, i64> = known.into_iter().map(|(n, _, id)| (n, id)).collect();
+        let mut product_ids: HashMap<unicase::UniCase<String>, i64> =
+            known.into_iter().map(|(name, _, id)| (name_key(&name), id)).collect();
         let mut versions_seen: HashSet<(i64, String)> = HashSet::new();
 
         loop {
@@ -199,10 +201,16 @@ pub(super) async fn write_charges(
             let room = MAX_LISTED_NEW_USERS.saturating_sub(outcome.new_user_emails.len());
             outcome.new_user_emails.extend(new_users.iter().take(room).map(|r| r.email.clone()));
 
-            // Products: match case-insensitively, add the unknown ones.
+            // Products: match by the one name rule (`name_key`), add the unknown ones;
+            // the chunk's spellings map to their ids once.
+            let mut chunk_products: HashMap<&str, i64> = HashMap::new();
             for row in &rows {
-                let key = row.product.to_lowercase();
-                if product_ids.contains_key(&key) {
+                if chunk_products.contains_key(row.product.as_str()) {
+                    continue;
+                }
+                let key = name_key(&row.product);
+                if let Some(&id) = product_ids.get(&key) {
+                    chunk_products.insert(row.product.as_str(), id);
                     continue;
                 }
                 let slug = crate::domain::products::unique_slug(&row.product, |s| slugs.contains(s));
@@ -215,6 +223,7 @@ pub(super) async fn write_charges(
                 .await?;
                 slugs.insert(slug);
                 product_ids.insert(key, id);
+                chunk_products.insert(row.product.as_str(), id);
                 outcome.new_products.push(row.product.clone());
             }
 
@@ -222,7 +231,7 @@ pub(super) async fn write_charges(
             let versions: Vec<(i64, &str)> = rows
                 .iter()
                 .filter(|r| !r.product_version.is_empty())
-                .map(|r| (product_ids[&r.product.to_lowercase()], r.product_version.as_str()))
+                .map(|r| (chunk_products[r.product.as_str()], r.product_version.as_str()))
                 .filter(|&(p, v)| versions_seen.insert((p, v.to_owned())))
                 .collect();
             for chunk in versions.chunks(INSERT_BATCH) {
@@ -238,8 +247,7 @@ pub(super) async fn write_charges(
             // (one statement may not touch a key twice), across chunks by the upsert.
             let mut staged: HashMap<(i64, i64, NaiveDate, &str), (&str, i64)> = HashMap::with_capacity(rows.len());
             for r in &rows {
-                let key =
-                    (user_ids[&r.email], product_ids[&r.product.to_lowercase()], r.usage_date, r.feature.as_str());
+                let key = (user_ids[&r.email], chunk_products[r.product.as_str()], r.usage_date, r.feature.as_str());
                 let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
                 *entry = (r.product_version.as_str(), entry.1 + r.tokens);
             }
