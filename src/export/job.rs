@@ -56,6 +56,16 @@ impl ExportFiles {
         self.dir.join(format!("{id}.{}.{attempt}.part", format.extension()))
     }
 
+    /// Removes the partial files of export `id` left by attempts before
+    /// `attempt`: a process killed mid-write leaves its `.part` behind, and
+    /// the next attempt is the first to know it was abandoned.
+    pub fn remove_abandoned(&self, id: i64, format: ExportFormat, attempt: i64) -> io::Result<()> {
+        for earlier in 1..attempt {
+            remove_if_present(&self.temp_path(id, format, earlier))?;
+        }
+        Ok(())
+    }
+
     /// Removes every file of an export, complete or partial (missing files are fine).
     pub fn remove(&self, id: i64, format: ExportFormat) -> io::Result<()> {
         let prefix = format!("{id}.{}", format.extension());
@@ -187,6 +197,7 @@ pub async fn input_of(ctx: &ExportContext, record: &ExportRecord) -> Result<Expo
 /// (the partial file is removed). Runs on a blocking thread: the writers are
 /// synchronous and CPU-bound.
 pub async fn run(ctx: &ExportContext, record: &ExportRecord, tap: Option<Tap>) -> Result<Written> {
+    ctx.files.remove_abandoned(record.id, record.format, record.attempts).map_err(Error::Io)?;
     let progress = Arc::new(AtomicU64::new(0));
     let beat = {
         let (db, id, progress) = (ctx.db.clone(), record.id, progress.clone());

@@ -404,6 +404,40 @@ async fn the_sweeper_deletes_exports_after_14_days(db: &Db) {
     assert_eq!(listed, [young.id]);
 }
 
+/// Issue 14: the partial file of an attempt whose process was killed stayed
+/// on disk until the 14-day sweep. The next attempt removes it.
+async fn a_killed_attempts_partial_file_goes_with_the_next_attempt(db: &Db) {
+    let f = fixture(db).await;
+    let range = range(RangePreset::Days30);
+    let p = params(&range);
+    let new = NewExport {
+        team: &f.team,
+        actor: &Actor::CommandLine,
+        schedule_id: None,
+        report: ExportReport::TokenUsage,
+        format: ExportFormat::Xlsx,
+        params: &p,
+        range: &range,
+    };
+    let record = history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    // The process dies mid-write: its partial file stays, and nothing runs it.
+    let abandoned = f.ctx.files.temp_path(record.id, ExportFormat::Xlsx, record.attempts);
+    std::fs::write(&abandoned, b"PK half a workbook").unwrap();
+    let later = Utc::now() + chrono::Duration::minutes(10);
+    assert_eq!(history::recover_interrupted(db, later, later).await.unwrap().requeued, [record.id]);
+    let claimed = history::claim_next(db, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((claimed.id, claimed.attempts), (record.id, 2));
+    job::run(&f.ctx, &claimed, None).await.unwrap();
+    assert!(!abandoned.exists(), "the killed attempt's partial file is gone");
+    assert!(f.ctx.files.path(record.id, ExportFormat::Xlsx).exists());
+    let leftovers: Vec<String> = std::fs::read_dir(f.ctx.files.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 async fn an_interrupted_export_is_never_served_half_written(db: &Db) {
     let f = fixture(db).await;
     let range = range(RangePreset::Months12);
@@ -880,6 +914,7 @@ async fn every_view_exports_sorted_by_each_of_its_columns(db: &Db) {
 }
 
 db_tests!(
+    a_killed_attempts_partial_file_goes_with_the_next_attempt,
     files_open_cleanly_in_excel,
     every_view_exports_sorted_by_each_of_its_columns,
     a_search_finds_the_same_users_on_screen_in_sql_and_in_the_file,
