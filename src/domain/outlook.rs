@@ -13,7 +13,8 @@ pub const LOW_SHARE_PERCENT: i64 = 20;
 pub const RUN_OUT_WARNING_DAYS: i64 = 30;
 
 /// The colour of the balance tiles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Urgency {
     /// Green: above 20% and no run-out within 30 days.
     Healthy,
@@ -25,12 +26,9 @@ pub enum Urgency {
 }
 
 impl Urgency {
+    /// `healthy`, `low` or `critical`: the tiles' `data-tone`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Urgency::Healthy => "healthy",
-            Urgency::Low => "low",
-            Urgency::Critical => "critical",
-        }
+        self.into()
     }
 }
 

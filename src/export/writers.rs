@@ -342,6 +342,20 @@ impl TableSink for RecordedTable {
 mod tests {
     use super::*;
 
+    /// What a January 2026 token-usage file of "Design, Inc" says about itself.
+    fn january_meta() -> ExportMeta {
+        ExportMeta {
+            report_title: "Token usage".into(),
+            team_name: "Design, Inc".into(),
+            team_slug: "design".into(),
+            from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
+            time_zone: "Europe/Berlin".into(),
+            generated_at: DateTime::from_timestamp(0, 0).unwrap(),
+            rows: 1,
+        }
+    }
+
     #[test]
     fn formula_starters_are_neutralised_and_other_text_is_not() {
         for text in ["=SUM(A1)", "+1", "-2+3", "@cmd", "\tx", "\rx"] {
@@ -354,16 +368,7 @@ mod tests {
 
     #[test]
     fn csv_starts_with_a_bom_and_the_header_the_comment_line_is_opt_in() {
-        let meta = ExportMeta {
-            report_title: "Token usage".into(),
-            team_name: "Design, Inc".into(),
-            team_slug: "design".into(),
-            from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            to: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
-            time_zone: "Europe/Berlin".into(),
-            generated_at: DateTime::from_timestamp(0, 0).unwrap(),
-            rows: 1,
-        };
+        let meta = january_meta();
         let write = |about: Option<&ExportMeta>| {
             let mut sink = CsvSink::new(Vec::new(), about).unwrap();
             sink.header(&["Name", "Tokens", "Day"]).unwrap();
@@ -395,18 +400,8 @@ mod tests {
         sink.header(&["Feature", "Short"]).unwrap();
         let long = "é".repeat(40_000);
         sink.row(&[Cell::Text(&long), Cell::Text("kept")]).unwrap();
-        let meta = ExportMeta {
-            report_title: "Token usage".into(),
-            team_name: "T".into(),
-            team_slug: "t".into(),
-            from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            to: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
-            time_zone: "UTC".into(),
-            generated_at: DateTime::from_timestamp(0, 0).unwrap(),
-            rows: 1,
-        };
         let path = dir.path().join("cut.xlsx");
-        sink.finish(&meta, &path).unwrap();
+        sink.finish(&january_meta(), &path).unwrap();
         let mut book: Xlsx<_> = open_workbook(&path).unwrap();
         let sheet = book.worksheet_range("Token usage").unwrap();
         let cell = sheet.get((1, 0)).unwrap().to_string();

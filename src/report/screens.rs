@@ -61,16 +61,10 @@ pub async fn product_detail(
 ) -> Result<ProductDetailView> {
     let product = product_ref(db, slug).await?;
     let only = Filter::Product(product.slug.clone());
-    let series_of = |range: ResolvedRange| {
-        ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone())
-    };
-    let over_time = run(db, &series_of(range)).await?;
-    let previous_over_time = match compare {
-        true => {
-            crate::report::summary::previous_buckets(db, series_of(range), &over_time.series(Metric::Tokens)).await?
-        }
-        false => Vec::new(),
-    };
+    let time = ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time).filter(only.clone());
+    let over_time = run(db, &time).await?.series(Metric::Tokens);
+    let previous_over_time =
+        if compare { crate::report::summary::previous_buckets(db, time, &over_time).await? } else { Vec::new() };
     let versions = run(
         db,
         &ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Charges])
@@ -81,14 +75,7 @@ pub async fn product_detail(
     .await?;
     let mut top_users = run(db, &product_users_query(team.id, range, &product.slug).page(TOP_USERS, 0)).await?;
     privacy.mask_report(&mut top_users);
-    Ok(ProductDetailView {
-        range: (&range).into(),
-        over_time: over_time.series(Metric::Tokens),
-        previous_over_time,
-        product,
-        versions,
-        top_users,
-    })
+    Ok(ProductDetailView { range: (&range).into(), over_time, previous_over_time, product, versions, top_users })
 }
 
 /// Metrics of the user table.

@@ -123,13 +123,11 @@ pub async fn summary(
     let mut events: Vec<_> = ledger.events.iter().filter(|e| e.date > events_since).cloned().collect();
     events.reverse();
 
-    let series = run(db, &ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time))
-        .await?
-        .series(Metric::Tokens);
+    let time = ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time);
+    let series = run(db, &time).await?.series(Metric::Tokens);
     let range_tokens = series.iter().map(|p| p.tokens).sum();
     let previous = range.previous_range();
     let prev_from = previous.from;
-    let time = ReportQuery::totals(team.id, range, &[Metric::Tokens]).by(Dimension::Time);
     let previous_series = if chart.compare { previous_buckets(db, time, &series).await? } else { Vec::new() };
     let previous_range_tokens = tokens_in(db, team.id, previous).await?;
     let tokens_today = tokens_in(db, team.id, ResolvedRange { from: today, to: today, ..range }).await?;

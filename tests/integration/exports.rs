@@ -64,6 +64,18 @@ fn params(range: &ResolvedRange) -> ExportParams {
     }
 }
 
+/// An export of the fixture's team, recorded as running (from the command line).
+async fn started(
+    f: &Fixture,
+    report: ExportReport,
+    format: ExportFormat,
+    params: &ExportParams,
+    range: &ResolvedRange,
+) -> ExportRecord {
+    let new = NewExport { team: &f.team, actor: &Actor::CommandLine, schedule_id: None, report, format, params, range };
+    history::create(&f.ctx.db, new, ExportStatus::Running, Utc::now()).await.unwrap()
+}
+
 async fn export(
     f: &Fixture,
     report: ExportReport,
@@ -71,8 +83,7 @@ async fn export(
     params: &ExportParams,
     range: &ResolvedRange,
 ) -> (ExportRecord, PathBuf) {
-    let new = NewExport { team: &f.team, actor: &Actor::CommandLine, schedule_id: None, report, format, params, range };
-    let record = history::create(&f.ctx.db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    let record = started(f, report, format, params, range).await;
     let written = job::run(&f.ctx, &record, None).await.unwrap();
     let record = history::find(&f.ctx.db, record.id).await.unwrap().unwrap();
     assert_eq!(record.status, ExportStatus::Done);
@@ -410,16 +421,7 @@ async fn a_killed_attempts_partial_file_goes_with_the_next_attempt(db: &Db) {
     let f = fixture(db).await;
     let range = range(RangePreset::Days30);
     let p = params(&range);
-    let new = NewExport {
-        team: &f.team,
-        actor: &Actor::CommandLine,
-        schedule_id: None,
-        report: ExportReport::TokenUsage,
-        format: ExportFormat::Xlsx,
-        params: &p,
-        range: &range,
-    };
-    let record = history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    let record = started(&f, ExportReport::TokenUsage, ExportFormat::Xlsx, &p, &range).await;
     // The process dies mid-write: its partial file stays, and nothing runs it.
     let abandoned = f.ctx.files.temp_path(record.id, ExportFormat::Xlsx, record.attempts);
     std::fs::write(&abandoned, b"PK half a workbook").unwrap();
@@ -442,16 +444,7 @@ async fn an_interrupted_export_is_never_served_half_written(db: &Db) {
     let f = fixture(db).await;
     let range = range(RangePreset::Months12);
     let p = params(&range);
-    let new = NewExport {
-        team: &f.team,
-        actor: &Actor::CommandLine,
-        schedule_id: None,
-        report: ExportReport::TokenUsage,
-        format: ExportFormat::Csv,
-        params: &p,
-        range: &range,
-    };
-    let record = history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    let record = started(&f, ExportReport::TokenUsage, ExportFormat::Csv, &p, &range).await;
 
     // The worker stalls mid-write (its reader takes one chunk, then nothing):
     // a dead process as far as the export is concerned.
@@ -702,16 +695,7 @@ async fn an_export_deleted_while_written_leaves_no_file(db: &Db) {
     let f = fixture(db).await;
     let range = range(RangePreset::Days30);
     let p = params(&range);
-    let new = NewExport {
-        team: &f.team,
-        actor: &Actor::CommandLine,
-        schedule_id: None,
-        report: ExportReport::ByUser,
-        format: ExportFormat::Csv,
-        params: &p,
-        range: &range,
-    };
-    let record = history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+    let record = started(&f, ExportReport::ByUser, ExportFormat::Csv, &p, &range).await;
     history::delete(db, record.id).await.unwrap();
     assert!(job::run(&f.ctx, &record, None).await.is_err());
     assert!(!f.ctx.files.path(record.id, record.format).exists());
@@ -771,16 +755,7 @@ async fn a_due_schedule_waits_while_its_team_is_at_the_cap(db: &Db) {
     let range = RangeQuery::preset(RangePreset::Days7).resolve(f.team.today()).unwrap();
     let p = params(&range);
     for _ in 0..MAX_ACTIVE_PER_TEAM {
-        let new = NewExport {
-            team: &f.team,
-            actor: &Actor::CommandLine,
-            schedule_id: None,
-            report: ExportReport::Summary,
-            format: ExportFormat::Csv,
-            params: &p,
-            range: &range,
-        };
-        history::create(db, new, ExportStatus::Running, Utc::now()).await.unwrap();
+        started(&f, ExportReport::Summary, ExportFormat::Csv, &p, &range).await;
     }
     let today = f.team.today();
     let input = ScheduleInput {

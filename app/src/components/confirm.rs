@@ -4,6 +4,19 @@
 
 use leptos::prelude::*;
 
+/// Closes a `<details>` (a confirmation, the team picker); with
+/// `return_focus` the focus goes back to its summary, the button that
+/// opened it.
+pub fn close_details(details: &leptos::web_sys::HtmlDetailsElement, return_focus: bool) {
+    details.set_open(false);
+    if return_focus && let Ok(Some(summary)) = details.query_selector("summary") {
+        use leptos::wasm_bindgen::JsCast;
+        if let Ok(summary) = summary.dyn_into::<leptos::web_sys::HtmlElement>() {
+            let _ = summary.focus();
+        }
+    }
+}
+
 #[component]
 pub fn Confirm(
     /// The button that opens the question, e.g. "Revoke".
@@ -20,14 +33,7 @@ pub fn Confirm(
         if ev.key() == "Escape"
             && let Some(details) = details.get_untracked()
         {
-            details.set_open(false);
-            // The focus goes back to the button that opened the question.
-            if let Ok(Some(summary)) = details.query_selector("summary") {
-                use leptos::wasm_bindgen::JsCast;
-                if let Ok(summary) = summary.dyn_into::<leptos::web_sys::HtmlElement>() {
-                    let _ = summary.focus();
-                }
-            }
+            close_details(&details, true);
         }
     };
     let name = question.clone();

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use tokenboard::domain::model::TeamRef;
 
-use crate::components::confirm::Confirm;
+use crate::components::confirm::{Confirm, close_details};
 use crate::components::layout::Tab;
 
 /// Team picker as a disclosure of links: works without JavaScript (a
@@ -26,13 +26,7 @@ pub fn Header(
         if let Some(details) = picker.get_untracked()
             && details.open()
         {
-            details.set_open(false);
-            if focus_summary && let Ok(Some(summary)) = details.query_selector("summary") {
-                use leptos::wasm_bindgen::JsCast;
-                if let Ok(summary) = summary.dyn_into::<leptos::web_sys::HtmlElement>() {
-                    let _ = summary.focus();
-                }
-            }
+            close_details(&details, focus_summary);
         }
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {

@@ -12,7 +12,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::components::kpi::{Kpi, group_thousands};
 use crate::components::layout::FreshnessLine;
-use crate::pages::summary::RunOutKpis;
+use crate::pages::summary::{AVAILABLE_HELP, RunOutKpis, USED_HELP};
 
 #[component]
 pub fn BalancesPage() -> impl IntoView {
@@ -71,9 +71,9 @@ fn TeamBalance(t: TeamBalanceView, freshness: tokenboard::domain::imports::Fresh
                 <Donut used=b.used available=b.available/>
                 <div class="kpis">
                     <Kpi name="tokens-available" label="Available" value=b.available tone=t.outlook.urgency.as_str()
-                        help="Unused tokens of the active packs, minus any overdraft. Amber below 20% of the total, red at an alert threshold or within 30 days of run-out."/>
+                        help=AVAILABLE_HELP/>
                     <RunOutKpis outlook=t.outlook/>
-                    <Kpi name="tokens-used-active" label="Used" value=b.used help="Tokens the active packs have paid for so far, plus any overdraft."/>
+                    <Kpi name="tokens-used-active" label="Used" value=b.used help=USED_HELP/>
                     <Kpi name="tokens-total" label="Purchased (active packs)" value=b.total help="Tokens of the packs that have not expired."/>
                     <Kpi name="expiring-90" label="Expiring within 90 days" value=t.expiring_90 help="Unused tokens of active packs whose expiry is within 90 days: lost unless used."/>
                     <Kpi name="tokens-90" label="Used, past 90 days" value=t.tokens_90 help="Tokens charged in the last 90 days, today included."/>

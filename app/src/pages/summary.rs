@@ -20,6 +20,11 @@ use crate::components::layout::{
 use crate::components::range_picker::RangePicker;
 use tokenboard::export::ExportReport;
 
+/// What the balance tiles count, for their (i); Summary and Balances say the same.
+pub const AVAILABLE_HELP: &str = "Unused tokens of the active packs, minus any overdraft. Amber below 20% of the total, \
+                                  red at an alert threshold or within 30 days of run-out.";
+pub const USED_HELP: &str = "Tokens the active packs have paid for so far, plus any overdraft.";
+
 #[component]
 pub fn SummaryPage() -> impl IntoView {
     let team = use_param("team");
@@ -81,10 +86,9 @@ fn Today(s: SummaryView) -> impl IntoView {
                 <div class="kpis">
                     <Kpi name="tokens-available" label="Tokens available" value=b.available tone
                         note={balance_note(b, s.outlook)}
-                        help="Unused tokens of the active packs, minus any overdraft. Amber below 20% of the total, red at an alert threshold or within 30 days of run-out."/>
+                        help=AVAILABLE_HELP/>
                     <RunOutKpis outlook=s.outlook/>
-                    <Kpi name="tokens-used-active" label="Used from active packs" value=b.used
-                        help="Tokens the active packs have paid for so far, plus any overdraft."/>
+                    <Kpi name="tokens-used-active" label="Used from active packs" value=b.used help=USED_HELP/>
                     <Kpi name="tokens-total" label="Total in active packs" value=b.total
                         help="Tokens of the packs that have not expired: available plus used."/>
                     <Kpi name="tokens-today" label="Used today" value=s.tokens_today
