@@ -24,6 +24,11 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedDatabaseUrl(String),
+    #[error(
+        "the database was upgraded by a newer Tokenboard (it holds migration {0}, unknown to this release); \
+         run that release or a newer one, or restore a backup made before the upgrade"
+    )]
+    NewerDatabase(i64),
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
     #[error("excel writer: {0}")]

@@ -14,6 +14,7 @@ pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 12 * 60;
 pub const DEFAULT_SESSION_MAX_DAYS: i64 = 14;
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 15;
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 
 #[derive(Clone)]
 pub struct Config {
@@ -57,6 +58,17 @@ pub struct Config {
     /// `TOKENBOARD_HEADER_TIMEOUT_SECS`: longest time a connection may take
     /// to send a request's headers, and stay idle between requests.
     pub header_timeout: Duration,
+    /// `TOKENBOARD_METRICS_TOKEN`: a bearer token that opens `/metrics` to
+    /// callers other than this machine (without it, only loopback callers
+    /// that no proxy forwarded may read it).
+    pub metrics_token: Option<String>,
+    /// `TOKENBOARD_SHUTDOWN_GRACE_SECS` (default 30): on SIGTERM or Ctrl-C,
+    /// how long requests, downloads and export jobs under way may take to
+    /// finish before the process exits.
+    pub shutdown_grace: Duration,
+    /// `TOKENBOARD_LOG_FORMAT`: `json` for one JSON object per log line
+    /// (with the request id); anything else, text.
+    pub log_json: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +106,12 @@ fn seconds(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
     }
 }
 
+/// Whether `TOKENBOARD_LOG_FORMAT` asks for JSON log lines (read before the
+/// rest of the configuration: the logger starts first).
+pub fn log_json() -> bool {
+    var("TOKENBOARD_LOG_FORMAT", "text").trim().eq_ignore_ascii_case("json")
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Ok(Config {
@@ -124,6 +142,9 @@ impl Config {
             )),
             request_timeout: seconds("TOKENBOARD_REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT_SECS)?,
             header_timeout: seconds("TOKENBOARD_HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT_SECS)?,
+            metrics_token: std::env::var("TOKENBOARD_METRICS_TOKEN").ok().filter(|v| !v.trim().is_empty()),
+            shutdown_grace: seconds("TOKENBOARD_SHUTDOWN_GRACE_SECS", DEFAULT_SHUTDOWN_GRACE_SECS)?,
+            log_json: log_json(),
         })
     }
 
@@ -239,6 +260,9 @@ impl fmt::Debug for Config {
             .field("webhook_policy", &self.webhook_policy)
             .field("request_timeout", &self.request_timeout)
             .field("header_timeout", &self.header_timeout)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("log_json", &self.log_json)
             .finish()
     }
 }
@@ -275,9 +299,12 @@ mod tests {
             webhook_policy: Default::default(),
             request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
             header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+            metrics_token: Some("m3trics".into()),
+            shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECS),
+            log_json: false,
         };
         let shown = format!("{config:?}");
-        for secret in ["s3cret", "q5ecret", "hush-hush", "m41lpass"] {
+        for secret in ["s3cret", "q5ecret", "hush-hush", "m41lpass", "m3trics"] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }

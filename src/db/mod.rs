@@ -21,6 +21,22 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::error::{Error, Result};
 
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A migration `migrate` would apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingMigration {
+    pub version: i64,
+    pub description: String,
+}
+
+/// How long a SQLite writer waits for the database's one write lock before
+/// it fails with "database is locked". A writer waits for the longest write
+/// rather than fail: a 64 MB upload holds the lock for about 20 seconds
+/// (readers never wait: WAL).
+pub const WRITE_LOCK_WAIT: Duration = Duration::from_secs(300);
+
 /// The database: one connection pool per process (shared by all clones).
 /// It holds no state of the layers above; what they cache per database they
 /// key by [`Db::identity`].
@@ -95,7 +111,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(WRITE_LOCK_WAIT);
             create_private_database_file(options.get_filename())?;
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
             Ok(Db::new(Pool::Sqlite(pool)))
@@ -108,17 +124,68 @@ impl Db {
         }
     }
 
+    /// Applies the migrations this release has and the database lacks, each
+    /// in its own transaction (both backends run DDL transactionally), in
+    /// order. Migrations are forward-only. A database that a newer release
+    /// has migrated is refused, untouched.
     pub async fn migrate(&self) -> Result<()> {
+        self.refuse_newer().await?;
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
 
-    /// Opens a transaction that writes and must not interleave with another
-    /// writer: SQLite takes its write lock at once (`BEGIN IMMEDIATE`: no
-    /// read-then-upgrade deadlock); PostgreSQL locks rows with [`Db::for_update`].
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// The versions of the migrations applied to the database (none before
+    /// the first `migrate`).
+    async fn applied_migrations(&self) -> Result<Vec<i64>> {
+        let exists = match &self.pool {
+            Pool::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Pool::Postgres(_) => "SELECT COUNT(*) FROM pg_tables WHERE tablename = '_sqlx_migrations'",
+        };
+        let tables: i64 = on_db!(self, |pool| sqlx::query_scalar(exists).fetch_one(pool).await?);
+        if tables == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+        Ok(on_db!(self, |pool| sqlx::query_scalar(sql).fetch_all(pool).await?))
+    }
+
+    /// What `migrate` would apply: this release's migrations the database
+    /// lacks, in order (`tokenboard migrate --check`, `/readyz`).
+    pub async fn pending_migrations(&self) -> Result<Vec<PendingMigration>> {
+        let applied = self.applied_migrations().await?;
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .map(|m| PendingMigration { version: m.version, description: m.description.to_string() })
+            .collect())
+    }
+
+    /// Fails when the database holds a migration this release does not know:
+    /// a newer release migrated it, and this one would misread its data.
+    async fn refuse_newer(&self) -> Result<()> {
+        let known: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
+        match self.applied_migrations().await?.into_iter().find(|v| !known.contains(v)) {
+            Some(version) => Err(Error::NewerDatabase(version)),
+            None => Ok(()),
+        }
+    }
+
+    /// How every transaction that writes begins: SQLite takes its write lock
+    /// at once (`BEGIN IMMEDIATE`), waiting up to [`WRITE_LOCK_WAIT`] for it,
+    /// so a transaction that reads first never fails on upgrading a stale
+    /// snapshot ("database is locked"); PostgreSQL locks rows with
+    /// [`Db::for_update`].
     pub(crate) fn begin_write(&self) -> &'static str {
         match &self.pool {
             Pool::Sqlite(_) => "BEGIN IMMEDIATE",
@@ -135,6 +202,29 @@ impl Db {
         }
     }
 
+    /// Writes a consistent copy of the SQLite database to `path` (which must
+    /// not exist) while the server reads and writes: `VACUUM INTO` copies one
+    /// snapshot, so a write under way is in the copy whole or not at all.
+    /// PostgreSQL has its own tools for this (`pg_dump`).
+    pub async fn copy_into(&self, path: &std::path::Path) -> Result<()> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Err(Error::Invalid(
+                "this command backs up SQLite databases; back up PostgreSQL with pg_dump \
+                 (pg_dump --format=custom), and the data directory's secret with it"
+                    .into(),
+            ));
+        };
+        let target = path.to_str().ok_or_else(|| Error::Invalid(format!("{} is not UTF-8", path.display())))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers a query (`/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        on_db!(self, |pool| sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(pool).await?);
+        Ok(())
+    }
+
     pub fn backend(&self) -> &'static str {
         match &self.pool {
             Pool::Sqlite(_) => "sqlite",
@@ -145,6 +235,13 @@ impl Db {
     pub async fn close(&self) {
         on_db!(self, |pool| pool.close().await)
     }
+}
+
+/// The file of a `sqlite://` URL (`None` for PostgreSQL or in memory).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).ok().filter(|_| url.starts_with("sqlite:"))?;
+    let path = options.get_filename();
+    (!path.as_os_str().is_empty() && !path.to_string_lossy().starts_with(':')).then(|| path.to_owned())
 }
 
 /// Creates a missing SQLite file (and directory) owner-only before SQLite

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::db::{Db, on_db};
+use crate::db::{Db, Pool, on_db};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,22 +76,39 @@ pub async fn ensure_product(db: &Db, name: &str, kind: ProductKind) -> Result<(i
     // The catalogue is shared by every team: one long name slows them all.
     crate::domain::values::check_text("product name", name, crate::domain::values::MAX_PRODUCT_CHARS)
         .map_err(Error::Invalid)?;
-    let known: Vec<(i64, String)> =
-        on_db!(db, |pool| sqlx::query_as("SELECT id, name FROM products").fetch_all(pool).await?);
     let key = name_key(name);
-    if let Some((id, _)) = known.iter().find(|(_, known)| name_key(known) == key) {
-        return Ok((*id, false));
-    }
-    let taken: Vec<String> = on_db!(db, |pool| sqlx::query_scalar("SELECT slug FROM products").fetch_all(pool).await?);
-    let slug = unique_slug(name, |s| taken.iter().any(|t| t == s));
     let insert = "INSERT INTO products (slug, name, kind) VALUES ($1, $2, $3) RETURNING id";
-    let id = on_db!(db, |pool| sqlx::query_scalar::<_, i64>(insert)
-        .bind(&slug)
-        .bind(name)
-        .bind(kind.as_str())
-        .fetch_one(pool)
-        .await?);
-    Ok((id, true))
+    let found = on_db!(db, |pool| {
+        let mut tx = pool.begin_with(db.begin_write()).await?;
+        if let Some(lock) = lock_catalogue(db) {
+            sqlx::query(lock).execute(&mut *tx).await?;
+        }
+        let known: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, name, slug FROM products").fetch_all(&mut *tx).await?;
+        match known.iter().find(|(_, known, _)| name_key(known) == key) {
+            Some((id, _, _)) => (*id, false),
+            None => {
+                let slug = unique_slug(name, |s| known.iter().any(|(_, _, taken)| taken == s));
+                let id: i64 =
+                    sqlx::query_scalar(insert).bind(&slug).bind(name).bind(kind.as_str()).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                (id, true)
+            }
+        }
+    });
+    Ok(found)
+}
+
+/// The statement that makes additions to the shared catalogue (products and
+/// their versions) take turns on PostgreSQL — two teams' imports naming the
+/// same new product at once would otherwise both insert it, and one fail on
+/// the unique name. `None` on SQLite, whose write transaction already
+/// excludes every other writer. Taken after a team's lock, never before it.
+pub(crate) fn lock_catalogue(db: &Db) -> Option<&'static str> {
+    match db.pool() {
+        Pool::Postgres(_) => Some("SELECT pg_advisory_xact_lock(7305001)"),
+        Pool::Sqlite(_) => None,
+    }
 }
 
 pub async fn set_rate(db: &Db, product_id: i64, effective_from: NaiveDate, tokens_per_day: i64) -> Result<()> {

@@ -130,7 +130,7 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
     let row_locks = matches!(db.pool(), crate::db::Pool::Postgres(_));
     let detail = audit_detail(&file_name, new.params);
     let id = on_db!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
         if row_locks {
             sqlx::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE").bind(new.team.id).execute(&mut *tx).await?;
             if let Some(admin_id) = new.actor.admin_id() {
@@ -310,6 +310,25 @@ pub async fn mark_attempt_failed(db: &Db, id: i64, attempt: i64, error: &str, no
         .execute(pool)
         .await?
         .rows_affected());
+    Ok(())
+}
+
+/// How many exports there are in each status (every status, zeros too).
+pub async fn count_by_status(db: &Db) -> Result<Vec<(ExportStatus, i64)>> {
+    let sql = "SELECT status, COUNT(*) FROM exports GROUP BY status";
+    let counts: Vec<(String, i64)> = on_db!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
+    Ok([ExportStatus::Queued, ExportStatus::Running, ExportStatus::Done, ExportStatus::Failed]
+        .into_iter()
+        .map(|status| (status, counts.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n)))
+        .collect())
+}
+
+/// Puts attempt `attempt` of export `id` back in the queue (a shutdown that
+/// could not wait for it); the next attempt writes it from the start.
+pub async fn requeue(db: &Db, id: i64, attempt: i64) -> Result<()> {
+    let sql =
+        "UPDATE exports SET status = 'queued', rows_written = 0 WHERE id = $1 AND attempts = $2 AND status = 'running'";
+    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(attempt).execute(pool).await?.rows_affected());
     Ok(())
 }
 

@@ -360,6 +360,24 @@ pub async fn purge_named(db: &Db, files: &ExportFiles, team_id: Option<i64>) -> 
     Ok(purged)
 }
 
+/// Marks failed the finished exports whose file is not in `files` (a backup
+/// restored without its export files); returns how many.
+pub async fn fail_missing_files(db: &Db, files: &ExportFiles) -> Result<u64> {
+    let done: Vec<(i64, String)> =
+        crate::db::on_db!(db, |pool| sqlx::query_as("SELECT id, format FROM exports WHERE status = 'done'")
+            .fetch_all(pool)
+            .await?);
+    let mut failed = 0;
+    for (id, format) in done {
+        let Some(format) = ExportFormat::parse(&format) else { continue };
+        if !files.path(id, format).is_file() {
+            history::mark_failed(db, id, "the file was not restored with the backup", Utc::now()).await?;
+            failed += 1;
+        }
+    }
+    Ok(failed)
+}
+
 /// Whether an export's file may be served: done, and the file is there.
 pub fn servable(ctx: &ExportContext, record: &ExportRecord) -> Option<PathBuf> {
     let path = ctx.files.path(record.id, record.format);

@@ -11,8 +11,25 @@ use crate::db::{Db, on_db};
 #[cfg(feature = "ssr")]
 use crate::error::Result;
 
-/// Delivery attempts before a mail is left alone.
-pub const MAX_ATTEMPTS: i64 = 5;
+/// How long an undelivered mail is tried again before it is given up: a
+/// day of SMTP trouble (a mail server's maintenance, a full disk, a
+/// rejected relay being fixed) loses nothing.
+pub const RETRY_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+/// The wait after the `attempts`-th failed delivery: 30 seconds, doubling
+/// up to an hour (about 30 attempts in [`RETRY_FOR`]).
+pub fn retry_delay(attempts: i64) -> chrono::Duration {
+    let doublings = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    chrono::Duration::seconds(30 * 2i64.pow(doublings)).min(chrono::Duration::hours(1))
+}
+
+/// The `Message-ID` of outbox mail `id`, the same at every attempt, so a mail
+/// sent again after a crash (the server accepted it, the process died before
+/// marking it) is recognisable as the same message by mail servers and
+/// clients.
+pub fn message_id(id: i64, created_at: DateTime<Utc>, domain: &str) -> String {
+    format!("<tokenboard.{id}.{}@{domain}>", created_at.timestamp_millis())
+}
 
 /// Recipients one mail (a schedule's, a team's alerts) may have.
 pub const MAX_RECIPIENTS: usize = 20;
@@ -68,11 +85,13 @@ pub struct OutboxMail {
     pub sent_at: Option<DateTime<Utc>>,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// Set when it was given up after [`RETRY_FOR`].
+    pub given_up_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(feature = "ssr")]
-const SELECT: &str =
-    "SELECT id, team_id, recipients, subject, body, created_at, sent_at, attempts, last_error FROM mail_outbox";
+const SELECT: &str = "SELECT id, team_id, recipients, subject, body, created_at, sent_at, attempts, last_error,
+    given_up_at FROM mail_outbox";
 
 /// Binds, in order: team id, recipients (comma-separated), subject, body,
 /// time, and the credential inside the body, if any (see [`for_teams`]).
@@ -110,11 +129,15 @@ pub async fn enqueue(
         .await?))
 }
 
-/// Mails not yet delivered and not given up, oldest first.
+/// Mails due for a delivery attempt at `now` (not delivered, not given up,
+/// past their retry delay), oldest first.
 #[cfg(feature = "ssr")]
-pub async fn unsent(db: &Db, limit: i64) -> Result<Vec<OutboxMail>> {
-    let sql = format!("{SELECT} WHERE sent_at IS NULL AND attempts < $1 ORDER BY id LIMIT $2");
-    Ok(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(&sql).bind(MAX_ATTEMPTS).bind(limit).fetch_all(pool).await?))
+pub async fn unsent(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxMail>> {
+    let sql = format!(
+        "{SELECT} WHERE sent_at IS NULL AND given_up_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+         ORDER BY id LIMIT $2"
+    );
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, OutboxMail>(&sql).bind(now).bind(limit).fetch_all(pool).await?))
 }
 
 #[cfg(feature = "ssr")]
@@ -127,10 +150,24 @@ pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
+/// Records a failed delivery of `mail` at `now`: it is tried again after
+/// [`retry_delay`], or given up once it has waited [`RETRY_FOR`].
 #[cfg(feature = "ssr")]
-pub async fn mark_failed_attempt(db: &Db, id: i64, error: &str) -> Result<()> {
-    let sql = "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1";
-    on_db!(db, |pool| sqlx::query(sql).bind(id).bind(error).execute(pool).await?.rows_affected());
+pub async fn mark_failed_attempt(db: &Db, mail: &OutboxMail, error: &str, now: DateTime<Utc>) -> Result<()> {
+    let attempts = mail.attempts + 1;
+    let (next_attempt, given_up) =
+        if now - mail.created_at >= RETRY_FOR { (None, Some(now)) } else { (Some(now + retry_delay(attempts)), None) };
+    let sql =
+        "UPDATE mail_outbox SET attempts = $2, last_error = $3, next_attempt_at = $4, given_up_at = $5 WHERE id = $1";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(mail.id)
+        .bind(attempts)
+        .bind(error)
+        .bind(next_attempt)
+        .bind(given_up)
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
@@ -144,7 +181,7 @@ pub async fn for_teams(db: &Db, team_ids: &[i64], show_secrets: &[i64]) -> Resul
     let shown = "UPDATE mail_outbox SET secret_shown = TRUE WHERE team_id = $1 AND secret IS NOT NULL";
     let sql = "SELECT id, team_id, recipients, subject,
                       CASE WHEN secret IS NULL OR $2 THEN body ELSE REPLACE(body, secret, $3) END AS body,
-                      created_at, sent_at, attempts, last_error
+                      created_at, sent_at, attempts, last_error, given_up_at
                FROM mail_outbox WHERE team_id = $1 ORDER BY id DESC LIMIT 200";
     let mut mails = Vec::new();
     for team_id in team_ids {
@@ -167,6 +204,21 @@ pub async fn for_teams(db: &Db, team_ids: &[i64], show_secrets: &[i64]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_and_span_the_day() {
+        assert_eq!(retry_delay(1), chrono::Duration::seconds(30));
+        assert_eq!(retry_delay(2), chrono::Duration::seconds(60));
+        assert_eq!(retry_delay(8), chrono::Duration::hours(1));
+        assert_eq!(retry_delay(500), chrono::Duration::hours(1));
+        // The attempts a day of trouble gets: enough, and not a flood.
+        let (mut waited, mut attempts) = (chrono::Duration::zero(), 0);
+        while waited < RETRY_FOR {
+            attempts += 1;
+            waited += retry_delay(attempts);
+        }
+        assert!((25..=35).contains(&attempts), "{attempts}");
+    }
 
     #[test]
     fn addresses_refuse_control_characters_and_length() {

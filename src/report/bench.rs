@@ -78,6 +78,17 @@ const NAIVE_PRODUCT: &str = "SELECT product_version, SUM(tokens), COUNT(DISTINCT
 
 /// The time of the first user report, which builds the team's usage index
 /// (what the first view after an import pays).
+/// A user (id and e-mail) and a product slug of the team, for the load
+/// bench's detail pages and its import.
+pub async fn load_targets(db: &Db, team_id: i64) -> Result<(i64, String, String)> {
+    let user = "SELECT id, email FROM team_users WHERE team_id = $1 ORDER BY id LIMIT 1";
+    let (id, email): (i64, String) = on_db!(db, |pool| sqlx::query_as(user).bind(team_id).fetch_one(pool).await?);
+    let product = "SELECT p.slug FROM products p WHERE EXISTS
+        (SELECT 1 FROM usage_charges c WHERE c.team_id = $1 AND c.product_id = p.id) ORDER BY p.id LIMIT 1";
+    let slug: String = on_db!(db, |pool| sqlx::query_scalar(product).bind(team_id).fetch_one(pool).await?);
+    Ok((id, email, slug))
+}
+
 pub async fn first_view(db: &Db, team: &Team, end: NaiveDate) -> Result<Duration> {
     let range = RangeQuery::preset(crate::domain::range::RangePreset::Days30)
         .resolve(end)

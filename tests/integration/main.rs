@@ -2,10 +2,14 @@
 //! runs its database tests on SQLite and on PostgreSQL (`db_tests!`).
 
 mod accounts;
+mod concurrency;
 mod domain;
 mod exports;
+mod fuzz;
 mod imports;
+mod operations;
 mod packs;
 mod reports;
 mod schema;
 mod settings;
+mod upgrade;

@@ -35,10 +35,16 @@ fn OutboxView(screen: OutboxScreen) -> impl IntoView {
         .mails
         .into_iter()
         .map(|OutboxEntry { team, mail }| {
-            let status = match (&mail.sent_at, &mail.last_error) {
-                (Some(at), _) => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
-                (None, Some(error)) => format!("not sent ({} attempts): {error}", mail.attempts),
-                (None, None) => "waiting".into(),
+            let status = match (&mail.sent_at, &mail.given_up_at, &mail.last_error) {
+                (Some(at), _, _) => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
+                (None, Some(at), error) => format!(
+                    "given up {} after {} attempts: {}",
+                    at.format("%Y-%m-%d %H:%M UTC"),
+                    mail.attempts,
+                    error.as_deref().unwrap_or("")
+                ),
+                (None, None, Some(error)) => format!("not sent yet ({} attempts, trying again): {error}", mail.attempts),
+                (None, None, None) => "waiting".into(),
             };
             view! {
                 <article class="mail" data-key=mail.id.to_string()>

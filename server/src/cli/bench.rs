@@ -48,6 +48,9 @@ pub(super) async fn run(args: BenchArgs) -> Result<()> {
             teams::team(&db, "design-team").await?
         }
     };
+    if args.load {
+        return super::load::run(&db, &team, &url, &args.clients, args.seconds).await;
+    }
     if !args.exports_only {
         bench_views(&db, &team, &args).await?;
     }

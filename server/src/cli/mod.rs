@@ -2,9 +2,11 @@
 //! admin, rollups, bench. Here: the clap definitions and the dispatch; each
 //! command group runs in its own module, which may import the core and `http`.
 
+mod backup;
 mod bench;
 mod demo;
 mod imports;
+mod load;
 mod manage;
 mod packs;
 mod serve;
@@ -29,8 +31,13 @@ pub struct Cli {
 enum Command {
     /// Serve the web app (TOKENBOARD_ADDR, default 127.0.0.1:3000).
     Serve,
-    /// Create or upgrade the database schema.
-    Migrate,
+    /// Create or upgrade the database schema (each migration in a transaction).
+    Migrate(MigrateArgs),
+    /// Write a consistent copy of a SQLite database, its secret and
+    /// (optionally) the export files into one archive, while the server runs.
+    Backup(BackupArgs),
+    /// Restore a backup archive into an empty database and data directory.
+    Restore(RestoreArgs),
     /// Generate the deterministic demo organisation.
     Demo(DemoArgs),
     /// Manage teams.
@@ -59,6 +66,28 @@ enum Command {
     Rollups(RollupsCommand),
     /// Time every report view on the reference team against naive SQL (DESIGN §7).
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    /// Only say which migrations would run (exit status 1 when some would).
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The archive to write (`.tar.gz`); refused when it exists.
+    file: PathBuf,
+    /// Also the export files of the last 14 days.
+    #[arg(long)]
+    with_exports: bool,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// An archive written by `tokenboard backup`.
+    file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +122,16 @@ struct BenchArgs {
     /// Time only the exports (skip the views).
     #[arg(long)]
     exports_only: bool,
+    /// Drive a real server over HTTP instead: concurrent logged-in clients
+    /// mixing every report view and CSV exports while an API import runs.
+    #[arg(long)]
+    load: bool,
+    /// With --load: the numbers of concurrent clients to measure, in turn.
+    #[arg(long, value_delimiter = ',', default_value = "10,50,200")]
+    clients: Vec<usize>,
+    /// With --load: seconds per number of clients.
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
 }
 
 #[derive(Args)]
@@ -296,11 +335,14 @@ pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::from_env()?;
     match cli.command {
         Command::Serve => serve::serve(config).await,
-        Command::Migrate => {
+        Command::Migrate(MigrateArgs { check: false }) => {
             open_db(&config).await?;
             println!("database is up to date");
             Ok(())
         }
+        Command::Migrate(MigrateArgs { check: true }) => backup::check_migrations(&config).await,
+        Command::Backup(args) => backup::backup(&config, &args.file, args.with_exports).await,
+        Command::Restore(args) => backup::restore(&config, &args.file).await,
         Command::Demo(args) => demo::run(&config, args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Rollups(command) => manage::rollups(&config, command).await,

@@ -31,6 +31,9 @@ enum Level {
     Primary,
     /// A key of the team named in the path.
     ApiKey,
+    /// Whoever runs the server: a loopback caller, or the metrics token —
+    /// no admin's session and no team's key.
+    Operator,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +52,7 @@ impl Caller {
             Level::Admin => matches!(self, Caller::AdminOfOtherTeam | Caller::SecondaryAdmin | Caller::PrimaryAdmin),
             Level::Secondary => matches!(self, Caller::SecondaryAdmin | Caller::PrimaryAdmin),
             Level::Primary => self == Caller::PrimaryAdmin,
-            Level::ApiKey => false,
+            Level::ApiKey | Level::Operator => false,
         }
     }
 }
@@ -70,7 +73,8 @@ fn page_level(path: &str) -> Level {
 
 fn plain_level(path: &str) -> Level {
     match path {
-        "/login" | "/logout" | "/logout/everywhere" | "/set-password" => Level::Public,
+        "/login" | "/logout" | "/logout/everywhere" | "/set-password" | "/healthz" | "/readyz" => Level::Public,
+        "/metrics" => Level::Operator,
         // Any logged-in admin, for their own account only.
         "/account/password" => Level::Admin,
         "/api/v1/teams/{team}/usage" => Level::ApiKey,

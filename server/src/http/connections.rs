@@ -22,12 +22,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets the
-/// requests under way finish.
+/// Serves `app` on `listener` until `shutdown` completes, then stops
+/// accepting and lets the requests under way (a download's body too) finish
+/// for up to `grace`; connections still open then are cut.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_timeout: Duration,
+    grace: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -60,7 +62,12 @@ pub async fn serve(
         });
     }
     drop((listener, open_rx));
-    open_tx.closed().await;
+    if tokio::time::timeout(grace, open_tx.closed()).await.is_err() {
+        tracing::warn!(
+            open = open_tx.receiver_count(),
+            "shutdown: connections still open after the grace period were cut"
+        );
+    }
     Ok(())
 }
 

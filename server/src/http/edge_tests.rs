@@ -479,9 +479,15 @@ async fn half_open_and_idle_connections_are_closed() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(super::connections::serve(listener, app, Duration::from_secs(1), async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(super::connections::serve(
+        listener,
+        app,
+        Duration::from_secs(1),
+        Duration::from_secs(30),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
 
     let mut silent = tokio::net::TcpStream::connect(address).await.unwrap();
     let mut half = tokio::net::TcpStream::connect(address).await.unwrap();

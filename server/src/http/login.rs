@@ -61,6 +61,7 @@ pub async fn login(
         Ok(Ok(reservation)) => reservation,
         Ok(Err(limited)) => {
             tracing::warn!(?limited, "login refused by the rate limit");
+            metrics::counter!("tokenboard_login_failures_total", "reason" => "rate_limited").increment(1);
             return Redirect::to(&login_url(&next, Some("locked"))).into_response();
         }
         Err(e) => return server_error(e),
@@ -71,6 +72,7 @@ pub async fn login(
     };
     let Some(admin) = admin else {
         tracing::info!("failed login");
+        metrics::counter!("tokenboard_login_failures_total", "reason" => "credentials").increment(1);
         let failed = async {
             // The reservation stays counted: that is the failure.
             login_limits::forget_old(&state.db, now).await?;

@@ -10,6 +10,7 @@ mod error;
 pub mod exports;
 mod headers;
 mod login;
+pub mod ops;
 mod spool;
 mod uploads;
 mod usage_api;
@@ -85,6 +86,15 @@ pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<A
         ),
         ("/teams/{team}/export/{file}", get(exports::one_click)),
         ("/teams/{team}/exports/{id}/download", get(exports::download)),
+        ("/healthz", get(ops::healthz)),
+        ("/readyz", get(ops::readyz)),
+        (
+            "/metrics",
+            get(ops::metrics).layer(Extension(ops::MetricsAccess {
+                token: config.metrics_token.clone(),
+                trusted_proxy_header: config.trusted_proxy_header.clone(),
+            })),
+        ),
     ]
 }
 
@@ -97,7 +107,15 @@ pub(crate) fn page_routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The router of a process whose usage indexes are warm (tests).
+#[cfg(test)]
 pub fn router(state: AppState, config: &Config) -> Router {
+    router_with(state, config, ops::Warmth::warm())
+}
+
+/// The router; `/readyz` says ready once `warmth` is set.
+pub fn router_with(state: AppState, config: &Config, warmth: ops::Warmth) -> Router {
+    ops::prometheus();
     let routes = page_routes();
     let options = state.leptos_options.clone();
     let security_headers = headers::SecurityHeaders { https: config.secure_cookies };
@@ -110,6 +128,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn(ops::record_request))
+        .layer(Extension(warmth))
         .layer(axum::middleware::from_fn_with_state(
             cross_origin::CrossOriginProtection::new(config),
             cross_origin::protect,
@@ -148,6 +168,8 @@ mod error_tests;
 mod escaping_tests;
 #[cfg(test)]
 mod login_limit_tests;
+#[cfg(test)]
+mod ops_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
         webhook_policy: Default::default(),
         request_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_REQUEST_TIMEOUT_SECS),
         header_timeout: std::time::Duration::from_secs(crate::config::DEFAULT_HEADER_TIMEOUT_SECS),
+        metrics_token: None,
+        shutdown_grace: std::time::Duration::from_secs(crate::config::DEFAULT_SHUTDOWN_GRACE_SECS),
+        log_json: false,
     }
 }
 

@@ -94,7 +94,7 @@ fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
     builder.body(Body::empty()).unwrap()
 }
 
-async fn demo_team(db: &Db) -> teams::Team {
+pub(crate) async fn demo_team(db: &Db) -> teams::Team {
     let end = chrono::Utc::now().date_naive();
     demo::generate(db, &DemoOptions { teams: 1, users: 60, products: 6, days: 120, seed: 3, end_date: end })
         .await
@@ -114,7 +114,7 @@ pub(crate) async fn admin_of(db: &Db, team: &teams::Team, email: &str, role: Rol
     (Actor::Admin { id: admin.id, email: admin.email }, cookie)
 }
 
-fn weekly(recipients: &str, start_on: chrono::NaiveDate) -> ValidSchedule {
+pub(crate) fn weekly(recipients: &str, start_on: chrono::NaiveDate) -> ValidSchedule {
     let input = ScheduleInput {
         report: "token-usage".into(),
         format: "csv".into(),

@@ -89,6 +89,8 @@ impl WebhookSender {
                 tracing::warn!(event = event.id, error = %e, "webhook not delivered");
             }
             sent += usize::from(result.is_ok());
+            let outcome = if result.is_ok() { "delivered" } else { "failed" };
+            metrics::counter!("tokenboard_webhook_deliveries_total", "outcome" => outcome).increment(1);
             alerts::mark_webhook(db, event.id, result, Utc::now()).await?;
         }
         Ok(sent)

@@ -140,6 +140,29 @@ async fn import_usage<R: Read + Seek + Send>(
     request: &ImportRequest,
     progress: &mut (dyn FnMut(ImportProgress) + Send),
 ) -> Result<ImportOutcome, ImportError> {
+    let started = std::time::Instant::now();
+    let imported = import_unmeasured(db, team, open, request, progress).await;
+    let outcome = match &imported {
+        Ok(outcome) => {
+            metrics::counter!("tokenboard_import_rows_total").increment(outcome.rows);
+            "done"
+        }
+        Err(ImportError::Rejected(..)) => "rejected",
+        Err(ImportError::Database(_)) => "failed",
+    };
+    metrics::counter!("tokenboard_imports_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("tokenboard_import_duration_seconds", "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    imported
+}
+
+async fn import_unmeasured<R: Read + Seek + Send>(
+    db: &Db,
+    team: &Team,
+    open: impl Fn() -> Result<R, Error>,
+    request: &ImportRequest,
+    progress: &mut (dyn FnMut(ImportProgress) + Send),
+) -> Result<ImportOutcome, ImportError> {
     let draft = history::ImportRecordDraft {
         created_at: Utc::now(),
         source: request.source,

@@ -4,6 +4,7 @@
 //! found within its first rows; date cells as dates). CSV streams from its
 //! reader; a workbook sheet is read whole, as calamine does.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Seek};
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
@@ -27,11 +28,65 @@ pub(super) fn is_xlsx(first_bytes: &[u8]) -> bool {
     first_bytes.starts_with(b"PK\x03\x04")
 }
 
+/// Counts the lines of what the CSV reader reads, so a record's line comes
+/// from its byte offset. (The csv crate's own line numbers are one short
+/// after every `\r\n`: it takes a record's position at the `\n` ending the
+/// line before, or at the first blank line before it, so a Windows file's
+/// errors named the wrong lines.)
+pub(super) struct LineCounter<R> {
+    inner: R,
+    read: u64,
+    /// The line being read, and whether its first character is still to come.
+    line: u64,
+    at_line_start: bool,
+    /// (offset, line) of the first character of each line that has one
+    /// (blank lines have none), not yet passed by a query.
+    line_starts: VecDeque<(u64, u64)>,
+}
+
+impl<R> LineCounter<R> {
+    fn new(inner: R) -> LineCounter<R> {
+        LineCounter { inner, read: 0, line: 1, at_line_start: true, line_starts: VecDeque::new() }
+    }
+
+    /// The line of the record the reader says starts at `byte`: the first
+    /// line with a character at or after it (between the two lie only line
+    /// ends). Queries come in file order.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while self.line_starts.front().is_some_and(|&(at, _)| at < byte) {
+            self.line_starts.pop_front();
+        }
+        self.line_starts.front().map_or(self.line, |&(_, line)| line)
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &byte) in buf[..n].iter().enumerate() {
+            match byte {
+                b'\n' => {
+                    self.line += 1;
+                    self.at_line_start = true;
+                }
+                b'\r' => {}
+                _ if self.at_line_start => {
+                    self.line_starts.push_back((self.read + i as u64, self.line));
+                    self.at_line_start = false;
+                }
+                _ => {}
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// Where the rows of a file come from.
 pub(super) enum Records<R: Read> {
     /// `skipped`: the `#` lines (and their bytes) before the header, which
     /// the reader never saw; its line numbers are shifted back by them.
-    Csv { reader: csv::Reader<BufReader<R>>, skipped_lines: u64, skipped_bytes: u64 },
+    Csv { reader: csv::Reader<LineCounter<BufReader<R>>>, skipped_lines: u64, skipped_bytes: u64 },
     /// A sheet's rows below its header, read whole (cells past
     /// [`MAX_SHEET_COLUMNS`] dropped); `next` indexes `rows`.
     Sheet { rows: Vec<Vec<Data>>, next: usize, first_row: u64 },
@@ -62,8 +117,11 @@ impl<R: Read + Seek> Records<R> {
             skipped_bytes += input.read_until(b'\n', &mut line).map_err(|e| unreadable(skipped_lines + 1, &e))? as u64;
             skipped_lines += 1;
         }
-        let reader =
-            csv::ReaderBuilder::new().has_headers(false).flexible(false).delimiter(delimiter).from_reader(input);
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(false)
+            .delimiter(delimiter)
+            .from_reader(LineCounter::new(input));
         let mut records = Records::Csv { reader, skipped_lines, skipped_bytes };
         match records.next_record() {
             None => Err(LineError { line: 1, message: "the file is empty: expected a header row".into() }),
@@ -90,7 +148,8 @@ impl<R: Read> Records<R> {
                 match reader.read_byte_record(&mut record) {
                     Ok(false) => None,
                     Ok(true) => {
-                        let line = record.position().map_or(0, |p| p.line()) + *skipped_lines;
+                        let byte = record.position().map_or(0, |p| p.byte());
+                        let line = reader.get_mut().line_at(byte) + *skipped_lines;
                         let fields = record
                             .iter()
                             .map(|f| std::str::from_utf8(f).map(|s| s.trim().to_owned()).map_err(|_| ()))
@@ -99,6 +158,9 @@ impl<R: Read> Records<R> {
                     }
                     Err(e) => {
                         let mut error = csv_error(&e);
+                        if let Some(position) = e.position() {
+                            error.line = reader.get_mut().line_at(position.byte());
+                        }
                         error.line += *skipped_lines;
                         Some(Err(error))
                     }
@@ -242,5 +304,24 @@ mod tests {
         assert_eq!(delimiter_of(b"Email,Product,Day used,Tokens"), b',');
         assert_eq!(delimiter_of(b"\"a;b;c\",Product,Day,Tokens"), b',', "quoted semicolons do not count");
         assert_eq!(first_line(b"# exported\nEmail;Tokens\n"), b"Email;Tokens");
+    }
+
+    fn lines_of(file: &str) -> Vec<u64> {
+        let (mut records, header) = Records::open(std::io::Cursor::new(file.as_bytes()), |_| true).unwrap();
+        let mut lines = vec![header.line];
+        while let Some(record) = records.next_record() {
+            lines.push(record.map_or_else(|e| e.line, |r| r.line));
+        }
+        lines
+    }
+
+    /// Found by the import's property test: the csv crate names the line
+    /// before for every record after a `\r\n`.
+    #[test]
+    fn records_keep_their_lines_whatever_ends_them() {
+        assert_eq!(lines_of("Email,Tokens\na,1\nb,2\n"), [1, 2, 3]);
+        assert_eq!(lines_of("Email,Tokens\r\na,1\r\nb,2\r\n"), [1, 2, 3]);
+        assert_eq!(lines_of("Email,Tokens\r\n\r\na,1\r\n\"multi\r\nline\",2\r\nc,3\r\n"), [1, 3, 4, 6]);
+        assert_eq!(lines_of("# about\r\nEmail,Tokens\r\na,1\r\nb\r\n"), [2, 3, 4], "the short row's error too");
     }
 }

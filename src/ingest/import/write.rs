@@ -94,6 +94,45 @@ fn with_join(sql: &str) -> String {
     sql.replace("{CORRECTED}", CORRECTED).replace("{ITS_KEY}", ITS_KEY)
 }
 
+/// The shared catalogue as an import sees it: products by their name key,
+/// the slugs taken, and each product's versions.
+#[derive(Default)]
+struct Catalogue {
+    products: HashMap<unicase::UniCase<String>, i64>,
+    slugs: HashSet<String>,
+    versions: HashMap<i64, HashSet<String>>,
+}
+
+impl Catalogue {
+    /// The ids of the known products among `spellings`.
+    fn products_of<'a>(&self, spellings: &[&'a str]) -> HashMap<&'a str, i64> {
+        spellings.iter().filter_map(|&s| self.products.get(&name_key(s)).map(|&id| (s, id))).collect()
+    }
+
+    /// Whether a row's version needs no new catalogue entry (no version, or
+    /// a version already known of a known product).
+    fn has_version(&self, product_id: Option<&i64>, version: &str) -> bool {
+        version.is_empty() || product_id.and_then(|id| self.versions.get(id)).is_some_and(|v| v.contains(version))
+    }
+}
+
+/// Reads the catalogue into `$catalogue` through `$executor` (the import's
+/// transaction, on either backend).
+macro_rules! catalogue_read {
+    ($catalogue:expr, $executor:expr) => {{
+        let known: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT name, slug, id FROM products").fetch_all($executor).await?;
+        $catalogue.slugs = known.iter().map(|(_, slug, _)| slug.clone()).collect();
+        $catalogue.products = known.into_iter().map(|(name, _, id)| (name_key(&name), id)).collect();
+        let versions: Vec<(i64, String)> =
+            sqlx::query_as("SELECT product_id, version FROM product_versions").fetch_all($executor).await?;
+        $catalogue.versions.clear();
+        for (product_id, version) in versions {
+            $catalogue.versions.entry(product_id).or_default().insert(version);
+        }
+    }};
+}
+
 /// What a merge did, and what it added along the way.
 #[derive(Default)]
 pub(super) struct Written {
@@ -124,7 +163,7 @@ pub(super) async fn write_charges(
     let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
         // one writer anyway): a correction must see the previous import's result.
         sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
@@ -152,12 +191,10 @@ pub(super) async fn write_charges(
                 .into_iter()
                 .collect(),
         };
-        let known: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT name, slug, id FROM products").fetch_all(&mut *tx).await?;
-        let mut slugs: HashSet<String> = known.iter().map(|(_, s, _)| s.clone()).collect();
-        let mut product_ids: HashMap<unicase::UniCase<String>, i64> =
-            known.into_iter().map(|(name, _, id)| (name_key(&name), id)).collect();
-        let mut versions_seen: HashSet<(i64, String)> = HashSet::new();
+        let mut catalogue = Catalogue::default();
+        catalogue_read!(catalogue, &mut *tx);
+        let catalogue_lock = crate::domain::products::lock_catalogue(db);
+        let mut catalogue_locked = false;
 
         loop {
             let rows = source.next_chunk();
@@ -201,39 +238,54 @@ pub(super) async fn write_charges(
             let room = MAX_LISTED_NEW_USERS.saturating_sub(outcome.new_user_emails.len());
             outcome.new_user_emails.extend(new_users.iter().take(room).map(|r| r.email.clone()));
 
-            // Products: match by the one name rule (`name_key`), add the unknown ones;
-            // the chunk's spellings map to their ids once.
-            let mut chunk_products: HashMap<&str, i64> = HashMap::new();
-            for row in &rows {
-                if chunk_products.contains_key(row.product.as_str()) {
+            // Products and versions: matched by the one name rule (`name_key`);
+            // what the shared catalogue lacks is added under its lock, after
+            // reading it again (another team may just have added it).
+            let mut seen_spellings = HashSet::new();
+            let spellings: Vec<&str> =
+                rows.iter().map(|r| r.product.as_str()).filter(|s| seen_spellings.insert(*s)).collect();
+            let mut chunk_products = catalogue.products_of(&spellings);
+            let needs_catalogue = chunk_products.len() < spellings.len()
+                || rows
+                    .iter()
+                    .any(|r| !catalogue.has_version(chunk_products.get(r.product.as_str()), &r.product_version));
+            if needs_catalogue && !catalogue_locked {
+                if let Some(lock) = catalogue_lock {
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                    catalogue_read!(catalogue, &mut *tx);
+                    chunk_products = catalogue.products_of(&spellings);
+                }
+                catalogue_locked = true;
+            }
+            for &spelling in &spellings {
+                if chunk_products.contains_key(spelling) {
                     continue;
                 }
-                let key = name_key(&row.product);
-                if let Some(&id) = product_ids.get(&key) {
-                    chunk_products.insert(row.product.as_str(), id);
+                // Another spelling of a product this chunk just added.
+                if let Some(&id) = catalogue.products.get(&name_key(spelling)) {
+                    chunk_products.insert(spelling, id);
                     continue;
                 }
-                let slug = crate::domain::products::unique_slug(&row.product, |s| slugs.contains(s));
+                let slug = crate::domain::products::unique_slug(spelling, |s| catalogue.slugs.contains(s));
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id",
                 )
                 .bind(&slug)
-                .bind(&row.product)
+                .bind(spelling)
                 .fetch_one(&mut *tx)
                 .await?;
-                slugs.insert(slug);
-                product_ids.insert(key, id);
-                chunk_products.insert(row.product.as_str(), id);
-                outcome.new_products.push(row.product.clone());
+                catalogue.slugs.insert(slug);
+                catalogue.products.insert(name_key(spelling), id);
+                chunk_products.insert(spelling, id);
+                outcome.new_products.push(spelling.to_owned());
             }
-
-            // Versions seen per product.
-            let versions: Vec<(i64, &str)> = rows
+            let mut versions: Vec<(i64, &str)> = rows
                 .iter()
-                .filter(|r| !r.product_version.is_empty())
+                .filter(|r| !catalogue.has_version(chunk_products.get(r.product.as_str()), &r.product_version))
                 .map(|r| (chunk_products[r.product.as_str()], r.product_version.as_str()))
-                .filter(|&(p, v)| versions_seen.insert((p, v.to_owned())))
                 .collect();
+            versions.sort_unstable();
+            versions.dedup();
             for chunk in versions.chunks(INSERT_BATCH) {
                 let mut q = sqlx::QueryBuilder::new("INSERT INTO product_versions (product_id, version) ");
                 q.push_values(chunk, |mut b, (product_id, version)| {
@@ -241,6 +293,9 @@ pub(super) async fn write_charges(
                 });
                 q.push(" ON CONFLICT (product_id, version) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
+            }
+            for (product_id, version) in versions {
+                catalogue.versions.entry(product_id).or_default().insert(version.to_owned());
             }
 
             // Stage, summing the file's rows per key: within the chunk here

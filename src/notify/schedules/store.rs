@@ -160,10 +160,16 @@ pub async fn update(db: &Db, team: &Team, actor: &Actor, id: i64, schedule: &Val
 }
 
 /// Pauses or resumes; a resumed schedule runs next on its first date from
-/// today, without catching up on what it missed, for the admin who resumed it.
+/// today — or from the day after its last run, when it already ran today:
+/// a day's report is sent once — without catching up on what it missed, for
+/// the admin who resumed it.
 pub async fn set_paused(db: &Db, team: &Team, actor: &Actor, id: i64, paused: bool) -> Result<Schedule> {
     let current = get(db, team.id, id).await?;
-    let next = current.cadence.first_on_or_after(current.start_on, team.today());
+    let last_run = "SELECT last_run_on FROM report_schedules WHERE team_id = $1 AND id = $2";
+    let last_run_on: Option<NaiveDate> =
+        on_db!(db, |pool| sqlx::query_scalar(last_run).bind(team.id).bind(id).fetch_one(pool).await?);
+    let first_free_day = last_run_on.map_or(team.today(), |last| team.today().max(last + Days::new(1)));
+    let next = current.cadence.first_on_or_after(current.start_on, first_free_day);
     let owner = if paused { current.owner } else { actor.admin_id() };
     let sql =
         "UPDATE report_schedules SET paused = $3, next_run_on = $4, created_by = $5 WHERE team_id = $1 AND id = $2";
@@ -301,11 +307,12 @@ pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>>
             }
             Err(e) => return Err(e),
         };
-        let sql = "UPDATE report_schedules SET last_export_id = $3 WHERE team_id = $1 AND id = $2";
+        let sql = "UPDATE report_schedules SET last_export_id = $3, last_run_on = $4 WHERE team_id = $1 AND id = $2";
         on_db!(db, |pool| sqlx::query(sql)
             .bind(team.id)
             .bind(schedule.id)
             .bind(record.id)
+            .bind(today)
             .execute(pool)
             .await?
             .rows_affected());
@@ -314,21 +321,80 @@ pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>>
     Ok(queued)
 }
 
-/// Puts the e-mail for a finished scheduled export in the outbox: the
+/// Puts the e-mail for each finished scheduled export not yet mailed in the
+/// outbox (see [`mail_export`]): after the exports of a tick, and after a
+/// restart for exports that finished just before a crash. Returns how many
+/// mails were queued.
+pub async fn mail_finished_exports(db: &Db, base_url: &str) -> Result<usize> {
+    let sql = "SELECT id FROM exports WHERE schedule_id IS NOT NULL AND status IN ('done', 'failed')
+               AND mailed_at IS NULL ORDER BY id";
+    let ids: Vec<i64> = on_db!(db, |pool| sqlx::query_scalar(sql).fetch_all(pool).await?);
+    let mut mailed = 0;
+    for id in ids {
+        if let Some(record) = history::find(db, id).await? {
+            mailed += usize::from(mail_export(db, &record, base_url).await?.is_some());
+        }
+    }
+    Ok(mailed)
+}
+
+/// Puts the e-mail for a finished scheduled export in the outbox, once: the
 /// export's download link when done (it asks the reader to log in as an
 /// admin of the team; it holds no secret), a generic notice when it failed
-/// (the reason, for admins, is in the export history, never in a mail).
-/// A schedule that was deleted, or whose owner is no longer a primary admin
-/// meanwhile, mails nothing.
+/// for good (the reason, for admins, is in the export history, never in a
+/// mail). An attempt that failed and will be tried again mails nothing. A
+/// schedule that was deleted, or whose owner is no longer a primary admin
+/// meanwhile, mails nothing. The mail is queued in the transaction that
+/// marks the export mailed, so it is queued exactly once.
 pub async fn mail_export(db: &Db, record: &ExportRecord, base_url: &str) -> Result<Option<i64>> {
     let Some(schedule_id) = record.schedule_id else { return Ok(None) };
-    let Ok(schedule) = get(db, record.team_id, schedule_id).await else { return Ok(None) };
-    let team = crate::domain::teams::team_by_id(db, record.team_id).await?;
-    if pause_if_orphaned(db, &team, &primaries(db, team.id).await?, &schedule).await? {
+    if !matches!(record.status, ExportStatus::Done | ExportStatus::Failed) {
         return Ok(None);
     }
+    let now = Utc::now();
+    let claim = "UPDATE exports SET mailed_at = $2 WHERE id = $1 AND mailed_at IS NULL";
+    let mail = match get(db, record.team_id, schedule_id).await {
+        Ok(schedule) => {
+            let team = crate::domain::teams::team_by_id(db, record.team_id).await?;
+            if pause_if_orphaned(db, &team, &primaries(db, team.id).await?, &schedule).await? {
+                None
+            } else {
+                let (subject, body) = export_mail(&team, record, base_url);
+                Some((team.id, schedule.recipients.join(","), subject, body))
+            }
+        }
+        Err(Error::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let id = on_db!(db, |pool| {
+        let mut tx = pool.begin_with(db.begin_write()).await?;
+        if sqlx::query(claim).bind(record.id).bind(now).execute(&mut *tx).await?.rows_affected() == 0 {
+            return Ok(None); // mailed already
+        }
+        let id = match &mail {
+            Some((team_id, recipients, subject, body)) => Some(
+                sqlx::query_scalar::<_, i64>(crate::notify::mail::INSERT)
+                    .bind(team_id)
+                    .bind(recipients)
+                    .bind(subject)
+                    .bind(body)
+                    .bind(now)
+                    .bind(None::<String>)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            ),
+            None => None,
+        };
+        tx.commit().await?;
+        id
+    });
+    Ok(id)
+}
+
+/// The subject and body of a scheduled export's mail.
+fn export_mail(team: &Team, record: &ExportRecord, base_url: &str) -> (String, String) {
     let what = format!("{} for {} ({} to {})", record.report.title(), team.name, record.range_from, record.range_to);
-    let (subject, body) = match record.status {
+    match record.status {
         ExportStatus::Done => {
             let link = format!(
                 "{}/teams/{}/exports/{}/download?via=mail",
@@ -355,7 +421,5 @@ pub async fn mail_export(db: &Db, record: &ExportRecord, base_url: &str) -> Resu
                  export history.\n\n{what}\n"
             ),
         ),
-    };
-    let id = crate::notify::mail::enqueue(db, team.id, &schedule.recipients, &subject, &body, Utc::now()).await?;
-    Ok(Some(id))
+    }
 }

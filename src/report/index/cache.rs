@@ -45,11 +45,15 @@ impl IndexCache {
         if let Some(index) = cached(self) {
             return Ok(index);
         }
+        let started = std::time::Instant::now();
         let index = Arc::new(UsageIndex::load(db, team_id, version).await?);
+        metrics::histogram!("tokenboard_usage_index_build_seconds").record(started.elapsed().as_secs_f64());
         if let Ok(mut teams) = self.teams.lock() {
             // Indexes of databases no longer open would only hold memory.
             teams.retain(|_, c| c.db.is_open());
             teams.insert(key, Cached { db: db.identity(), index: index.clone() });
+            let bytes: usize = teams.values().map(|c| c.index.heap_bytes()).sum();
+            metrics::gauge!("tokenboard_usage_index_bytes").set(bytes as f64);
         }
         Ok(index)
     }

@@ -34,6 +34,12 @@ struct IndexedUser {
     sort_name: String,
 }
 
+impl IndexedUser {
+    fn heap_bytes(&self) -> usize {
+        self.first_name.capacity() + self.last_name.capacity() + self.email.capacity() + self.sort_name.capacity()
+    }
+}
+
 /// Days are counted from 1970-01-01.
 fn day_number(date: NaiveDate) -> i64 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days()
@@ -41,6 +47,21 @@ fn day_number(date: NaiveDate) -> i64 {
 
 fn day_date(day: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date") + chrono::Days::new(day as u64)
+}
+
+impl UsageIndex {
+    /// The memory its tables hold (for `/metrics`).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.users.capacity() * size_of::<IndexedUser>()
+            + self.users.iter().map(|u| u.heap_bytes()).sum::<usize>()
+            + (self.user_groups.capacity() + self.group_entries.capacity() + self.user_day_start.capacity())
+                * size_of::<usize>()
+            + self.group_product.capacity() * size_of::<i64>()
+            + (self.entry_day.capacity() + self.user_days.capacity()) * size_of::<u16>()
+            + self.entry_cumulative.capacity() * size_of::<u64>()
+            + self.products.iter().map(|(_, (a, b))| size_of::<i64>() + a.capacity() + b.capacity()).sum::<usize>()
+    }
 }
 
 pub struct UsageIndex {
