@@ -156,10 +156,11 @@ fn prepared() -> (Place, String) {
 #[test]
 fn sigterm_lets_the_import_under_way_finish_and_exits_0() {
     let (place, key) = prepared();
-    let (file, total) = usage_file(place.dir.path(), 800);
+    let (file, total) = usage_file(place.dir.path(), 2000);
     let mut server = place.serve();
     let upload = post_usage(&place, &key, &file);
-    std::thread::sleep(Duration::from_millis(300));
+    // The request is under way (sent, importing: several seconds) when the signal comes.
+    std::thread::sleep(Duration::from_millis(700));
     terminate(&server);
     assert_eq!(upload.join().unwrap(), Ok(200), "the request under way got its answer");
     let status = wait_exit(&mut server, Duration::from_secs(30));
@@ -202,4 +203,166 @@ fn a_sigkill_during_an_import_leaves_it_whole_or_absent() {
     terminate(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(30)).success());
     assert_eq!(team_total(&place), total);
+}
+
+/// Runs `work` against the place's database from this process.
+fn with_db<T>(place: &Place, work: impl AsyncFnOnce(&tokenboard::Db) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let db = tokenboard::Db::open(&format!("sqlite://{}", place.database().display())).await.unwrap();
+        let out = work(&db).await;
+        db.close().await;
+        out
+    })
+}
+
+/// The mails an SMTP sink received, whole.
+#[derive(Clone, Default)]
+struct Sink {
+    current: Vec<u8>,
+    mails: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl mailin_embedded::Handler for Sink {
+    fn data_start(&mut self, _: &str, _: &str, _: bool, _: &[String]) -> mailin_embedded::Response {
+        self.current.clear();
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        self.mails.lock().unwrap().push(String::from_utf8_lossy(&self.current).into_owned());
+        mailin_embedded::response::OK
+    }
+}
+
+impl Sink {
+    fn start() -> (Sink, String) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let sink = Sink::default();
+        let mut server = mailin_embedded::Server::new(sink.clone());
+        server.with_name("sink.test").with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        (sink, url)
+    }
+
+    /// Distinct `Message-ID`s of the mails whose subject contains `subject`.
+    fn message_ids(&self, subject: &str) -> BTreeSet<String> {
+        let header = |mail: &str, name: &str| {
+            mail.lines().take_while(|l| !l.is_empty()).find_map(|l| l.strip_prefix(name).map(str::to_owned))
+        };
+        let mails = self.mails.lock().unwrap().clone();
+        mails
+            .iter()
+            .filter(|mail| header(mail, "Subject: ").is_some_and(|s| s.contains(subject)))
+            .filter_map(|mail| header(mail, "Message-ID: "))
+            .collect()
+    }
+}
+
+use std::collections::BTreeSet;
+
+/// SIGKILLs while the jobs run — an Excel export being written, a due
+/// scheduled report, a low-balance alert — then a restart: the export is
+/// complete (its file's size and SHA-256 are the history's) or not served
+/// at all, and the report and the alert each arrive once (a resend after a
+/// kill between the SMTP server's answer and the mark would carry the same
+/// `Message-ID`).
+#[test]
+fn sigkills_while_jobs_run_lose_and_repeat_nothing() {
+    use tokenboard::access::audit::Actor;
+    let place = Place::new();
+    place.run(&["migrate"]);
+    place.run(&["demo", "--teams", "1", "--users", "600", "--products", "8", "--days", "200", "--seed", "9"]);
+    let (sink, smtp) = Sink::start();
+    let export_id = with_db(&place, async |db| {
+        let team = tokenboard::domain::teams::team(db, "design-team").await.unwrap();
+        let admin =
+            tokenboard::access::accounts::admin_id_by_email(db, "admin@demo.tokenboard").await.unwrap().unwrap();
+        let lead = Actor::Admin { id: admin, email: "admin@demo.tokenboard".into() };
+        // A low-balance threshold the team is under: one alert is due.
+        let files = tokenboard::export::job::ExportFiles::new(place.dir.path().join("exports")).unwrap();
+        let mut settings = tokenboard::access::settings::load(db, team.id).await.unwrap();
+        settings.low_balance_percents = vec![99];
+        settings.alert_recipients = vec!["alerts@demo.tokenboard".into()];
+        settings.schedule_recipient_domains = vec!["demo.tokenboard".into()];
+        tokenboard::access::settings::update(db, &files, &team, &lead, &settings).await.unwrap();
+        // A weekly report due today.
+        let input = tokenboard::notify::schedules::ScheduleInput {
+            report: "summary".into(),
+            format: "csv".into(),
+            range: "30d".into(),
+            cadence: "weekly".into(),
+            start_on: team.today().to_string(),
+            recipients: "finance@demo.tokenboard".into(),
+        };
+        tokenboard::notify::schedules::create(db, &team, &lead, &input.validate().unwrap()).await.unwrap();
+        // A large Excel export, queued.
+        let range = tokenboard::domain::range::RangeQuery::preset(tokenboard::domain::range::RangePreset::Months6)
+            .resolve(team.today())
+            .unwrap();
+        let params = tokenboard::export::ExportParams::default();
+        let new = tokenboard::export::history::NewExport {
+            team: &team,
+            actor: &lead,
+            schedule_id: None,
+            report: tokenboard::export::ExportReport::TokenUsage,
+            format: tokenboard::export::ExportFormat::Xlsx,
+            params: &params,
+            range: &range,
+        };
+        tokenboard::export::history::create(db, new, tokenboard::export::ExportStatus::Queued, chrono::Utc::now())
+            .await
+            .unwrap()
+            .id
+    });
+    let file = place.dir.path().join("exports").join(format!("{export_id}.xlsx"));
+    let serve = |place: &Place| {
+        let mut command = place.command(&["serve"]);
+        command.env("TOKENBOARD_SMTP_URL", &smtp).env("TOKENBOARD_MAIL_FROM", "Tokenboard <tb@demo.tokenboard>");
+        command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    };
+    for delay in [300, 1500, 4000] {
+        let mut server = serve(&place);
+        std::thread::sleep(Duration::from_millis(delay));
+        server.kill().unwrap();
+        server.wait().unwrap();
+        // Whatever the kill interrupted, no partial file takes the export's name.
+        if file.exists() {
+            let status =
+                with_db(&place, async |db| tokenboard::export::history::find(db, export_id).await.unwrap().unwrap());
+            let workbook = calamine::open_workbook::<calamine::Xlsx<_>, _>(&file);
+            assert!(workbook.is_ok(), "killed after {delay} ms: {} is not a whole workbook", file.display());
+            assert_ne!(status.status, tokenboard::export::ExportStatus::Failed);
+        }
+    }
+    // Restarted for good: the export is requeued once its heartbeat is stale (30 s), then written.
+    let mut server = serve(&place);
+    let started = Instant::now();
+    let record = loop {
+        let record =
+            with_db(&place, async |db| tokenboard::export::history::find(db, export_id).await.unwrap().unwrap());
+        let mailed = !sink.message_ids("Summary").is_empty() && !sink.message_ids("at or below").is_empty();
+        if record.status == tokenboard::export::ExportStatus::Done && mailed {
+            break record;
+        }
+        assert!(started.elapsed() < Duration::from_secs(300), "not done in time: {:?}", record.status);
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    std::thread::sleep(Duration::from_secs(6)); // a repeated mail would come within a sender round
+    terminate(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(30)).success());
+
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(Some(bytes.len() as i64), record.bytes);
+    assert_eq!(Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))), record.sha256);
+    assert_eq!(sink.message_ids("Summary").len(), 1, "the scheduled report, once");
+    assert_eq!(sink.message_ids("at or below").len(), 1, "the alert, once");
 }

@@ -45,7 +45,13 @@ pub struct Db {
     pool: Pool,
     /// Alive while any clone is: the identity above-layer caches key by.
     alive: Arc<()>,
+    /// Turns to begin a write transaction ([`Db::write_turn`]).
+    write_turns: Arc<tokio::sync::Semaphore>,
 }
+
+/// SQLite connections per process. Writers waiting for the write lock hold
+/// at most half of them ([`Db::write_turn`]); readers keep the rest.
+const SQLITE_CONNECTIONS: u32 = 16;
 
 /// Which open database a cached value belongs to. Holding it keeps the key
 /// unique (the allocation behind it is not reused), not the database open.
@@ -85,7 +91,19 @@ pub use crate::on_db;
 
 impl Db {
     fn new(pool: Pool) -> Db {
-        Db { pool, alive: Arc::default() }
+        let turns = match pool {
+            Pool::Sqlite(_) => SQLITE_CONNECTIONS as usize / 2,
+            Pool::Postgres(_) => tokio::sync::Semaphore::MAX_PERMITS,
+        };
+        Db { pool, alive: Arc::default(), write_turns: Arc::new(tokio::sync::Semaphore::new(turns)) }
+    }
+
+    /// Waits for a turn to begin a write transaction (hold it until the
+    /// transaction ends). On SQLite a writer waits for the one write lock on
+    /// its connection: without turns, writers queued behind a long import
+    /// would hold every connection and the pages' reads would time out.
+    pub async fn write_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.write_turns.acquire().await.ok()
     }
 
     pub fn identity(&self) -> DbIdentity {
@@ -113,7 +131,7 @@ impl Db {
                 .foreign_keys(true)
                 .busy_timeout(WRITE_LOCK_WAIT);
             create_private_database_file(options.get_filename())?;
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS).connect_with(options).await?;
             Ok(Db::new(Pool::Sqlite(pool)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool =
@@ -172,8 +190,9 @@ impl Db {
     }
 
     /// Fails when the database holds a migration this release does not know:
-    /// a newer release migrated it, and this one would misread its data.
-    async fn refuse_newer(&self) -> Result<()> {
+    /// a newer release migrated it, and this one would misread its data
+    /// (`migrate`, `migrate --check`, `/readyz`).
+    pub async fn refuse_newer(&self) -> Result<()> {
         let known: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
         match self.applied_migrations().await?.into_iter().find(|v| !known.contains(v)) {
             Some(version) => Err(Error::NewerDatabase(version)),

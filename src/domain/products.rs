@@ -79,12 +79,13 @@ pub async fn ensure_product(db: &Db, name: &str, kind: ProductKind) -> Result<(i
     let key = name_key(name);
     let insert = "INSERT INTO products (slug, name, kind) VALUES ($1, $2, $3) RETURNING id";
     let found = on_db!(db, |pool| {
+        let _turn = db.write_turn().await;
         let mut tx = pool.begin_with(db.begin_write()).await?;
         if let Some(lock) = lock_catalogue(db) {
             sqlx::query(lock).execute(&mut *tx).await?;
         }
         let known: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, slug FROM products").fetch_all(&mut *tx).await?;
+            sqlx::query_as("SELECT id, name, slug FROM products ORDER BY id").fetch_all(&mut *tx).await?;
         match known.iter().find(|(_, known, _)| name_key(known) == key) {
             Some((id, _, _)) => (*id, false),
             None => {

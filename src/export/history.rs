@@ -116,6 +116,45 @@ pub const TEAM_QUOTA_BYTES: i64 = 2 << 30;
 /// row lock (PostgreSQL) or the database's write lock (SQLite), so parallel
 /// requests cannot pass together.
 pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: DateTime<Utc>) -> Result<ExportRecord> {
+    match insert(db, new, status, now, None).await? {
+        Some(record) => Ok(record),
+        None => unreachable!("only a schedule's run can be claimed by another server"),
+    }
+}
+
+/// One run of a schedule, claimed with its export: the schedule's next run
+/// moves from `due` to `next` and it remembers `today` as run, in the
+/// transaction that records the export — a crash cannot leave the run
+/// claimed without its export, nor an export whose run is still due.
+#[derive(Clone, Copy, Debug)]
+pub struct ScheduleRun {
+    pub schedule_id: i64,
+    pub due: chrono::NaiveDate,
+    pub next: chrono::NaiveDate,
+    pub today: chrono::NaiveDate,
+}
+
+/// Queues the export of a schedule's run (see [`ScheduleRun`]); `None` when
+/// another server claimed the run first. Refused like [`create`] over the caps,
+/// and then the run stays due.
+pub async fn create_scheduled(
+    db: &Db,
+    new: NewExport<'_>,
+    run: ScheduleRun,
+    now: DateTime<Utc>,
+) -> Result<Option<ExportRecord>> {
+    insert(db, new, ExportStatus::Queued, now, Some(run)).await
+}
+
+async fn insert(
+    db: &Db,
+    new: NewExport<'_>,
+    status: ExportStatus,
+    now: DateTime<Utc>,
+    run: Option<ScheduleRun>,
+) -> Result<Option<ExportRecord>> {
+    let claim = "UPDATE report_schedules SET next_run_on = $3, last_run_on = $4, last_export_id = $5
+        WHERE team_id = $1 AND id = $2 AND next_run_on = $6 AND paused = FALSE";
     let file_name = super::file_name(&new.team.slug, new.report, new.params, new.range.from, new.range.to, new.format);
     let attempts = i64::from(status == ExportStatus::Running);
     let sql = "INSERT INTO exports (team_id, admin_id, schedule_id, report, format, query, range_from, range_to,
@@ -130,6 +169,7 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
     let row_locks = matches!(db.pool(), crate::db::Pool::Postgres(_));
     let detail = audit_detail(&file_name, new.params);
     let id = on_db!(db, |pool| {
+        let _turn = db.write_turn().await;
         let mut tx = pool.begin_with(db.begin_write()).await?;
         if row_locks {
             sqlx::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE").bind(new.team.id).execute(&mut *tx).await?;
@@ -157,6 +197,21 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
             .bind(TEAM_QUOTA_BYTES)
             .fetch_optional(&mut *tx)
             .await?;
+        if let (Some(id), Some(run)) = (id, run) {
+            let claimed = sqlx::query(claim)
+                .bind(new.team.id)
+                .bind(run.schedule_id)
+                .bind(run.next)
+                .bind(run.today)
+                .bind(id)
+                .bind(run.due)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if claimed == 0 {
+                return Ok(None); // another server runs it (the transaction rolls back)
+            }
+        }
         if let Some(id) = id {
             audit::record_in!(
                 &mut *tx,
@@ -171,7 +226,7 @@ pub async fn create(db: &Db, new: NewExport<'_>, status: ExportStatus, now: Date
         id
     });
     match id {
-        Some(id) => find(db, id).await?.ok_or_else(|| Error::NotFound(format!("export {id}"))),
+        Some(id) => find(db, id).await?.ok_or_else(|| Error::NotFound(format!("export {id}"))).map(Some),
         None => Err(Error::LimitReached(refusal(db, new.team.id, new.actor.admin_id()).await?)),
     }
 }

@@ -132,29 +132,58 @@ pub async fn check_team(db: &Db, team: &Team, now: DateTime<Utc>) -> Result<Vec<
         if condition.holds == was_active {
             continue;
         }
-        // Claim the transition first: of two checkers, only one sends.
-        if !set_active(db, team.id, &condition.key, condition.holds, was_active, now).await? || !condition.holds {
-            continue;
-        }
-        if !settings.alert_recipients.is_empty() {
-            let (subject, body) = (condition.event.subject(&team.name), condition.event.body(&team.name));
-            crate::notify::mail::enqueue(db, team.id, &settings.alert_recipients, &subject, &body, now).await?;
-        }
-        if let Some(url) = &settings.alert_webhook_url {
+        // The transition and its notices in one transaction: of two
+        // checkers only one sends, and a crash between them loses nothing.
+        let mail = (!settings.alert_recipients.is_empty() && condition.holds)
+            .then(|| (condition.event.subject(&team.name), condition.event.body(&team.name)));
+        let webhook = settings.alert_webhook_url.as_ref().filter(|_| condition.holds).map(|url| {
             let payload = serde_json::to_string(&condition.event).expect("alert events serialise");
             // One row per crossing: the condition and the moment it started to hold.
-            let event_key = format!("{}@{}", condition.key, now.timestamp_millis());
-            let sql = "INSERT INTO webhook_outbox (team_id, url, payload, created_at, event_key)
-                       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team_id, event_key) DO NOTHING";
-            on_db!(db, |pool| sqlx::query(sql)
+            (url.clone(), payload, format!("{}@{}", condition.key, now.timestamp_millis()))
+        });
+        let recipients = settings.alert_recipients.join(",");
+        let claimed = on_db!(db, |pool| {
+            let _turn = db.write_turn().await;
+            let mut tx = pool.begin_with(db.begin_write()).await?;
+            let changed = sqlx::query(SET_ACTIVE)
                 .bind(team.id)
-                .bind(url)
-                .bind(payload)
+                .bind(&condition.key)
+                .bind(condition.holds)
                 .bind(now)
-                .bind(event_key)
-                .execute(pool)
+                .bind(was_active)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected());
+                .rows_affected();
+            if changed == 1 {
+                if let Some((subject, body)) = &mail {
+                    sqlx::query(crate::notify::mail::INSERT)
+                        .bind(team.id)
+                        .bind(&recipients)
+                        .bind(subject)
+                        .bind(body)
+                        .bind(now)
+                        .bind(None::<String>)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some((url, payload, event_key)) = &webhook {
+                    let sql = "INSERT INTO webhook_outbox (team_id, url, payload, created_at, event_key)
+                               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team_id, event_key) DO NOTHING";
+                    sqlx::query(sql)
+                        .bind(team.id)
+                        .bind(url)
+                        .bind(payload)
+                        .bind(now)
+                        .bind(event_key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            changed == 1
+        });
+        if !claimed || !condition.holds {
+            continue;
         }
         sent.push(condition.event);
     }
@@ -183,22 +212,11 @@ async fn was_active(db: &Db, team_id: i64, condition: &str) -> Result<bool> {
     Ok(active.unwrap_or(false))
 }
 
-/// Moves the condition from `from` to `to`; false when another checker did first.
-async fn set_active(db: &Db, team_id: i64, condition: &str, to: bool, from: bool, now: DateTime<Utc>) -> Result<bool> {
-    let sql = "INSERT INTO alert_state (team_id, condition, active, changed_at) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (team_id, condition) DO UPDATE SET active = excluded.active, changed_at = excluded.changed_at
-               WHERE alert_state.active = $5";
-    let changed = on_db!(db, |pool| sqlx::query(sql)
-        .bind(team_id)
-        .bind(condition)
-        .bind(to)
-        .bind(now)
-        .bind(from)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(changed == 1)
-}
+/// Moves a condition from `$5` to `$3` (team `$1`, condition `$2`, at `$4`);
+/// changes no row when another checker did first.
+const SET_ACTIVE: &str = "INSERT INTO alert_state (team_id, condition, active, changed_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (team_id, condition) DO UPDATE SET active = excluded.active, changed_at = excluded.changed_at
+    WHERE alert_state.active = $5";
 
 /// A webhook event claimed for one delivery attempt: the team's current URL
 /// and signing secret.

@@ -34,6 +34,7 @@ async fn connect(config: &Config) -> Result<Db> {
 /// something would, so a deployment script can stop before it.
 pub(super) async fn check_migrations(config: &Config) -> Result<()> {
     let db = connect(config).await?;
+    db.refuse_newer().await?;
     let pending = db.pending_migrations().await?;
     if pending.is_empty() {
         println!("database is up to date");
@@ -115,6 +116,13 @@ pub(super) async fn restore(config: &Config, archive: &Path) -> Result<()> {
     // Into empty places only: a restore never mixes with data already there.
     if std::fs::metadata(&database).is_ok_and(|m| m.len() > 0) {
         bail!("{} exists; restore into an empty place (move it away first)", database.display());
+    }
+    // SQLite would replay an old journal onto the restored file.
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let journal = PathBuf::from(format!("{}{suffix}", database.display()));
+        if journal.exists() {
+            bail!("{} exists; move it away with the database it belongs to", journal.display());
+        }
     }
     let secret = config.data_dir.join("secret");
     if secret.exists() {

@@ -56,9 +56,14 @@ pub(super) async fn serve(config: Config) -> Result<()> {
         jobs.stop(loops, grace).await;
     });
     served?;
-    db.close().await;
+    // Connections held by work cut at the deadline are not waited for.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), db.close()).await.is_err() {
+        tracing::warn!("shutdown: database connections still busy were dropped");
+    }
     tracing::info!("stopped");
-    Ok(())
+    // Exit now: a blocking task cut at the deadline (an export being written)
+    // would otherwise keep the runtime, and the process, alive.
+    std::process::exit(0)
 }
 
 /// SIGTERM (systemd, Docker, Kubernetes) or Ctrl-C.

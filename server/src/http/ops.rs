@@ -74,10 +74,11 @@ pub async fn readyz(State(state): State<AppState>, Extension(warmth): Extension<
             "unreachable".to_owned()
         }
     };
-    let migrations = match state.db.pending_migrations().await {
-        Ok(pending) if pending.is_empty() => "current".to_owned(),
-        Ok(pending) => format!("{} pending", pending.len()),
-        Err(_) => "unknown".to_owned(),
+    let migrations = match (state.db.refuse_newer().await, state.db.pending_migrations().await) {
+        (Err(tokenboard::Error::NewerDatabase(version)), _) => format!("newer than this release ({version})"),
+        (_, Ok(pending)) if pending.is_empty() => "current".to_owned(),
+        (_, Ok(pending)) => format!("{} pending", pending.len()),
+        (_, Err(_)) => "unknown".to_owned(),
     };
     let usage_index = if warmth.is_warm() { "warm" } else { "warming" };
     let ready = database == "ok" && migrations == "current" && warmth.is_warm();
@@ -133,7 +134,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// and status.
 pub async fn record_request(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = request.method().as_str().to_owned();
+    // Any token is a method to hyper: an unknown one is "OTHER", so a caller
+    // cannot mint new series.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "OTHER".to_owned(),
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];

@@ -142,9 +142,11 @@ impl Jobs {
         }
         let current = self.current_export.lock().ok().and_then(|c| *c);
         if let Some((id, attempt)) = current {
-            match history::requeue(&self.exports.db, id, attempt).await {
-                Ok(()) => tracing::warn!(export = id, "shutdown: the export under way was put back in the queue"),
-                Err(e) => tracing::error!(export = id, error = %e, "shutdown: could not requeue the export"),
+            let requeue = history::requeue(&self.exports.db, id, attempt);
+            match tokio::time::timeout(Duration::from_secs(5), requeue).await {
+                Ok(Ok(())) => tracing::warn!(export = id, "shutdown: the export under way was put back in the queue"),
+                Ok(Err(e)) => tracing::error!(export = id, error = %e, "shutdown: could not requeue the export"),
+                Err(_) => tracing::error!(export = id, "shutdown: requeueing the export timed out"),
             }
         }
     }

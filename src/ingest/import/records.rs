@@ -39,6 +39,9 @@ pub(super) struct LineCounter<R> {
     /// The line being read, and whether its first character is still to come.
     line: u64,
     at_line_start: bool,
+    /// The last byte read was a `\r`: a line end, unless a `\n` follows
+    /// (the csv crate ends lines at `\r`, `\n` and `\r\n`).
+    after_cr: bool,
     /// (offset, line) of the first character of each line that has one
     /// (blank lines have none), not yet passed by a query.
     line_starts: VecDeque<(u64, u64)>,
@@ -46,7 +49,7 @@ pub(super) struct LineCounter<R> {
 
 impl<R> LineCounter<R> {
     fn new(inner: R) -> LineCounter<R> {
-        LineCounter { inner, read: 0, line: 1, at_line_start: true, line_starts: VecDeque::new() }
+        LineCounter { inner, read: 0, line: 1, at_line_start: true, after_cr: false, line_starts: VecDeque::new() }
     }
 
     /// The line of the record the reader says starts at `byte`: the first
@@ -64,12 +67,16 @@ impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         for (i, &byte) in buf[..n].iter().enumerate() {
+            if std::mem::take(&mut self.after_cr) && byte != b'\n' {
+                self.line += 1;
+                self.at_line_start = true;
+            }
             match byte {
                 b'\n' => {
                     self.line += 1;
                     self.at_line_start = true;
                 }
-                b'\r' => {}
+                b'\r' => self.after_cr = true,
                 _ if self.at_line_start => {
                     self.line_starts.push_back((self.read + i as u64, self.line));
                     self.at_line_start = false;
@@ -323,5 +330,6 @@ mod tests {
         assert_eq!(lines_of("Email,Tokens\r\na,1\r\nb,2\r\n"), [1, 2, 3]);
         assert_eq!(lines_of("Email,Tokens\r\n\r\na,1\r\n\"multi\r\nline\",2\r\nc,3\r\n"), [1, 3, 4, 6]);
         assert_eq!(lines_of("# about\r\nEmail,Tokens\r\na,1\r\nb\r\n"), [2, 3, 4], "the short row's error too");
+        assert_eq!(lines_of("Email,Tokens\ra,1\r\rb,2\r"), [1, 2, 4], "old Mac line ends");
     }
 }

@@ -121,9 +121,13 @@ impl Catalogue {
 macro_rules! catalogue_read {
     ($catalogue:expr, $executor:expr) => {{
         let known: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT name, slug, id FROM products").fetch_all($executor).await?;
+            sqlx::query_as("SELECT name, slug, id FROM products ORDER BY id").fetch_all($executor).await?;
         $catalogue.slugs = known.iter().map(|(_, slug, _)| slug.clone()).collect();
-        $catalogue.products = known.into_iter().map(|(name, _, id)| (name_key(&name), id)).collect();
+        $catalogue.products.clear();
+        for (name, _, id) in known {
+            // Names stored before the one folding rule may fold alike: the oldest wins, as in `ensure_product`.
+            $catalogue.products.entry(name_key(&name)).or_insert(id);
+        }
         let versions: Vec<(i64, String)> =
             sqlx::query_as("SELECT product_id, version FROM product_versions").fetch_all($executor).await?;
         $catalogue.versions.clear();
@@ -163,6 +167,7 @@ pub(super) async fn write_charges(
     let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
+        let _turn = db.write_turn().await;
         let mut tx = pool.begin_with(db.begin_write()).await?;
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
         // one writer anyway): a correction must see the previous import's result.

@@ -137,7 +137,7 @@ pub async fn create(db: &Db, team: &Team, actor: &Actor, schedule: &ValidSchedul
 pub async fn update(db: &Db, team: &Team, actor: &Actor, id: i64, schedule: &ValidSchedule) -> Result<Schedule> {
     get(db, team.id, id).await?;
     check_recipients(db, team.id, &schedule.recipients).await?;
-    let next = schedule.cadence.first_on_or_after(schedule.start_on, team.today());
+    let next = schedule.cadence.first_on_or_after(schedule.start_on, first_free_day(db, team, id).await?);
     let sql = "UPDATE report_schedules SET report = $3, format = $4, range_preset = $5, cadence = $6, start_on = $7,
             next_run_on = $8, recipients = $9, created_by = $10
         WHERE team_id = $1 AND id = $2";
@@ -159,17 +159,22 @@ pub async fn update(db: &Db, team: &Team, actor: &Actor, id: i64, schedule: &Val
     get(db, team.id, id).await
 }
 
+/// The first day schedule `id` may run on from now: today, or the day after
+/// its last run when it already ran today — a day's report is sent once,
+/// whatever is edited, paused or resumed that day.
+async fn first_free_day(db: &Db, team: &Team, id: i64) -> Result<NaiveDate> {
+    let sql = "SELECT last_run_on FROM report_schedules WHERE team_id = $1 AND id = $2";
+    let last_run_on: Option<NaiveDate> =
+        on_db!(db, |pool| sqlx::query_scalar(sql).bind(team.id).bind(id).fetch_one(pool).await?);
+    Ok(last_run_on.map_or(team.today(), |last| team.today().max(last + Days::new(1))))
+}
+
 /// Pauses or resumes; a resumed schedule runs next on its first date from
-/// today — or from the day after its last run, when it already ran today:
-/// a day's report is sent once — without catching up on what it missed, for
-/// the admin who resumed it.
+/// [`first_free_day`], without catching up on what it missed, for the admin
+/// who resumed it.
 pub async fn set_paused(db: &Db, team: &Team, actor: &Actor, id: i64, paused: bool) -> Result<Schedule> {
     let current = get(db, team.id, id).await?;
-    let last_run = "SELECT last_run_on FROM report_schedules WHERE team_id = $1 AND id = $2";
-    let last_run_on: Option<NaiveDate> =
-        on_db!(db, |pool| sqlx::query_scalar(last_run).bind(team.id).bind(id).fetch_one(pool).await?);
-    let first_free_day = last_run_on.map_or(team.today(), |last| team.today().max(last + Days::new(1)));
-    let next = current.cadence.first_on_or_after(current.start_on, first_free_day);
+    let next = current.cadence.first_on_or_after(current.start_on, first_free_day(db, team, id).await?);
     let owner = if paused { current.owner } else { actor.admin_id() };
     let sql =
         "UPDATE report_schedules SET paused = $3, next_run_on = $4, created_by = $5 WHERE team_id = $1 AND id = $2";
@@ -205,29 +210,42 @@ async fn pause_if_orphaned(db: &Db, team: &Team, primaries: &[TeamAdmin], schedu
     if schedule.owner.is_some_and(|owner| primaries.iter().any(|p| p.admin_id == owner)) {
         return Ok(false);
     }
-    // Conditional, so of several servers one pauses, audits and mails.
-    let sql = "UPDATE report_schedules SET paused = TRUE WHERE team_id = $1 AND id = $2 AND paused = FALSE";
-    let paused =
-        on_db!(db, |pool| sqlx::query(sql).bind(team.id).bind(schedule.id).execute(pool).await?.rows_affected());
-    if paused == 0 {
-        return Ok(true); // paused already, or by another server just now
-    }
     let why =
         format!("schedule #{}: paused, the admin it ran for is no longer a primary admin of the team", schedule.id);
-    audit::record(db, Some(team.id), &Actor::Scheduler, AuditAction::SchedulePaused, &why).await?;
-    let to: Vec<String> = primaries.iter().map(|p| p.email.clone()).collect();
-    if !to.is_empty() {
-        let subject = format!("Tokenboard: a scheduled report of {} was paused", team.name);
-        let body = format!(
-            "The scheduled report \"{}\" ({}) of {} was paused: the admin it ran for is no longer a primary \
-             admin of the team, so it was not sent.\n\nA primary admin can review and resume it on the team's \
-             Schedules page.\n",
-            schedule.report.title(),
-            schedule.cadence.label(),
-            team.name,
-        );
-        crate::notify::mail::enqueue(db, team.id, &to, &subject, &body, Utc::now()).await?;
-    }
+    let to = primaries.iter().map(|p| p.email.as_str()).collect::<Vec<_>>().join(",");
+    let subject = format!("Tokenboard: a scheduled report of {} was paused", team.name);
+    let body = format!(
+        "The scheduled report \"{}\" ({}) of {} was paused: the admin it ran for is no longer a primary \
+         admin of the team, so it was not sent.\n\nA primary admin can review and resume it on the team's \
+         Schedules page.\n",
+        schedule.report.title(),
+        schedule.cadence.label(),
+        team.name,
+    );
+    // Conditional, so of several servers one pauses, audits and mails; and
+    // in one transaction, so a crash cannot pause without the notice.
+    let pause = "UPDATE report_schedules SET paused = TRUE WHERE team_id = $1 AND id = $2 AND paused = FALSE";
+    let now = Utc::now();
+    on_db!(db, |pool| {
+        let _turn = db.write_turn().await;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
+        if sqlx::query(pause).bind(team.id).bind(schedule.id).execute(&mut *tx).await?.rows_affected() == 0 {
+            return Ok(true); // paused already, or by another server just now
+        }
+        audit::record_in!(&mut *tx, Some(team.id), &Actor::Scheduler, AuditAction::SchedulePaused, &why, now)?;
+        if !to.is_empty() {
+            sqlx::query(crate::notify::mail::INSERT)
+                .bind(team.id)
+                .bind(&to)
+                .bind(&subject)
+                .bind(&body)
+                .bind(now)
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    });
     Ok(true)
 }
 
@@ -246,24 +264,9 @@ pub async fn pause_orphans(db: &Db, team: &Team) -> Result<usize> {
     Ok(paused)
 }
 
-/// Moves the schedule's next run from `from` to `to` if nobody moved it
-/// first; whether this call did.
-async fn move_next_run(db: &Db, schedule: &Schedule, from: NaiveDate, to: NaiveDate) -> Result<bool> {
-    let sql = "UPDATE report_schedules SET next_run_on = $3 WHERE team_id = $1 AND id = $2 AND next_run_on = $4";
-    let moved = on_db!(db, |pool| sqlx::query(sql)
-        .bind(schedule.team_id)
-        .bind(schedule.id)
-        .bind(to)
-        .bind(from)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(moved == 1)
-}
-
 /// Queues an export for every schedule due by its team's today and moves the
-/// schedule to its next date. A schedule is claimed with a conditional
-/// update, so two app servers never queue the same run twice.
+/// schedule to its next date, in one transaction (`history::create_scheduled`):
+/// two app servers never queue the same run twice, and a crash never loses one.
 pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>> {
     // Team days differ from UTC by at most a day; the exact check is per team below.
     let horizon = now.date_naive() + Days::new(1);
@@ -281,10 +284,6 @@ pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>>
             continue;
         }
         let next = schedule.cadence.first_on_or_after(schedule.start_on, today + Days::new(1));
-        // Claimed by moving its next run on: of two servers, one wins.
-        if !move_next_run(db, &schedule, schedule.next_run_on, next).await? {
-            continue;
-        }
         let range = RangeQuery::preset(schedule.range).resolve(today).map_err(|e| Error::Invalid(e.to_string()))?;
         let params = ExportParams { range: Some(schedule.range.as_str().to_owned()), ..ExportParams::default() };
         let new = NewExport {
@@ -296,26 +295,19 @@ pub async fn queue_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<ExportRecord>>
             params: &params,
             range: &range,
         };
-        let record = match history::create(db, new, ExportStatus::Queued, now).await {
-            Ok(record) => record,
+        // Claimed with its export in one transaction: of two servers, one wins.
+        let run = history::ScheduleRun { schedule_id: schedule.id, due: schedule.next_run_on, next, today };
+        let record = match history::create_scheduled(db, new, run, now).await {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
             Err(Error::LimitReached(why)) => {
-                // The team's export cap holds for schedules too: give the run
-                // back, so a later tick queues it once a slot is free.
+                // The team's export cap holds for schedules too: the run stays
+                // due, and a later tick queues it once a slot is free.
                 tracing::info!(team_id = team.id, schedule = schedule.id, why = %why, "scheduled export waits");
-                move_next_run(db, &schedule, next, schedule.next_run_on).await?;
                 continue;
             }
             Err(e) => return Err(e),
         };
-        let sql = "UPDATE report_schedules SET last_export_id = $3, last_run_on = $4 WHERE team_id = $1 AND id = $2";
-        on_db!(db, |pool| sqlx::query(sql)
-            .bind(team.id)
-            .bind(schedule.id)
-            .bind(record.id)
-            .bind(today)
-            .execute(pool)
-            .await?
-            .rows_affected());
         queued.push(record);
     }
     Ok(queued)
@@ -367,6 +359,7 @@ pub async fn mail_export(db: &Db, record: &ExportRecord, base_url: &str) -> Resu
         Err(e) => return Err(e),
     };
     let id = on_db!(db, |pool| {
+        let _turn = db.write_turn().await;
         let mut tx = pool.begin_with(db.begin_write()).await?;
         if sqlx::query(claim).bind(record.id).bind(now).execute(&mut *tx).await?.rows_affected() == 0 {
             return Ok(None); // mailed already
