@@ -49,7 +49,9 @@ pub(super) async fn run(args: BenchArgs) -> Result<()> {
         }
     };
     if args.load {
-        return super::load::run(&db, &team, &url, &args.clients, args.seconds).await;
+        let plan =
+            super::load::LoadPlan { clients: &args.clients, seconds: args.seconds, import_every: args.import_every };
+        return super::load::run(&db, &team, &url, plan).await;
     }
     if !args.exports_only {
         bench_views(&db, &team, &args).await?;

@@ -1,9 +1,10 @@
 //! `tokenboard bench --load`: drives a real server (this binary's `serve`,
-//! started as a child on the bench database) with N concurrent logged-in
-//! clients for a fixed time — every report view, one-click CSV exports —
-//! while an API import of corrections runs over and over, and prints
-//! throughput, p50/p95/p99 latency per kind of request, errors, and the
-//! server's CPU and peak memory (DESIGN §7, issue 14).
+//! started as a child on the bench database, its log in a file) with N
+//! concurrent logged-in clients for a fixed time — every report view,
+//! one-click CSV exports — while an API import of corrections runs every
+//! few seconds, and prints throughput, p50/p95/p99 latency per kind of
+//! request, errors, refusals by the export caps (429), and the server's CPU
+//! and peak memory (DESIGN §7, issue 14).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -26,6 +27,8 @@ const SESSIONS: usize = 8;
 struct Kind {
     latencies: Vec<Duration>,
     errors: u64,
+    /// Answered 429: an export cap (two per admin, four per team) refused it.
+    refused: u64,
 }
 
 impl Kind {
@@ -71,6 +74,9 @@ impl Drop for Server {
 
 async fn start_server(database_url: &str, data_dir: &std::path::Path) -> Result<Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let log_path = data_dir.join("serve.log");
+    let log = std::fs::File::create(&log_path)?;
+    eprintln!("server log: {}", log_path.display());
     let child = Command::new(std::env::current_exe()?)
         .arg("serve")
         .env("TOKENBOARD_DATABASE_URL", database_url)
@@ -78,6 +84,7 @@ async fn start_server(database_url: &str, data_dir: &std::path::Path) -> Result<
         .env("TOKENBOARD_ADDR", format!("127.0.0.1:{port}"))
         .env("TOKENBOARD_LOG", "warn")
         .stdout(Stdio::null())
+        .stderr(log)
         .spawn()
         .context("cannot start the server")?;
     let server = Server { child, base: format!("http://127.0.0.1:{port}") };
@@ -139,7 +146,16 @@ fn import_file(email: &str, round: u64) -> String {
     csv
 }
 
-pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usize], seconds: u64) -> Result<()> {
+/// What `bench --load` runs: the numbers of clients in turn, seconds each,
+/// and an import every `import_every` seconds (0: none).
+pub(super) struct LoadPlan<'a> {
+    pub clients: &'a [usize],
+    pub seconds: u64,
+    pub import_every: u64,
+}
+
+pub(super) async fn run(db: &Db, team: &Team, database_url: &str, plan: LoadPlan<'_>) -> Result<()> {
+    let LoadPlan { clients, seconds, import_every } = plan;
     let admin = tokenboard::access::accounts::upsert_admin(db, EMAIL, PASSWORD).await?;
     tokenboard::access::auth::grant_role(db, team.id, admin.id, Role::Primary).await?;
     let key = tokenboard::access::api_keys::create_api_key(db, team.id, "load bench").await?;
@@ -154,7 +170,7 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
     let paths = Arc::new(paths(&team.slug, user_id, &product));
 
     println!(
-        "\n{:>7} {:>9} {:>8} {:<15} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9} {:>8}",
+        "\n{:>7} {:>9} {:>8} {:<15} {:>9} {:>9} {:>9} {:>7} {:>5} {:>8} {:>9} {:>8}",
         "clients",
         "requests",
         "req/s",
@@ -163,6 +179,7 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
         "p95 ms",
         "p99 ms",
         "errors",
+        "429",
         "imports",
         "cpu cores",
         "peak MB"
@@ -184,9 +201,10 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
                     next += 1;
                     let sent = Instant::now();
                     let response = client.get(format!("{base}{path}")).header("cookie", &cookie).send().await;
-                    let ok = match response {
-                        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                        _ => false,
+                    let (ok, refused) = match response {
+                        Ok(r) if r.status().is_success() => (r.bytes().await.is_ok(), false),
+                        Ok(r) => (false, r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS),
+                        Err(_) => (false, false),
                     };
                     let entry = match kinds.iter().position(|(k, _)| k == kind) {
                         Some(i) => &mut kinds[i].1,
@@ -197,6 +215,8 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
                     };
                     if ok {
                         entry.latencies.push(sent.elapsed());
+                    } else if refused {
+                        entry.refused += 1;
                     } else {
                         entry.errors += 1;
                     }
@@ -209,7 +229,8 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 let (mut done, mut failed, mut round) = (0u64, 0u64, 0u64);
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::Relaxed) && import_every > 0 {
+                    let next = Instant::now() + Duration::from_secs(import_every);
                     round += 1;
                     let response = client
                         .post(format!("{base}/api/v1/teams/design-team/usage"))
@@ -221,6 +242,9 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
                     match response {
                         Ok(r) if r.status().is_success() => done += 1,
                         _ => failed += 1,
+                    }
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < next {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
                 (done, failed)
@@ -235,6 +259,7 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
                     Some((_, total)) => {
                         total.latencies.extend(k.latencies);
                         total.errors += k.errors;
+                        total.refused += k.refused;
                     }
                     None => kinds.push((kind, k)),
                 }
@@ -244,13 +269,14 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
         let elapsed = started.elapsed().as_secs_f64();
         let (cpu_after, peak_kb) = process_usage(server.child.id());
         let cores = (cpu_after - cpu_before) / elapsed;
-        let requests: usize = kinds.iter().map(|(_, k)| k.latencies.len() + k.errors as usize).sum();
+        let requests: usize = kinds.iter().map(|(_, k)| k.latencies.len() + (k.errors + k.refused) as usize).sum();
         let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
         let mut pages = Kind::default();
         for (name, k) in &kinds {
             if *name != "export csv" {
                 pages.latencies.extend(&k.latencies);
                 pages.errors += k.errors;
+                pages.refused += k.refused;
             }
         }
         kinds.sort_by_key(|(name, _)| *name);
@@ -272,11 +298,12 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, clients: &[usi
                 String::new()
             };
             println!(
-                "{lead} {name:<15} {:>9} {:>9} {:>9} {:>7}{tail}",
+                "{lead} {name:<15} {:>9} {:>9} {:>9} {:>7} {:>5}{tail}",
                 ms(k.percentile(0.5)),
                 ms(k.percentile(0.95)),
                 ms(k.percentile(0.99)),
-                k.errors
+                k.errors,
+                k.refused
             );
         }
     }

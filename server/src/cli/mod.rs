@@ -132,6 +132,9 @@ struct BenchArgs {
     /// With --load: seconds per number of clients.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// With --load: an API import of corrections every this many seconds (0: none).
+    #[arg(long, default_value_t = 15)]
+    import_every: u64,
 }
 
 #[derive(Args)]

@@ -133,7 +133,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// path itself: `/teams/{team}/users/{id}` is one series, whatever the ids)
 /// and status.
 pub async fn record_request(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(path) => path.as_str(),
+        // The build files are a nested service: one series for all of them.
+        None if request.uri().path().starts_with("/pkg/") => "/pkg/{file}",
+        None => "unmatched",
+    }
+    .to_owned();
     // Any token is a method to hyper: an unknown one is "OTHER", so a caller
     // cannot mint new series.
     let method = match request.method().as_str() {
