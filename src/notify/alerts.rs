@@ -156,15 +156,7 @@ pub async fn check_team(db: &Db, team: &Team, now: DateTime<Utc>) -> Result<Vec<
                 .rows_affected();
             if changed == 1 {
                 if let Some((subject, body)) = &mail {
-                    sqlx::query(crate::notify::mail::INSERT)
-                        .bind(team.id)
-                        .bind(&recipients)
-                        .bind(subject)
-                        .bind(body)
-                        .bind(now)
-                        .bind(None::<String>)
-                        .execute(&mut *tx)
-                        .await?;
+                    crate::notify::mail::enqueue_in!(&mut *tx, team.id, &recipients, subject, body, now)?;
                 }
                 if let Some((url, payload, event_key)) = &webhook {
                     let sql = "INSERT INTO webhook_outbox (team_id, url, payload, created_at, event_key)

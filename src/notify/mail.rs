@@ -101,6 +101,26 @@ pub(crate) const INSERT: &str =
     "INSERT INTO mail_outbox (team_id, recipients, subject, body, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)
     RETURNING id";
 
+/// Queues a mail without a credential through `$executor` — the transaction
+/// of the change the mail tells about, so the two commit together — and
+/// answers the `sqlx::Result` of its id. `$recipients` are comma-separated.
+#[cfg(feature = "ssr")]
+macro_rules! enqueue_in {
+    ($executor:expr, $team_id:expr, $recipients:expr, $subject:expr, $body:expr, $now:expr) => {
+        sqlx::query_scalar::<_, i64>($crate::notify::mail::INSERT)
+            .bind($team_id)
+            .bind($recipients)
+            .bind($subject)
+            .bind($body)
+            .bind($now)
+            .bind(None::<String>)
+            .fetch_one($executor)
+            .await
+    };
+}
+#[cfg(feature = "ssr")]
+pub(crate) use enqueue_in;
+
 /// What stands in the outbox for a credential that was delivered by SMTP.
 #[cfg(feature = "ssr")]
 const SENT_SECRET: &str = "[sent by e-mail]";

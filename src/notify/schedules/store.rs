@@ -234,15 +234,7 @@ async fn pause_if_orphaned(db: &Db, team: &Team, primaries: &[TeamAdmin], schedu
         }
         audit::record_in!(&mut *tx, Some(team.id), &Actor::Scheduler, AuditAction::SchedulePaused, &why, now)?;
         if !to.is_empty() {
-            sqlx::query(crate::notify::mail::INSERT)
-                .bind(team.id)
-                .bind(&to)
-                .bind(&subject)
-                .bind(&body)
-                .bind(now)
-                .bind(None::<String>)
-                .execute(&mut *tx)
-                .await?;
+            crate::notify::mail::enqueue_in!(&mut *tx, team.id, &to, &subject, &body, now)?;
         }
         tx.commit().await?;
     });
@@ -365,17 +357,9 @@ pub async fn mail_export(db: &Db, record: &ExportRecord, base_url: &str) -> Resu
             return Ok(None); // mailed already
         }
         let id = match &mail {
-            Some((team_id, recipients, subject, body)) => Some(
-                sqlx::query_scalar::<_, i64>(crate::notify::mail::INSERT)
-                    .bind(team_id)
-                    .bind(recipients)
-                    .bind(subject)
-                    .bind(body)
-                    .bind(now)
-                    .bind(None::<String>)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            ),
+            Some((team_id, recipients, subject, body)) => {
+                Some(crate::notify::mail::enqueue_in!(&mut *tx, team_id, recipients, subject, body, now)?)
+            }
             None => None,
         };
         tx.commit().await?;
