@@ -29,9 +29,10 @@ setup-test:
 	./.ci/setup --test
 
 # RUST_BACKTRACE=0: a failing build's message, not a backtrace, ends the log.
-# --precompress: brotli and gzip twins of the wasm, JS and CSS, served as the browser accepts.
+# .ci/build-release does what `cargo leptos build --release --precompress` does
+# (hashed names, brotli and gzip twins) without compiling cargo-leptos first.
 build:
-	RUST_BACKTRACE=0 cargo leptos build --release --precompress
+	RUST_BACKTRACE=0 ./.ci/build-release
 
 build-debug:
 	RUST_BACKTRACE=0 cargo leptos build
