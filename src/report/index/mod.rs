@@ -144,6 +144,57 @@ fn within(days: &[u16], from: u16, to: u16) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
+/// The file of a SQLite database on disk (`None` for PostgreSQL and memory).
+fn sqlite_file_of(db: &Db) -> Option<std::path::PathBuf> {
+    match db.pool() {
+        crate::db::Pool::Sqlite(pool) => {
+            let file = pool.connect_options().get_filename().to_owned();
+            let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().starts_with(':');
+            (!in_memory).then_some(file)
+        }
+        crate::db::Pool::Postgres(_) => None,
+    }
+}
+
+/// (user ordinal, product, day, tokens) of every charge of `team_id` between
+/// `from` and `to`, read with a read-only rusqlite connection of its own.
+fn read_entries(
+    file: &std::path::Path,
+    team_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    ordinal: &HashMap<i64, u32>,
+) -> Result<Vec<(u32, i64, i64, i64)>> {
+    use rusqlite::{OpenFlags, params};
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let connection = rusqlite::Connection::open_with_flags(file, flags)?;
+    let mut statement = connection.prepare(
+        "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
+         WHERE team_id = ?1 AND usage_date >= ?2 AND usage_date <= ?3",
+    )?;
+    let mut rows = statement.query(params![team_id, from.to_string(), to.to_string()])?;
+    let mut entries = Vec::new();
+    // Rows come by user and product, then date: a date repeats across groups.
+    let mut days: HashMap<[u8; 10], i64> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let Some(&user) = ordinal.get(&row.get::<_, i64>(0)?) else { continue };
+        let text = row.get_ref(2)?.as_str().map_err(|e| crate::error::Error::Corrupt(format!("usage date: {e}")))?;
+        let key: [u8; 10] =
+            text.as_bytes().try_into().map_err(|_| crate::error::Error::Corrupt(format!("usage date {text:?}")))?;
+        let day = match days.get(&key) {
+            Some(&day) => day,
+            None => {
+                let date = text
+                    .parse::<NaiveDate>()
+                    .map_err(|e| crate::error::Error::Corrupt(format!("usage date {text:?}: {e}")))?;
+                *days.entry(key).or_insert(day_number(date))
+            }
+        };
+        entries.push((user, row.get(1)?, day, row.get(3)?));
+    }
+    Ok(entries)
+}
+
 impl UsageIndex {
     async fn load(db: &Db, team_id: i64, version: i64) -> Result<UsageIndex> {
         let users: Vec<(i64, String, String, String)> = on_db!(db, |pool| sqlx::query_as(
@@ -160,22 +211,34 @@ impl UsageIndex {
         // range can reach (from 2000-01-01, as many as the u16 offsets hold):
         // a row outside, written by hand, must not break the team's reports.
         let (first_day, last_day) = (MIN_DATE, MIN_DATE + chrono::Days::new(u16::MAX.into()));
-        let mut entries: Vec<(u32, i64, i64, i64)> = Vec::new();
-        on_db!(db, |pool| {
-            let mut rows = sqlx::query_as::<_, (i64, i64, NaiveDate, i64)>(
-                "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
-                 WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3",
-            )
-            .bind(team_id)
-            .bind(first_day)
-            .bind(last_day)
-            .fetch(pool);
-            while let Some((user, product, date, tokens)) = rows.try_next().await? {
-                if let Some(&u) = ordinal.get(&user) {
-                    entries.push((u, product, day_number(date), tokens));
-                }
+        let mut entries: Vec<(u32, i64, i64, i64)> = match sqlite_file_of(db) {
+            // The biggest read of the app (every charge of the team): straight
+            // from SQLite on a blocking thread, ten times faster than sqlx's stream.
+            Some(file) => {
+                let ordinal = ordinal.clone();
+                tokio::task::spawn_blocking(move || read_entries(&file, team_id, first_day, last_day, &ordinal))
+                    .await??
             }
-        });
+            None => {
+                let mut entries = Vec::new();
+                on_db!(db, |pool| {
+                    let mut rows = sqlx::query_as::<_, (i64, i64, NaiveDate, i64)>(
+                        "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
+                         WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3",
+                    )
+                    .bind(team_id)
+                    .bind(first_day)
+                    .bind(last_day)
+                    .fetch(pool);
+                    while let Some((user, product, date, tokens)) = rows.try_next().await? {
+                        if let Some(&u) = ordinal.get(&user) {
+                            entries.push((u, product, day_number(date), tokens));
+                        }
+                    }
+                });
+                entries
+            }
+        };
         entries.sort_unstable();
         // Every day is within u16::MAX of the first (filtered above).
         let epoch = entries.iter().map(|e| e.2).min().unwrap_or(0);
