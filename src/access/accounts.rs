@@ -67,8 +67,7 @@ pub async fn upsert_admin(db: &Db, email: &str, password: &str) -> Result<Admin>
                RETURNING id";
     let links = "DELETE FROM set_password_tokens WHERE admin_id = $1";
     let id = on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         let id =
             sqlx::query_scalar::<_, i64>(sql).bind(&email).bind(&hash).bind(Utc::now()).fetch_one(&mut *tx).await?;
         sqlx::query(links).bind(id).execute(&mut *tx).await?;
@@ -115,8 +114,7 @@ pub async fn change_password(
     let sessions = "DELETE FROM sessions WHERE admin_id = $1 AND token_hash <> $2";
     let actor = crate::access::audit::Actor::Admin { id: admin.id, email: admin.email.clone() };
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         sqlx::query(update).bind(&hash).bind(admin.id).execute(&mut *tx).await?;
         sqlx::query(links).bind(admin.id).execute(&mut *tx).await?;
         sqlx::query(sessions).bind(admin.id).bind(sha256_hex(keep_session)).execute(&mut *tx).await?;

@@ -39,8 +39,7 @@ pub async fn grant_role(db: &Db, team_id: i64, admin_id: i64, role: Role) -> Res
     let sql = "INSERT INTO team_admins (team_id, admin_id, role) VALUES ($1, $2, $3)
                ON CONFLICT (team_id, admin_id) DO UPDATE SET role = excluded.role";
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         sqlx::query_scalar::<_, i64>(&lock).bind(admin_id).fetch_one(&mut *tx).await?;
         sqlx::query(sql).bind(team_id).bind(admin_id).bind(role.as_str()).execute(&mut *tx).await?;
         for step in crate::access::password_links::ON_NEW_ROLE {

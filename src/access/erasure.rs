@@ -51,8 +51,7 @@ pub async fn erase_user(
     let email_hash = (email != pseudonym).then(|| key.email_hash(team.id, &email));
     let now = Utc::now();
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         sqlx::query("UPDATE team_users SET email = $3, first_name = $3, last_name = '' WHERE team_id = $1 AND id = $2")
             .bind(team.id)
             .bind(user_id)

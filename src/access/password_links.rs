@@ -126,8 +126,7 @@ pub async fn redeem(db: &Db, token: &str, password: &str, now: DateTime<Utc>) ->
     let others = "DELETE FROM set_password_tokens WHERE admin_id = $1 AND token_hash <> $2";
     let sessions = "DELETE FROM sessions WHERE admin_id = $1";
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         let email = sqlx::query_scalar::<_, String>(&lock).bind(admin_id).fetch_one(&mut *tx).await?;
         let Some((team_id, mail_id)) = sqlx::query_as::<_, (i64, Option<i64>)>(claim)
             .bind(&token_hash)

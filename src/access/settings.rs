@@ -258,8 +258,7 @@ mod store {
         let secret_sql = "UPDATE teams SET webhook_secret = $1 WHERE id = $2";
         let now = chrono::Utc::now();
         on_db!(db, |pool| {
-            let _turn = db.write_turn().await;
-            let mut tx = pool.begin_with(db.begin_write()).await?;
+            let (_turn, mut tx) = db.write_transaction(pool).await?;
             sqlx::query(sql)
                 .bind(&new.time_zone)
                 .bind(new.personal_data)

@@ -116,8 +116,7 @@ mod store {
         let elsewhere = "SELECT COUNT(*) FROM team_admins WHERE admin_id = $1 AND team_id <> $2";
         let already = || Error::Invalid(format!("{email} is already an admin of this team"));
         on_db!(db, |pool| {
-            let _turn = db.write_turn().await;
-            let mut tx = pool.begin_with(db.begin_write()).await?;
+            let (_turn, mut tx) = db.write_transaction(pool).await?;
             // The first statement writes (SQLite holds the write lock from here);
             // a concurrent invitation of the same new address waits on the
             // unique e-mail and then finds this account.
@@ -198,8 +197,7 @@ mod store {
         let update = "UPDATE team_admins SET role = $3 WHERE team_id = $1 AND admin_id = $2";
         let delete = "DELETE FROM team_admins WHERE team_id = $1 AND admin_id = $2";
         on_db!(db, |pool| {
-            let _turn = db.write_turn().await;
-            let mut tx = pool.begin_with(db.begin_write()).await?;
+            let (_turn, mut tx) = db.write_transaction(pool).await?;
             sqlx::query_scalar::<_, i64>(&lock).bind(team.id).fetch_one(&mut *tx).await?;
             let Some((email, old)) = sqlx::query_as::<_, (String, String)>(current)
                 .bind(team.id)

@@ -45,12 +45,12 @@ pub struct Db {
     pool: Pool,
     /// Alive while any clone is: the identity above-layer caches key by.
     alive: Arc<()>,
-    /// Turns to begin a write transaction ([`Db::write_turn`]).
+    /// Turns to begin a write transaction ([`Db::write_transaction`]).
     write_turns: Arc<tokio::sync::Semaphore>,
 }
 
 /// SQLite connections per process. Writers waiting for the write lock hold
-/// at most half of them ([`Db::write_turn`]); readers keep the rest.
+/// at most half of them ([`Db::write_transaction`]); readers keep the rest.
 const SQLITE_CONNECTIONS: u32 = 16;
 
 /// Which open database a cached value belongs to. Holding it keeps the key
@@ -98,12 +98,18 @@ impl Db {
         Db { pool, alive: Arc::default(), write_turns: Arc::new(tokio::sync::Semaphore::new(turns)) }
     }
 
-    /// Waits for a turn to begin a write transaction (hold it until the
-    /// transaction ends). On SQLite a writer waits for the one write lock on
-    /// its connection: without turns, writers queued behind a long import
-    /// would hold every connection and the pages' reads would time out.
-    pub async fn write_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        self.write_turns.acquire().await.ok()
+    /// Begins a transaction that writes, on `pool` (this database's, as
+    /// [`on_db!`] binds it): first a turn (keep it until the transaction
+    /// ends), then [`Db::begin_write`]. On SQLite a writer waits for the one
+    /// write lock on its connection: without turns, writers queued behind a
+    /// long import would hold every connection and the pages' reads would
+    /// time out.
+    pub(crate) async fn write_transaction<DB: sqlx::Database>(
+        &self,
+        pool: &sqlx::Pool<DB>,
+    ) -> Result<(Option<tokio::sync::SemaphorePermit<'_>>, sqlx::Transaction<'static, DB>)> {
+        let turn = self.write_turns.acquire().await.ok();
+        Ok((turn, pool.begin_with(self.begin_write()).await?))
     }
 
     pub fn identity(&self) -> DbIdentity {
@@ -205,7 +211,7 @@ impl Db {
     /// so a transaction that reads first never fails on upgrading a stale
     /// snapshot ("database is locked"); PostgreSQL locks rows with
     /// [`Db::for_update`].
-    pub(crate) fn begin_write(&self) -> &'static str {
+    fn begin_write(&self) -> &'static str {
         match &self.pool {
             Pool::Sqlite(_) => "BEGIN IMMEDIATE",
             Pool::Postgres(_) => "BEGIN",
@@ -238,6 +244,14 @@ impl Db {
         Ok(())
     }
 
+    /// The file of this SQLite database (`None` for PostgreSQL or in memory).
+    pub fn file(&self) -> Option<std::path::PathBuf> {
+        match &self.pool {
+            Pool::Sqlite(pool) => on_disk(pool.connect_options().get_filename()),
+            Pool::Postgres(_) => None,
+        }
+    }
+
     /// Whether the database answers a query (`/readyz`).
     pub async fn ping(&self) -> Result<()> {
         on_db!(self, |pool| sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(pool).await?);
@@ -259,7 +273,11 @@ impl Db {
 /// The file of a `sqlite://` URL (`None` for PostgreSQL or in memory).
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let options = SqliteConnectOptions::from_str(url).ok().filter(|_| url.starts_with("sqlite:"))?;
-    let path = options.get_filename();
+    on_disk(options.get_filename())
+}
+
+/// `path`, unless it names an in-memory SQLite database.
+fn on_disk(path: &std::path::Path) -> Option<std::path::PathBuf> {
     (!path.as_os_str().is_empty() && !path.to_string_lossy().starts_with(':')).then(|| path.to_owned())
 }
 

@@ -91,8 +91,7 @@ async fn insert_pack(db: &Db, team_id: i64, input: &PackInput, actor: Option<&Ac
     let expires_on = input.validate()?;
     let now = Utc::now();
     let id = on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         let id: i64 = sqlx::query_scalar(INSERT_PACK)
             .bind(team_id)
             .bind(input.tokens)
@@ -130,8 +129,7 @@ pub async fn edit_pack(db: &Db, team: &Team, pack_id: i64, input: &PackInput, ac
     let before = bought_pack(db, team.id, pack_id).await?;
     let now = Utc::now();
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         sqlx::query(
             "UPDATE token_packs SET tokens = $3, purchased_on = $4, expires_on = $5, order_ref = $6
              WHERE team_id = $1 AND id = $2 AND voided_at IS NULL",
@@ -165,8 +163,7 @@ pub async fn void_pack(db: &Db, team: &Team, pack_id: i64, actor: &Actor) -> Res
     let before = bought_pack(db, team.id, pack_id).await?;
     let now = Utc::now();
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         // Under the team's lock: a move from this pack cannot slip in between.
         sqlx::query(LOCK_TEAM).bind(team.id).execute(&mut *tx).await?;
         let moves: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM token_events WHERE team_id = $1 AND pack_id = $2")
@@ -309,8 +306,7 @@ pub async fn move_tokens(db: &Db, from: &Team, to: &Team, pack_id: i64, amount: 
     let today = from.today();
     let now = Utc::now();
     let id = on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         // Checked under the team's lock: two moves cannot both take the last tokens.
         sqlx::query(LOCK_TEAM).bind(from.id).execute(&mut *tx).await?;
         let ledger = ledger(db, from.id, today).await?;
@@ -380,8 +376,7 @@ pub async fn adjust_tokens(
     let today = team.today();
     let now = Utc::now();
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         // Checked under the team's lock, like a move.
         sqlx::query(LOCK_TEAM).bind(team.id).execute(&mut *tx).await?;
         let ledger = ledger(db, team.id, today).await?;

@@ -79,8 +79,7 @@ pub async fn ensure_product(db: &Db, name: &str, kind: ProductKind) -> Result<(i
     let key = name_key(name);
     let insert = "INSERT INTO products (slug, name, kind) VALUES ($1, $2, $3) RETURNING id";
     let found = on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         if let Some(lock) = lock_catalogue(db) {
             sqlx::query(lock).execute(&mut *tx).await?;
         }

@@ -169,8 +169,7 @@ async fn insert(
     let row_locks = matches!(db.pool(), crate::db::Pool::Postgres(_));
     let detail = audit_detail(&file_name, new.params);
     let id = on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         if row_locks {
             sqlx::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE").bind(new.team.id).execute(&mut *tx).await?;
             if let Some(admin_id) = new.actor.admin_id() {

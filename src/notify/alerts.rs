@@ -143,8 +143,7 @@ pub async fn check_team(db: &Db, team: &Team, now: DateTime<Utc>) -> Result<Vec<
         });
         let recipients = settings.alert_recipients.join(",");
         let claimed = on_db!(db, |pool| {
-            let _turn = db.write_turn().await;
-            let mut tx = pool.begin_with(db.begin_write()).await?;
+            let (_turn, mut tx) = db.write_transaction(pool).await?;
             let changed = sqlx::query(SET_ACTIVE)
                 .bind(team.id)
                 .bind(&condition.key)

@@ -48,8 +48,7 @@ pub async fn rebuild(db: &Db, team_id: i64) -> Result<()> {
     let from = NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date");
     let to = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         for sql in REFRESH_STATEMENTS {
             sqlx::query(sql).bind(team_id).bind(from).bind(to).execute(&mut *tx).await?;
         }

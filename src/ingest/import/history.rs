@@ -183,8 +183,7 @@ pub async fn undo_import(db: &Db, team_id: i64, import_id: i64, actor: &Actor) -
     let mut outcome = UndoOutcome::default();
     let now = Utc::now();
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
         // Under the transaction: a second undo of the same import finds it undone.
         let claimed =

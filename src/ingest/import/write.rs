@@ -167,8 +167,7 @@ pub(super) async fn write_charges(
     let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
         // one writer anyway): a correction must see the previous import's result.
         sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;

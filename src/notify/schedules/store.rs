@@ -227,8 +227,7 @@ async fn pause_if_orphaned(db: &Db, team: &Team, primaries: &[TeamAdmin], schedu
     let pause = "UPDATE report_schedules SET paused = TRUE WHERE team_id = $1 AND id = $2 AND paused = FALSE";
     let now = Utc::now();
     on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         if sqlx::query(pause).bind(team.id).bind(schedule.id).execute(&mut *tx).await?.rows_affected() == 0 {
             return Ok(true); // paused already, or by another server just now
         }
@@ -351,8 +350,7 @@ pub async fn mail_export(db: &Db, record: &ExportRecord, base_url: &str) -> Resu
         Err(e) => return Err(e),
     };
     let id = on_db!(db, |pool| {
-        let _turn = db.write_turn().await;
-        let mut tx = pool.begin_with(db.begin_write()).await?;
+        let (_turn, mut tx) = db.write_transaction(pool).await?;
         if sqlx::query(claim).bind(record.id).bind(now).execute(&mut *tx).await?.rows_affected() == 0 {
             return Ok(None); // mailed already
         }

@@ -144,18 +144,6 @@ fn within(days: &[u16], from: u16, to: u16) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// The file of a SQLite database on disk (`None` for PostgreSQL and memory).
-fn sqlite_file_of(db: &Db) -> Option<std::path::PathBuf> {
-    match db.pool() {
-        crate::db::Pool::Sqlite(pool) => {
-            let file = pool.connect_options().get_filename().to_owned();
-            let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().starts_with(':');
-            (!in_memory).then_some(file)
-        }
-        crate::db::Pool::Postgres(_) => None,
-    }
-}
-
 /// (user ordinal, product, day, tokens) of every charge of `team_id` between
 /// `from` and `to`, read with a read-only rusqlite connection of its own.
 fn read_entries(
@@ -211,7 +199,7 @@ impl UsageIndex {
         // range can reach (from 2000-01-01, as many as the u16 offsets hold):
         // a row outside, written by hand, must not break the team's reports.
         let (first_day, last_day) = (MIN_DATE, MIN_DATE + chrono::Days::new(u16::MAX.into()));
-        let mut entries: Vec<(u32, i64, i64, i64)> = match sqlite_file_of(db) {
+        let mut entries: Vec<(u32, i64, i64, i64)> = match db.file() {
             // The biggest read of the app (every charge of the team): straight
             // from SQLite on a blocking thread, ten times faster than sqlx's stream.
             Some(file) => {
