@@ -43,6 +43,9 @@ pub enum Error {
     /// A blocking task that panicked or was cancelled.
     #[error("a background task stopped: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// One error handed to every caller that waited for the same work.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
 }
 
 impl Error {
@@ -53,6 +56,7 @@ impl Error {
             Error::Invalid(_) => 400,
             Error::NotFound(_) => 404,
             Error::LimitReached(_) => 429,
+            Error::Shared(error) => error.status(),
             _ => 500,
         }
     }

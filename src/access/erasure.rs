@@ -79,7 +79,7 @@ pub async fn erase_user(
                 .await?;
         }
         // Usage indexes held in memory carry names: they are rebuilt.
-        sqlx::query(crate::report::rollups::BUMP_DATA_VERSION).bind(team.id).execute(&mut *tx).await?;
+        crate::report::rollups::mark_changed!(&mut *tx, team.id, None, None);
         let detail = format!("a team user was erased (now shown as {pseudonym})");
         record_in!(&mut *tx, Some(team.id), actor, AuditAction::UserErased, detail, now)?;
         tx.commit().await?;

@@ -15,6 +15,8 @@ pub mod bench;
 #[cfg(feature = "ssr")]
 pub mod index;
 #[cfg(feature = "ssr")]
+pub mod memo;
+#[cfg(feature = "ssr")]
 pub mod plan;
 #[cfg(feature = "ssr")]
 pub mod privacy;
@@ -82,7 +84,7 @@ impl Metric {
 }
 
 /// Restricts the charges a report looks at.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Filter {
     /// Product by slug.
@@ -105,7 +107,7 @@ pub enum Direction {
     Desc,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderBy {
     Metric(Metric),
@@ -113,7 +115,7 @@ pub enum OrderBy {
     Dimension(Dimension),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Order {
     pub by: OrderBy,
     pub direction: Direction,
@@ -132,13 +134,13 @@ impl Direction {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Page {
     pub limit: u32,
     pub offset: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReportQuery {
     pub team_id: i64,
     pub range: ResolvedRange,

@@ -98,6 +98,11 @@ pub(crate) fn validate(q: &ReportQuery) -> Result<()> {
 /// Runs a report with its answerer. Every screen, export and alert comes here.
 pub async fn run(db: &Db, q: &ReportQuery) -> Result<ReportResult> {
     validate(q)?;
+    crate::report::memo::answer(db, q, compute(db, q)).await
+}
+
+/// Computes `q` (a valid query) with its answerer.
+async fn compute(db: &Db, q: &ReportQuery) -> Result<ReportResult> {
     if answerer(q) == Answerer::UsageIndex
         && let Some(result) = crate::report::index::try_answer(db, q).await?
     {

@@ -29,9 +29,44 @@ pub const REFRESH_STATEMENTS: [&str; 6] = [
      GROUP BY team_id, usage_date, product_id, product_version",
 ];
 
-/// Marks the team's charges as changed (in the writer's transaction), so
-/// usage indexes held in memory are rebuilt on next use.
-pub const BUMP_DATA_VERSION: &str = "UPDATE teams SET data_version = data_version + 1 WHERE id = $1";
+/// How many versions of a team's changes `usage_changes` keeps: an index
+/// further behind is rebuilt whole.
+pub const KEPT_CHANGES: i64 = 64;
+
+/// Marks the team's charges as changed, in the writer's transaction: bumps
+/// its `data_version` and records which days changed (`usage_changes`), so a
+/// usage index held in memory re-reads those days on next use. `None` days:
+/// anything may have changed (names, a rebuild) and indexes are rebuilt whole.
+/// `mark_changed!(&mut *tx, team_id, first_day, last_day)`, days as
+/// `Option<NaiveDate>`.
+macro_rules! mark_changed {
+    ($tx:expr, $team_id:expr, $first_day:expr, $last_day:expr) => {{
+        let (team_id, first_day, last_day): (i64, Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) =
+            ($team_id, $first_day, $last_day);
+        sqlx::query("UPDATE teams SET data_version = data_version + 1 WHERE id = $1")
+            .bind(team_id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO usage_changes (team_id, data_version, first_day, last_day)
+             SELECT id, data_version, $2, $3 FROM teams WHERE id = $1",
+        )
+        .bind(team_id)
+        .bind(first_day)
+        .bind(last_day)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM usage_changes WHERE team_id = $1
+             AND data_version <= (SELECT data_version FROM teams WHERE id = $1) - $2",
+        )
+        .bind(team_id)
+        .bind($crate::report::rollups::KEPT_CHANGES)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use mark_changed;
 
 /// Recomputes all rollups of every team from the charges; returns the teams rebuilt.
 pub async fn rebuild_all(db: &Db) -> Result<usize> {
@@ -52,7 +87,7 @@ pub async fn rebuild(db: &Db, team_id: i64) -> Result<()> {
         for sql in REFRESH_STATEMENTS {
             sqlx::query(sql).bind(team_id).bind(from).bind(to).execute(&mut *tx).await?;
         }
-        sqlx::query(BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
+        mark_changed!(&mut *tx, team_id, None, None);
         tx.commit().await?;
     });
     Ok(())

@@ -287,6 +287,69 @@ async fn an_erased_person_stays_erased_when_a_file_names_them_again(db: &Db) {
     assert!(names.iter().all(|n| !n.contains("ada@") && !n.contains("Lovelace")), "{names:?}");
 }
 
+/// After each change the usage index is patched with the days that changed
+/// (not rebuilt), and what it says equals an index built from every charge:
+/// new charges on days it holds, corrections, new users and products, two
+/// imports between two reads, an undo; an erasure (names) and a day before
+/// every other are rebuilt whole.
+async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
+    use tokenboard::report::index::{Origin, assert_equals_a_fresh_build};
+    let end = d(END);
+    demo::generate(db, &DemoOptions { teams: 1, users: 40, products: 6, days: 90, seed: 5, end_date: end })
+        .await
+        .unwrap();
+    let t = tokenboard::domain::teams::all_teams(db).await.unwrap().remove(0);
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Build, "the first index is built");
+
+    // An existing charge corrected, another feature on a used day, a new
+    // user, a new product, a day after every other.
+    let (email, product, day, feature): (String, String, NaiveDate, String) = on_db!(db, |p| sqlx::query_as(
+        "SELECT u.email, p.name, c.usage_date, c.feature FROM usage_charges c
+         JOIN team_users u ON u.id = c.user_id JOIN products p ON p.id = c.product_id
+         WHERE c.team_id = $1 ORDER BY c.usage_date, u.email LIMIT 1 OFFSET 500"
+    )
+    .bind(t.id)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let header = "Email,Product,Usage date,Feature,Tokens used\n";
+    let file = format!(
+        "{header}{email},{product},{day},{feature},1234\n{email},{product},{day},Another feature,7\n\
+         newcomer@x.com,{product},{day},Desktop,3\n{email},Brand New Product,{end},Desktop,11\n"
+    );
+    let first = import(db, &t, file.as_bytes()).await;
+    assert_eq!((first.inserted, first.updated), (3, 1));
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after an import");
+
+    // Two imports before the next read: one patch covers both.
+    let a = format!("{header}{email},{product},{},Desktop,5\n", end - chrono::Days::new(40));
+    let b = format!("{header}second@x.com,{product},{},Desktop,6\n", end - chrono::Days::new(2));
+    import(db, &t, a.as_bytes()).await;
+    let second = import(db, &t, b.as_bytes()).await;
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after two imports");
+
+    // Undo: the corrected charge comes back, the added ones go.
+    undo_import(db, t.id, first.import_id.unwrap(), &Actor::CommandLine).await.unwrap();
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after an undo");
+    undo_import(db, t.id, second.import_id.unwrap(), &Actor::CommandLine).await.unwrap();
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after the undo of a new user's only day");
+
+    // Names change with an erasure: rebuilt.
+    let user = tokenboard::access::erasure::user_by_email(db, &t, &email).await.unwrap();
+    let key = tokenboard::report::privacy::PseudonymKey::new(b"integration secret");
+    let dir = tempfile::tempdir().unwrap();
+    let files = tokenboard::export::job::ExportFiles::new(dir.path()).unwrap();
+    tokenboard::access::erasure::erase_user(db, &files, &key, &t, user, &Actor::CommandLine).await.unwrap();
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Build, "after an erasure");
+
+    // A day before the index's first: beyond its offsets, rebuilt.
+    let early = format!("{header}early@x.com,{product},{},Desktop,2\n", end - chrono::Days::new(2000));
+    import(db, &t, early.as_bytes()).await;
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Build, "after a day before every other");
+    import(db, &t, format!("{header}late@x.com,{product},{end},Desktop,2\n").as_bytes()).await;
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "and patched again after that");
+}
+
 /// A file that only corrects a charge's version: the version report follows,
 /// and its undo puts the old version back.
 async fn a_version_correction_moves_the_version_report(db: &Db) {
@@ -452,6 +515,7 @@ db_tests!(
     ambiguous_slash_dates_are_rejected_naming_date_format,
     a_correction_replaces_tokens_and_reports_follow,
     undo_brings_every_report_back,
+    the_patched_usage_index_equals_a_fresh_build,
     undo_after_a_partial_overwrite_keeps_the_later_import,
     undo_of_the_later_import_restores_the_earlier_one,
     the_history_records_who_what_and_when,

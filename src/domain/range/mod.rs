@@ -26,7 +26,7 @@ pub const MAX_RANGE_DAYS: i64 = 1900;
 /// One spelling per preset (serde and strum agree), in URLs, forms, stored
 /// schedules and JSON.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString,
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString,
 )]
 pub enum RangePreset {
     #[serde(rename = "7d")]
@@ -133,7 +133,7 @@ pub enum RangeError {
 }
 
 /// A range resolved against a team's today: concrete dates, granularity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ResolvedRange {
     pub preset: RangePreset,
     pub from: NaiveDate,

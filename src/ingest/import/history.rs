@@ -216,7 +216,7 @@ pub async fn undo_import(db: &Db, team_id: i64, import_id: i64, actor: &Actor) -
                 for sql in crate::report::rollups::REFRESH_STATEMENTS {
                     sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
                 }
-                sqlx::query(crate::report::rollups::BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
+                crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last));
             }
         }
         sqlx::query("UPDATE imports SET undo_kept = $2, owned = 0 WHERE id = $1")

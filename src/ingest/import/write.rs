@@ -362,7 +362,7 @@ pub(super) async fn write_charges(
             for sql in crate::report::rollups::REFRESH_STATEMENTS {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
-            sqlx::query(crate::report::rollups::BUMP_DATA_VERSION).bind(team_id).execute(&mut *tx).await?;
+            crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last));
         }
         if let Some(import_id) = import_id {
             let details = serde_json::json!({

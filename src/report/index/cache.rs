@@ -1,11 +1,13 @@
 //! The usage indexes of this process, per open database and team. The report
-//! engine owns them (the database handle holds no report state); an index is
-//! rebuilt when its team's `data_version` moved, and dropped with its database.
+//! engine owns them (the database handle holds no report state); an index
+//! follows its team's `data_version`: patched with the days that changed
+//! when the change log covers the gap, else rebuilt; dropped with its database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use super::UsageIndex;
+use super::changes::{self, Refresh};
 use crate::db::{Db, DbIdentity, on_db};
 use crate::error::Result;
 
@@ -17,16 +19,20 @@ struct Cached {
     index: Arc<UsageIndex>,
 }
 
+/// (database, team).
+type Key = (usize, i64);
+
 /// Indexes by (database, team).
 #[derive(Default)]
 pub struct IndexCache {
-    teams: Mutex<HashMap<(usize, i64), Cached>>,
-    /// One build at a time: concurrent first views wait for the same build.
-    building: tokio::sync::Mutex<()>,
+    teams: Mutex<HashMap<Key, Cached>>,
+    /// One refresh per team at a time: concurrent views of a team wait for
+    /// the same one, views of other teams do not wait.
+    refreshing: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl IndexCache {
-    /// The team's index, rebuilt when its charges changed since it was built.
+    /// The team's index, brought up to date when its charges changed since.
     async fn get(&self, db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
         let version = on_db!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT data_version FROM teams WHERE id = $1")
             .bind(team_id)
@@ -34,26 +40,45 @@ impl IndexCache {
             .await?
             .unwrap_or(0));
         let key = (db.identity().key(), team_id);
-        let cached = |cache: &IndexCache| {
-            let teams = cache.teams.lock().ok()?;
-            teams.get(&key).filter(|c| c.index.version == version).map(|c| c.index.clone())
+        let cached = || self.teams.lock().ok()?.get(&key).map(|c| c.index.clone());
+        if let Some(index) = cached().filter(|i| i.version == version) {
+            return Ok(index);
+        }
+        let turn = self.refreshing.lock().map(|mut turns| turns.entry(key).or_default().clone());
+        let turn = turn.unwrap_or_default();
+        let _turn = turn.lock().await;
+        // A refresh that ran meanwhile may have read this version or a newer one.
+        let stale = match cached() {
+            Some(index) if index.version >= version => return Ok(index),
+            stale => stale,
         };
-        if let Some(index) = cached(self) {
-            return Ok(index);
-        }
-        let _building = self.building.lock().await;
-        if let Some(index) = cached(self) {
-            return Ok(index);
-        }
         let started = std::time::Instant::now();
-        let index = Arc::new(UsageIndex::load(db, team_id, version).await?);
-        metrics::histogram!("tokenboard_usage_index_build_seconds").record(started.elapsed().as_secs_f64());
+        let patched = match stale {
+            Some(stale) => match changes::since(db, team_id, &stale).await? {
+                // A pass over every entry: off the async threads.
+                Refresh::Patch(version, window) => {
+                    tokio::task::spawn_blocking(move || stale.patched(version, window)).await?
+                }
+                Refresh::Rebuild => None,
+            },
+            None => None,
+        };
+        let index = Arc::new(match patched {
+            Some(index) => index,
+            None => UsageIndex::load(db, team_id, version).await?,
+        });
+        let origin = if index.origin == super::Origin::Patch { "patch" } else { "build" };
+        metrics::histogram!("tokenboard_usage_index_build_seconds", "how" => origin)
+            .record(started.elapsed().as_secs_f64());
         if let Ok(mut teams) = self.teams.lock() {
             // Indexes of databases no longer open would only hold memory.
             teams.retain(|_, c| c.db.is_open());
             teams.insert(key, Cached { db: db.identity(), index: index.clone() });
             let bytes: usize = teams.values().map(|c| c.index.heap_bytes()).sum();
             metrics::gauge!("tokenboard_usage_index_bytes").set(bytes as f64);
+            if let Ok(mut turns) = self.refreshing.lock() {
+                turns.retain(|key, _| teams.contains_key(key));
+            }
         }
         Ok(index)
     }

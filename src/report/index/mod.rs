@@ -15,11 +15,13 @@ use futures_util::TryStreamExt;
 
 use crate::db::{Db, on_db};
 use crate::domain::values::MIN_DATE;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::{DimensionValue, Metric, MetricValue};
 
 mod answer;
 mod cache;
+mod changes;
+mod patch;
 
 pub use answer::try_answer;
 pub use cache::warm;
@@ -66,6 +68,8 @@ impl UsageIndex {
 
 pub struct UsageIndex {
     version: i64,
+    /// Built from every charge, or patched from an older index.
+    origin: Origin,
     /// Ordered by id.
     users: Vec<IndexedUser>,
     /// Groups (user × product) of user `u`: `user_groups[u]..user_groups[u + 1]`.
@@ -86,6 +90,13 @@ pub struct UsageIndex {
     epoch: i64,
     /// slug and name by product id.
     products: HashMap<i64, (String, String)>,
+}
+
+/// How an index came to be (for `/metrics` and the tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Build,
+    Patch,
 }
 
 /// What one user (or one product) did in a range.
@@ -144,48 +155,69 @@ fn within(days: &[u16], from: u16, to: u16) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// (user ordinal, product, day, tokens) of every charge of `team_id` between
-/// `from` and `to`, read with a read-only rusqlite connection of its own.
-fn read_entries(
-    file: &std::path::Path,
+/// The days an index holds: those a range can reach (from 2000-01-01, as
+/// many as the two-byte offsets hold). A row outside, written by hand, must
+/// not break the team's reports.
+fn reachable_days() -> (NaiveDate, NaiveDate) {
+    (MIN_DATE, MIN_DATE + chrono::Days::new(u16::MAX.into()))
+}
+
+/// A read-only rusqlite connection of its own on the SQLite file: the
+/// biggest reads of the app (every charge of a team) come straight from
+/// SQLite on a blocking thread, ten times faster than sqlx's stream.
+fn open_read_only(file: &std::path::Path) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    Ok(rusqlite::Connection::open_with_flags(file, flags)?)
+}
+
+/// Hands (user id, product, day number, tokens) of every charge of `team_id`
+/// between `from` and `to` to `keep`.
+fn charges_between(
+    connection: &rusqlite::Connection,
     team_id: i64,
     from: NaiveDate,
     to: NaiveDate,
-    ordinal: &HashMap<i64, u32>,
-) -> Result<Vec<(u32, i64, i64, i64)>> {
-    use rusqlite::{OpenFlags, params};
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let connection = rusqlite::Connection::open_with_flags(file, flags)?;
-    let mut statement = connection.prepare(
+    mut keep: impl FnMut(i64, i64, i64, i64),
+) -> Result<()> {
+    let mut statement = connection.prepare_cached(
         "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
          WHERE team_id = ?1 AND usage_date >= ?2 AND usage_date <= ?3",
     )?;
-    let mut rows = statement.query(params![team_id, from.to_string(), to.to_string()])?;
-    let mut entries = Vec::new();
+    let mut rows = statement.query(rusqlite::params![team_id, from.to_string(), to.to_string()])?;
     // Rows come by user and product, then date: a date repeats across groups.
     let mut days: HashMap<[u8; 10], i64> = HashMap::new();
     while let Some(row) = rows.next()? {
-        let Some(&user) = ordinal.get(&row.get::<_, i64>(0)?) else { continue };
-        let text = row.get_ref(2)?.as_str().map_err(|e| crate::error::Error::Corrupt(format!("usage date: {e}")))?;
-        let key: [u8; 10] =
-            text.as_bytes().try_into().map_err(|_| crate::error::Error::Corrupt(format!("usage date {text:?}")))?;
+        let text = row.get_ref(2)?.as_str().map_err(|e| Error::Corrupt(format!("usage date: {e}")))?;
+        let key: [u8; 10] = text.as_bytes().try_into().map_err(|_| Error::Corrupt(format!("usage date {text:?}")))?;
         let day = match days.get(&key) {
             Some(&day) => day,
             None => {
-                let date = text
-                    .parse::<NaiveDate>()
-                    .map_err(|e| crate::error::Error::Corrupt(format!("usage date {text:?}: {e}")))?;
+                let date =
+                    text.parse::<NaiveDate>().map_err(|e| Error::Corrupt(format!("usage date {text:?}: {e}")))?;
                 *days.entry(key).or_insert(day_number(date))
             }
         };
-        entries.push((user, row.get(1)?, day, row.get(3)?));
+        keep(row.get(0)?, row.get(1)?, day, row.get(3)?);
     }
-    Ok(entries)
+    Ok(())
+}
+
+impl From<changes::UserRow> for IndexedUser {
+    fn from((id, first_name, last_name, email): changes::UserRow) -> IndexedUser {
+        IndexedUser {
+            sort_name: format!("{last_name} {first_name} {email}").to_lowercase(),
+            id,
+            first_name,
+            last_name,
+            email,
+        }
+    }
 }
 
 impl UsageIndex {
     async fn load(db: &Db, team_id: i64, version: i64) -> Result<UsageIndex> {
-        let users: Vec<(i64, String, String, String)> = on_db!(db, |pool| sqlx::query_as(
+        let users: Vec<changes::UserRow> = on_db!(db, |pool| sqlx::query_as(
             "SELECT id, first_name, last_name, email FROM team_users WHERE team_id = $1 ORDER BY id"
         )
         .bind(team_id)
@@ -195,17 +227,27 @@ impl UsageIndex {
             on_db!(db, |pool| sqlx::query_as("SELECT id, slug, name FROM products").fetch_all(pool).await?);
         let ordinal: HashMap<i64, u32> = users.iter().enumerate().map(|(i, u)| (u.0, i as u32)).collect();
 
-        // (user ordinal, product, day, tokens), one per charge. Only days a
-        // range can reach (from 2000-01-01, as many as the u16 offsets hold):
-        // a row outside, written by hand, must not break the team's reports.
-        let (first_day, last_day) = (MIN_DATE, MIN_DATE + chrono::Days::new(u16::MAX.into()));
+        // (user ordinal, product, day, tokens), one per charge.
+        let (first_day, last_day) = reachable_days();
         let mut entries: Vec<(u32, i64, i64, i64)> = match db.file() {
-            // The biggest read of the app (every charge of the team): straight
-            // from SQLite on a blocking thread, ten times faster than sqlx's stream.
             Some(file) => {
                 let ordinal = ordinal.clone();
-                tokio::task::spawn_blocking(move || read_entries(&file, team_id, first_day, last_day, &ordinal))
-                    .await??
+                tokio::task::spawn_blocking(move || -> Result<_> {
+                    let mut entries = Vec::new();
+                    charges_between(
+                        &open_read_only(&file)?,
+                        team_id,
+                        first_day,
+                        last_day,
+                        |user, product, day, tokens| {
+                            if let Some(&u) = ordinal.get(&user) {
+                                entries.push((u, product, day, tokens));
+                            }
+                        },
+                    )?;
+                    Ok(entries)
+                })
+                .await??
             }
             None => {
                 let mut entries = Vec::new();
@@ -233,16 +275,8 @@ impl UsageIndex {
 
         let mut index = UsageIndex {
             version,
-            users: users
-                .into_iter()
-                .map(|(id, first_name, last_name, email)| IndexedUser {
-                    sort_name: format!("{last_name} {first_name} {email}").to_lowercase(),
-                    id,
-                    first_name,
-                    last_name,
-                    email,
-                })
-                .collect(),
+            origin: Origin::Build,
+            users: users.into_iter().map(IndexedUser::from).collect(),
             user_groups: vec![0],
             group_product: Vec::new(),
             group_entries: vec![0],
@@ -332,6 +366,67 @@ impl UsageIndex {
             email: user.email.clone(),
         }
     }
+}
+
+/// Everything an index says, independent of how it is laid out: users,
+/// products, (user id, product, day, tokens) per day of use, and the days of
+/// use per user.
+#[cfg(feature = "test-support")]
+#[derive(Debug, PartialEq, Eq)]
+struct Contents {
+    users: Vec<(i64, String, String, String, String)>,
+    products: std::collections::BTreeMap<i64, (String, String)>,
+    days: Vec<(i64, i64, i64, u64)>,
+    user_days: Vec<(i64, i64)>,
+}
+
+#[cfg(feature = "test-support")]
+impl UsageIndex {
+    fn contents(&self) -> Contents {
+        let mut contents = Contents {
+            users: self
+                .users
+                .iter()
+                .map(|u| (u.id, u.first_name.clone(), u.last_name.clone(), u.email.clone(), u.sort_name.clone()))
+                .collect(),
+            products: self.products.iter().map(|(id, p)| (*id, p.clone())).collect(),
+            days: Vec::new(),
+            user_days: Vec::new(),
+        };
+        for (u, user) in self.users.iter().enumerate() {
+            for g in self.groups(u) {
+                let entries = self.group_entries[g]..self.group_entries[g + 1];
+                let mut before = 0;
+                for e in entries {
+                    let day = self.epoch + i64::from(self.entry_day[e]);
+                    contents.days.push((user.id, self.group_product[g], day, self.entry_cumulative[e] - before));
+                    before = self.entry_cumulative[e];
+                }
+            }
+            let days = &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]];
+            contents.user_days.extend(days.iter().map(|d| (user.id, self.epoch + i64::from(*d))));
+        }
+        contents
+    }
+}
+
+/// The team's index as the reports would use it now (patched when the change
+/// log allowed) and whether it says exactly what one built from every
+/// charge says; panics with the first difference otherwise.
+#[cfg(feature = "test-support")]
+pub async fn assert_equals_a_fresh_build(db: &Db, team_id: i64) -> Origin {
+    let current = cache::index_of(db, team_id).await.expect("the current index");
+    let fresh = UsageIndex::load(db, team_id, current.version).await.expect("a fresh index");
+    let (current_contents, fresh_contents) = (current.contents(), fresh.contents());
+    assert_eq!(current_contents.users, fresh_contents.users, "users");
+    assert_eq!(current_contents.products, fresh_contents.products, "products");
+    if let Some(i) = (0..current_contents.days.len().max(fresh_contents.days.len()))
+        .find(|&i| current_contents.days.get(i) != fresh_contents.days.get(i))
+    {
+        panic!("day {i}: {:?} (current) vs {:?} (fresh)", current_contents.days.get(i), fresh_contents.days.get(i));
+    }
+    assert_eq!(current_contents.user_days, fresh_contents.user_days, "days of use");
+    current.origin
 }
 
 #[cfg(test)]

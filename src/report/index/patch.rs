@@ -1,0 +1,162 @@
+//! Brings an index up to date with the days an import or an undo rewrote,
+//! without reading the team's other charges: every group keeps its entries
+//! outside the changed days, takes the re-read ones inside, and shifts the
+//! prefix sums after them. One pass of copies over the arrays — tens of
+//! milliseconds for the reference team, where a rebuild reads 3.6 M charges.
+
+use std::collections::HashMap;
+
+use super::{IndexedUser, Origin, UsageIndex};
+
+/// The changed days of a team, re-read, and what else an index needs to follow.
+pub(super) struct Window {
+    /// Day numbers (since 1970), inclusive.
+    pub first: i64,
+    pub last: i64,
+    /// (user ordinal, product, day number, tokens) of every charge within
+    /// `first..=last`, in any order; ordinals count the users added below.
+    pub charges: Vec<(u32, i64, i64, i64)>,
+    /// Team users added since the index was built, ordered by id (after its last).
+    pub new_users: Vec<IndexedUser>,
+    /// slug and name by product id, as now.
+    pub products: HashMap<i64, (String, String)>,
+}
+
+impl UsageIndex {
+    /// This index with `window` applied, at `version`; `None` when a charge
+    /// falls outside the days its two-byte offsets reach (then: rebuild).
+    pub(super) fn patched(&self, version: i64, window: Window) -> Option<UsageIndex> {
+        let Window { first, last, mut charges, new_users, products } = window;
+        let reach = self.epoch..=self.epoch + i64::from(u16::MAX);
+        if !charges.iter().all(|c| reach.contains(&c.2)) {
+            return None;
+        }
+        charges.sort_unstable();
+        let mut users = Vec::with_capacity(self.users.len() + new_users.len());
+        users.extend(self.users.iter().cloned());
+        users.extend(new_users);
+        let mut next = UsageIndex {
+            version,
+            origin: Origin::Patch,
+            users,
+            user_groups: Vec::with_capacity(self.user_groups.len()),
+            group_product: Vec::with_capacity(self.group_product.len()),
+            group_entries: Vec::with_capacity(self.group_entries.len()),
+            entry_day: Vec::with_capacity(self.entry_day.len() + charges.len()),
+            entry_cumulative: Vec::with_capacity(self.entry_cumulative.len() + charges.len()),
+            user_day_start: Vec::with_capacity(self.user_day_start.len()),
+            user_days: Vec::with_capacity(self.user_days.len() + charges.len()),
+            epoch: self.epoch,
+            products,
+        };
+        next.user_groups.push(0);
+        next.group_entries.push(0);
+        next.user_day_start.push(0);
+        let window = Offsets { from: first - self.epoch, to: last - self.epoch };
+
+        let mut c = 0;
+        for u in 0..next.users.len() {
+            let known = u < self.users.len();
+            let start = c;
+            while c < charges.len() && charges[c].0 as usize == u {
+                c += 1;
+            }
+            let fresh = &charges[start..c];
+            let old = if known { self.groups(u) } else { 0..0 };
+            let (mut g, mut f) = (old.start, 0);
+            let mut window_days = Vec::new();
+            // Groups are ordered by product: merge the old ones with the re-read ones.
+            loop {
+                let old_product = (g < old.end).then(|| self.group_product[g]);
+                let product = match (old_product, fresh.get(f).map(|c| c.1)) {
+                    (None, None) => break,
+                    (Some(p), None) | (None, Some(p)) => p,
+                    (Some(a), Some(b)) => a.min(b),
+                };
+                let entries = if old_product == Some(product) {
+                    g += 1;
+                    self.group_entries[g - 1]..self.group_entries[g]
+                } else {
+                    0..0
+                };
+                let fresh_start = f;
+                while f < fresh.len() && fresh[f].1 == product {
+                    f += 1;
+                }
+                next.push_group(
+                    product,
+                    (&self.entry_day[entries.clone()], &self.entry_cumulative[entries]),
+                    &fresh[fresh_start..f],
+                    window,
+                    &mut window_days,
+                );
+            }
+            next.user_groups.push(next.group_product.len());
+
+            // Days of use: the old ones outside the window, the window's anew.
+            let days = if known { &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]] } else { &[] };
+            let (before, through) = window.split(days);
+            window_days.sort_unstable();
+            window_days.dedup();
+            next.user_days.extend_from_slice(&days[..before]);
+            next.user_days.extend(window_days);
+            next.user_days.extend_from_slice(&days[through..]);
+            next.user_day_start.push(next.user_days.len());
+        }
+        Some(next)
+    }
+
+    /// Appends the group of `product`: its old entries before the window,
+    /// the re-read ones (summed per day), its old entries after the window
+    /// with their prefix sums shifted; nothing when no entry is left.
+    fn push_group(
+        &mut self,
+        product: i64,
+        (days, cumulative): (&[u16], &[u64]),
+        fresh: &[(u32, i64, i64, i64)],
+        window: Offsets,
+        window_days: &mut Vec<u16>,
+    ) {
+        let group_start = self.entry_day.len();
+        let (before, through) = window.split(days);
+        self.entry_day.extend_from_slice(&days[..before]);
+        self.entry_cumulative.extend_from_slice(&cumulative[..before]);
+        let mut running = if before > 0 { cumulative[before - 1] } else { 0 };
+        for &(_, _, day, tokens) in fresh {
+            let day = (day - self.epoch) as u16;
+            running += u64::try_from(tokens).unwrap_or(0);
+            // Several charges on one day (different features) are one day of use.
+            if self.entry_day.len() > group_start && self.entry_day.last() == Some(&day) {
+                *self.entry_cumulative.last_mut().expect("not empty") = running;
+            } else {
+                self.entry_day.push(day);
+                self.entry_cumulative.push(running);
+                window_days.push(day);
+            }
+        }
+        let old_through = if through > 0 { cumulative[through - 1] } else { 0 };
+        self.entry_day.extend_from_slice(&days[through..]);
+        self.entry_cumulative.extend(cumulative[through..].iter().map(|c| c - old_through + running));
+        if self.entry_day.len() > group_start {
+            self.group_product.push(product);
+            self.group_entries.push(self.entry_day.len());
+        }
+    }
+}
+
+/// The changed days as offsets from the index's epoch (either may lie beyond
+/// the reach of two bytes).
+#[derive(Clone, Copy)]
+struct Offsets {
+    from: i64,
+    to: i64,
+}
+
+impl Offsets {
+    /// How many of `days` (sorted) come before the window, and before its end.
+    fn split(self, days: &[u16]) -> (usize, usize) {
+        let before = days.partition_point(|&d| i64::from(d) < self.from);
+        let through = days.partition_point(|&d| i64::from(d) <= self.to).max(before);
+        (before, through)
+    }
+}
