@@ -348,6 +348,27 @@ async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Build, "after a day before every other");
     import(db, &t, format!("{header}late@x.com,{product},{end},Desktop,2\n").as_bytes()).await;
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "and patched again after that");
+
+    // A change log the patch cannot read (SQLite keeps any text in a DATE
+    // column): the index is rebuilt, and the views keep answering.
+    if matches!(db.pool(), tokenboard::db::Pool::Sqlite(_)) {
+        on_db!(db, |p| {
+            sqlx::query("UPDATE teams SET data_version = data_version + 1 WHERE id = $1")
+                .bind(t.id)
+                .execute(p)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO usage_changes (team_id, data_version, first_day, last_day)
+                 SELECT id, data_version, 'not a day', 'not a day' FROM teams WHERE id = $1",
+            )
+            .bind(t.id)
+            .execute(p)
+            .await
+            .unwrap();
+        });
+        assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Build, "after an unreadable change log");
+    }
 }
 
 /// A file that only corrects a charge's version: the version report follows,

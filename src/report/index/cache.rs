@@ -41,7 +41,7 @@ impl IndexCache {
             .unwrap_or(0));
         let key = (db.identity().key(), team_id);
         let cached = || self.teams.lock().ok()?.get(&key).map(|c| c.index.clone());
-        if let Some(index) = cached().filter(|i| i.version == version) {
+        if let Some(index) = cached().filter(|i| i.version >= version) {
             return Ok(index);
         }
         let turn = self.refreshing.lock().map(|mut turns| turns.entry(key).or_default().clone());
@@ -54,13 +54,11 @@ impl IndexCache {
         };
         let started = std::time::Instant::now();
         let patched = match stale {
-            Some(stale) => match changes::since(db, team_id, &stale).await? {
-                // A pass over every entry: off the async threads.
-                Refresh::Patch(version, window) => {
-                    tokio::task::spawn_blocking(move || stale.patched(version, window)).await?
-                }
-                Refresh::Rebuild => None,
-            },
+            Some(stale) => patch(db, team_id, stale).await.unwrap_or_else(|error| {
+                // A rebuild still answers; the failure is for the log.
+                tracing::warn!(team_id, %error, "could not patch the usage index; rebuilding it");
+                None
+            }),
             None => None,
         };
         let index = Arc::new(match patched {
@@ -73,14 +71,29 @@ impl IndexCache {
         if let Ok(mut teams) = self.teams.lock() {
             // Indexes of databases no longer open would only hold memory.
             teams.retain(|_, c| c.db.is_open());
-            teams.insert(key, Cached { db: db.identity(), index: index.clone() });
+            // Never over a newer index (a slower refresh that read an older version).
+            if teams.get(&key).is_none_or(|c| c.index.version <= index.version) {
+                teams.insert(key, Cached { db: db.identity(), index: index.clone() });
+            }
             let bytes: usize = teams.values().map(|c| c.index.heap_bytes()).sum();
             metrics::gauge!("tokenboard_usage_index_bytes").set(bytes as f64);
             if let Ok(mut turns) = self.refreshing.lock() {
-                turns.retain(|key, _| teams.contains_key(key));
+                // A turn someone holds or waits for (a first build) stays.
+                turns.retain(|key, turn| Arc::strong_count(turn) > 1 || teams.contains_key(key));
             }
         }
         Ok(index)
+    }
+}
+
+/// `stale` brought up to date by the days that changed; `None`: rebuild it.
+async fn patch(db: &Db, team_id: i64, stale: Arc<UsageIndex>) -> Result<Option<UsageIndex>> {
+    match changes::since(db, team_id, &stale).await? {
+        // A pass over every entry: off the async threads.
+        Refresh::Patch(version, window) => {
+            Ok(tokio::task::spawn_blocking(move || stale.patched(version, window)).await?)
+        }
+        Refresh::Rebuild => Ok(None),
     }
 }
 

@@ -78,9 +78,11 @@ pub(super) async fn since(db: &Db, team_id: i64, index: &UsageIndex) -> Result<R
         known.or_else(added).map(|i| i as u32)
     };
     let mut charges = Vec::with_capacity(read.charges.len());
+    // A charge of no team user is left out, as a build leaves it out.
     for (user, product, day, tokens) in read.charges {
-        let Some(user) = ordinal(user) else { return Ok(Refresh::Rebuild) };
-        charges.push((user, product, day, tokens));
+        if let Some(user) = ordinal(user) {
+            charges.push((user, product, day, tokens));
+        }
     }
     let (first, last) = match read.window {
         Some((first, last)) => (day_number(first), day_number(last)),
