@@ -7,6 +7,9 @@ mod jobs;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Everything this process creates (database, -wal/-shm, secret, exports)
