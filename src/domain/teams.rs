@@ -57,6 +57,17 @@ pub fn validate_time_zone(zone: &str) -> Result<Tz> {
         .map_err(|_| Error::Invalid(format!("unknown time zone {zone:?}: use an IANA name such as Europe/Berlin")))
 }
 
+/// The version of the team's charges (bumped by `rollups::mark_changed!` in
+/// every change): what the usage index and the kept report answers follow.
+/// 0 for a team that does not exist.
+pub async fn data_version(db: &Db, team_id: i64) -> Result<i64> {
+    Ok(on_db!(db, |pool| sqlx::query_scalar("SELECT data_version FROM teams WHERE id = $1")
+        .bind(team_id)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(0)))
+}
+
 pub async fn create_team(db: &Db, team: &NewTeam) -> Result<Team> {
     validate_slug(&team.slug)?;
     validate_time_zone(&team.time_zone)?;

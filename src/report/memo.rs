@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use crate::db::{Db, DbIdentity, on_db};
+use crate::db::{Db, DbIdentity};
 use crate::error::{Error, Result};
 use crate::report::{Dimension, ReportQuery, ReportResult};
 
@@ -64,11 +64,7 @@ where
     if !ENABLED.load(Ordering::Relaxed) || !worth_keeping(q) {
         return compute.await;
     }
-    let data_version = on_db!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT data_version FROM teams WHERE id = $1")
-        .bind(q.team_id)
-        .fetch_optional(pool)
-        .await?
-        .unwrap_or(0));
+    let data_version = crate::domain::teams::data_version(db, q.team_id).await?;
     let key = Key { db: db.identity().key(), data_version, query: q.clone() };
     let identity = db.identity();
     let kept = ANSWERS

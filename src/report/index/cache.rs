@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use super::UsageIndex;
 use super::changes::{self, Refresh};
-use crate::db::{Db, DbIdentity, on_db};
+use crate::db::{Db, DbIdentity};
 use crate::error::Result;
 
 /// Every index of the process: one database in a server, many in the tests.
@@ -34,11 +34,7 @@ pub struct IndexCache {
 impl IndexCache {
     /// The team's index, brought up to date when its charges changed since.
     async fn get(&self, db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
-        let version = on_db!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT data_version FROM teams WHERE id = $1")
-            .bind(team_id)
-            .fetch_optional(pool)
-            .await?
-            .unwrap_or(0));
+        let version = crate::domain::teams::data_version(db, team_id).await?;
         let key = (db.identity().key(), team_id);
         let cached = || self.teams.lock().ok()?.get(&key).map(|c| c.index.clone());
         if let Some(index) = cached().filter(|i| i.version >= version) {
