@@ -137,7 +137,13 @@ impl Db {
                 .foreign_keys(true)
                 .busy_timeout(WRITE_LOCK_WAIT);
             create_private_database_file(options.get_filename())?;
-            let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS).connect_with(options).await?;
+            // No ping before each use: the file is in this process, and the ping
+            // is a second round trip to the connection's thread per query.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(SQLITE_CONNECTIONS)
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?;
             Ok(Db::new(Pool::Sqlite(pool)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool =

@@ -95,7 +95,7 @@ pub struct TokenEvent {
 }
 
 /// One bucket of a gap-filled time series.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SeriesPoint {
     pub start: NaiveDate,
     pub end: NaiveDate,
@@ -106,7 +106,7 @@ pub struct SeriesPoint {
 
 /// One product's tokens per bucket, aligned with a time series (Summary's
 /// stacked chart); an empty `key` is the sum of the remaining products.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProductSeries {
     pub key: String,
     pub label: String,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::audit::{Actor, AuditAction, record_in};
 use crate::db::{Db, on_db};
 use crate::domain::ledger::{EntryKind, Ledger, LedgerEntry, Pack, PackOrigin};
-use crate::domain::teams::{LOCK_TEAM, Team};
+use crate::domain::teams::{CHANGE_LEDGER, Team};
 use crate::domain::values::{MAX_TOKENS_PER_CHARGE, MIN_DATE, check_text, max_date};
 use crate::error::{Error, Result};
 
@@ -92,6 +92,7 @@ async fn insert_pack(db: &Db, team_id: i64, input: &PackInput, actor: Option<&Ac
     let now = Utc::now();
     let id = on_db!(db, |pool| {
         let (_turn, mut tx) = db.write_transaction(pool).await?;
+        sqlx::query(CHANGE_LEDGER).bind(team_id).execute(&mut *tx).await?;
         let id: i64 = sqlx::query_scalar(INSERT_PACK)
             .bind(team_id)
             .bind(input.tokens)
@@ -130,6 +131,7 @@ pub async fn edit_pack(db: &Db, team: &Team, pack_id: i64, input: &PackInput, ac
     let now = Utc::now();
     on_db!(db, |pool| {
         let (_turn, mut tx) = db.write_transaction(pool).await?;
+        sqlx::query(CHANGE_LEDGER).bind(team.id).execute(&mut *tx).await?;
         sqlx::query(
             "UPDATE token_packs SET tokens = $3, purchased_on = $4, expires_on = $5, order_ref = $6
              WHERE team_id = $1 AND id = $2 AND voided_at IS NULL",
@@ -165,7 +167,7 @@ pub async fn void_pack(db: &Db, team: &Team, pack_id: i64, actor: &Actor) -> Res
     on_db!(db, |pool| {
         let (_turn, mut tx) = db.write_transaction(pool).await?;
         // Under the team's lock: a move from this pack cannot slip in between.
-        sqlx::query(LOCK_TEAM).bind(team.id).execute(&mut *tx).await?;
+        sqlx::query(CHANGE_LEDGER).bind(team.id).execute(&mut *tx).await?;
         let moves: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM token_events WHERE team_id = $1 AND pack_id = $2")
             .bind(team.id)
             .bind(pack_id)
@@ -269,28 +271,46 @@ pub async fn ledger(db: &Db, team_id: i64, through: NaiveDate) -> Result<Ledger>
 /// A team's ledger through today and its outlook (run-out, colour), from
 /// one read of its packs, moves and daily usage, which it keeps for a full
 /// forecast.
+#[derive(Clone, Debug)]
 pub struct BalanceState {
     pub packs: Vec<Pack>,
     pub entries: Vec<LedgerEntry>,
     /// Tokens per day through today.
     pub usage: Vec<(NaiveDate, i64)>,
     pub ledger: Ledger,
+    /// The day the balance runs out at the recent pace, if it does.
+    pub run_out: Option<NaiveDate>,
     pub outlook: crate::domain::outlook::Outlook,
     /// The team's first day with usage: how far back comparisons are covered.
     pub first_usage: Option<NaiveDate>,
 }
 
 pub async fn balance_state(db: &Db, team_id: i64, today: NaiveDate) -> Result<BalanceState> {
+    let state = ledger_state(db, team_id, today).await?;
+    state.with_outlook(db, team_id, today).await
+}
+
+/// [`balance_state`] without the outlook: what only the team's charges,
+/// packs, moves and adjustments decide (the outlook also reads its alert
+/// settings), so it can be kept while their versions stand.
+pub async fn ledger_state(db: &Db, team_id: i64, today: NaiveDate) -> Result<BalanceState> {
     let packs = packs(db, team_id).await?;
     let entries = entries(db, team_id).await?;
     let usage = daily_usage(db, team_id, today).await?;
     let ledger = Ledger::simulate(&packs, &entries, &usage, today);
-    let balance = ledger.balance();
-    let run_out = crate::domain::forecast::run_out(&packs, &entries, &usage, today, balance.available);
-    let percents = crate::domain::outlook::alert_percents(db, team_id).await?;
-    let outlook = crate::domain::outlook::Outlook::new(balance, run_out, today, &percents);
+    let run_out = crate::domain::forecast::run_out(&packs, &entries, &usage, today, ledger.balance().available);
     let first_usage = usage.first().map(|(day, _)| *day);
-    Ok(BalanceState { packs, entries, usage, ledger, outlook, first_usage })
+    let outlook = crate::domain::outlook::Outlook::new(ledger.balance(), run_out, today, &[]);
+    Ok(BalanceState { packs, entries, usage, ledger, run_out, outlook, first_usage })
+}
+
+impl BalanceState {
+    /// The outlook under the team's current alert thresholds.
+    pub async fn with_outlook(mut self, db: &Db, team_id: i64, today: NaiveDate) -> Result<BalanceState> {
+        let percents = crate::domain::outlook::alert_percents(db, team_id).await?;
+        self.outlook = crate::domain::outlook::Outlook::new(self.ledger.balance(), self.run_out, today, &percents);
+        Ok(self)
+    }
 }
 
 /// Moves `amount` tokens of pack `pack_id` of `from` to `to`, today: the
@@ -307,8 +327,11 @@ pub async fn move_tokens(db: &Db, from: &Team, to: &Team, pack_id: i64, amount: 
     let now = Utc::now();
     let id = on_db!(db, |pool| {
         let (_turn, mut tx) = db.write_transaction(pool).await?;
-        // Checked under the team's lock: two moves cannot both take the last tokens.
-        sqlx::query(LOCK_TEAM).bind(from.id).execute(&mut *tx).await?;
+        // Checked under the teams' locks: two moves cannot both take the last
+        // tokens. Both teams, in id order, so two opposite moves cannot deadlock.
+        for id in [from.id.min(to.id), from.id.max(to.id)] {
+            sqlx::query(CHANGE_LEDGER).bind(id).execute(&mut *tx).await?;
+        }
         let ledger = ledger(db, from.id, today).await?;
         let source = ledger.pack(pack_id).ok_or_else(|| Error::NotFound(format!("pack #{pack_id}")))?;
         if !source.pack.is_active_on(today) {
@@ -378,7 +401,7 @@ pub async fn adjust_tokens(
     on_db!(db, |pool| {
         let (_turn, mut tx) = db.write_transaction(pool).await?;
         // Checked under the team's lock, like a move.
-        sqlx::query(LOCK_TEAM).bind(team.id).execute(&mut *tx).await?;
+        sqlx::query(CHANGE_LEDGER).bind(team.id).execute(&mut *tx).await?;
         let ledger = ledger(db, team.id, today).await?;
         let pack_id = if amount > 0 {
             let active = ledger.packs.iter().filter(|s| s.pack.is_active_on(today));

@@ -32,6 +32,10 @@ impl Team {
 /// check made under it still holds when its write commits.
 pub const LOCK_TEAM: &str = "UPDATE teams SET data_version = data_version WHERE id = $1";
 
+/// Marks a change of the team's packs, moves or adjustments (and takes the
+/// team's lock, as [`LOCK_TEAM`]): kept ledgers of older versions go unused.
+pub const CHANGE_LEDGER: &str = "UPDATE teams SET ledger_version = ledger_version + 1 WHERE id = $1";
+
 /// A new team as the command line or the UI describe it.
 #[derive(Clone, Debug)]
 pub struct NewTeam {
@@ -60,6 +64,16 @@ pub fn validate_time_zone(zone: &str) -> Result<Tz> {
 /// The version of the team's charges (bumped by `rollups::mark_changed!` in
 /// every change): what the usage index and the kept report answers follow.
 /// 0 for a team that does not exist.
+/// The team's (`data_version`, `ledger_version`): what its charges and its
+/// packs, moves and adjustments are at. Both only grow.
+pub async fn versions(db: &Db, team_id: i64) -> Result<(i64, i64)> {
+    Ok(on_db!(db, |pool| sqlx::query_as("SELECT data_version, ledger_version FROM teams WHERE id = $1")
+        .bind(team_id)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or((0, 0))))
+}
+
 pub async fn data_version(db: &Db, team_id: i64) -> Result<i64> {
     Ok(on_db!(db, |pool| sqlx::query_scalar("SELECT data_version FROM teams WHERE id = $1")
         .bind(team_id)

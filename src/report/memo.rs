@@ -6,12 +6,20 @@
 //! makes new keys, so nothing is invalidated by hand; old answers leave the
 //! bounded cache as they age. Concurrent askers of one key wait for one
 //! computation. Whole user tables (an export's) are not kept.
+//!
+//! A team's ledger state (packs, moves, daily usage, the ledger and its
+//! run-out day) is kept the same way, keyed by its `data_version` and its
+//! `ledger_version` (bumped by every pack, move and adjustment).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use chrono::NaiveDate;
+
 use crate::db::{Db, DbIdentity};
+use crate::domain::forecast::Forecast;
+use crate::domain::packs::BalanceState;
 use crate::error::{Error, Result};
 use crate::report::{Dimension, ReportQuery, ReportResult};
 
@@ -41,6 +49,28 @@ static ANSWERS: LazyLock<moka::future::Cache<Key, Arc<Kept>>> = LazyLock::new(||
         .time_to_idle(IDLE)
         .build()
 });
+
+/// Teams' ledger states kept (one per team and day is what is asked).
+const MAX_LEDGERS: u64 = 1_000;
+
+#[derive(Hash, PartialEq, Eq)]
+struct LedgerKey {
+    db: usize,
+    team_id: i64,
+    /// (`data_version`, `ledger_version`).
+    versions: (i64, i64),
+    today: NaiveDate,
+}
+
+struct KeptLedger {
+    _db: DbIdentity,
+    state: BalanceState,
+    /// The full forecast, made by the first who asks for it.
+    forecast: std::sync::OnceLock<Forecast>,
+}
+
+static LEDGERS: LazyLock<moka::future::Cache<LedgerKey, Arc<KeptLedger>>> =
+    LazyLock::new(|| moka::future::Cache::builder().max_capacity(MAX_LEDGERS).time_to_idle(IDLE).build());
 
 /// Off for `tokenboard bench`, which times the computation itself.
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -76,4 +106,41 @@ where
         .map_err(Error::Shared)?;
     metrics::counter!("tokenboard_report_answers_total").increment(1);
     Ok(kept.result.clone())
+}
+
+/// The team's balance state through `today` (`domain::packs::balance_state`):
+/// its ledger kept from an earlier question on the same charges and packs,
+/// its outlook under the alert thresholds of now.
+pub async fn balance_state(db: &Db, team_id: i64, today: NaiveDate) -> Result<BalanceState> {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return crate::domain::packs::balance_state(db, team_id, today).await;
+    }
+    let kept = kept_ledger(db, team_id, today).await?;
+    kept.state.clone().with_outlook(db, team_id, today).await
+}
+
+/// The team's full forecast through `today` and its balance state, both
+/// kept like [`balance_state`]'s.
+pub async fn forecast(db: &Db, team_id: i64, today: NaiveDate) -> Result<(Forecast, BalanceState)> {
+    let forecast_of = |s: &BalanceState| crate::domain::forecast::forecast(&s.packs, &s.entries, &s.usage, today);
+    if !ENABLED.load(Ordering::Relaxed) {
+        let state = crate::domain::packs::balance_state(db, team_id, today).await?;
+        return Ok((forecast_of(&state), state));
+    }
+    let kept = kept_ledger(db, team_id, today).await?;
+    let forecast = kept.forecast.get_or_init(|| forecast_of(&kept.state)).clone();
+    Ok((forecast, kept.state.clone().with_outlook(db, team_id, today).await?))
+}
+
+async fn kept_ledger(db: &Db, team_id: i64, today: NaiveDate) -> Result<Arc<KeptLedger>> {
+    let versions = crate::domain::teams::versions(db, team_id).await?;
+    let key = LedgerKey { db: db.identity().key(), team_id, versions, today };
+    let identity = db.identity();
+    LEDGERS
+        .try_get_with(key, async move {
+            let state = crate::domain::packs::ledger_state(db, team_id, today).await?;
+            Ok::<_, Error>(Arc::new(KeptLedger { _db: identity, state, forecast: std::sync::OnceLock::new() }))
+        })
+        .await
+        .map_err(Error::Shared)
 }

@@ -29,6 +29,35 @@ pub const REFRESH_STATEMENTS: [&str; 6] = [
      GROUP BY team_id, usage_date, product_id, product_version",
 ];
 
+/// [`REFRESH_STATEMENTS`] for an import: only the products it staged
+/// (`import_keys`, the only ones whose charges it changed) are re-aggregated
+/// from the charges, over the product index; the team's daily totals then
+/// add up the product rollup of those days. A correction of one product over
+/// a month reads that product's charges, not the whole team's month.
+pub const REFRESH_STAGED_PRODUCTS: [&str; 6] = [
+    "DELETE FROM daily_product_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
+     AND product_id IN (SELECT DISTINCT product_id FROM import_keys)",
+    "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days)
+     SELECT team_id, usage_date, product_id, CAST(SUM(tokens) AS BIGINT), COUNT(*), COUNT(DISTINCT user_id)
+     FROM usage_charges
+     WHERE team_id = $1 AND product_id IN (SELECT DISTINCT product_id FROM import_keys)
+       AND usage_date BETWEEN $2 AND $3
+     GROUP BY team_id, usage_date, product_id",
+    "DELETE FROM daily_version_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
+     AND product_id IN (SELECT DISTINCT product_id FROM import_keys)",
+    "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges)
+     SELECT team_id, usage_date, product_id, product_version, CAST(SUM(tokens) AS BIGINT), COUNT(*)
+     FROM usage_charges
+     WHERE team_id = $1 AND product_id IN (SELECT DISTINCT product_id FROM import_keys)
+       AND usage_date BETWEEN $2 AND $3
+     GROUP BY team_id, usage_date, product_id, product_version",
+    "DELETE FROM daily_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
+    "INSERT INTO daily_usage (team_id, usage_date, tokens, charges)
+     SELECT team_id, usage_date, CAST(SUM(tokens) AS BIGINT), CAST(SUM(charges) AS BIGINT) FROM daily_product_usage
+     WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3
+     GROUP BY team_id, usage_date",
+];
+
 /// How many versions of a team's changes `usage_changes` keeps: an index
 /// further behind is rebuilt whole.
 pub const KEPT_CHANGES: i64 = 64;

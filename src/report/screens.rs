@@ -272,7 +272,7 @@ pub const BALANCE_WINDOW_DAYS: u64 = 90;
 /// One team's balances as of its today.
 pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role) -> Result<TeamBalanceView> {
     let today = team.today();
-    let state = crate::domain::packs::balance_state(db, team.id, today).await?;
+    let state = crate::report::memo::balance_state(db, team.id, today).await?;
     let ledger = state.ledger;
     let records = crate::domain::packs::pack_records(db, team.id).await?;
     let horizon = today + chrono::Days::new(BALANCE_WINDOW_DAYS);
@@ -326,7 +326,6 @@ pub async fn team_balance(db: &Db, team: &Team, role: crate::domain::model::Role
 
 pub async fn forecast(db: &Db, team: &Team) -> Result<ForecastView> {
     let today = team.today();
-    let state = crate::domain::packs::balance_state(db, team.id, today).await?;
-    let forecast = crate::domain::forecast::forecast(&state.packs, &state.entries, &state.usage, today);
+    let (forecast, state) = crate::report::memo::forecast(db, team.id, today).await?;
     Ok(ForecastView { forecast, outlook: state.outlook })
 }

@@ -6,7 +6,6 @@ use chrono::{Days, NaiveDate};
 
 use crate::db::Db;
 use crate::domain::model::{ProductSeries, Role, SeriesPoint, SummaryView, TeamRef};
-use crate::domain::packs;
 use crate::domain::range::{RangeQuery, ResolvedRange};
 use crate::domain::teams::Team;
 use crate::error::{Error, Result};
@@ -117,7 +116,7 @@ pub async fn summary(
 ) -> Result<SummaryView> {
     let range = query.resolve(today).map_err(|e| Error::Invalid(e.to_string()))?;
 
-    let state = packs::balance_state(db, team.id, today).await?;
+    let state = crate::report::memo::balance_state(db, team.id, today).await?;
     let ledger = state.ledger;
     let events_since = today - Days::new(EVENT_WINDOW_DAYS);
     let mut events: Vec<_> = ledger.events.iter().filter(|e| e.date > events_since).cloned().collect();

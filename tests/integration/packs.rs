@@ -106,6 +106,11 @@ async fn packs_are_added_corrected_voided_and_adjusted_with_an_audit_trail(db: &
     let adjustments: Vec<i64> =
         balance.events.iter().filter(|e| e.kind == TokenEventKind::Adjustment).map(|e| e.amount).collect();
     assert_eq!(adjustments.iter().sum::<i64>(), -50);
+    // Balances are kept per version of the team's charges and packs: a
+    // pack added with no import since shows at once, on every screen.
+    packs::create_pack(db, &t, &PackInput { tokens: 10, ..input.clone() }, &admin).await.unwrap();
+    assert_eq!(team_balance(db, &t, Role::Primary).await.unwrap().balance.total, 1_460);
+    assert_eq!(forecast(db, &t).await.unwrap().forecast.balance.total, 1_460);
 
     let actions: Vec<String> = audit::for_team(db, t.id, 10).await.unwrap().into_iter().map(|e| e.action).collect();
     for action in ["pack-added", "pack-changed", "pack-voided", "tokens-adjusted"] {

@@ -179,12 +179,34 @@ async fn rebuilt_rollups_equal_incremental_ones(db: &Db) {
     import_usage_csv(db, &team, "email,product,usage date,tokens used\nz@x.com,Revit,2026-11-01,10\n".as_bytes())
         .await
         .unwrap();
+    // Corrections of stored charges of several products over three weeks (a
+    // new version for some), and new keys beside them: an import refreshes
+    // only the products it names, and the team's days from those.
+    let stored = "SELECT u.email || ',' || p.name || ',' || CAST(c.usage_date AS TEXT) || ',' || c.feature, c.tokens
+                  FROM usage_charges c JOIN team_users u ON u.id = c.user_id JOIN products p ON p.id = c.product_id
+                  WHERE c.team_id = $1 AND c.usage_date BETWEEN $2 AND $3 ORDER BY c.id";
+    let charges = raw(db, stored, team.id, d("2026-10-01"), d("2026-10-21")).await;
+    let mut csv = String::from("email,product,usage date,feature,product version,tokens used\n");
+    for (n, (key, tokens)) in charges.iter().enumerate().step_by(7) {
+        let mut fields = key.splitn(4, ',');
+        let (email, product, day, feature) =
+            (fields.next().unwrap(), fields.next().unwrap(), fields.next().unwrap(), fields.next().unwrap());
+        let version = if n % 2 == 0 { "2027" } else { "" };
+        csv.push_str(&format!("{email},{product},{day},{feature},{version},{}\n", tokens + 3));
+        csv.push_str(&format!("new.{n}@x.com,{product},{day},,,{}\n", 5 + n));
+    }
+    assert!(csv.lines().count() > 20, "{csv}");
+    let outcome = import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
+    assert!(outcome.updated > 10 && outcome.inserted > 10, "{outcome:?}");
     let snapshot = |db: &Db| {
         let db = db.clone();
         async move {
             let sql = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT) || ' ' || CAST(product_id AS TEXT), tokens * 1000000 + charges * 1000 + user_days
                        FROM daily_product_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
             let mut rows = raw(&db, sql, 0, d("2000-01-01"), d("2100-01-01")).await;
+            let versions = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT) || ' ' || CAST(product_id AS TEXT) || ' ' || product_version, tokens * 1000000 + charges
+                            FROM daily_version_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
+            rows.extend(raw(&db, versions, 0, d("2000-01-01"), d("2100-01-01")).await);
             let daily = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT), tokens * 1000000 + charges
                          FROM daily_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
             rows.extend(raw(&db, daily, 0, d("2000-01-01"), d("2100-01-01")).await);

@@ -50,7 +50,7 @@ const FONT_PX: u32 = 15;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// One bar of a category chart (products, users, versions).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ChartBar {
     pub key: String,
     pub label: String,
@@ -75,7 +75,7 @@ impl ChartBar {
 }
 
 /// What a time-series chart draws besides its bars.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SeriesExtras {
     /// The previous period's buckets, drawn as a line over the bars.
     pub previous: Option<Vec<SeriesPoint>>,
@@ -128,6 +128,41 @@ impl Hit<'_> {
             Some(href) => format!(r#"<a href="{}">{rect}</a>"#, escape(href)),
             None => rect,
         }
+    }
+}
+
+/// Everything a chart is drawn from: the same inputs draw the same SVG.
+#[derive(Hash, PartialEq, Eq)]
+enum Drawing {
+    Series { points: Vec<SeriesPoint>, granularity: Granularity, unit: String, extras: SeriesExtras, width: u32 },
+    Bars { bars: Vec<ChartBar>, unit: String, width: u32 },
+    Donut { used: i64, available: i64 },
+}
+
+/// The SVG of `drawing`: on the server, kept from an earlier page that drew
+/// the same (admins ask for the same views again and again, and drawing is
+/// a large part of a page's work); in the browser, drawn.
+fn drawn(drawing: Drawing, draw: impl FnOnce() -> Option<String>) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use std::sync::LazyLock;
+        /// Bytes of SVG kept in all.
+        const MAX_BYTES: u64 = 32 << 20;
+        static DRAWN: LazyLock<moka::sync::Cache<Drawing, Option<Arc<str>>>> = LazyLock::new(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_BYTES)
+                .weigher(|_, svg: &Option<Arc<str>>| {
+                    svg.as_ref().map_or(1, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))
+                })
+                .time_to_idle(std::time::Duration::from_secs(15 * 60))
+                .build()
+        });
+        DRAWN.get_with(drawing, || draw().map(Arc::from)).map(|svg| svg.to_string())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = drawing;
+        draw()
     }
 }
 
@@ -184,6 +219,18 @@ fn chart_height(width: u32) -> u32 {
 /// product), with the previous period as a line when given. `None` when
 /// the range holds no usage.
 pub fn series_svg(
+    points: &[SeriesPoint],
+    granularity: Granularity,
+    unit: &str,
+    extras: &SeriesExtras,
+    width: u32,
+) -> Option<String> {
+    let drawing =
+        Drawing::Series { points: points.to_vec(), granularity, unit: unit.to_owned(), extras: extras.clone(), width };
+    drawn(drawing, || draw_series(points, granularity, unit, extras, width))
+}
+
+fn draw_series(
     points: &[SeriesPoint],
     granularity: Granularity,
     unit: &str,
@@ -318,6 +365,11 @@ fn segment_hits<DB: DrawingBackend>(
 /// Categories as horizontal bars, biggest first as given. `None` when there
 /// is nothing to draw.
 pub fn bars_svg(bars: &[ChartBar], unit: &str, width: u32) -> Option<String> {
+    let drawing = Drawing::Bars { bars: bars.to_vec(), unit: unit.to_owned(), width };
+    drawn(drawing, || draw_bars(bars, unit, width))
+}
+
+fn draw_bars(bars: &[ChartBar], unit: &str, width: u32) -> Option<String> {
     if bars.is_empty() {
         return None;
     }
@@ -386,6 +438,10 @@ pub fn bars_svg(bars: &[ChartBar], unit: &str, width: u32) -> Option<String> {
 
 /// A donut of used vs available tokens of the active packs.
 pub fn donut_svg(used: i64, available: i64) -> String {
+    drawn(Drawing::Donut { used, available }, || Some(draw_donut(used, available))).unwrap_or_default()
+}
+
+fn draw_donut(used: i64, available: i64) -> String {
     const SIZE: u32 = 220;
     let mut svg = String::new();
     let drawn: DrawResult = (|| {

@@ -237,22 +237,22 @@ pub async fn undo_import(db: &Db, team_id: i64, import_id: i64, actor: &Actor) -
 /// How fresh the team's numbers are: its newest usage day and its newest
 /// import that stands (DESIGN §5).
 pub async fn freshness(db: &Db, team: &Team) -> Result<Freshness> {
-    let (data_through, stale_after_days): (Option<chrono::NaiveDate>, i64) = on_db!(db, |pool| {
-        sqlx::query_as(
-        "SELECT (SELECT MAX(usage_date) FROM daily_usage WHERE team_id = $1), stale_after_days FROM teams WHERE id = $1"
+    // One query: it is read for every team page.
+    type Row = (Option<chrono::NaiveDate>, i64, Option<DateTime<Utc>>, Option<String>, Option<String>);
+    let (data_through, stale_after_days, at, actor, source): Row = on_db!(db, |pool| sqlx::query_as(
+        "SELECT (SELECT MAX(usage_date) FROM daily_usage WHERE team_id = t.id), t.stale_after_days,
+                i.created_at, i.actor, i.source
+         FROM teams t LEFT JOIN (
+             SELECT team_id, created_at, actor, source FROM imports
+             WHERE team_id = $1 AND status = 'done' AND undone_at IS NULL ORDER BY id DESC LIMIT 1
+         ) i ON i.team_id = t.id
+         WHERE t.id = $1"
     )
     .bind(team.id)
     .fetch_one(pool)
-    .await?
-    });
-    let stale_after_days = stale_after_days.clamp(1, i64::from(u32::MAX)) as u32;
-    let last: Option<(DateTime<Utc>, String, String)> = on_db!(db, |pool| sqlx::query_as(
-        "SELECT created_at, actor, source FROM imports
-         WHERE team_id = $1 AND status = 'done' AND undone_at IS NULL ORDER BY id DESC LIMIT 1"
-    )
-    .bind(team.id)
-    .fetch_optional(pool)
     .await?);
+    let stale_after_days = stale_after_days.clamp(1, i64::from(u32::MAX)) as u32;
+    let last = at.zip(actor).zip(source).map(|((at, actor), source)| (at, actor, source));
     let last_import = last.and_then(|(at, actor, source)| Some(LastImport { at, actor, source: source.parse().ok()? }));
     Ok(Freshness::new(data_through, last_import, stale_after_days, team.today()))
 }

@@ -3,7 +3,7 @@
 //! staging table (several uses of a per-use service on one day add up), then
 //! merged: a new key is inserted, a key stored with other tokens is a
 //! correction (its previous value kept for undo), an equal one is left
-//! alone. The rollups of the touched days are recomputed before commit.
+//! alone. The rollups of the touched days and products are recomputed before commit.
 
 use std::collections::{HashMap, HashSet};
 
@@ -354,16 +354,16 @@ pub(super) async fn write_charges(
                 sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
         }
         outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
-        sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
 
         if let (true, Some(first), Some(last)) =
             (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
         {
-            for sql in crate::report::rollups::REFRESH_STATEMENTS {
+            for sql in crate::report::rollups::REFRESH_STAGED_PRODUCTS {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
             crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last));
         }
+        sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
         if let Some(import_id) = import_id {
             let details = serde_json::json!({
                 "new_products": outcome.new_products,
