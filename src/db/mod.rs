@@ -138,7 +138,7 @@ impl Db {
                 .busy_timeout(WRITE_LOCK_WAIT);
             create_private_database_file(options.get_filename())?;
             // No ping before each use: the file is in this process, and the ping
-            // is a second round trip to the connection's thread per query.
+            // is one more round trip to the connection's thread per acquire.
             let pool = SqlitePoolOptions::new()
                 .max_connections(SQLITE_CONNECTIONS)
                 .test_before_acquire(false)

@@ -61,9 +61,6 @@ pub fn validate_time_zone(zone: &str) -> Result<Tz> {
         .map_err(|_| Error::Invalid(format!("unknown time zone {zone:?}: use an IANA name such as Europe/Berlin")))
 }
 
-/// The version of the team's charges (bumped by `rollups::mark_changed!` in
-/// every change): what the usage index and the kept report answers follow.
-/// 0 for a team that does not exist.
 /// The team's (`data_version`, `ledger_version`): what its charges and its
 /// packs, moves and adjustments are at. Both only grow.
 pub async fn versions(db: &Db, team_id: i64) -> Result<(i64, i64)> {
@@ -74,6 +71,9 @@ pub async fn versions(db: &Db, team_id: i64) -> Result<(i64, i64)> {
         .unwrap_or((0, 0))))
 }
 
+/// The version of the team's charges (bumped by `rollups::mark_changed!` in
+/// every change): what the usage index and the kept report answers follow.
+/// 0 for a team that does not exist.
 pub async fn data_version(db: &Db, team_id: i64) -> Result<i64> {
     Ok(on_db!(db, |pool| sqlx::query_scalar("SELECT data_version FROM teams WHERE id = $1")
         .bind(team_id)
