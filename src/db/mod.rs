@@ -52,6 +52,9 @@ pub struct Db {
 /// SQLite connections per process. Writers waiting for the write lock hold
 /// at most half of them ([`Db::write_transaction`]); readers keep the rest.
 const SQLITE_CONNECTIONS: u32 = 16;
+/// PostgreSQL connections per process; writers hold at most a quarter of
+/// them, each with at most one more for a read under its lock.
+const POSTGRES_CONNECTIONS: u32 = 16;
 
 /// Which open database a cached value belongs to. Holding it keeps the key
 /// unique (the allocation behind it is not reused), not the database open.
@@ -93,7 +96,10 @@ impl Db {
     fn new(pool: Pool) -> Db {
         let turns = match pool {
             Pool::Sqlite(_) => SQLITE_CONNECTIONS as usize / 2,
-            Pool::Postgres(_) => tokio::sync::Semaphore::MAX_PERMITS,
+            // A move or an adjustment reads the ledger on a second connection
+            // while its transaction holds the team's lock: writers queued
+            // behind one team's import must not hold the whole pool.
+            Pool::Postgres(_) => POSTGRES_CONNECTIONS as usize / 4,
         };
         Db { pool, alive: Arc::default(), write_turns: Arc::new(tokio::sync::Semaphore::new(turns)) }
     }
@@ -146,8 +152,11 @@ impl Db {
                 .await?;
             Ok(Db::new(Pool::Sqlite(pool)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool =
-                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(POSTGRES_CONNECTIONS)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
             Ok(Db::new(Pool::Postgres(pool)))
         } else {
             Err(Error::UnsupportedDatabaseUrl(url.to_owned()))
