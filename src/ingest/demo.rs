@@ -156,6 +156,20 @@ struct DemoUser {
     active_from: NaiveDate,
 }
 
+/// The last day of demo usage when none is given: today in the demo team
+/// whose day is earliest, so no team gets usage dated after its own today
+/// (just after midnight UTC, New York is still on the day before).
+pub fn default_end_date(teams: usize) -> NaiveDate {
+    let now = chrono::Utc::now();
+    TEAMS
+        .iter()
+        .take(teams.max(1))
+        .filter_map(|(_, _, zone)| zone.parse::<chrono_tz::Tz>().ok())
+        .map(|tz| now.with_timezone(&tz).date_naive())
+        .min()
+        .unwrap_or_else(|| now.date_naive())
+}
+
 /// Generates the demo organisation. Refuses to touch a database that already
 /// holds one of the demo teams.
 pub async fn generate(db: &Db, options: &DemoOptions) -> Result<DemoReport> {

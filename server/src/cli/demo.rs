@@ -21,7 +21,7 @@ pub(super) async fn run(config: &Config, args: DemoArgs) -> Result<()> {
         println!("the database already has teams; no demo data added");
         return Ok(());
     }
-    let end_date = args.end_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let end_date = args.end_date.unwrap_or_else(|| demo::default_end_date(args.teams));
     let options = DemoOptions {
         teams: args.teams,
         users: args.users,
