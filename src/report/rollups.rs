@@ -62,37 +62,80 @@ pub const REFRESH_STAGED_PRODUCTS: [&str; 6] = [
 /// further behind is rebuilt whole.
 pub const KEPT_CHANGES: i64 = 64;
 
+/// The most users one change lists in `usage_change_users`: beyond that a
+/// patch re-reads every user of the changed days anyway.
+pub const MAX_LISTED_USERS: usize = 1000;
+
+/// The users whose charges a write touched, while they are few enough to list.
+#[derive(Debug, Default)]
+pub struct TouchedUsers {
+    ids: std::collections::BTreeSet<i64>,
+    too_many: bool,
+}
+
+impl TouchedUsers {
+    pub fn note(&mut self, user_id: i64) {
+        if !self.too_many && self.ids.insert(user_id) && self.ids.len() > MAX_LISTED_USERS {
+            self.too_many = true;
+            self.ids.clear();
+        }
+    }
+
+    /// The users, ordered; `None` when there were too many to list.
+    pub fn listed(&self) -> Option<Vec<i64>> {
+        (!self.too_many).then(|| self.ids.iter().copied().collect())
+    }
+}
+
 /// Marks the team's charges as changed, in the writer's transaction: bumps
-/// its `data_version` and records which days changed (`usage_changes`), so a
-/// usage index held in memory re-reads those days on next use. `None` days:
-/// anything may have changed (names, a rebuild) and indexes are rebuilt whole.
-/// `mark_changed!(&mut *tx, team_id, first_day, last_day)`, days as
-/// `Option<NaiveDate>`.
+/// its `data_version` and records which days changed (`usage_changes`) and,
+/// when known, which users (`usage_change_users`), so a usage index held in
+/// memory re-reads only those on next use. `None` days: anything may have
+/// changed (names, a rebuild) and indexes are rebuilt whole; no users: every
+/// user of the days is re-read.
+/// `mark_changed!(&mut *tx, team_id, first_day, last_day[, users])`, days as
+/// `Option<NaiveDate>`, users as `Option<Vec<i64>>`.
 macro_rules! mark_changed {
-    ($tx:expr, $team_id:expr, $first_day:expr, $last_day:expr) => {{
+    ($tx:expr, $team_id:expr, $first_day:expr, $last_day:expr) => {
+        $crate::report::rollups::mark_changed!($tx, $team_id, $first_day, $last_day, None)
+    };
+    ($tx:expr, $team_id:expr, $first_day:expr, $last_day:expr, $users:expr) => {{
         let (team_id, first_day, last_day): (i64, Option<chrono::NaiveDate>, Option<chrono::NaiveDate>) =
             ($team_id, $first_day, $last_day);
-        sqlx::query("UPDATE teams SET data_version = data_version + 1 WHERE id = $1")
-            .bind(team_id)
-            .execute(&mut *$tx)
-            .await?;
+        let users: Option<Vec<i64>> = $users;
+        let version: i64 =
+            sqlx::query_scalar("UPDATE teams SET data_version = data_version + 1 WHERE id = $1 RETURNING data_version")
+                .bind(team_id)
+                .fetch_one(&mut *$tx)
+                .await?;
         sqlx::query(
-            "INSERT INTO usage_changes (team_id, data_version, first_day, last_day)
-             SELECT id, data_version, $2, $3 FROM teams WHERE id = $1",
+            "INSERT INTO usage_changes (team_id, data_version, first_day, last_day, touched_users)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(team_id)
+        .bind(version)
         .bind(first_day)
         .bind(last_day)
+        .bind(users.as_ref().map(|u| u.len() as i64))
         .execute(&mut *$tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM usage_changes WHERE team_id = $1
-             AND data_version <= (SELECT data_version FROM teams WHERE id = $1) - $2",
-        )
-        .bind(team_id)
-        .bind($crate::report::rollups::KEPT_CHANGES)
-        .execute(&mut *$tx)
-        .await?;
+        for chunk in users.as_deref().unwrap_or_default().chunks(500) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO usage_change_users (team_id, data_version, user_id) ");
+            q.push_values(chunk, |mut b, user_id| {
+                b.push_bind(team_id).push_bind(version).push_bind(*user_id);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        for sql in [
+            "DELETE FROM usage_change_users WHERE team_id = $1 AND data_version <= $2",
+            "DELETE FROM usage_changes WHERE team_id = $1 AND data_version <= $2",
+        ] {
+            sqlx::query(sql)
+                .bind(team_id)
+                .bind(version - $crate::report::rollups::KEPT_CHANGES)
+                .execute(&mut *$tx)
+                .await?;
+        }
     }};
 }
 pub(crate) use mark_changed;

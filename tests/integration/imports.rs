@@ -328,6 +328,44 @@ async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     let second = import(db, &t, b.as_bytes()).await;
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after two imports");
 
+    // An import lists the users it touched: only theirs are re-read, the
+    // others' charges of those days are kept as they were.
+    let listed = async || {
+        on_db!(db, |p| sqlx::query_as::<_, (Option<i64>, i64)>(
+            "SELECT c.touched_users, (SELECT COUNT(*) FROM usage_change_users l
+               WHERE l.team_id = c.team_id AND l.data_version = c.data_version)
+             FROM usage_changes c JOIN teams t ON t.id = c.team_id
+             WHERE c.team_id = $1 AND c.data_version = t.data_version"
+        )
+        .bind(t.id)
+        .fetch_one(p)
+        .await
+        .unwrap())
+    };
+    assert_eq!(listed().await, (Some(1), 1), "the second import touched one user");
+    // A listed import, then an undo (which lists nobody) before the next
+    // read: every user of their days is re-read.
+    let c = format!(
+        "{header}{email},{product},{},Desktop,8
+",
+        end - chrono::Days::new(5)
+    );
+    import(db, &t, c.as_bytes()).await;
+    undo_import(db, t.id, second.import_id.unwrap(), &Actor::CommandLine).await.unwrap();
+    assert_eq!(listed().await, (None, 0), "an undo lists no users");
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after an import and an undo");
+    let second = import(db, &t, b.as_bytes()).await;
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after the same import again");
+
+    // More users than a change lists: none listed, every user re-read.
+    let mut many = String::from(header);
+    for n in 0..=tokenboard::report::rollups::MAX_LISTED_USERS {
+        many.push_str(&format!("crowd{n}@x.com,{product},{},Desktop,1\n", end - chrono::Days::new(3)));
+    }
+    import(db, &t, many.as_bytes()).await;
+    assert_eq!(listed().await, (None, 0), "too many users to list");
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after an import of many users");
+
     // Undo: the corrected charge comes back, the added ones go.
     undo_import(db, t.id, first.import_id.unwrap(), &Actor::CommandLine).await.unwrap();
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after an undo");

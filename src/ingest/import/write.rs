@@ -197,6 +197,8 @@ pub(super) async fn write_charges(
         };
         let mut catalogue = Catalogue::default();
         catalogue_read!(catalogue, &mut *tx);
+        // Whose charges this import may change, for the usage index's patch.
+        let mut touched = crate::report::rollups::TouchedUsers::default();
         let catalogue_lock = crate::domain::products::lock_catalogue(db);
         let mut catalogue_locked = false;
 
@@ -307,6 +309,7 @@ pub(super) async fn write_charges(
             let mut staged: HashMap<(i64, i64, NaiveDate, &str), (&str, i64)> = HashMap::with_capacity(rows.len());
             for r in &rows {
                 let key = (user_ids[&r.email], chunk_products[r.product.as_str()], r.usage_date, r.feature.as_str());
+                touched.note(key.0);
                 let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
                 *entry = (r.product_version.as_str(), entry.1 + r.tokens);
             }
@@ -361,7 +364,7 @@ pub(super) async fn write_charges(
             for sql in crate::report::rollups::REFRESH_STAGED_PRODUCTS {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
-            crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last));
+            crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
         }
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
         if let Some(import_id) = import_id {

@@ -1,12 +1,14 @@
 //! What changed in a team's charges since an index was built, read in one
 //! snapshot: the days each newer data version rewrote (`usage_changes`,
-//! written by imports, undos and erasures in their transactions), the
-//! charges of those days, and the users and products added since.
+//! written by imports, undos and erasures in their transactions) and, when
+//! every change lists them, the users it touched (`usage_change_users`); the
+//! charges of those days (of those users), and the users and products added
+//! since.
 
 use chrono::NaiveDate;
 
 use super::patch::Window;
-use super::{IndexedUser, UsageIndex, day_number, reachable_days};
+use super::{IndexedUser, UsageIndex, Users, day_number, reachable_days};
 use crate::db::{Db, Pool, on_db};
 use crate::error::Result;
 
@@ -26,8 +28,9 @@ pub(super) type UserRow = (i64, String, String, String);
 #[derive(Default)]
 struct Read {
     version: i64,
-    /// The days of each version after the index's (`None`: anything changed).
-    changes: Vec<(Option<NaiveDate>, Option<NaiveDate>)>,
+    /// The days of each version after the index's (`None`: anything
+    /// changed) and how many users it lists (`None`: not listed).
+    changes: Vec<(Option<NaiveDate>, Option<NaiveDate>, Option<i64>)>,
     team_users: i64,
     new_users: Vec<UserRow>,
     /// (user id, product, day number, tokens).
@@ -35,6 +38,8 @@ struct Read {
     products: Vec<(i64, String, String)>,
     /// The days to re-read (of `Read::changed_days`).
     window: Option<(NaiveDate, NaiveDate)>,
+    /// The users whose charges were re-read, when every change lists them.
+    touched: Option<Vec<i64>>,
 }
 
 impl Read {
@@ -46,14 +51,26 @@ impl Read {
         }
         let mut window: Option<(NaiveDate, NaiveDate)> = None;
         for change in &self.changes {
-            let (Some(first), Some(last)) = *change else { return Err(()) };
+            let (Some(first), Some(last), _) = *change else { return Err(()) };
             window = Some(window.map_or((first, last), |(f, l)| (f.min(first), l.max(last))));
         }
         // Only days a range can reach are indexed (as at a build).
         let (min, max) = reachable_days();
         Ok(window.map(|(f, l)| (f.max(min), l.min(max))).filter(|(f, l)| f <= l))
     }
+
+    /// Whose charges to re-read: the listed users when every change lists them.
+    fn users(&self, since: i64) -> Users {
+        match self.changes.iter().all(|c| c.2.is_some()) {
+            true => Users::ListedSince(since),
+            false => Users::All,
+        }
+    }
 }
+
+/// The users the changes after a version list.
+const LISTED_USERS: &str =
+    "SELECT DISTINCT user_id FROM usage_change_users WHERE team_id = $1 AND data_version > $2 ORDER BY user_id";
 
 /// How to bring `index` of `team_id` up to the team's current data.
 pub(super) async fn since(db: &Db, team_id: i64, index: &UsageIndex) -> Result<Refresh> {
@@ -90,7 +107,8 @@ pub(super) async fn since(db: &Db, team_id: i64, index: &UsageIndex) -> Result<R
         None => (1, 0),
     };
     let products = read.products.into_iter().map(|(id, slug, name)| (id, (slug, name))).collect();
-    Ok(Refresh::Patch(read.version, Window { first, last, charges, new_users, products }))
+    let touched = read.touched.map(|ids| ids.into_iter().filter_map(ordinal).collect());
+    Ok(Refresh::Patch(read.version, Window { first, last, charges, new_users, products, touched }))
 }
 
 /// One read transaction of its own on the SQLite file (as the build reads it).
@@ -103,7 +121,8 @@ fn read_sqlite_file(file: &std::path::Path, team_id: i64, since: i64, last_user:
         ..Read::default()
     };
     let mut statement = tx.prepare(
-        "SELECT first_day, last_day FROM usage_changes WHERE team_id = ?1 AND data_version > ?2 ORDER BY data_version",
+        "SELECT first_day, last_day, touched_users FROM usage_changes WHERE team_id = ?1 AND data_version > ?2
+         ORDER BY data_version",
     )?;
     let date = |text: Option<String>| -> rusqlite::Result<Option<NaiveDate>> {
         text.map(|t| {
@@ -113,7 +132,7 @@ fn read_sqlite_file(file: &std::path::Path, team_id: i64, since: i64, last_user:
         .transpose()
     };
     read.changes = statement
-        .query_map(params![team_id, since], |r| Ok((date(r.get(0)?)?, date(r.get(1)?)?)))?
+        .query_map(params![team_id, since], |r| Ok((date(r.get(0)?)?, date(r.get(1)?)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     drop(statement);
     let Ok(window) = read.changed_days(since) else { return Ok(None) };
@@ -126,8 +145,14 @@ fn read_sqlite_file(file: &std::path::Path, team_id: i64, since: i64, last_user:
         .query_map(params![team_id, last_user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     drop(statement);
+    let users = read.users(since);
+    if let Users::ListedSince(_) = users {
+        let mut statement = tx.prepare(LISTED_USERS)?;
+        read.touched =
+            Some(statement.query_map(params![team_id, since], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?);
+    }
     if let Some((first, last)) = window {
-        super::charges_between(&tx, team_id, first, last, |user, product, day, tokens| {
+        super::charges_between(&tx, team_id, first, last, users, |user, product, day, tokens| {
             read.charges.push((user, product, day, tokens))
         })?;
     }
@@ -159,7 +184,7 @@ async fn read_with_sqlx(db: &Db, team_id: i64, since: i64, last_user: i64) -> Re
             ..Read::default()
         };
         read.changes = sqlx::query_as(
-            "SELECT first_day, last_day FROM usage_changes WHERE team_id = $1 AND data_version > $2
+            "SELECT first_day, last_day, touched_users FROM usage_changes WHERE team_id = $1 AND data_version > $2
              ORDER BY data_version",
         )
         .bind(team_id)
@@ -179,16 +204,21 @@ async fn read_with_sqlx(db: &Db, team_id: i64, since: i64, last_user: i64) -> Re
         .bind(last_user)
         .fetch_all(&mut *tx)
         .await?;
+        let users = read.users(since);
+        if let Users::ListedSince(_) = users {
+            read.touched = Some(sqlx::query_scalar(LISTED_USERS).bind(team_id).bind(since).fetch_all(&mut *tx).await?);
+        }
         if let Some((first, last)) = window {
-            let rows: Vec<(i64, i64, NaiveDate, i64)> = sqlx::query_as(
-                "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
-                 WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3",
-            )
-            .bind(team_id)
-            .bind(first)
-            .bind(last)
-            .fetch_all(&mut *tx)
-            .await?;
+            let sql = match users {
+                Users::All => super::CHARGES_BETWEEN,
+                Users::ListedSince(_) => super::CHARGES_OF_LISTED_USERS_BETWEEN,
+            };
+            let query = sqlx::query_as(sql).bind(team_id).bind(first).bind(last);
+            let query = match users {
+                Users::All => query,
+                Users::ListedSince(since) => query.bind(since),
+            };
+            let rows: Vec<(i64, i64, NaiveDate, i64)> = query.fetch_all(&mut *tx).await?;
             read.charges = rows.into_iter().map(|(u, p, date, t)| (u, p, day_number(date), t)).collect();
         }
         read.products = sqlx::query_as("SELECT id, slug, name FROM products").fetch_all(&mut *tx).await?;

@@ -162,6 +162,22 @@ fn reachable_days() -> (NaiveDate, NaiveDate) {
     (MIN_DATE, MIN_DATE + chrono::Days::new(u16::MAX.into()))
 }
 
+/// Whose charges to read.
+#[derive(Clone, Copy, Debug)]
+enum Users {
+    All,
+    /// Those listed in `usage_change_users` for data versions after this one.
+    ListedSince(i64),
+}
+
+const CHARGES_BETWEEN: &str = "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
+     WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3";
+
+/// Through `usage_charges_by_user`: a few users' days, not the whole team's.
+const CHARGES_OF_LISTED_USERS_BETWEEN: &str = "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
+     WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3
+       AND user_id IN (SELECT user_id FROM usage_change_users WHERE team_id = $1 AND data_version > $4)";
+
 /// A read-only rusqlite connection of its own on the SQLite file: the
 /// biggest reads of the app (every charge of a team) come straight from
 /// SQLite on a blocking thread, ten times faster than sqlx's stream.
@@ -172,19 +188,25 @@ fn open_read_only(file: &std::path::Path) -> Result<rusqlite::Connection> {
 }
 
 /// Hands (user id, product, day number, tokens) of every charge of `team_id`
-/// between `from` and `to` to `keep`.
+/// between `from` and `to` to `keep`; with `Users::ListedSince(v)`, only the
+/// charges of users the changes after data version `v` list.
 fn charges_between(
     connection: &rusqlite::Connection,
     team_id: i64,
     from: NaiveDate,
     to: NaiveDate,
+    users: Users,
     mut keep: impl FnMut(i64, i64, i64, i64),
 ) -> Result<()> {
-    let mut statement = connection.prepare_cached(
-        "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
-         WHERE team_id = ?1 AND usage_date >= ?2 AND usage_date <= ?3",
-    )?;
-    let mut rows = statement.query(rusqlite::params![team_id, from.to_string(), to.to_string()])?;
+    let (sql, since) = match users {
+        Users::All => (CHARGES_BETWEEN, None),
+        Users::ListedSince(version) => (CHARGES_OF_LISTED_USERS_BETWEEN, Some(version)),
+    };
+    let mut statement = connection.prepare_cached(sql)?;
+    let mut rows = match since {
+        None => statement.query(rusqlite::params![team_id, from.to_string(), to.to_string()])?,
+        Some(since) => statement.query(rusqlite::params![team_id, from.to_string(), to.to_string(), since])?,
+    };
     // Rows come by user and product, then date: a date repeats across groups.
     let mut days: HashMap<[u8; 10], i64> = HashMap::new();
     while let Some(row) = rows.next()? {
@@ -239,6 +261,7 @@ impl UsageIndex {
                         team_id,
                         first_day,
                         last_day,
+                        Users::All,
                         |user, product, day, tokens| {
                             if let Some(&u) = ordinal.get(&user) {
                                 entries.push((u, product, day, tokens));
@@ -252,14 +275,11 @@ impl UsageIndex {
             None => {
                 let mut entries = Vec::new();
                 on_db!(db, |pool| {
-                    let mut rows = sqlx::query_as::<_, (i64, i64, NaiveDate, i64)>(
-                        "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
-                         WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3",
-                    )
-                    .bind(team_id)
-                    .bind(first_day)
-                    .bind(last_day)
-                    .fetch(pool);
+                    let mut rows = sqlx::query_as::<_, (i64, i64, NaiveDate, i64)>(CHARGES_BETWEEN)
+                        .bind(team_id)
+                        .bind(first_day)
+                        .bind(last_day)
+                        .fetch(pool);
                     while let Some((user, product, date, tokens)) = rows.try_next().await? {
                         if let Some(&u) = ordinal.get(&user) {
                             entries.push((u, product, day_number(date), tokens));
