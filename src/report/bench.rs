@@ -76,8 +76,6 @@ const NAIVE_USER: &str = "SELECT product_id, product_version, usage_date, featur
 const NAIVE_PRODUCT: &str = "SELECT product_version, SUM(tokens), COUNT(DISTINCT user_id), COUNT(*) FROM usage_charges
     WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3 AND product_id = $4 GROUP BY product_version";
 
-/// The time of the first user report, which builds the team's usage index
-/// (what the first view after an import pays).
 /// A user (id and e-mail) and a product slug of the team, for the load
 /// bench's detail pages and its import.
 pub async fn load_targets(db: &Db, team_id: i64) -> Result<(i64, String, String)> {
@@ -89,6 +87,16 @@ pub async fn load_targets(db: &Db, team_id: i64) -> Result<(i64, String, String)
     Ok((id, email, slug))
 }
 
+/// Removes the records of the exports `admin_id` made. The load bench's
+/// files go with its server's temporary data directory, and the rows would
+/// make the next run's export caps read more.
+pub async fn forget_exports_of(db: &Db, admin_id: i64) -> Result<u64> {
+    let sql = "DELETE FROM exports WHERE admin_id = $1";
+    Ok(on_db!(db, |pool| sqlx::query(sql).bind(admin_id).execute(pool).await?.rows_affected()))
+}
+
+/// The time of the first user report, which builds the team's usage index
+/// (what the first view after an import pays).
 pub async fn first_view(db: &Db, team: &Team, end: NaiveDate) -> Result<Duration> {
     let range = RangeQuery::preset(crate::domain::range::RangePreset::Days30)
         .resolve(end)

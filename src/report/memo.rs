@@ -11,6 +11,7 @@
 //! run-out day) is kept the same way, keyed by its `data_version` and its
 //! `ledger_version` (bumped by every pack, move and adjustment).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -72,6 +73,40 @@ struct KeptLedger {
 static LEDGERS: LazyLock<moka::future::Cache<LedgerKey, Arc<KeptLedger>>> =
     LazyLock::new(|| moka::future::Cache::builder().max_capacity(MAX_LEDGERS).time_to_idle(IDLE).build());
 
+tokio::task_local! {
+    /// The versions of one team a screen reads its data at ([`at_one_version`]).
+    static PINNED: Pinned;
+}
+
+#[derive(Clone, Copy)]
+struct Pinned {
+    db: usize,
+    team_id: i64,
+    /// (`data_version`, `ledger_version`).
+    versions: (i64, i64),
+}
+
+/// Runs `screen` (the reads of one screen of `team_id`) with the team's
+/// versions read once, when it starts: every answer and ledger state it asks
+/// for is kept for those versions, rather than each reading them again. One
+/// page's numbers are then also from one version of the data.
+pub async fn at_one_version<T>(db: &Db, team_id: i64, screen: impl Future<Output = Result<T>>) -> Result<T> {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return screen.await;
+    }
+    let versions = crate::domain::teams::versions(db, team_id).await?;
+    PINNED.scope(Pinned { db: db.identity().key(), team_id, versions }, screen).await
+}
+
+/// The team's versions: those the screen being read pinned, else read now.
+async fn versions(db: &Db, team_id: i64) -> Result<(i64, i64)> {
+    let pinned = PINNED.try_with(|p| (p.db == db.identity().key() && p.team_id == team_id).then_some(p.versions));
+    match pinned {
+        Ok(Some(versions)) => Ok(versions),
+        _ => crate::domain::teams::versions(db, team_id).await,
+    }
+}
+
 /// Off for `tokenboard bench`, which times the computation itself.
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
@@ -94,7 +129,7 @@ where
     if !ENABLED.load(Ordering::Relaxed) || !worth_keeping(q) {
         return compute.await;
     }
-    let data_version = crate::domain::teams::data_version(db, q.team_id).await?;
+    let (data_version, _) = versions(db, q.team_id).await?;
     let key = Key { db: db.identity().key(), data_version, query: q.clone() };
     let identity = db.identity();
     let kept = ANSWERS
@@ -133,7 +168,7 @@ pub async fn forecast(db: &Db, team_id: i64, today: NaiveDate) -> Result<(Foreca
 }
 
 async fn kept_ledger(db: &Db, team_id: i64, today: NaiveDate) -> Result<Arc<KeptLedger>> {
-    let versions = crate::domain::teams::versions(db, team_id).await?;
+    let versions = versions(db, team_id).await?;
     let key = LedgerKey { db: db.identity().key(), team_id, versions, today };
     let identity = db.identity();
     LEDGERS

@@ -13,7 +13,10 @@ use tokenboard::report::views::{
 use super::{TeamScreen, Viewer};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use {super::TeamContext, tokenboard::domain::model::Role, tokenboard::report::screens};
+use {
+    super::TeamContext, tokenboard::domain::model::Role, tokenboard::report::memo::at_one_version,
+    tokenboard::report::screens, tokenboard::report::summary::summary,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRequest {
@@ -81,14 +84,20 @@ pub async fn load_summary(request: SummaryRequest) -> Result<TeamScreen<SummaryV
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let today = cx.team.today();
     let chart = tokenboard::report::summary::ChartOptions { stacked: request.stacked, compare: request.compare };
-    let summary = tokenboard::report::summary::summary(&cx.db, &cx.team, cx.role, today, &request.range, chart).await?;
+    let summary =
+        at_one_version(&cx.db, cx.team.id, summary(&cx.db, &cx.team, cx.role, today, &request.range, chart)).await?;
     cx.screen(summary).await
 }
 
 #[server(endpoint = "products", input = leptos::server_fn::codec::Json)]
 pub async fn load_products(request: ProductsRequest) -> Result<TeamScreen<ProductsView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
-    let data = screens::products(&cx.db, &cx.team, cx.range(&request.range)?, request.order).await?;
+    let data = at_one_version(
+        &cx.db,
+        cx.team.id,
+        screens::products(&cx.db, &cx.team, cx.range(&request.range)?, request.order),
+    )
+    .await?;
     cx.screen(data).await
 }
 
@@ -96,8 +105,12 @@ pub async fn load_products(request: ProductsRequest) -> Result<TeamScreen<Produc
 pub async fn load_product_detail(request: ProductDetailRequest) -> Result<TeamScreen<ProductDetailView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
-    let data =
-        screens::product_detail(&cx.db, &cx.team, range, &request.product, &cx.privacy()?, request.compare).await?;
+    let data = at_one_version(
+        &cx.db,
+        cx.team.id,
+        screens::product_detail(&cx.db, &cx.team, range, &request.product, &cx.privacy()?, request.compare),
+    )
+    .await?;
     cx.screen(data).await
 }
 
@@ -105,7 +118,9 @@ pub async fn load_product_detail(request: ProductDetailRequest) -> Result<TeamSc
 pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<UsersView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
-    let data = screens::users(&cx.db, &cx.team, range, request.table, &cx.privacy()?).await?;
+    let data =
+        at_one_version(&cx.db, cx.team.id, screens::users(&cx.db, &cx.team, range, request.table, &cx.privacy()?))
+            .await?;
     cx.screen(data).await
 }
 
@@ -113,7 +128,9 @@ pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<UsersView>, 
 pub async fn load_user_detail(request: UserDetailRequest) -> Result<TeamScreen<UserDetailView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
-    let data = screens::user_detail(&cx.db, &cx.team, range, request.user, &cx.privacy()?).await?;
+    let data =
+        at_one_version(&cx.db, cx.team.id, screens::user_detail(&cx.db, &cx.team, range, request.user, &cx.privacy()?))
+            .await?;
     cx.screen(data).await
 }
 
@@ -132,7 +149,10 @@ pub async fn load_balances() -> Result<BalancesScreen, AppError> {
     for team in &teams {
         let (_, _, access) = crate::session::require_team(&team.slug, Role::Secondary).await?;
         let freshness = tokenboard::ingest::import::freshness(&db, &access.team).await?;
-        balances.push((screens::team_balance(&db, &access.team, access.role).await?, freshness));
+        balances.push((
+            at_one_version(&db, access.team.id, screens::team_balance(&db, &access.team, access.role)).await?,
+            freshness,
+        ));
     }
     Ok(BalancesScreen { viewer: Viewer { email: admin.email, teams }, teams: balances })
 }
@@ -142,7 +162,7 @@ pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<Forecast
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     // The range is checked like every report screen's, though the forecast does not use it.
     cx.range(&request.range)?;
-    let data = screens::forecast(&cx.db, &cx.team).await?;
+    let data = at_one_version(&cx.db, cx.team.id, screens::forecast(&cx.db, &cx.team)).await?;
     cx.screen(data).await
 }
 

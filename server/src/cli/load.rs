@@ -159,6 +159,8 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, plan: LoadPlan
     let admin = tokenboard::access::accounts::upsert_admin(db, EMAIL, PASSWORD).await?;
     tokenboard::access::auth::grant_role(db, team.id, admin.id, Role::Primary).await?;
     let key = tokenboard::access::api_keys::create_api_key(db, team.id, "load bench").await?;
+    // Every run starts from the same exports: those of a crashed run too.
+    tokenboard::report::bench::forget_exports_of(db, admin.id).await?;
     let (user_id, email, product) = tokenboard::report::bench::load_targets(db, team.id).await?;
     let data_dir = tempfile::tempdir()?;
     eprintln!("starting the server on the bench database (it builds the usage index first)…");
@@ -308,5 +310,6 @@ pub(super) async fn run(db: &Db, team: &Team, database_url: &str, plan: LoadPlan
         }
     }
     drop(server);
+    tokenboard::report::bench::forget_exports_of(db, admin.id).await?;
     Ok(())
 }
