@@ -209,14 +209,11 @@ async fn read_with_sqlx(db: &Db, team_id: i64, since: i64, last_user: i64) -> Re
             read.touched = Some(sqlx::query_scalar(LISTED_USERS).bind(team_id).bind(since).fetch_all(&mut *tx).await?);
         }
         if let Some((first, last)) = window {
-            let sql = match users {
-                Users::All => super::CHARGES_BETWEEN,
-                Users::ListedSince(_) => super::CHARGES_OF_LISTED_USERS_BETWEEN,
-            };
+            let (sql, since) = users.charges_query();
             let query = sqlx::query_as(sql).bind(team_id).bind(first).bind(last);
-            let query = match users {
-                Users::All => query,
-                Users::ListedSince(since) => query.bind(since),
+            let query = match since {
+                None => query,
+                Some(since) => query.bind(since),
             };
             let rows: Vec<(i64, i64, NaiveDate, i64)> = query.fetch_all(&mut *tx).await?;
             read.charges = rows.into_iter().map(|(u, p, date, t)| (u, p, day_number(date), t)).collect();

@@ -170,6 +170,17 @@ enum Users {
     ListedSince(i64),
 }
 
+impl Users {
+    /// The query of these users' charges between `$2` and `$3`, and the
+    /// version to bind as `$4` when it has one.
+    fn charges_query(self) -> (&'static str, Option<i64>) {
+        match self {
+            Users::All => (CHARGES_BETWEEN, None),
+            Users::ListedSince(version) => (CHARGES_OF_LISTED_USERS_BETWEEN, Some(version)),
+        }
+    }
+}
+
 const CHARGES_BETWEEN: &str = "SELECT user_id, product_id, usage_date, tokens FROM usage_charges
      WHERE team_id = $1 AND usage_date >= $2 AND usage_date <= $3";
 
@@ -198,10 +209,7 @@ fn charges_between(
     users: Users,
     mut keep: impl FnMut(i64, i64, i64, i64),
 ) -> Result<()> {
-    let (sql, since) = match users {
-        Users::All => (CHARGES_BETWEEN, None),
-        Users::ListedSince(version) => (CHARGES_OF_LISTED_USERS_BETWEEN, Some(version)),
-    };
+    let (sql, since) = users.charges_query();
     let mut statement = connection.prepare_cached(sql)?;
     let mut rows = match since {
         None => statement.query(rusqlite::params![team_id, from.to_string(), to.to_string()])?,
