@@ -29,13 +29,13 @@ setup-test:
 	./.ci/setup --test
 
 # RUST_BACKTRACE=0: a failing build's message, not a backtrace, ends the log.
-# .ci/build-release does what `cargo leptos build --release --precompress` does
-# (hashed names, brotli and gzip twins) without compiling cargo-leptos first.
+# .ci/build-site does what `cargo leptos build --release --precompress` (or,
+# with --debug, `cargo leptos build`) does without compiling cargo-leptos first.
 build:
-	RUST_BACKTRACE=0 ./.ci/build-release
+	RUST_BACKTRACE=0 ./.ci/build-site
 
 build-debug:
-	RUST_BACKTRACE=0 cargo leptos build
+	RUST_BACKTRACE=0 ./.ci/build-site --debug
 
 test-rust:
 	cargo test --workspace
