@@ -37,8 +37,16 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
     }
 }
 
+/// The app of `db`. Export files go to a directory of the database's own
+/// when `config` has the shared one: a test's SQLite and PostgreSQL halves
+/// run at once and number their exports alike, so one half's erasure
+/// deleted the file the other was downloading (seen in CI).
 pub(crate) fn router(db: &Db, config: &Config) -> axum::Router {
-    super::router(super::app_state(db.clone(), config).unwrap(), config)
+    let mut config = config.clone();
+    if config.data_dir == self::config(0).data_dir {
+        config.data_dir = config.data_dir.join(format!("db-{}", db.identity().key()));
+    }
+    super::router(super::app_state(db.clone(), &config).unwrap(), &config)
 }
 
 pub(crate) async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
