@@ -562,7 +562,45 @@ async fn freshness_follows_imports_and_undo_and_alerts_once_when_stale(db: &Db) 
     assert!(first.import_id.is_some());
 }
 
+/// `bench --import`'s file holds a team's charges as the vendor writes them:
+/// imported into another team it gives the same charges, the baseline loads
+/// every row of it, and a shifted one-day file moves the day and the tokens.
+async fn the_bench_usage_file_reimports_as_it_was_and_loads_as_the_baseline(db: &Db) {
+    use tokenboard::ingest::bench::{UsageSelection, baseline_load, write_usage_file};
+    let end = d(END);
+    demo::generate(db, &DemoOptions { teams: 1, users: 30, products: 6, days: 40, seed: 3, end_date: end })
+        .await
+        .unwrap();
+    let original = tokenboard::domain::teams::team(db, "design-team").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("usage.csv");
+    let all = UsageSelection { from: end - chrono::Days::new(39), to: end, shift_days: 0, extra_tokens: 0 };
+    let rows = write_usage_file(db, original.id, all, &file).await.unwrap();
+    let stored = charges(db, original.id).await;
+    assert_eq!(rows, stored.len() as u64);
+    assert!(rows > 100, "{rows}");
+
+    let copy = team(db, "copy").await;
+    let outcome =
+        import_usage_bytes(db, &copy, &std::fs::read(&file).unwrap(), &request("usage.csv", None)).await.unwrap();
+    assert_eq!((outcome.rows, outcome.inserted), (rows, rows));
+    assert_eq!(charges(db, copy.id).await, stored);
+    assert_eq!(baseline_load(db, &file).await.unwrap().0, rows);
+
+    let one_day = dir.path().join("day.csv");
+    let last = UsageSelection { from: end, to: end, shift_days: 1, extra_tokens: 2 };
+    let day_rows = write_usage_file(db, original.id, last, &one_day).await.unwrap();
+    let on_end: Vec<_> = stored.iter().filter(|c| c.2 == END).collect();
+    assert_eq!(day_rows, on_end.len() as u64);
+    let text = std::fs::read_to_string(&one_day).unwrap();
+    let next = (end + chrono::Days::new(1)).to_string();
+    let tokens: i64 = text.lines().skip(1).map(|line| line.rsplit(',').next().unwrap().parse::<i64>().unwrap()).sum();
+    assert_eq!(tokens, on_end.iter().map(|c| c.5 + 2).sum::<i64>());
+    assert!(text.lines().skip(1).all(|line| line.contains(&next)), "{text}");
+}
+
 db_tests!(
+    the_bench_usage_file_reimports_as_it_was_and_loads_as_the_baseline,
     product_names_match_by_one_unicode_case_rule,
     a_data_row_starting_with_a_hash_is_data,
     an_erased_person_stays_erased_when_a_file_names_them_again,

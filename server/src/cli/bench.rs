@@ -13,7 +13,8 @@ pub(super) async fn run(args: BenchArgs) -> Result<()> {
         Some(url) => url.clone(),
         None => format!("sqlite://{}", args.database),
     };
-    let db = Db::open(&url).await.with_context(|| format!("cannot open the bench database {}", args.database))?;
+    let shown = if args.postgres.is_some() { crate::config::redact_url(&url) } else { args.database.clone() };
+    let db = Db::open(&url).await.with_context(|| format!("cannot open the bench database {shown}"))?;
     let team = match teams::find_team(&db, "design-team").await? {
         Some(team) => {
             println!(
@@ -48,6 +49,9 @@ pub(super) async fn run(args: BenchArgs) -> Result<()> {
             teams::team(&db, "design-team").await?
         }
     };
+    if args.import {
+        return super::bench_import::run(&db, &team, &args).await;
+    }
     if args.load {
         let plan =
             super::load::LoadPlan { clients: &args.clients, seconds: args.seconds, import_every: args.import_every };

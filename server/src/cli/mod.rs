@@ -4,6 +4,7 @@
 
 mod backup;
 mod bench;
+mod bench_import;
 mod demo;
 mod imports;
 mod load;
@@ -122,6 +123,12 @@ struct BenchArgs {
     /// Time only the exports (skip the views).
     #[arg(long)]
     exports_only: bool,
+    /// Time an import instead: the reference team's usage as a CSV file into
+    /// a fresh database (`import.db` beside --database, or `<name>_import`
+    /// on PostgreSQL), next to the database's own fastest load of the same
+    /// file, then the first view after a one-day import.
+    #[arg(long)]
+    import: bool,
     /// Drive a real server over HTTP instead: concurrent logged-in clients
     /// mixing every report view and CSV exports while an API import runs.
     #[arg(long)]
