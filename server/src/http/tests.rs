@@ -37,14 +37,21 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
     }
 }
 
-/// The app of `db`. Export files go to a directory of the database's own
-/// when `config` has the shared one: a test's SQLite and PostgreSQL halves
-/// run at once and number their exports alike, so one half's erasure
-/// deleted the file the other was downloading (seen in CI).
+/// [`config`] with a data directory of `db`'s own: a test's SQLite and
+/// PostgreSQL halves run at once and number their exports alike, so with one
+/// directory one half's erasure deleted the file the other was downloading
+/// (seen in a clean-clone `make test`).
+pub(crate) fn config_of(db: &Db, max_upload_bytes: usize) -> Config {
+    let mut config = config(max_upload_bytes);
+    config.data_dir = config.data_dir.join(format!("db-{}", db.identity().key()));
+    config
+}
+
+/// The app of `db`; with the shared data directory of [`config`], `db`'s own instead.
 pub(crate) fn router(db: &Db, config: &Config) -> axum::Router {
     let mut config = config.clone();
     if config.data_dir == self::config(0).data_dir {
-        config.data_dir = config.data_dir.join(format!("db-{}", db.identity().key()));
+        config.data_dir = config_of(db, 0).data_dir;
     }
     super::router(super::app_state(db.clone(), &config).unwrap(), &config)
 }
@@ -383,7 +390,7 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
         let mut settings = tokenboard::access::settings::load(db, mine.id).await.unwrap();
         settings.personal_data = on;
         let team = tokenboard::domain::teams::team(db, "mine").await.unwrap();
-        let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
+        let files = tokenboard::export::job::ExportFiles::new(config_of(db, 4096).exports_dir()).unwrap();
         let actor = tokenboard::access::audit::Actor::CommandLine;
         tokenboard::access::settings::update(db, &files, &team, &actor, &settings).await.unwrap();
     };
@@ -498,7 +505,7 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Abelson"));
     let named = tokenboard::export::history::list(db, mine.id).await.unwrap()[0].clone();
-    let files = tokenboard::export::job::ExportFiles::new(config(4096).exports_dir()).unwrap();
+    let files = tokenboard::export::job::ExportFiles::new(config_of(db, 4096).exports_dir()).unwrap();
     let named_file = files.path(named.id, named.format);
     assert!(named_file.is_file());
 
