@@ -198,6 +198,13 @@ async fn rebuilt_rollups_equal_incremental_ones(db: &Db) {
     assert!(csv.lines().count() > 20, "{csv}");
     let outcome = import_usage_csv(db, &team, csv.as_bytes()).await.unwrap();
     assert!(outcome.updated > 10 && outcome.inserted > 10, "{outcome:?}");
+    // Days that held no charges: their rollups are the staged keys' sums (a
+    // key given twice adds up; two features of one person's day are one user-day).
+    let fresh = "email,product,feature,usage date,tokens used\na@x.com,Revit,Desktop,2026-11-28,4\n\
+                 a@x.com,Revit,Desktop,2026-11-28,6\na@x.com,Revit,Cloud,2026-11-28,1\nb@x.com,Revit,Desktop,2026-11-28,2\n\
+                 b@x.com,Maya,Desktop,2026-11-30,2\n";
+    let outcome = import_usage_csv(db, &team, fresh.as_bytes()).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (4, 0), "{outcome:?}");
     let snapshot = |db: &Db| {
         let db = db.clone();
         async move {

@@ -347,6 +347,18 @@ pub(super) async fn write_charges(
             // A fresh temporary table has no statistics: the joins below would be planned blind.
             sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
         }
+        // Days that held none of the team's charges get their rollups from the staged keys.
+        let had_charges = match (written.first_day, written.last_day) {
+            (Some(first), Some(last)) => {
+                sqlx::query_scalar(crate::report::rollups::HAD_CHARGES_BETWEEN)
+                    .bind(team_id)
+                    .bind(first)
+                    .bind(last)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+            _ => true,
+        };
         outcome.inserted =
             sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
         if outcome.inserted < keys as u64 {
@@ -361,7 +373,12 @@ pub(super) async fn write_charges(
         if let (true, Some(first), Some(last)) =
             (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
         {
-            for sql in crate::report::rollups::REFRESH_STAGED_PRODUCTS {
+            let refresh = if had_charges {
+                crate::report::rollups::REFRESH_STAGED_PRODUCTS
+            } else {
+                crate::report::rollups::ROLLUPS_OF_STAGED_DAYS
+            };
+            for sql in refresh {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
             crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
