@@ -12,7 +12,7 @@ use tokenboard::domain::teams::{NewTeam, Team, create_team};
 use tokenboard::ingest::demo::{self, DemoOptions};
 use tokenboard::ingest::import::{
     DateFormat, ImportError, ImportOutcome, ImportRequest, ImportSource, ImportStatus, import_usage_bytes,
-    list_imports, undo_import,
+    import_usage_file, list_imports, undo_import,
 };
 use tokenboard::report::plan::run;
 use tokenboard::report::{Dimension, Metric, ReportQuery, ReportResult};
@@ -599,7 +599,53 @@ async fn the_bench_usage_file_reimports_as_it_was_and_loads_as_the_baseline(db: 
     assert!(text.lines().skip(1).all(|line| line.contains(&next)), "{text}");
 }
 
+/// A file read ahead on its own thread, chunk after chunk (20,000 rows
+/// each): a key in the first and the last chunk adds up, and a bad row in a
+/// later chunk rejects the whole file, names its line and writes nothing.
+async fn a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_nothing(db: &Db) {
+    let team = team(db, "chunks").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |rows: &[String]| {
+        let path = dir.path().join("usage.csv");
+        let mut text = String::from("email,product,feature,usage date,tokens used\n");
+        for row in rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let mut rows: Vec<String> = (0..45_000)
+        .map(|n| format!("u{}@x.com,Revit,Desktop,2026-{:02}-{:02},3", n % 1500, 9 + n / 30_000, 1 + (n / 1500) % 20))
+        .collect();
+    rows.push("u0@x.com,Revit,Desktop,2026-09-01,4".into());
+    let mut with_bad = rows.clone();
+    with_bad[44_000] = "u7@x.com,Revit,Desktop,2026-13-01,3".into();
+
+    let rejected = import_usage_file(db, &team, &file(&with_bad), &request("usage.csv", None), &mut |_| {}).await;
+    match rejected {
+        Err(ImportError::Rejected(errors, _)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].line, 44_002, "{errors:?}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert!(charges(db, team.id).await.is_empty(), "nothing written");
+
+    let mut seen = Vec::new();
+    let outcome = import_usage_file(db, &team, &file(&rows), &request("usage.csv", None), &mut |p| seen.push(p.rows))
+        .await
+        .unwrap();
+    assert_eq!((outcome.rows, outcome.inserted), (45_001, 45_000));
+    assert_eq!(seen, [20_000, 40_000, 45_001], "progress per chunk");
+    let stored = charges(db, team.id).await;
+    let first = stored.iter().find(|c| c.0 == "u0@x.com" && c.2 == "2026-09-01").unwrap();
+    assert_eq!(first.5, 3 + 4, "the key of the first and the last chunk adds up");
+    assert_eq!(stored.iter().map(|c| c.5).sum::<i64>(), 45_000 * 3 + 4);
+}
+
 db_tests!(
+    a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_nothing,
     the_bench_usage_file_reimports_as_it_was_and_loads_as_the_baseline,
     product_names_match_by_one_unicode_case_rule,
     a_data_row_starting_with_a_hash_is_data,

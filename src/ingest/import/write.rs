@@ -20,9 +20,9 @@ const INSERT_BATCH: usize = 1000;
 const STAGE_BATCH: usize = 5000;
 
 /// Charges read from a file (or generated) a chunk at a time.
-pub trait ChargeSource {
+pub trait ChargeSource: Send {
     /// The next charges; empty at the end.
-    fn next_chunk(&mut self) -> Vec<ChargeRow>;
+    fn next_chunk(&mut self) -> impl std::future::Future<Output = Vec<ChargeRow>> + Send;
     /// A row was refused: the rest is only read for its errors, and nothing
     /// is written.
     fn failed(&self) -> bool;
@@ -36,7 +36,7 @@ pub trait ChargeSource {
 pub struct InMemory<'a>(pub Option<&'a [ChargeRow]>);
 
 impl ChargeSource for InMemory<'_> {
-    fn next_chunk(&mut self) -> Vec<ChargeRow> {
+    async fn next_chunk(&mut self) -> Vec<ChargeRow> {
         self.0.take().map(<[ChargeRow]>::to_vec).unwrap_or_default()
     }
 
@@ -158,7 +158,7 @@ pub(super) async fn write_charges(
     db: &Db,
     team_id: i64,
     history: Option<History<'_>>,
-    source: &mut (dyn ChargeSource + Send),
+    source: &mut impl ChargeSource,
     on_chunk: &mut (dyn FnMut(ImportProgress) + Send),
 ) -> Result<Option<Written>, ImportError> {
     let mut written = Written::default();
@@ -203,7 +203,7 @@ pub(super) async fn write_charges(
         let mut catalogue_locked = false;
 
         loop {
-            let rows = source.next_chunk();
+            let rows = source.next_chunk().await;
             if rows.is_empty() {
                 break;
             }
