@@ -644,36 +644,7 @@ async fn a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_
     assert_eq!(stored.iter().map(|c| c.5).sum::<i64>(), 45_000 * 3 + 4);
 }
 
-/// An import enlarges its SQLite connection's page caches while it writes
-/// and gives the connection back to the pool with them as they were.
-async fn an_import_gives_its_connection_back_with_the_caches_it_had(db: &Db) {
-    let tokenboard::db::Pool::Sqlite(pool) = db.pool() else { return };
-    let team = team(db, "caches").await;
-    import(db, &team, b"email,product,usage date,tokens used\nann@x.com,Revit,2026-11-02,7\n").await;
-    // A connection goes back to its pool in a task of its own.
-    for _ in 0..200 {
-        if pool.num_idle() == pool.size() as usize {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let mut idle = Vec::new();
-    while let Some(connection) = pool.try_acquire() {
-        idle.push(connection);
-    }
-    assert!(!idle.is_empty());
-    for connection in &mut idle {
-        for schema in ["main", "temp"] {
-            let size: i64 =
-                sqlx::query_scalar(&format!("PRAGMA {schema}.cache_size")).fetch_one(&mut **connection).await.unwrap();
-            // SQLite's defaults: 2 MB, or 0 before a connection opened its temporary database.
-            assert!([-2000, 0].contains(&size), "{schema}.cache_size of a pooled connection: {size}");
-        }
-    }
-}
-
 db_tests!(
-    an_import_gives_its_connection_back_with_the_caches_it_had,
     a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_nothing,
     the_bench_usage_file_reimports_as_it_was_and_loads_as_the_baseline,
     product_names_match_by_one_unicode_case_rule,

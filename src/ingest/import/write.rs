@@ -45,18 +45,6 @@ impl ChargeSource for InMemory<'_> {
     }
 }
 
-/// SQLite's page caches (the database's and the staging table's temporary
-/// one) while an import writes: a year's file touches index pages all over,
-/// and with SQLite's default of 2 MB each most of its time went to reading
-/// them back. Set back to the connection's own before its transaction ends.
-const IMPORT_CACHE_KIB: i64 = 131_072;
-
-/// SQLite's statements that set a connection's page caches (the database's
-/// and the staging table's temporary one) to `size` (KiB when negative).
-fn cache_sizes(size: i64) -> [String; 2] {
-    ["main", "temp"].map(|schema| format!("PRAGMA {schema}.cache_size = {size}"))
-}
-
 /// The staging table of one import: the file's rows summed per key. A
 /// temporary table lives on its connection; it is emptied before and after use.
 fn staging_table(db: &Db) -> &'static str {
@@ -180,283 +168,245 @@ pub(super) async fn write_charges(
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
         let (_turn, mut tx) = db.write_transaction(pool).await?;
-        // SQLite's page caches are enlarged while the import writes, and set
-        // back before the connection returns to its pool.
-        let caches_before: Option<i64> = match db.pool() {
-            Pool::Sqlite(_) => Some(sqlx::query_scalar("PRAGMA main.cache_size").fetch_one(&mut *tx).await?),
-            Pool::Postgres(_) => None,
+        // One writer per team at a time (a row lock on PostgreSQL; SQLite has
+        // one writer anyway): a correction must see the previous import's result.
+        sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
+        sqlx::query(staging).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
+        let import_id: Option<i64> = match &history {
+            None => None,
+            Some(History { draft, .. }) => Some(insert_import!(&mut *tx, team_id, draft, ImportStatus::Done, "{}")?),
         };
-        if caches_before.is_some() {
-            for sql in cache_sizes(-IMPORT_CACHE_KIB) {
-                sqlx::query(&sql).execute(&mut *tx).await?;
+        outcome.import_id = import_id;
+
+        let existing: Vec<(String, i64)> = sqlx::query_as("SELECT email, id FROM team_users WHERE team_id = $1")
+            .bind(team_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut user_ids: HashMap<String, i64> = existing.into_iter().collect();
+        // Erased people, by the keyed hash of their e-mail.
+        let erased_key = history.as_ref().and_then(|h| h.erased_key);
+        let erased: HashMap<String, i64> = match erased_key {
+            None => HashMap::new(),
+            Some(_) => sqlx::query_as("SELECT email_hash, user_id FROM erased_users WHERE team_id = $1")
+                .bind(team_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        let mut catalogue = Catalogue::default();
+        catalogue_read!(catalogue, &mut *tx);
+        // Whose charges this import may change, for the usage index's patch.
+        let mut touched = crate::report::rollups::TouchedUsers::default();
+        let catalogue_lock = crate::domain::products::lock_catalogue(db);
+        let mut catalogue_locked = false;
+
+        loop {
+            let rows = source.next_chunk().await;
+            if rows.is_empty() {
+                break;
+            }
+            if source.failed() {
+                // Keep reading for the error list; nothing more is written.
+                continue;
+            }
+            outcome.rows += rows.len() as u64;
+            on_chunk(ImportProgress { rows: outcome.rows, bytes: source.bytes_read() });
+            for row in &rows {
+                written.first_day = Some(written.first_day.map_or(row.usage_date, |d| d.min(row.usage_date)));
+                written.last_day = Some(written.last_day.map_or(row.usage_date, |d| d.max(row.usage_date)));
+            }
+
+            // Users: an erased person's rows go to the erased user; add the new ones.
+            if let Some(key) = erased_key.filter(|_| !erased.is_empty()) {
+                for row in &rows {
+                    if !user_ids.contains_key(&row.email)
+                        && let Some(&id) = erased.get(&key.email_hash(team_id, &row.email))
+                    {
+                        user_ids.insert(row.email.clone(), id);
+                    }
+                }
+            }
+            let mut seen = HashSet::new();
+            let new_users: Vec<&ChargeRow> =
+                rows.iter().filter(|r| !user_ids.contains_key(&r.email) && seen.insert(r.email.as_str())).collect();
+            for chunk in new_users.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO team_users (team_id, email, first_name, last_name) ");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(team_id).push_bind(&r.email).push_bind(&r.first_name).push_bind(&r.last_name);
+                });
+                q.push(" RETURNING email, id");
+                let inserted: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                user_ids.extend(inserted);
+            }
+            outcome.new_users += new_users.len() as u64;
+            let room = MAX_LISTED_NEW_USERS.saturating_sub(outcome.new_user_emails.len());
+            outcome.new_user_emails.extend(new_users.iter().take(room).map(|r| r.email.clone()));
+
+            // Products and versions: matched by the one name rule (`name_key`);
+            // what the shared catalogue lacks is added under its lock, after
+            // reading it again (another team may just have added it).
+            let mut seen_spellings = HashSet::new();
+            let spellings: Vec<&str> =
+                rows.iter().map(|r| r.product.as_str()).filter(|s| seen_spellings.insert(*s)).collect();
+            let mut chunk_products = catalogue.products_of(&spellings);
+            let needs_catalogue = chunk_products.len() < spellings.len()
+                || rows
+                    .iter()
+                    .any(|r| !catalogue.has_version(chunk_products.get(r.product.as_str()), &r.product_version));
+            if needs_catalogue && !catalogue_locked {
+                if let Some(lock) = catalogue_lock {
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                    catalogue_read!(catalogue, &mut *tx);
+                    chunk_products = catalogue.products_of(&spellings);
+                }
+                catalogue_locked = true;
+            }
+            for &spelling in &spellings {
+                if chunk_products.contains_key(spelling) {
+                    continue;
+                }
+                // Another spelling of a product this chunk just added.
+                if let Some(&id) = catalogue.products.get(&name_key(spelling)) {
+                    chunk_products.insert(spelling, id);
+                    continue;
+                }
+                let slug = crate::domain::products::unique_slug(spelling, |s| catalogue.slugs.contains(s));
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id",
+                )
+                .bind(&slug)
+                .bind(spelling)
+                .fetch_one(&mut *tx)
+                .await?;
+                catalogue.slugs.insert(slug);
+                catalogue.products.insert(name_key(spelling), id);
+                chunk_products.insert(spelling, id);
+                outcome.new_products.push(spelling.to_owned());
+            }
+            let mut versions: Vec<(i64, &str)> = rows
+                .iter()
+                .filter(|r| !catalogue.has_version(chunk_products.get(r.product.as_str()), &r.product_version))
+                .map(|r| (chunk_products[r.product.as_str()], r.product_version.as_str()))
+                .collect();
+            versions.sort_unstable();
+            versions.dedup();
+            for chunk in versions.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO product_versions (product_id, version) ");
+                q.push_values(chunk, |mut b, (product_id, version)| {
+                    b.push_bind(*product_id).push_bind(*version);
+                });
+                q.push(" ON CONFLICT (product_id, version) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+            for (product_id, version) in versions {
+                catalogue.versions.entry(product_id).or_default().insert(version.to_owned());
+            }
+
+            // Stage, summing the file's rows per key: within the chunk here
+            // (one statement may not touch a key twice), across chunks by the upsert.
+            let mut staged: HashMap<(i64, i64, NaiveDate, &str), (&str, i64)> = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                let key = (user_ids[&r.email], chunk_products[r.product.as_str()], r.usage_date, r.feature.as_str());
+                touched.note(key.0);
+                let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
+                *entry = (r.product_version.as_str(), entry.1 + r.tokens);
+            }
+            // In key order: the staging b-tree is appended to, not split all over.
+            let mut staged: Vec<_> = staged.into_iter().collect();
+            staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for chunk in staged.chunks(STAGE_BATCH) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO import_keys (user_id, product_id, usage_date, feature, product_version, tokens) ",
+                );
+                q.push_values(chunk, |mut b, ((user_id, product_id, usage_date, feature), (version, tokens))| {
+                    b.push_bind(*user_id)
+                        .push_bind(*product_id)
+                        .push_bind(*usage_date)
+                        .push_bind(*feature)
+                        .push_bind(*version)
+                        .push_bind(*tokens);
+                });
+                q.push(
+                    " ON CONFLICT (user_id, product_id, usage_date, feature) DO UPDATE
+                      SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version",
+                );
+                q.build().execute(&mut *tx).await?;
             }
         }
-        let merged = async {
-                // One writer per team at a time (a row lock on PostgreSQL; SQLite has
-                // one writer anyway): a correction must see the previous import's result.
-                sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
-                sqlx::query(staging).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
-                let import_id: Option<i64> = match &history {
-                    None => None,
-                    Some(History { draft, .. }) => {
-                        Some(insert_import!(&mut *tx, team_id, draft, ImportStatus::Done, "{}")?)
-                    }
-                };
-                outcome.import_id = import_id;
-
-                let existing: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT email, id FROM team_users WHERE team_id = $1")
-                        .bind(team_id)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                let mut user_ids: HashMap<String, i64> = existing.into_iter().collect();
-                // Erased people, by the keyed hash of their e-mail.
-                let erased_key = history.as_ref().and_then(|h| h.erased_key);
-                let erased: HashMap<String, i64> = match erased_key {
-                    None => HashMap::new(),
-                    Some(_) => sqlx::query_as("SELECT email_hash, user_id FROM erased_users WHERE team_id = $1")
-                        .bind(team_id)
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .into_iter()
-                        .collect(),
-                };
-                let mut catalogue = Catalogue::default();
-                catalogue_read!(catalogue, &mut *tx);
-                // Whose charges this import may change, for the usage index's patch.
-                let mut touched = crate::report::rollups::TouchedUsers::default();
-                let catalogue_lock = crate::domain::products::lock_catalogue(db);
-                let mut catalogue_locked = false;
-
-                loop {
-                    let rows = source.next_chunk().await;
-                    if rows.is_empty() {
-                        break;
-                    }
-                    if source.failed() {
-                        // Keep reading for the error list; nothing more is written.
-                        continue;
-                    }
-                    outcome.rows += rows.len() as u64;
-                    on_chunk(ImportProgress { rows: outcome.rows, bytes: source.bytes_read() });
-                    for row in &rows {
-                        written.first_day = Some(written.first_day.map_or(row.usage_date, |d| d.min(row.usage_date)));
-                        written.last_day = Some(written.last_day.map_or(row.usage_date, |d| d.max(row.usage_date)));
-                    }
-
-                    // Users: an erased person's rows go to the erased user; add the new ones.
-                    if let Some(key) = erased_key.filter(|_| !erased.is_empty()) {
-                        for row in &rows {
-                            if !user_ids.contains_key(&row.email)
-                                && let Some(&id) = erased.get(&key.email_hash(team_id, &row.email))
-                            {
-                                user_ids.insert(row.email.clone(), id);
-                            }
-                        }
-                    }
-                    let mut seen = HashSet::new();
-                    let new_users: Vec<&ChargeRow> = rows
-                        .iter()
-                        .filter(|r| !user_ids.contains_key(&r.email) && seen.insert(r.email.as_str()))
-                        .collect();
-                    for chunk in new_users.chunks(INSERT_BATCH) {
-                        let mut q =
-                            sqlx::QueryBuilder::new("INSERT INTO team_users (team_id, email, first_name, last_name) ");
-                        q.push_values(chunk, |mut b, r| {
-                            b.push_bind(team_id).push_bind(&r.email).push_bind(&r.first_name).push_bind(&r.last_name);
-                        });
-                        q.push(" RETURNING email, id");
-                        let inserted: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-                        user_ids.extend(inserted);
-                    }
-                    outcome.new_users += new_users.len() as u64;
-                    let room = MAX_LISTED_NEW_USERS.saturating_sub(outcome.new_user_emails.len());
-                    outcome.new_user_emails.extend(new_users.iter().take(room).map(|r| r.email.clone()));
-
-                    // Products and versions: matched by the one name rule (`name_key`);
-                    // what the shared catalogue lacks is added under its lock, after
-                    // reading it again (another team may just have added it).
-                    let mut seen_spellings = HashSet::new();
-                    let spellings: Vec<&str> =
-                        rows.iter().map(|r| r.product.as_str()).filter(|s| seen_spellings.insert(*s)).collect();
-                    let mut chunk_products = catalogue.products_of(&spellings);
-                    let needs_catalogue = chunk_products.len() < spellings.len()
-                        || rows.iter().any(|r| {
-                            !catalogue.has_version(chunk_products.get(r.product.as_str()), &r.product_version)
-                        });
-                    if needs_catalogue && !catalogue_locked {
-                        if let Some(lock) = catalogue_lock {
-                            sqlx::query(lock).execute(&mut *tx).await?;
-                            catalogue_read!(catalogue, &mut *tx);
-                            chunk_products = catalogue.products_of(&spellings);
-                        }
-                        catalogue_locked = true;
-                    }
-                    for &spelling in &spellings {
-                        if chunk_products.contains_key(spelling) {
-                            continue;
-                        }
-                        // Another spelling of a product this chunk just added.
-                        if let Some(&id) = catalogue.products.get(&name_key(spelling)) {
-                            chunk_products.insert(spelling, id);
-                            continue;
-                        }
-                        let slug = crate::domain::products::unique_slug(spelling, |s| catalogue.slugs.contains(s));
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO products (slug, name, kind) VALUES ($1, $2, 'desktop') RETURNING id",
-                        )
-                        .bind(&slug)
-                        .bind(spelling)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        catalogue.slugs.insert(slug);
-                        catalogue.products.insert(name_key(spelling), id);
-                        chunk_products.insert(spelling, id);
-                        outcome.new_products.push(spelling.to_owned());
-                    }
-                    let mut versions: Vec<(i64, &str)> = rows
-                        .iter()
-                        .filter(|r| !catalogue.has_version(chunk_products.get(r.product.as_str()), &r.product_version))
-                        .map(|r| (chunk_products[r.product.as_str()], r.product_version.as_str()))
-                        .collect();
-                    versions.sort_unstable();
-                    versions.dedup();
-                    for chunk in versions.chunks(INSERT_BATCH) {
-                        let mut q = sqlx::QueryBuilder::new("INSERT INTO product_versions (product_id, version) ");
-                        q.push_values(chunk, |mut b, (product_id, version)| {
-                            b.push_bind(*product_id).push_bind(*version);
-                        });
-                        q.push(" ON CONFLICT (product_id, version) DO NOTHING");
-                        q.build().execute(&mut *tx).await?;
-                    }
-                    for (product_id, version) in versions {
-                        catalogue.versions.entry(product_id).or_default().insert(version.to_owned());
-                    }
-
-                    // Stage, summing the file's rows per key: within the chunk here
-                    // (one statement may not touch a key twice), across chunks by the upsert.
-                    let mut staged: HashMap<(i64, i64, NaiveDate, &str), (&str, i64)> =
-                        HashMap::with_capacity(rows.len());
-                    for r in &rows {
-                        let key =
-                            (user_ids[&r.email], chunk_products[r.product.as_str()], r.usage_date, r.feature.as_str());
-                        touched.note(key.0);
-                        let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
-                        *entry = (r.product_version.as_str(), entry.1 + r.tokens);
-                    }
-                    // In key order: the staging b-tree is appended to, not split all over.
-                    let mut staged: Vec<_> = staged.into_iter().collect();
-                    staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                    for chunk in staged.chunks(STAGE_BATCH) {
-                        let mut q = sqlx::QueryBuilder::new(
-                            "INSERT INTO import_keys (user_id, product_id, usage_date, feature, product_version, tokens) ",
-                        );
-                        q.push_values(
-                            chunk,
-                            |mut b, ((user_id, product_id, usage_date, feature), (version, tokens))| {
-                                b.push_bind(*user_id)
-                                    .push_bind(*product_id)
-                                    .push_bind(*usage_date)
-                                    .push_bind(*feature)
-                                    .push_bind(*version)
-                                    .push_bind(*tokens);
-                            },
-                        );
-                        q.push(
-                        " ON CONFLICT (user_id, product_id, usage_date, feature) DO UPDATE
-                          SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version",
-                    );
-                        q.build().execute(&mut *tx).await?;
-                    }
-                }
-                if source.failed() {
-                    return Ok(None);
-                }
-
-                // Merge: the new keys, then — when some keys were stored before — the
-                // corrections, their previous values recorded first. (A key just
-                // inserted holds the staged tokens, so it is never a correction.)
-                let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_keys").fetch_one(&mut *tx).await?;
-                if analyze_staging {
-                    // A fresh temporary table has no statistics: the joins below would be planned blind.
-                    sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
-                }
-                // Days that held none of the team's charges get their rollups from the staged keys.
-                let had_charges = match (written.first_day, written.last_day) {
-                    (Some(first), Some(last)) => {
-                        sqlx::query_scalar(crate::report::rollups::HAD_CHARGES_BETWEEN)
-                            .bind(team_id)
-                            .bind(first)
-                            .bind(last)
-                            .fetch_one(&mut *tx)
-                            .await?
-                    }
-                    _ => true,
-                };
-                outcome.inserted =
-                    sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
-                if outcome.inserted < keys as u64 {
-                    if import_id.is_some() {
-                        sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
-                    }
-                    outcome.updated = sqlx::query(&apply_corrections)
-                        .bind(import_id)
-                        .bind(team_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
-
-                if let (true, Some(first), Some(last)) =
-                    (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
-                {
-                    let refresh = if had_charges {
-                        crate::report::rollups::REFRESH_STAGED_PRODUCTS
-                    } else {
-                        crate::report::rollups::ROLLUPS_OF_STAGED_DAYS
-                    };
-                    for sql in refresh {
-                        sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
-                    }
-                    crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
-                }
-                sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
-                if let Some(import_id) = import_id {
-                    let details = serde_json::json!({
-                        "new_products": outcome.new_products,
-                        "new_users": outcome.new_users,
-                    })
-                    .to_string();
-                    sqlx::query(
-                        "UPDATE imports SET row_count = $2, inserted = $3, updated = $4, unchanged = $5,
-                     first_day = $6, last_day = $7, details = $8 WHERE id = $1",
-                    )
-                    .bind(import_id)
-                    .bind(outcome.rows as i64)
-                    .bind(outcome.inserted as i64)
-                    .bind(outcome.updated as i64)
-                    .bind(outcome.unchanged as i64)
-                    .bind(written.first_day)
-                    .bind(written.last_day)
-                    .bind(details)
-                    .execute(&mut *tx)
-                    .await?;
-                    for sql in TAKE_OWNERSHIP {
-                        sqlx::query(sql).bind(import_id).execute(&mut *tx).await?;
-                    }
-                }
-                Ok::<_, ImportError>(Some(()))
-            }
-            .await;
-        if let Some(size) = caches_before {
-            for sql in cache_sizes(size) {
-                sqlx::query(&sql).execute(&mut *tx).await?;
-            }
-        }
-        if merged?.is_none() {
+        if source.failed() {
             return Ok(None);
+        }
+
+        // Merge: the new keys, then — when some keys were stored before — the
+        // corrections, their previous values recorded first. (A key just
+        // inserted holds the staged tokens, so it is never a correction.)
+        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_keys").fetch_one(&mut *tx).await?;
+        if analyze_staging {
+            // A fresh temporary table has no statistics: the joins below would be planned blind.
+            sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
+        }
+        // Days that held none of the team's charges get their rollups from the staged keys.
+        let had_charges = match (written.first_day, written.last_day) {
+            (Some(first), Some(last)) => {
+                sqlx::query_scalar(crate::report::rollups::HAD_CHARGES_BETWEEN)
+                    .bind(team_id)
+                    .bind(first)
+                    .bind(last)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+            _ => true,
+        };
+        outcome.inserted =
+            sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
+        if outcome.inserted < keys as u64 {
+            if import_id.is_some() {
+                sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
+            }
+            outcome.updated =
+                sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
+        }
+        outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
+
+        if let (true, Some(first), Some(last)) =
+            (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
+        {
+            let refresh = if had_charges {
+                crate::report::rollups::REFRESH_STAGED_PRODUCTS
+            } else {
+                crate::report::rollups::ROLLUPS_OF_STAGED_DAYS
+            };
+            for sql in refresh {
+                sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
+            }
+            crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
+        }
+        sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
+        if let Some(import_id) = import_id {
+            let details = serde_json::json!({
+                "new_products": outcome.new_products,
+                "new_users": outcome.new_users,
+            })
+            .to_string();
+            sqlx::query(
+                "UPDATE imports SET row_count = $2, inserted = $3, updated = $4, unchanged = $5,
+                 first_day = $6, last_day = $7, details = $8 WHERE id = $1",
+            )
+            .bind(import_id)
+            .bind(outcome.rows as i64)
+            .bind(outcome.inserted as i64)
+            .bind(outcome.updated as i64)
+            .bind(outcome.unchanged as i64)
+            .bind(written.first_day)
+            .bind(written.last_day)
+            .bind(details)
+            .execute(&mut *tx)
+            .await?;
+            for sql in TAKE_OWNERSHIP {
+                sqlx::query(sql).bind(import_id).execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
     });
