@@ -229,10 +229,14 @@ impl<R: Read + Send> RowSource<R> for FileCharges<R> {
 /// writer, so that parsing and writing overlap (a year's file spent about a
 /// quarter of its import parsing, while the database waited).
 struct ReadAhead<R: Read> {
-    /// Each chunk with the bytes read when it was parsed (a sheet: none).
+    /// Each chunk with the bytes read when it was parsed (a sheet: none); an
+    /// empty chunk ends the file.
     chunks: tokio::sync::mpsc::Receiver<(Vec<ChargeRow>, Option<u64>)>,
     /// Set before the chunk with a refused row is sent.
     failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The parser stopped before the end of the file (it panicked, or the
+    /// runtime shut down): what was read must not be written as if whole.
+    parser_lost: bool,
     bytes_read: Option<u64>,
     parser: tokio::task::JoinHandle<parse::UsageRows<R>>,
 }
@@ -247,14 +251,15 @@ impl<R: Read + Send + 'static> ReadAhead<R> {
             loop {
                 let chunk = rows.next_chunk(CHUNK_ROWS);
                 failed_seen.store(rows.has_problems(), Ordering::Release);
+                let end = chunk.is_empty();
                 // An error in the writer drops the receiver: nobody reads the rest.
-                if chunk.is_empty() || send.blocking_send((chunk, rows.bytes_read())).is_err() {
+                if send.blocking_send((chunk, rows.bytes_read())).is_err() || end {
                     break;
                 }
             }
             rows
         });
-        ReadAhead { chunks, failed, bytes_read: None, parser }
+        ReadAhead { chunks, failed, parser_lost: false, bytes_read: None, parser }
     }
 }
 
@@ -265,12 +270,16 @@ impl<R: Read + Send + 'static> write::ChargeSource for ReadAhead<R> {
                 self.bytes_read = bytes_read;
                 chunk
             }
-            None => Vec::new(),
+            // Closed without the empty chunk that ends the file.
+            None => {
+                self.parser_lost = true;
+                Vec::new()
+            }
         }
     }
 
     fn failed(&self) -> bool {
-        self.failed.load(std::sync::atomic::Ordering::Acquire)
+        self.parser_lost || self.failed.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn bytes_read(&self) -> Option<u64> {
