@@ -229,46 +229,51 @@ impl<R: Read + Send> RowSource<R> for FileCharges<R> {
 /// writer, so that parsing and writing overlap (a year's file spent about a
 /// quarter of its import parsing, while the database waited).
 struct ReadAhead<R: Read> {
-    /// Each chunk with the bytes read when it was parsed (a sheet: none); an
-    /// empty chunk ends the file.
-    chunks: tokio::sync::mpsc::Receiver<(Vec<ChargeRow>, Option<u64>)>,
-    /// Set before the chunk with a refused row is sent.
-    failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Each chunk as the parser left it; an empty chunk ends the file.
+    chunks: tokio::sync::mpsc::Receiver<Parsed>,
+    /// The chunk received last.
+    last: Parsed,
     /// The parser stopped before the end of the file (it panicked, or the
     /// runtime shut down): what was read must not be written as if whole.
     parser_lost: bool,
-    bytes_read: Option<u64>,
     parser: tokio::task::JoinHandle<parse::UsageRows<R>>,
+}
+
+/// A chunk of rows, with what the parser knew once it had read them.
+#[derive(Default)]
+struct Parsed {
+    rows: Vec<ChargeRow>,
+    /// A row so far was refused.
+    failed: bool,
+    /// Bytes of a CSV read so far (a sheet: none).
+    bytes_read: Option<u64>,
 }
 
 impl<R: Read + Send + 'static> ReadAhead<R> {
     fn start(mut rows: parse::UsageRows<R>) -> ReadAhead<R> {
-        use std::sync::atomic::Ordering;
         let (send, chunks) = tokio::sync::mpsc::channel(1);
-        let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let failed_seen = failed.clone();
         let parser = tokio::task::spawn_blocking(move || {
             loop {
                 let chunk = rows.next_chunk(CHUNK_ROWS);
-                failed_seen.store(rows.has_problems(), Ordering::Release);
                 let end = chunk.is_empty();
+                let parsed = Parsed { rows: chunk, failed: rows.has_problems(), bytes_read: rows.bytes_read() };
                 // An error in the writer drops the receiver: nobody reads the rest.
-                if send.blocking_send((chunk, rows.bytes_read())).is_err() || end {
+                if send.blocking_send(parsed).is_err() || end {
                     break;
                 }
             }
             rows
         });
-        ReadAhead { chunks, failed, parser_lost: false, bytes_read: None, parser }
+        ReadAhead { chunks, last: Parsed::default(), parser_lost: false, parser }
     }
 }
 
 impl<R: Read + Send + 'static> write::ChargeSource for ReadAhead<R> {
     async fn next_chunk(&mut self) -> Vec<ChargeRow> {
         match self.chunks.recv().await {
-            Some((chunk, bytes_read)) => {
-                self.bytes_read = bytes_read;
-                chunk
+            Some(parsed) => {
+                self.last = parsed;
+                std::mem::take(&mut self.last.rows)
             }
             // Closed without the empty chunk that ends the file.
             None => {
@@ -279,11 +284,11 @@ impl<R: Read + Send + 'static> write::ChargeSource for ReadAhead<R> {
     }
 
     fn failed(&self) -> bool {
-        self.parser_lost || self.failed.load(std::sync::atomic::Ordering::Acquire)
+        self.parser_lost || self.last.failed
     }
 
     fn bytes_read(&self) -> Option<u64> {
-        self.bytes_read
+        self.last.bytes_read
     }
 }
 
