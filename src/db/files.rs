@@ -17,3 +17,15 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 pub fn create_private_file(path: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
 }
+
+/// Removes a SQLite database file with its `-wal` and `-shm` files, those
+/// that exist.
+pub fn remove_sqlite_database(path: &Path) -> io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        match std::fs::remove_file(format!("{}{suffix}", path.display())) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -80,9 +80,7 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.cleanup {
             Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
+                let _ = crate::db::files::remove_sqlite_database(path);
             }
             Cleanup::Database { admin_url, name } => {
                 // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.

@@ -34,7 +34,7 @@ impl Timing {
 }
 
 /// Runs `f` `runs` times after one warm-up; returns (median, p95).
-async fn time<F, Fut, T>(runs: usize, mut f: F) -> Result<(Duration, Duration)>
+pub async fn time<F, Fut, T>(runs: usize, mut f: F) -> Result<(Duration, Duration)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,

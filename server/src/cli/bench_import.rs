@@ -4,7 +4,7 @@
 //! same file (the baseline); then a one-day import and the first view after
 //! it, next to the view's steady state.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -88,16 +88,14 @@ async fn one_day_import(db: &Db, team: &Team, dir: &Path, args: &BenchArgs) -> R
     let rows = write_usage_file(db, team.id, selection, &day_file).await?;
     import_usage_file(db, team, &day_file, &request(&day_file), &mut |_| {}).await?;
     let first = tokenboard::report::bench::first_view(db, team, view_end).await?;
-    let mut steady: Vec<Duration> = Vec::with_capacity(STEADY_RUNS);
-    for _ in 0..STEADY_RUNS {
-        steady.push(tokenboard::report::bench::first_view(db, team, view_end).await?);
-    }
-    steady.sort();
+    let (steady, _) =
+        tokenboard::report::bench::time(STEADY_RUNS, || tokenboard::report::bench::first_view(db, team, view_end))
+            .await?;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "first view after a one-day import: {:.0} ms (steady state {:.1} ms) ({rows} charges, {what}; users, 30 days)",
         ms(first),
-        ms(steady[STEADY_RUNS / 2])
+        ms(steady)
     );
     Ok(())
 }
@@ -111,13 +109,9 @@ fn request(file: &Path) -> ImportRequest {
 async fn fresh_database(args: &BenchArgs, dir: &Path) -> Result<(Db, String)> {
     match &args.postgres {
         None => {
-            let file: PathBuf = dir.join("import.db");
-            for suffix in ["", "-wal", "-shm"] {
-                let path = PathBuf::from(format!("{}{suffix}", file.display()));
-                if path.exists() {
-                    std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
-                }
-            }
+            let file = dir.join("import.db");
+            tokenboard::db::files::remove_sqlite_database(&file)
+                .with_context(|| format!("cannot remove {}", file.display()))?;
             let db = Db::open(&format!("sqlite://{}", file.display())).await?;
             Ok((db, file.display().to_string()))
         }

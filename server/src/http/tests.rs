@@ -21,7 +21,7 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
         secure_cookies: false,
         max_upload_bytes,
         site_root: "target/site".into(),
-        data_dir: std::env::temp_dir().join(format!("tokenboard-http-tests-{}", std::process::id())),
+        data_dir: shared_data_dir(),
         secret: Some("http test secret".into()),
         smtp_url: None,
         mail_from: crate::config::DEFAULT_MAIL_FROM.into(),
@@ -37,6 +37,11 @@ pub(crate) fn config(max_upload_bytes: usize) -> Config {
     }
 }
 
+/// The data directory of [`config`], shared by every test of the process.
+fn shared_data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tokenboard-http-tests-{}", std::process::id()))
+}
+
 /// [`config`] with a data directory of `db`'s own: a test's SQLite and
 /// PostgreSQL halves run at once and number their exports alike, so with one
 /// directory one half's erasure deleted the file the other was downloading
@@ -50,7 +55,7 @@ pub(crate) fn config_of(db: &Db, max_upload_bytes: usize) -> Config {
 /// The app of `db`; with the shared data directory of [`config`], `db`'s own instead.
 pub(crate) fn router(db: &Db, config: &Config) -> axum::Router {
     let mut config = config.clone();
-    if config.data_dir == self::config(0).data_dir {
+    if config.data_dir == shared_data_dir() {
         config.data_dir = config_of(db, 0).data_dir;
     }
     super::router(super::app_state(db.clone(), &config).unwrap(), &config)
