@@ -56,6 +56,34 @@ const SQLITE_CONNECTIONS: u32 = 16;
 /// them, each with at most one more for a read under its lock.
 const POSTGRES_CONNECTIONS: u32 = 16;
 
+/// A SQLite bulk write's connection settings ([`Db::bulk_write_transaction`]):
+/// a year's import inserts millions of keys into four indexes, and with
+/// SQLite's default 2 MB page cache most of its time went to reading index
+/// pages back from the file; its staging table is kept in memory.
+const BULK_WRITE_SETTINGS: [&str; 2] = ["PRAGMA cache_size = -262144", "PRAGMA temp_store = MEMORY"];
+
+/// How each backend prepares a connection for [`Db::bulk_write_transaction`].
+pub(crate) trait BulkWrite: sqlx::Database {
+    fn prepare_bulk_write(
+        connection: &mut sqlx::pool::PoolConnection<Self>,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+impl BulkWrite for sqlx::Sqlite {
+    async fn prepare_bulk_write(connection: &mut sqlx::pool::PoolConnection<Self>) -> Result<()> {
+        for setting in BULK_WRITE_SETTINGS {
+            sqlx::query(setting).execute(&mut **connection).await?;
+        }
+        Ok(())
+    }
+}
+
+impl BulkWrite for sqlx::Postgres {
+    async fn prepare_bulk_write(_: &mut sqlx::pool::PoolConnection<Self>) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// Which open database a cached value belongs to. Holding it keeps the key
 /// unique (the allocation behind it is not reused), not the database open.
 #[derive(Clone, Debug)]
@@ -116,6 +144,21 @@ impl Db {
     ) -> Result<(Option<tokio::sync::SemaphorePermit<'_>>, sqlx::Transaction<'static, DB>)> {
         let turn = self.write_turns.acquire().await.ok();
         Ok((turn, pool.begin_with(self.begin_write()).await?))
+    }
+
+    /// [`Db::write_transaction`] for one bulk write (an import), on a
+    /// connection that is closed when the transaction ends — committed,
+    /// rolled back or dropped half-way — so that it may hold large caches
+    /// ([`BULK_WRITE_SETTINGS`]) that no other request inherits.
+    pub(crate) async fn bulk_write_transaction<DB: BulkWrite>(
+        &self,
+        pool: &sqlx::Pool<DB>,
+    ) -> Result<(Option<tokio::sync::SemaphorePermit<'_>>, sqlx::Transaction<'static, DB>)> {
+        let turn = self.write_turns.acquire().await.ok();
+        let mut connection = pool.acquire().await?;
+        connection.close_on_drop();
+        DB::prepare_bulk_write(&mut connection).await?;
+        Ok((turn, sqlx::Transaction::begin(connection, Some(self.begin_write().into())).await?))
     }
 
     pub fn identity(&self) -> DbIdentity {

@@ -644,7 +644,67 @@ async fn a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_
     assert_eq!(stored.iter().map(|c| c.5).sum::<i64>(), 45_000 * 3 + 4);
 }
 
+/// An import of more keys than the database stores builds the charges'
+/// secondary indexes again after its merge on SQLite (`write.rs`): they
+/// come back as they were, inside the import's transaction, and answer
+/// the reads they serve; a smaller import keeps them as they are.
+async fn a_bulk_import_leaves_the_charges_indexes_as_it_found_them(db: &Db) {
+    let indexes = async || -> Vec<(String, String)> {
+        let listed = match db.pool() {
+            tokenboard::db::Pool::Sqlite(p) => sqlx::query_as(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_charges' ORDER BY 1",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap(),
+            tokenboard::db::Pool::Postgres(p) => sqlx::query_as(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'usage_charges' ORDER BY 1",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        };
+        assert!(listed.len() >= 3, "{listed:?}");
+        listed
+    };
+    let before = indexes().await;
+    let team = team(db, "bulk").await;
+    let mut file = String::from("email,product,feature,usage date,tokens used\n");
+    for day in 1..=20 {
+        for user in 0..5 {
+            file.push_str(&format!("u{user}@x.com,Revit,Desktop,2026-10-{day:02},{}\n", day + user));
+        }
+    }
+    let first = import(db, &team, file.as_bytes()).await;
+    assert_eq!(first.inserted, 100);
+    assert_eq!(indexes().await, before, "the indexes after a bulk import");
+    let small = import(db, &team, b"email,product,usage date,tokens used\nu1@x.com,Maya,2026-10-03,9\n").await;
+    assert_eq!(small.inserted, 1);
+    assert_eq!(indexes().await, before, "the indexes after a small import");
+    // What the indexes serve: one person's charges, and one product's.
+    let u1: Vec<(i64,)> = on_db!(db, |p| sqlx::query_as(
+        "SELECT c.tokens FROM usage_charges c JOIN team_users u ON u.id = c.user_id
+         WHERE c.team_id = $1 AND u.email = 'u1@x.com' ORDER BY c.usage_date, c.tokens"
+    )
+    .bind(team.id)
+    .fetch_all(p)
+    .await
+    .unwrap());
+    assert_eq!(u1.len(), 21);
+    assert_eq!(u1.iter().map(|t| t.0).sum::<i64>(), (1..=20).map(|d| d + 1).sum::<i64>() + 9);
+    if matches!(db.pool(), tokenboard::db::Pool::Sqlite(_)) {
+        let plan: Vec<(i64, i64, i64, String)> = on_db!(db, |p| sqlx::query_as(
+            "EXPLAIN QUERY PLAN SELECT tokens FROM usage_charges WHERE team_id = 1 AND user_id = 2"
+        )
+        .fetch_all(p)
+        .await
+        .unwrap());
+        assert!(plan.iter().any(|row| row.3.contains("usage_charges_by_user")), "{plan:?}");
+    }
+}
+
 db_tests!(
+    a_bulk_import_leaves_the_charges_indexes_as_it_found_them,
     a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_nothing,
     the_bench_usage_file_reimports_as_it_was_and_loads_as_the_baseline,
     product_names_match_by_one_unicode_case_rule,

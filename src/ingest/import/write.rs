@@ -53,13 +53,13 @@ fn staging_table(db: &Db) -> &'static str {
             "CREATE TEMP TABLE IF NOT EXISTS import_keys (
                 user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, usage_date TEXT NOT NULL,
                 feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens INTEGER NOT NULL,
-                PRIMARY KEY (user_id, product_id, usage_date, feature)) WITHOUT ROWID"
+                PRIMARY KEY (usage_date, product_id, user_id, feature)) WITHOUT ROWID"
         }
         Pool::Postgres(_) => {
             "CREATE TEMP TABLE IF NOT EXISTS import_keys (
                 user_id BIGINT NOT NULL, product_id BIGINT NOT NULL, usage_date DATE NOT NULL,
                 feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens BIGINT NOT NULL,
-                PRIMARY KEY (user_id, product_id, usage_date, feature))"
+                PRIMARY KEY (usage_date, product_id, user_id, feature))"
         }
     }
 }
@@ -88,7 +88,12 @@ const INSERT_NEW: &str = "INSERT INTO usage_charges
     (team_id, user_id, product_id, product_version, feature, usage_date, tokens, import_id)
     SELECT $2, k.user_id, k.product_id, k.product_version, k.feature, k.usage_date, k.tokens, $1
     FROM import_keys k WHERE TRUE
-    ON CONFLICT (team_id, user_id, product_id, usage_date, feature) DO NOTHING";
+    ON CONFLICT (team_id, usage_date, user_id, product_id, feature) DO NOTHING";
+
+/// The charges' secondary indexes on SQLite, by name and definition (the
+/// unique key is not among them: the merge needs it).
+const SECONDARY_INDEXES: &str = "SELECT name, sql FROM sqlite_master
+    WHERE type = 'index' AND tbl_name = 'usage_charges' AND sql IS NOT NULL ORDER BY name";
 
 fn with_join(sql: &str) -> String {
     sql.replace("{CORRECTED}", CORRECTED).replace("{ITS_KEY}", ITS_KEY)
@@ -165,9 +170,10 @@ pub(super) async fn write_charges(
     let outcome = &mut written.outcome;
     let staging = staging_table(db);
     let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
+    let rebuilds_indexes = matches!(db.pool(), Pool::Sqlite(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     on_db!(db, |pool| {
-        let (_turn, mut tx) = db.write_transaction(pool).await?;
+        let (_turn, mut tx) = db.bulk_write_transaction(pool).await?;
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
         // one writer anyway): a correction must see the previous import's result.
         sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
@@ -306,21 +312,22 @@ pub(super) async fn write_charges(
 
             // Stage, summing the file's rows per key: within the chunk here
             // (one statement may not touch a key twice), across chunks by the upsert.
-            let mut staged: HashMap<(i64, i64, NaiveDate, &str), (&str, i64)> = HashMap::with_capacity(rows.len());
+            let mut staged: HashMap<(NaiveDate, i64, i64, &str), (&str, i64)> = HashMap::with_capacity(rows.len());
             for r in &rows {
-                let key = (user_ids[&r.email], chunk_products[r.product.as_str()], r.usage_date, r.feature.as_str());
-                touched.note(key.0);
+                let key = (r.usage_date, chunk_products[r.product.as_str()], user_ids[&r.email], r.feature.as_str());
+                touched.note(key.2);
                 let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
                 *entry = (r.product_version.as_str(), entry.1 + r.tokens);
             }
-            // In key order: the staging b-tree is appended to, not split all over.
+            // In key order (day, product, user, feature): the staging b-tree is
+            // appended to, and new days' product rollups group it without a sort.
             let mut staged: Vec<_> = staged.into_iter().collect();
             staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for chunk in staged.chunks(STAGE_BATCH) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO import_keys (user_id, product_id, usage_date, feature, product_version, tokens) ",
                 );
-                q.push_values(chunk, |mut b, ((user_id, product_id, usage_date, feature), (version, tokens))| {
+                q.push_values(chunk, |mut b, ((usage_date, product_id, user_id, feature), (version, tokens))| {
                     b.push_bind(*user_id)
                         .push_bind(*product_id)
                         .push_bind(*usage_date)
@@ -329,7 +336,7 @@ pub(super) async fn write_charges(
                         .push_bind(*tokens);
                 });
                 q.push(
-                    " ON CONFLICT (user_id, product_id, usage_date, feature) DO UPDATE
+                    " ON CONFLICT (usage_date, product_id, user_id, feature) DO UPDATE
                       SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version",
                 );
                 q.build().execute(&mut *tx).await?;
@@ -359,6 +366,18 @@ pub(super) async fn write_charges(
             }
             _ => true,
         };
+        let stored: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM usage_charges").fetch_one(&mut *tx).await?;
+        // More keys than charges stored: SQLite builds the secondary indexes
+        // again (one sort each) faster than it inserts into them all over.
+        let deferred: Vec<(String, String)> = if rebuilds_indexes && keys > stored {
+            sqlx::query_as(SECONDARY_INDEXES).fetch_all(&mut *tx).await?
+        } else {
+            Vec::new()
+        };
+        for (name, _) in &deferred {
+            sqlx::query(&format!("DROP INDEX {name}")).execute(&mut *tx).await?;
+        }
         outcome.inserted =
             sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
         if outcome.inserted < keys as u64 {
@@ -369,6 +388,9 @@ pub(super) async fn write_charges(
                 sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
         }
         outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
+        for (_, create) in &deferred {
+            sqlx::query(create).execute(&mut *tx).await?;
+        }
 
         if let (true, Some(first), Some(last)) =
             (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
