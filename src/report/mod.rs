@@ -17,6 +17,8 @@ pub mod index;
 #[cfg(feature = "ssr")]
 pub mod memo;
 #[cfg(feature = "ssr")]
+pub mod one_user;
+#[cfg(feature = "ssr")]
 pub mod plan;
 #[cfg(feature = "ssr")]
 pub mod privacy;

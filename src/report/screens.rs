@@ -183,50 +183,46 @@ pub async fn user_detail(
     user_id: i64,
     privacy: &Privacy,
 ) -> Result<UserDetailView> {
-    let mut user = user_ref(db, team.id, user_id).await?;
+    let stored = user_ref(db, team.id, user_id).await?;
+    // Every question below is about this person: their charges are read once.
+    let charges = crate::report::one_user::UserCharges::load(db, team.id, stored.clone(), range).await?;
+    let mut user = stored;
     privacy.mask_user(&mut user);
     let only = Filter::User(user.id);
 
     // Days used per week, per product: one gap-filled series each.
     let weekly = ResolvedRange { granularity: Granularity::Week, ..range };
-    let by_product = run(
-        db,
+    let by_product = charges.answer(
         &ReportQuery::totals(team.id, range, &[Metric::Tokens])
             .by(Dimension::Product)
             .filter(only.clone())
             .order(OrderBy::Metric(Metric::Tokens), Direction::Desc),
-    )
-    .await?;
+    );
     let mut products = Vec::new();
     for row in &by_product.rows {
         let DimensionValue::Product { slug, name } = &row.keys[0] else { continue };
-        let weeks = run(
-            db,
+        let weeks = charges.answer(
             &ReportQuery::totals(team.id, weekly, &[Metric::UserDays])
                 .by(Dimension::Time)
                 .filter(only.clone())
                 .filter(Filter::Product(slug.clone())),
-        )
-        .await?;
+        );
         products.push(ProductWeeks {
             product: ProductRef { slug: slug.clone(), name: name.clone() },
             weeks: weeks.series(Metric::UserDays),
         });
     }
 
-    let versions = run(
-        db,
+    let versions = charges.answer(
         &ReportQuery::totals(team.id, range, &[Metric::Charges])
             .by(Dimension::Product)
             .by(Dimension::ProductVersion)
             .filter(only.clone())
             .order(OrderBy::Dimension(Dimension::Product), Direction::Asc),
-    )
-    .await?;
+    );
 
     let daily = ResolvedRange { granularity: Granularity::Day, ..range };
-    let log = run(
-        db,
+    let log = charges.answer(
         &ReportQuery::totals(team.id, daily, &[Metric::Tokens])
             .by(Dimension::Time)
             .by(Dimension::Product)
@@ -234,8 +230,7 @@ pub async fn user_detail(
             .by(Dimension::Feature)
             .filter(only)
             .order(OrderBy::Dimension(Dimension::Time), Direction::Desc),
-    )
-    .await?;
+    );
     let charges = log
         .rows
         .iter()

@@ -256,7 +256,7 @@ fn empty_values(metrics: &[Metric]) -> Vec<MetricValue> {
 
 /// Replaces SQL bucket starts by the range's clipped buckets and, when time
 /// is the only dimension, adds a zero row for every bucket without usage.
-fn fill_time(q: &ReportQuery, rows: Vec<ReportRow>) -> Vec<ReportRow> {
+pub(crate) fn fill_time(q: &ReportQuery, rows: Vec<ReportRow>) -> Vec<ReportRow> {
     let Some(t) = q.dimensions.iter().position(|d| *d == Dimension::Time) else { return rows };
     let buckets: Vec<Bucket> = q.range.buckets();
     let bucket_of = |start: NaiveDate| {

@@ -382,7 +382,118 @@ async fn summary_stacks_and_compares_what_raw_charges_say(db: &Db) {
     assert!(year.stacked.is_empty(), "stacked only when asked for");
 }
 
+/// A screen about one person answers from that person's charges, read
+/// once (`report::one_user`): every query it may ask answers exactly what
+/// SQL answers — the same rows in the same order, gaps, pages and totals.
+async fn one_persons_charges_answer_exactly_like_sql(db: &Db) {
+    let end = d(END);
+    demo::generate(db, &DemoOptions { teams: 1, users: 40, products: 8, days: 150, seed: 5, end_date: end })
+        .await
+        .unwrap();
+    let team = teams::team(db, "design-team").await.unwrap();
+    // Two features and two versions of one product on one day, for one person.
+    import_usage_csv(
+        db,
+        &team,
+        format!(
+            "email,product,product version,feature,usage date,tokens used\n\
+             xtra@x.com,Revit,2025,Desktop,{END},10\nxtra@x.com,Revit,2026,Cloud,{END},3\n\
+             xtra@x.com,Maya,,,2026-11-02,7\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let busiest = run(
+        db,
+        &ReportQuery::totals(
+            team.id,
+            RangeQuery::preset(RangePreset::Months3).resolve(end).unwrap(),
+            &[Metric::Tokens],
+        )
+        .by(Dimension::User)
+        .order(OrderBy::Metric(Metric::Tokens), Direction::Desc)
+        .page(1, 0),
+    )
+    .await
+    .unwrap();
+    let tokenboard::report::DimensionValue::User { id: busiest, .. } = busiest.rows[0].keys[0] else { panic!() };
+    let xtra: i64 = on_db!(db, |p| sqlx::query_scalar("SELECT id FROM team_users WHERE email = 'xtra@x.com'")
+        .fetch_one(p)
+        .await
+        .unwrap());
+    let all = [Metric::Tokens, Metric::Charges, Metric::Users, Metric::UserDays, Metric::Products, Metric::LastUsed];
+    let mut compared = 0;
+    for user_id in [busiest, xtra] {
+        let user = tokenboard::report::screens::user_ref(db, team.id, user_id).await.unwrap();
+        for preset in [RangePreset::Days7, RangePreset::Months3, RangePreset::Months12] {
+            let range = RangeQuery::preset(preset).resolve(end).unwrap();
+            let charges =
+                tokenboard::report::one_user::UserCharges::load(db, team.id, user.clone(), range).await.unwrap();
+            let only = Filter::User(user_id);
+            let mut queries = vec![
+                ReportQuery::totals(team.id, range, &all).filter(only.clone()),
+                ReportQuery::totals(team.id, range, &all)
+                    .by(Dimension::Product)
+                    .filter(only.clone())
+                    .order(OrderBy::Metric(Metric::Tokens), Direction::Desc),
+                ReportQuery::totals(team.id, range, &[Metric::Charges, Metric::LastUsed])
+                    .by(Dimension::Product)
+                    .by(Dimension::ProductVersion)
+                    .filter(only.clone())
+                    .order(OrderBy::Dimension(Dimension::Product), Direction::Asc),
+                ReportQuery::totals(team.id, range, &[Metric::Tokens])
+                    .by(Dimension::Feature)
+                    .by(Dimension::User)
+                    .filter(only.clone())
+                    .order(OrderBy::Metric(Metric::Tokens), Direction::Asc)
+                    .page(2, 1),
+                ReportQuery::totals(team.id, range, &all)
+                    .filter(only.clone())
+                    .filter(Filter::Product("revit".into()))
+                    .filter(Filter::ProductVersion("2026".into())),
+                ReportQuery::totals(team.id, range, &[Metric::Tokens])
+                    .filter(only.clone())
+                    .filter(Filter::UserSearch("nobody-at-all".into())),
+            ];
+            for granularity in range.allowed_granularities() {
+                let range = ResolvedRange { granularity, ..range };
+                queries.push(
+                    ReportQuery::totals(team.id, range, &[Metric::UserDays, Metric::Tokens])
+                        .by(Dimension::Time)
+                        .filter(only.clone())
+                        .filter(Filter::Product("revit".into())),
+                );
+                queries.push(
+                    ReportQuery::totals(team.id, range, &[Metric::Tokens])
+                        .by(Dimension::Time)
+                        .by(Dimension::Product)
+                        .by(Dimension::ProductVersion)
+                        .by(Dimension::Feature)
+                        .filter(only.clone())
+                        .order(OrderBy::Dimension(Dimension::Time), Direction::Desc),
+                );
+                queries.push(
+                    ReportQuery::totals(team.id, range, &[Metric::Charges])
+                        .by(Dimension::Time)
+                        .filter(only.clone())
+                        .order(OrderBy::Metric(Metric::Charges), Direction::Desc)
+                        .page(3, 2),
+                );
+            }
+            for q in queries {
+                assert!(charges.answers(&q), "{q:?}");
+                let sql = tokenboard::report::sql::run_sql(db, &q).await.unwrap();
+                assert_eq!(charges.answer(&q), sql, "{q:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 40);
+}
+
 db_tests!(
+    one_persons_charges_answer_exactly_like_sql,
     summary_stacks_and_compares_what_raw_charges_say,
     breakdowns_reconcile_with_each_other_and_raw_charges,
     user_pages_are_stable_and_complete,
