@@ -107,6 +107,37 @@ pub async fn first_view(db: &Db, team: &Team, end: NaiveDate) -> Result<Duration
     Ok(started.elapsed())
 }
 
+/// What the team's usage index holds, against the charges it stands for
+/// (DESIGN §7: at most 16 bytes a charge).
+#[derive(Clone, Copy, Debug)]
+pub struct IndexFootprint {
+    pub bytes: usize,
+    pub charges: i64,
+}
+
+impl IndexFootprint {
+    pub fn bytes_per_charge(&self) -> f64 {
+        self.bytes as f64 / self.charges.max(1) as f64
+    }
+}
+
+pub async fn index_footprint(db: &Db, team: &Team) -> Result<IndexFootprint> {
+    let bytes = crate::report::index::resident_bytes(db, team.id).await?;
+    let charges: i64 = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(charges), 0) AS BIGINT) FROM daily_usage WHERE team_id = $1"
+    )
+    .bind(team.id)
+    .fetch_one(pool)
+    .await?);
+    Ok(IndexFootprint { bytes, charges })
+}
+
+/// This process's resident size now and its peak since start (or since the
+/// last export timing), in kB (Linux; `None` elsewhere).
+pub fn resident_kb() -> Option<(u64, u64)> {
+    memory_kb("VmRSS:").zip(memory_kb("VmHWM:"))
+}
+
 /// Times all views at 1, 3 and 12 months ending `end`.
 pub async fn run(db: &Db, team: &Team, end: NaiveDate, runs: usize, naive_runs: usize) -> Result<Vec<Timing>> {
     let mut timings = Vec::new();

@@ -703,7 +703,24 @@ async fn a_bulk_import_leaves_the_charges_indexes_as_it_found_them(db: &Db) {
     }
 }
 
+/// Texts that CSV must quote (commas, quotes, a backslash,
+/// non-ASCII) and empty texts are stored as the file gave them: on
+/// PostgreSQL the staged keys travel by `COPY … (FORMAT csv)`.
+async fn awkward_texts_are_stored_as_the_file_gave_them(db: &Db) {
+    let team = team(db, "texts").await;
+    let file = "email,product,product version,feature,usage date,tokens used\n\
+        a@x.com,Revit,\"2026, \"\"SP1\"\"\",\"one; two, three\",2026-10-01,5\n\
+        a@x.com,Revit,,\\N,2026-10-02,6\n\
+        a@x.com,Revit,Ünïcode ✓,,2026-10-03,7\n";
+    let outcome = import(db, &team, file.as_bytes()).await;
+    assert_eq!(outcome.inserted, 3);
+    let stored = charges(db, team.id).await;
+    let texts: Vec<(&str, &str)> = stored.iter().map(|c| (c.3.as_str(), c.4.as_str())).collect();
+    assert_eq!(texts, [("one; two, three", "2026, \"SP1\""), ("\\N", ""), ("", "Ünïcode ✓")]);
+}
+
 db_tests!(
+    awkward_texts_are_stored_as_the_file_gave_them,
     a_bulk_import_leaves_the_charges_indexes_as_it_found_them,
     a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_nothing,
     the_bench_usage_file_reimports_as_it_was_and_loads_as_the_baseline,

@@ -87,6 +87,13 @@ async fn bench_views(db: &Db, team: &teams::Team, args: &BenchArgs) -> Result<()
     println!("(kept report answers are off: every run computes its view)");
     let first = tokenboard::report::bench::first_view(db, team, args.end_date).await?;
     println!("first view after start or import (builds the usage index): {:.0} ms", first.as_secs_f64() * 1000.0);
+    let index = tokenboard::report::bench::index_footprint(db, team).await?;
+    println!(
+        "usage index: {:.1} MB for {} charges = {:.1} bytes per charge",
+        index.bytes as f64 / 1e6,
+        index.charges,
+        index.bytes_per_charge()
+    );
     let timings = tokenboard::report::bench::run(db, team, args.end_date, args.runs, args.naive_runs).await?;
     println!("\n{:<16} {:<10} {:>12} {:>12} {:>14} {:>8}", "view", "range", "median", "p95", "naive median", "ratio");
     for t in &timings {
@@ -99,6 +106,13 @@ async fn bench_views(db: &Db, team: &teams::Team, args: &BenchArgs) -> Result<()
             ms(t.pipeline_p95),
             ms(t.naive_median),
             t.ratio()
+        );
+    }
+    if let Some((now_kb, peak_kb)) = tokenboard::report::bench::resident_kb() {
+        println!(
+            "resident size after the views: {:.0} MB (peak {:.0} MB since start)",
+            now_kb as f64 / 1024.0,
+            peak_kb as f64 / 1024.0
         );
     }
     Ok(())

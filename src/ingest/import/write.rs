@@ -13,6 +13,7 @@ use super::history::{ImportRecordDraft, TAKE_OWNERSHIP, insert_import};
 use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, ImportStatus, MAX_LISTED_NEW_USERS};
 use crate::db::{Db, Pool, on_db};
 use crate::domain::products::name_key;
+use crate::error::Error;
 
 /// Rows per INSERT statement (SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 1000;
@@ -61,6 +62,76 @@ fn staging_table(db: &Db) -> &'static str {
                 feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens BIGINT NOT NULL,
                 PRIMARY KEY (usage_date, product_id, user_id, feature))"
         }
+    }
+}
+
+/// A chunk's rows summed per key: (day, product, user, feature) and
+/// (version, tokens).
+type StagedKey<'a> = ((NaiveDate, i64, i64, &'a str), (&'a str, i64));
+
+/// The upsert that adds staged keys to `import_keys`, summing a key an
+/// earlier chunk staged (the version of the later row wins).
+const UPSERT_STAGED: &str = " ON CONFLICT (usage_date, product_id, user_id, feature) DO UPDATE
+    SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version";
+
+/// How each backend adds a chunk's keys to the staging table.
+trait StageKeys {
+    fn stage_keys(
+        &mut self,
+        keys: &[StagedKey<'_>],
+    ) -> impl std::future::Future<Output = Result<(), ImportError>> + Send;
+}
+
+/// SQLite: multi-row INSERTs of prepared parameters.
+impl StageKeys for sqlx::SqliteConnection {
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<(), ImportError> {
+        for chunk in keys.chunks(STAGE_BATCH) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens) ",
+            );
+            q.push_values(chunk, |mut b, ((usage_date, product_id, user_id, feature), (version, tokens))| {
+                b.push_bind(*usage_date)
+                    .push_bind(*product_id)
+                    .push_bind(*user_id)
+                    .push_bind(*feature)
+                    .push_bind(*version)
+                    .push_bind(*tokens);
+            });
+            q.push(UPSERT_STAGED);
+            q.build().execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL: `COPY` into a bare table, then one upsert from it (binding
+/// six parameters a key cost a year's import about a fifth of its time).
+impl StageKeys for sqlx::PgConnection {
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<(), ImportError> {
+        let to_io = |e: csv::Error| Error::Io(std::io::Error::other(e));
+        let mut rows = csv::Writer::from_writer(Vec::with_capacity(keys.len() * 48));
+        for ((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
+            rows.serialize((usage_date, product_id, user_id, feature, version, tokens)).map_err(to_io)?;
+        }
+        let rows = rows.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS import_chunk (LIKE import_keys)").execute(&mut *self).await?;
+        // Empty text is '' (FORCE_NOT_NULL), never NULL; csv quotes what needs it.
+        let mut copy = self
+            .copy_in_raw(
+                "COPY import_chunk (usage_date, product_id, user_id, feature, product_version, tokens)
+                 FROM STDIN (FORMAT csv, FORCE_NOT_NULL (feature, product_version))",
+            )
+            .await?;
+        copy.send(rows).await?;
+        copy.finish().await?;
+        sqlx::query(&format!(
+            "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
+             SELECT usage_date, product_id, user_id, feature, product_version, tokens FROM import_chunk {UPSERT_STAGED}"
+        ))
+        .execute(&mut *self)
+        .await?;
+        sqlx::query("TRUNCATE import_chunk").execute(&mut *self).await?;
+        Ok(())
     }
 }
 
@@ -323,24 +394,7 @@ pub(super) async fn write_charges(
             // appended to, and new days' product rollups group it without a sort.
             let mut staged: Vec<_> = staged.into_iter().collect();
             staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for chunk in staged.chunks(STAGE_BATCH) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO import_keys (user_id, product_id, usage_date, feature, product_version, tokens) ",
-                );
-                q.push_values(chunk, |mut b, ((usage_date, product_id, user_id, feature), (version, tokens))| {
-                    b.push_bind(*user_id)
-                        .push_bind(*product_id)
-                        .push_bind(*usage_date)
-                        .push_bind(*feature)
-                        .push_bind(*version)
-                        .push_bind(*tokens);
-                });
-                q.push(
-                    " ON CONFLICT (usage_date, product_id, user_id, feature) DO UPDATE
-                      SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version",
-                );
-                q.build().execute(&mut *tx).await?;
-            }
+            StageKeys::stage_keys(&mut *tx, &staged).await?;
         }
         if source.failed() {
             return Ok(None);

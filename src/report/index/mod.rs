@@ -24,7 +24,7 @@ mod changes;
 mod patch;
 
 pub use answer::try_answer;
-pub use cache::warm;
+pub use cache::{resident_bytes, warm};
 
 #[derive(Clone, Debug)]
 struct IndexedUser {
