@@ -92,6 +92,19 @@ const TEAMS: [(&str, &str, &str); 6] = [
     ("manufacturing", "Manufacturing", "America/Los_Angeles"),
 ];
 
+/// Most demo teams: enough for the 200-team start-up measure (DESIGN §7).
+const MAX_TEAMS: usize = 1000;
+
+/// The demo team at `index`: the named teams first, then numbered copies
+/// of them ("Design Team 2", `design-team-2`, …) in the same time zones.
+fn demo_team(index: usize) -> (String, String, &'static str) {
+    let (slug, name, zone) = TEAMS[index % TEAMS.len()];
+    match index / TEAMS.len() {
+        0 => (slug.into(), name.into(), zone),
+        round => (format!("{slug}-{}", round + 1), format!("{name} {}", round + 1), zone),
+    }
+}
+
 const FIRST_NAMES: [&str; 40] = [
     "Ada", "Ben", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Maya",
     "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wen", "Xavier", "Yara", "Zoe", "Amir",
@@ -173,8 +186,8 @@ pub fn default_end_date(teams: usize) -> NaiveDate {
 /// Generates the demo organisation. Refuses to touch a database that already
 /// holds one of the demo teams.
 pub async fn generate(db: &Db, options: &DemoOptions) -> Result<DemoReport> {
-    if options.teams == 0 || options.teams > TEAMS.len() {
-        return Err(Error::Invalid(format!("--teams must be between 1 and {}", TEAMS.len())));
+    if options.teams == 0 || options.teams > MAX_TEAMS {
+        return Err(Error::Invalid(format!("--teams must be between 1 and {MAX_TEAMS}")));
     }
     if options.products == 0 || options.products > CATALOGUE.len() {
         return Err(Error::Invalid(format!("--products must be between 1 and {}", CATALOGUE.len())));
@@ -182,8 +195,8 @@ pub async fn generate(db: &Db, options: &DemoOptions) -> Result<DemoReport> {
     if options.users < options.teams || options.days == 0 {
         return Err(Error::Invalid("--users must be at least --teams, and --days at least 1".into()));
     }
-    for (slug, _, _) in &TEAMS[..options.teams] {
-        if find_team(db, slug).await?.is_some() {
+    for (slug, _, _) in (0..options.teams).map(demo_team) {
+        if find_team(db, &slug).await?.is_some() {
             return Err(Error::Invalid(format!("team {slug:?} already exists: demo data goes into an empty database")));
         }
     }
@@ -193,16 +206,15 @@ pub async fn generate(db: &Db, options: &DemoOptions) -> Result<DemoReport> {
     let products = catalogue(db, options, first_day).await?;
     let mut report = DemoReport::default();
     let mut remaining_users = options.users;
-    for (index, (slug, name, zone)) in TEAMS[..options.teams].iter().enumerate() {
-        let team =
-            create_team(db, &NewTeam { slug: (*slug).into(), name: (*name).into(), time_zone: (*zone).into() }).await?;
+    for (index, (slug, name, zone)) in (0..options.teams).map(demo_team).enumerate() {
+        let team = create_team(db, &NewTeam { slug: slug.clone(), name, time_zone: zone.into() }).await?;
         let team_users = remaining_users / (options.teams - index);
         remaining_users -= team_users;
-        let users = make_users(&mut rng, slug, team_users, &products, first_day, options.end_date);
+        let users = make_users(&mut rng, &slug, team_users, &products, first_day, options.end_date);
         let daily =
             write_usage(db, &team, &users, &products, &mut rng, first_day, options.end_date, &mut report).await?;
         report.packs += buy_packs(db, &team, &daily, first_day, options.end_date, index).await?;
-        report.teams.push((*slug).into());
+        report.teams.push(slug);
         report.users += users.len();
     }
     Ok(report)
@@ -394,4 +406,22 @@ async fn buy_packs(
         count += 1;
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_teams_past_the_named_ones_are_numbered_copies_with_unique_slugs() {
+        assert_eq!(demo_team(0), ("design-team".into(), "Design Team".into(), "Europe/Berlin"));
+        assert_eq!(demo_team(TEAMS.len()), ("design-team-2".into(), "Design Team 2".into(), "Europe/Berlin"));
+        assert_eq!(demo_team(2 * TEAMS.len() + 2).0, "construction-3");
+        let slugs: std::collections::HashSet<String> = (0..MAX_TEAMS).map(|i| demo_team(i).0).collect();
+        assert_eq!(slugs.len(), MAX_TEAMS);
+        assert!(
+            slugs.iter().all(|s| crate::domain::teams::validate_slug(s).is_ok()),
+            "every slug is a valid team slug"
+        );
+    }
 }
