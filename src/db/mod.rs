@@ -57,7 +57,7 @@ const SQLITE_CONNECTIONS: u32 = 16;
 const POSTGRES_CONNECTIONS: u32 = 16;
 
 /// A SQLite bulk write's connection settings ([`Db::bulk_write_transaction`]):
-/// a year's import inserts millions of keys into four indexes, and with
+/// a year's import inserts millions of keys into the charges' indexes, and with
 /// SQLite's default 2 MB page cache most of its time went to reading index
 /// pages back from the file; its staging table is kept in memory.
 const BULK_WRITE_SETTINGS: [&str; 2] = ["PRAGMA cache_size = -262144", "PRAGMA temp_store = MEMORY"];

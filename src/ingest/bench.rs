@@ -19,11 +19,12 @@ use crate::error::{Error, Result};
 const HEADER: [&str; 8] =
     ["First name", "Last name", "Email", "Product", "Product version", "Feature", "Usage date", "Tokens used"];
 
-/// The bare table of the baseline: the file's columns, the charges' natural key.
+/// The bare table of the baseline: the file's columns, the charges' natural
+/// key in the charges' order (day first, as the file comes).
 const BASELINE_TABLE: &str = "CREATE TABLE bench_baseline (
     first_name TEXT NOT NULL, last_name TEXT NOT NULL, email TEXT NOT NULL, product TEXT NOT NULL,
     product_version TEXT NOT NULL, feature TEXT NOT NULL, usage_date TEXT NOT NULL, tokens BIGINT NOT NULL,
-    UNIQUE (email, product, usage_date, feature))";
+    UNIQUE (usage_date, email, product, feature))";
 
 /// Which charges of a team a usage file holds, and how they are changed on
 /// the way (for the bench's one-day import).

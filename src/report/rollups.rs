@@ -79,7 +79,7 @@ pub const ROLLUPS_OF_STAGED_DAYS: [&str; 6] = [
     REFRESH_STAGED_PRODUCTS[5],
 ];
 
-/// Whether team `$1` has any charge on days `$2..=$3` (one seek of the date index).
+/// Whether team `$1` has any charge on days `$2..=$3` (one seek of the charges' key, which leads with the day).
 pub const HAD_CHARGES_BETWEEN: &str =
     "SELECT EXISTS (SELECT 1 FROM usage_charges WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3)";
 

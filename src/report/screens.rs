@@ -192,45 +192,46 @@ pub async fn user_detail(
 
     // Days used per week, per product: one gap-filled series each.
     let weekly = ResolvedRange { granularity: Granularity::Week, ..range };
-    let by_product = charges.answer(
-        &ReportQuery::totals(team.id, range, &[Metric::Tokens])
+    let answer = |q: ReportQuery| charges.answer(&q).ok_or_else(|| Error::Invalid(format!("not one person: {q:?}")));
+    let by_product = answer(
+        ReportQuery::totals(team.id, range, &[Metric::Tokens])
             .by(Dimension::Product)
             .filter(only.clone())
             .order(OrderBy::Metric(Metric::Tokens), Direction::Desc),
-    );
+    )?;
     let mut products = Vec::new();
     for row in &by_product.rows {
         let DimensionValue::Product { slug, name } = &row.keys[0] else { continue };
-        let weeks = charges.answer(
-            &ReportQuery::totals(team.id, weekly, &[Metric::UserDays])
+        let weeks = answer(
+            ReportQuery::totals(team.id, weekly, &[Metric::UserDays])
                 .by(Dimension::Time)
                 .filter(only.clone())
                 .filter(Filter::Product(slug.clone())),
-        );
+        )?;
         products.push(ProductWeeks {
             product: ProductRef { slug: slug.clone(), name: name.clone() },
             weeks: weeks.series(Metric::UserDays),
         });
     }
 
-    let versions = charges.answer(
-        &ReportQuery::totals(team.id, range, &[Metric::Charges])
+    let versions = answer(
+        ReportQuery::totals(team.id, range, &[Metric::Charges])
             .by(Dimension::Product)
             .by(Dimension::ProductVersion)
             .filter(only.clone())
             .order(OrderBy::Dimension(Dimension::Product), Direction::Asc),
-    );
+    )?;
 
     let daily = ResolvedRange { granularity: Granularity::Day, ..range };
-    let log = charges.answer(
-        &ReportQuery::totals(team.id, daily, &[Metric::Tokens])
+    let log = answer(
+        ReportQuery::totals(team.id, daily, &[Metric::Tokens])
             .by(Dimension::Time)
             .by(Dimension::Product)
             .by(Dimension::ProductVersion)
             .by(Dimension::Feature)
             .filter(only)
             .order(OrderBy::Dimension(Dimension::Time), Direction::Desc),
-    );
+    )?;
     let charges = log
         .rows
         .iter()

@@ -247,7 +247,7 @@ async fn fetch(db: &Db, statement: &Statement, q: &ReportQuery) -> Result<Vec<Re
     })
 }
 
-fn empty_values(metrics: &[Metric]) -> Vec<MetricValue> {
+pub(crate) fn empty_values(metrics: &[Metric]) -> Vec<MetricValue> {
     metrics
         .iter()
         .map(|m| if *m == Metric::LastUsed { MetricValue::Date(None) } else { MetricValue::Count(0) })

@@ -455,6 +455,12 @@ async fn one_persons_charges_answer_exactly_like_sql(db: &Db) {
                 ReportQuery::totals(team.id, range, &[Metric::Tokens])
                     .filter(only.clone())
                     .filter(Filter::UserSearch("nobody-at-all".into())),
+                // Two searches: both must find the person.
+                ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Users])
+                    .filter(only.clone())
+                    .filter(Filter::UserSearch(user.email.clone()))
+                    .filter(Filter::UserSearch("nobody-at-all".into())),
+                ReportQuery::totals(team.id, range, &all).filter(only.clone()).page(1, 1),
             ];
             for granularity in range.allowed_granularities() {
                 let range = ResolvedRange { granularity, ..range };
@@ -484,12 +490,18 @@ async fn one_persons_charges_answer_exactly_like_sql(db: &Db) {
             for q in queries {
                 assert!(charges.answers(&q), "{q:?}");
                 let sql = tokenboard::report::sql::run_sql(db, &q).await.unwrap();
-                assert_eq!(charges.answer(&q), sql, "{q:?}");
+                assert_eq!(charges.answer(&q), Some(sql), "{q:?}");
                 compared += 1;
             }
         }
     }
     assert!(compared > 40);
+    // A question about someone else is not this person's to answer.
+    let range = RangeQuery::preset(RangePreset::Months3).resolve(end).unwrap();
+    let user = tokenboard::report::screens::user_ref(db, team.id, xtra).await.unwrap();
+    let charges = tokenboard::report::one_user::UserCharges::load(db, team.id, user, range).await.unwrap();
+    let elsewhere = ReportQuery::totals(team.id, range, &all).filter(Filter::User(busiest));
+    assert_eq!(charges.answer(&elsewhere), None);
 }
 
 db_tests!(

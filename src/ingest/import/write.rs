@@ -46,22 +46,22 @@ impl ChargeSource for InMemory<'_> {
     }
 }
 
-/// The staging table of one import: the file's rows summed per key. A
-/// temporary table lives on its connection; it is emptied before and after use.
-fn staging_table(db: &Db) -> &'static str {
+/// The staging tables of one import: the file's rows summed per key (and,
+/// on PostgreSQL, a bare table each chunk is copied into first). Temporary
+/// tables live on their connection; they are emptied before and after use.
+fn staging_tables(db: &Db) -> &'static [&'static str] {
     match db.pool() {
-        Pool::Sqlite(_) => {
-            "CREATE TEMP TABLE IF NOT EXISTS import_keys (
+        Pool::Sqlite(_) => &["CREATE TEMP TABLE IF NOT EXISTS import_keys (
                 user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, usage_date TEXT NOT NULL,
                 feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens INTEGER NOT NULL,
-                PRIMARY KEY (usage_date, product_id, user_id, feature)) WITHOUT ROWID"
-        }
-        Pool::Postgres(_) => {
+                PRIMARY KEY (usage_date, product_id, user_id, feature)) WITHOUT ROWID"],
+        Pool::Postgres(_) => &[
             "CREATE TEMP TABLE IF NOT EXISTS import_keys (
                 user_id BIGINT NOT NULL, product_id BIGINT NOT NULL, usage_date DATE NOT NULL,
                 feature TEXT NOT NULL, product_version TEXT NOT NULL, tokens BIGINT NOT NULL,
-                PRIMARY KEY (usage_date, product_id, user_id, feature))"
-        }
+                PRIMARY KEY (usage_date, product_id, user_id, feature))",
+            "CREATE TEMP TABLE IF NOT EXISTS import_chunk (LIKE import_keys)",
+        ],
     }
 }
 
@@ -114,7 +114,6 @@ impl StageKeys for sqlx::PgConnection {
             rows.serialize((usage_date, product_id, user_id, feature, version, tokens)).map_err(to_io)?;
         }
         let rows = rows.into_inner().map_err(|e| Error::Io(e.into_error()))?;
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS import_chunk (LIKE import_keys)").execute(&mut *self).await?;
         // Empty text is '' (FORCE_NOT_NULL), never NULL; csv quotes what needs it.
         let mut copy = self
             .copy_in_raw(
@@ -161,10 +160,12 @@ const INSERT_NEW: &str = "INSERT INTO usage_charges
     FROM import_keys k WHERE TRUE
     ON CONFLICT (team_id, usage_date, user_id, product_id, feature) DO NOTHING";
 
-/// The charges' secondary indexes on SQLite, by name and definition (the
-/// unique key is not among them: the merge needs it).
-const SECONDARY_INDEXES: &str = "SELECT name, sql FROM sqlite_master
-    WHERE type = 'index' AND tbl_name = 'usage_charges' AND sql IS NOT NULL ORDER BY name";
+/// The charges' secondary indexes on SQLite, by name and definition: the
+/// ones created by name (`origin = 'c'`) that are not unique (the merge
+/// needs the unique key).
+const SECONDARY_INDEXES: &str = "SELECT m.name, m.sql FROM pragma_index_list('usage_charges') l
+    JOIN sqlite_master m ON m.name = l.name AND m.type = 'index'
+    WHERE l.origin = 'c' AND NOT l.\"unique\" ORDER BY m.name";
 
 fn with_join(sql: &str) -> String {
     sql.replace("{CORRECTED}", CORRECTED).replace("{ITS_KEY}", ITS_KEY)
@@ -239,7 +240,7 @@ pub(super) async fn write_charges(
 ) -> Result<Option<Written>, ImportError> {
     let mut written = Written::default();
     let outcome = &mut written.outcome;
-    let staging = staging_table(db);
+    let staging = staging_tables(db);
     let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
     let rebuilds_indexes = matches!(db.pool(), Pool::Sqlite(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
@@ -248,7 +249,9 @@ pub(super) async fn write_charges(
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
         // one writer anyway): a correction must see the previous import's result.
         sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
-        sqlx::query(staging).execute(&mut *tx).await?;
+        for table in staging {
+            sqlx::query(table).execute(&mut *tx).await?;
+        }
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
         let import_id: Option<i64> = match &history {
             None => None,
@@ -430,7 +433,7 @@ pub(super) async fn write_charges(
             Vec::new()
         };
         for (name, _) in &deferred {
-            sqlx::query(&format!("DROP INDEX {name}")).execute(&mut *tx).await?;
+            sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *tx).await?;
         }
         outcome.inserted =
             sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();

@@ -98,13 +98,13 @@ pub(super) async fn index_of(db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
     INDEXES.get(db, team_id).await
 }
 
-/// Builds (or refreshes) the usage index of `team_id` ahead of the first view
-/// that needs it: the server calls this at start and after an API import.
 /// The bytes the team's usage index holds (built first if need be).
 pub async fn resident_bytes(db: &Db, team_id: i64) -> Result<usize> {
     Ok(index_of(db, team_id).await?.heap_bytes())
 }
 
+/// Builds (or refreshes) the usage index of `team_id` ahead of the first view
+/// that needs it: the server calls this at start and after an API import.
 pub async fn warm(db: &Db, team_id: i64) -> Result<()> {
     index_of(db, team_id).await.map(|_| ())
 }

@@ -215,7 +215,7 @@ fn charges_between(
         None => statement.query(rusqlite::params![team_id, from.to_string(), to.to_string()])?,
         Some(since) => statement.query(rusqlite::params![team_id, from.to_string(), to.to_string(), since])?,
     };
-    // Rows come by user and product, then date: a date repeats across groups.
+    // A date repeats across the rows: parse each one once.
     let mut days: HashMap<[u8; 10], i64> = HashMap::new();
     while let Some(row) = rows.next()? {
         let text = row.get_ref(2)?.as_str().map_err(|e| Error::Corrupt(format!("usage date: {e}")))?;
