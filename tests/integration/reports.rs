@@ -21,6 +21,13 @@ fn d(s: &str) -> NaiveDate {
 
 const END: &str = "2026-11-27";
 
+/// A one-team demo ending on [`END`]: `users`, `products`, `days`, `seed`.
+async fn one_demo_team(db: &Db, users: usize, products: usize, days: u32, seed: u64) -> teams::Team {
+    let options = DemoOptions { teams: 1, users, products, days, seed, end_date: d(END) };
+    demo::generate(db, &options).await.unwrap();
+    teams::team(db, "design-team").await.unwrap()
+}
+
 async fn raw(db: &Db, sql: &str, team_id: i64, from: NaiveDate, to: NaiveDate) -> Vec<(String, i64)> {
     on_db!(db, |p| sqlx::query_as(sql).bind(team_id).bind(from).bind(to).fetch_all(p).await.unwrap())
 }
@@ -39,10 +46,7 @@ fn ranges(end: NaiveDate) -> Vec<ResolvedRange> {
 
 async fn breakdowns_reconcile_with_each_other_and_raw_charges(db: &Db) {
     let end = d(END);
-    demo::generate(db, &DemoOptions { teams: 1, users: 150, products: 12, days: 400, seed: 5, end_date: end })
-        .await
-        .unwrap();
-    let team = teams::team(db, "design-team").await.unwrap();
+    let team = one_demo_team(db, 150, 12, 400, 5).await;
     for range in ranges(end) {
         let label = format!("{} by {:?}", range.label(), range.granularity);
         let metrics = [Metric::Tokens, Metric::Users, Metric::UserDays, Metric::LastUsed];
@@ -100,10 +104,7 @@ async fn breakdowns_reconcile_with_each_other_and_raw_charges(db: &Db) {
 
 async fn user_pages_are_stable_and_complete(db: &Db) {
     let end = d(END);
-    demo::generate(db, &DemoOptions { teams: 1, users: 90, products: 8, days: 60, seed: 9, end_date: end })
-        .await
-        .unwrap();
-    let team = teams::team(db, "design-team").await.unwrap();
+    let team = one_demo_team(db, 90, 8, 60, 9).await;
     let range = RangeQuery::preset(RangePreset::Days30).resolve(end).unwrap();
     let base = ReportQuery::totals(team.id, range, &[Metric::Tokens, Metric::Products, Metric::UserDays])
         .by(Dimension::User)
@@ -228,10 +229,7 @@ async fn rebuilt_rollups_equal_incremental_ones(db: &Db) {
 
 async fn the_usage_index_answers_exactly_like_sql(db: &Db) {
     let end = d(END);
-    demo::generate(db, &DemoOptions { teams: 1, users: 80, products: 10, days: 120, seed: 21, end_date: end })
-        .await
-        .unwrap();
-    let team = teams::team(db, "design-team").await.unwrap();
+    let team = one_demo_team(db, 80, 10, 120, 21).await;
     // A second feature on a day already charged: the index must count the day once.
     import_usage_csv(
         db,
@@ -325,10 +323,7 @@ async fn the_usage_index_answers_exactly_like_sql(db: &Db) {
 /// when the data reaches back over the whole previous period.
 async fn summary_stacks_and_compares_what_raw_charges_say(db: &Db) {
     let end = d(END);
-    demo::generate(db, &DemoOptions { teams: 1, users: 120, products: 12, days: 200, seed: 9, end_date: end })
-        .await
-        .unwrap();
-    let team = teams::team(db, "design-team").await.unwrap();
+    let team = one_demo_team(db, 120, 12, 200, 9).await;
     let first: NaiveDate =
         on_db!(db, |p| sqlx::query_scalar("SELECT MIN(usage_date) FROM daily_usage").fetch_one(p).await.unwrap());
     for query in [
@@ -387,10 +382,7 @@ async fn summary_stacks_and_compares_what_raw_charges_say(db: &Db) {
 /// SQL answers — the same rows in the same order, gaps, pages and totals.
 async fn one_persons_charges_answer_exactly_like_sql(db: &Db) {
     let end = d(END);
-    demo::generate(db, &DemoOptions { teams: 1, users: 40, products: 8, days: 150, seed: 5, end_date: end })
-        .await
-        .unwrap();
-    let team = teams::team(db, "design-team").await.unwrap();
+    let team = one_demo_team(db, 40, 8, 150, 5).await;
     // Two features and two versions of one product on one day, for one person.
     import_usage_csv(
         db,

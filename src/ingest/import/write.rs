@@ -423,15 +423,15 @@ pub(super) async fn write_charges(
             }
             _ => true,
         };
-        let stored: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM usage_charges").fetch_one(&mut *tx).await?;
         // More keys than charges stored: SQLite builds the secondary indexes
         // again (one sort each) faster than it inserts into them all over.
-        let deferred: Vec<(String, String)> = if rebuilds_indexes && keys > stored {
-            sqlx::query_as(SECONDARY_INDEXES).fetch_all(&mut *tx).await?
-        } else {
-            Vec::new()
-        };
+        let bulk = rebuilds_indexes
+            && keys
+                > sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM usage_charges")
+                    .fetch_one(&mut *tx)
+                    .await?;
+        let deferred: Vec<(String, String)> =
+            if bulk { sqlx::query_as(SECONDARY_INDEXES).fetch_all(&mut *tx).await? } else { Vec::new() };
         for (name, _) in &deferred {
             sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *tx).await?;
         }
