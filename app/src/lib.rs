@@ -16,7 +16,7 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, Link, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::pages::{
     account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage,
@@ -71,6 +71,47 @@ fn content_security_policy() {
     }
 }
 
+/// A route whose page the browser loads the first time it is shown: its code
+/// is a wasm chunk of its own (wasm-split at the `#[lazy]` point this makes),
+/// so a first visit downloads the shared runtime and one page, not all of them.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    HomeRoute => HomePage,
+    LoginRoute => LoginPage,
+    SetPasswordRoute => SetPasswordPage,
+    AccountRoute => AccountPage,
+    BalancesRoute => BalancesPage,
+    OutboxRoute => OutboxPage,
+    ExportsRoute => ExportsPage,
+    ImportsRoute => ImportsPage,
+    PacksRoute => PacksPage,
+    SchedulesRoute => SchedulesPage,
+    SettingsRoute => SettingsPage,
+    AuditRoute => AuditPage,
+    ForecastRoute => ForecastPage,
+    SummaryRoute => SummaryPage,
+    ProductsRoute => ProductsPage,
+    ProductDetailRoute => ProductDetailPage,
+    UsersRoute => UsersPage,
+    UserDetailRoute => UserDetailPage,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -80,24 +121,24 @@ pub fn App() -> impl IntoView {
         <Title text="Tokenboard" formatter=html::title_text/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/set-password") view=SetPasswordPage/>
-                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
-                <Route path=path!("/balances") view=BalancesPage ssr=SsrMode::Async/>
-                <Route path=path!("/outbox") view=OutboxPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/exports") view=ExportsPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/imports") view=ImportsPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/packs") view=PacksPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/schedules") view=SchedulesPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/settings") view=SettingsPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/audit") view=AuditPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/forecast") view=ForecastPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/summary") view=SummaryPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/products") view=ProductsPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/products/:product") view=ProductDetailPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/users") view=UsersPage ssr=SsrMode::Async/>
-                <Route path=path!("/teams/:team/users/:user") view=UserDetailPage ssr=SsrMode::Async/>
+                <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
+                <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()}/>
+                <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/balances") view={Lazy::<BalancesRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/exports") view={Lazy::<ExportsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/imports") view={Lazy::<ImportsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/packs") view={Lazy::<PacksRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/schedules") view={Lazy::<SchedulesRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/forecast") view={Lazy::<ForecastRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/summary") view={Lazy::<SummaryRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/products") view={Lazy::<ProductsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/products/:product") view={Lazy::<ProductDetailRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/teams/:team/users/:user") view={Lazy::<UserDetailRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -107,9 +148,13 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // A marker for end-to-end tests and scripts: the page is now interactive.
-    if let Some(body) = leptos::prelude::document().body() {
+    // As leptos::mount::hydrate_lazy, which lazy routes need: the page's
+    // route hydrates once its chunks have arrived. Then the marker for
+    // end-to-end tests and scripts, `<body data-hydrated>`: the page is
+    // interactive now.
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), App).await.forget();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

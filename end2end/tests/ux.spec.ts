@@ -295,8 +295,13 @@ test("9. build files are immutable under hashed names; pages are never stored", 
       .filter((u) => u.startsWith("/pkg/")),
   );
   expect(assets.length).toBeGreaterThanOrEqual(2);
+  // The app's wasm is split by route: the page preloads its own route's chunk and the loader of chunks.
+  expect(assets.some((a) => a.startsWith("/pkg/split___login_route_view_")), "the login route's chunk").toBe(true);
+  expect(assets.some((a) => a.startsWith("/pkg/split___summary_route_view_")), "no other route's chunk").toBe(false);
+  expect(assets.some((a) => a.startsWith("/pkg/__wasm_split.")), "the chunk loader").toBe(true);
   for (const asset of assets) {
-    expect(asset, "content-hashed name").toMatch(/\/pkg\/tokenboard\.[0-9a-zA-Z_-]{6,}\.(js|wasm|css)$/);
+    // MD5 in base64url: 22 characters.
+    expect(asset, "content-hashed name").toMatch(/^\/pkg\/[a-z0-9_]+\.[0-9a-zA-Z_-]{22}\.(js|wasm|css)$/);
     const answer = await page.request.get(asset, { headers: { "accept-encoding": "br, gzip" } });
     expect(answer.status()).toBe(200);
     expect(answer.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
