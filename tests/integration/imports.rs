@@ -703,6 +703,37 @@ async fn a_bulk_import_leaves_the_charges_indexes_as_it_found_them(db: &Db) {
     }
 }
 
+/// PostgreSQL stores charges without foreign keys (migration 0023): the
+/// import alone keeps their references. Two teams import the same people
+/// and a product only the second file names, the first again with a
+/// correction: every charge's user is of the charge's team and every
+/// product exists.
+async fn every_charge_refers_to_a_user_of_its_team_and_a_stored_product(db: &Db) {
+    let (north, south) = (team(db, "north").await, team(db, "south").await);
+    let file = "email,product,usage date,tokens used\na@x.com,Revit,2026-10-01,5\nb@x.com,Revit,2026-10-01,6\n";
+    import(db, &north, file.as_bytes()).await;
+    import(db, &south, format!("{file}a@x.com,Maya,2026-10-02,7\n").as_bytes()).await;
+    import(
+        db,
+        &north,
+        b"email,product,usage date,tokens used\na@x.com,Revit,2026-10-01,8\nc@x.com,Maya,2026-10-03,1\n",
+    )
+    .await;
+    let counts: (i64, i64, i64) = on_db!(db, |p| sqlx::query_as(
+        "SELECT COUNT(*),
+                COUNT(*) FILTER (WHERE NOT EXISTS
+                    (SELECT 1 FROM team_users u WHERE u.id = c.user_id AND u.team_id = c.team_id)),
+                COUNT(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.id = c.product_id))
+         FROM usage_charges c WHERE c.team_id IN ($1, $2)"
+    )
+    .bind(north.id)
+    .bind(south.id)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(counts, (6, 0, 0), "(charges, of a user of another team or none, of no product)");
+}
+
 /// Texts that CSV must quote (commas, quotes, a backslash,
 /// non-ASCII) and empty texts are stored as the file gave them: on
 /// PostgreSQL the staged keys travel by `COPY … (FORMAT csv)`.
@@ -720,6 +751,7 @@ async fn awkward_texts_are_stored_as_the_file_gave_them(db: &Db) {
 }
 
 db_tests!(
+    every_charge_refers_to_a_user_of_its_team_and_a_stored_product,
     awkward_texts_are_stored_as_the_file_gave_them,
     a_bulk_import_leaves_the_charges_indexes_as_it_found_them,
     a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_nothing,
