@@ -3,9 +3,9 @@
 //! token usage streams raw charges from the database, one row per charge,
 //! with the pack that paid for it.
 
+mod charge_reader;
 mod input;
 mod seat_usage;
-mod sqlite_reader;
 mod tables;
 mod token_usage;
 

@@ -5,10 +5,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDate;
-use futures_util::TryStreamExt;
-use sqlx::Row;
 
-use super::sqlite_reader::sqlite_charges;
+use super::charge_reader::{postgres_charges, sqlite_charges};
 use super::{CHARGE_FILTER, ExportInput, ExportUsers, PROGRESS_EVERY, product_id, product_names};
 use crate::db::{Db, Pool, on_db};
 use crate::domain::ledger::DayDraw;
@@ -168,21 +166,7 @@ pub(super) async fn token_usage(
             let file = pool.connect_options().get_filename().to_owned();
             sqlite_charges(&file, &sql, binds, |charge| writer.write(charge))?;
         }
-        Pool::Postgres(pool) => {
-            let mut rows =
-                sqlx::query(&sql).bind(binds.0).bind(binds.1).bind(binds.2).bind(binds.3).bind(binds.4).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                writer.write(Charge {
-                    id: row.try_get(0)?,
-                    user_id: row.try_get(1)?,
-                    product_id: row.try_get(2)?,
-                    version: row.try_get(3)?,
-                    feature: row.try_get(4)?,
-                    date: row.try_get(5)?,
-                    tokens: row.try_get(6)?,
-                })?;
-            }
-        }
+        Pool::Postgres(pool) => postgres_charges(pool, &sql, binds, |charge| writer.write(charge)).await?,
     }
     progress.store(writer.written, Ordering::Relaxed);
     Ok(writer.written)
