@@ -147,7 +147,11 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        reload_when_a_chunk_is_gone(&info.to_string());
+    }));
+    remember_links_followed();
     // As leptos::mount::hydrate_lazy, which lazy routes need: the page's
     // route hydrates once its chunks have arrived. Then the marker for
     // end-to-end tests and scripts, `<body data-hydrated>`: the page is
@@ -157,4 +161,58 @@ pub fn hydrate() {
         leptos::mount::hydrate_from_async(body.clone(), App).await.forget();
         let _ = body.set_attribute("data-hydrated", "true");
     });
+}
+
+/// A tab opened before a deploy asks for the old build's chunks when it
+/// first shows another page; once they are gone (or the network dropped the
+/// request), leptos's lazy route panics with "load callback should succeed"
+/// and the app stops. The page the admin was going to is then loaded anew
+/// from the server, with the new build. At most once in 30 s per tab, so a
+/// chunk that cannot load at all does not reload the page for ever.
+#[cfg(feature = "hydrate")]
+fn reload_when_a_chunk_is_gone(panic: &str) {
+    const LAST_RELOAD: &str = "tokenboard-chunk-reload";
+    if !panic.contains("load callback should succeed") {
+        return;
+    }
+    let window = leptos::prelude::window();
+    let now = window.performance().map_or(0.0, |p| p.time_origin() + p.now());
+    let storage = window.session_storage().ok().flatten();
+    let last =
+        storage.as_ref().and_then(|s| s.get_item(LAST_RELOAD).ok().flatten()).and_then(|t| t.parse::<f64>().ok());
+    if last.is_some_and(|last| now - last < 30_000.0) {
+        return;
+    }
+    if let Some(storage) = storage {
+        let _ = storage.set_item(LAST_RELOAD, &now.to_string());
+    }
+    // The router changes the address only once the page is in place: a
+    // followed link's target is where the admin was going.
+    match LINK_FOLLOWED.with(|link| link.borrow_mut().take()) {
+        Some(href) => _ = window.location().assign(&href),
+        None => _ = window.location().reload(),
+    }
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static LINK_FOLLOWED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Notes the target of every link clicked, for [`reload_when_a_chunk_is_gone`].
+#[cfg(feature = "hydrate")]
+fn remember_links_followed() {
+    use leptos::wasm_bindgen::JsCast;
+    let handle = window_event_listener(leptos::ev::click, |event| {
+        let link = event
+            .target()
+            .and_then(|target| target.dyn_into::<leptos::web_sys::Element>().ok())
+            .and_then(|element| element.closest("a[href]").ok().flatten())
+            .and_then(|link| link.dyn_into::<leptos::web_sys::HtmlAnchorElement>().ok());
+        if let Some(link) = link {
+            LINK_FOLLOWED.with(|followed| *followed.borrow_mut() = Some(link.href()));
+        }
+    });
+    // For the page's lifetime.
+    std::mem::forget(handle);
 }

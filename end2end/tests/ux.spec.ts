@@ -308,6 +308,19 @@ test("9. build files are immutable under hashed names; pages are never stored", 
   }
 });
 
+test("a page whose code is gone (a deploy removed it) reloads and opens", async ({ page }) => {
+  await login(page, ADMIN, `/teams/${TEAM}/summary`);
+  await waitForHydration(page);
+  // The first request for the By user page's chunk fails, as one for a file of the previous build would.
+  let requests = 0;
+  await page.route(/\/pkg\/split___users_route_view_/, (route) => (++requests === 1 ? route.abort() : route.continue()));
+  await page.getByRole("link", { name: "By user", exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/teams/${TEAM}/users`));
+  await expect(page.locator("h1")).toContainText("By user");
+  await waitForHydration(page);
+  expect(requests, "the chunk, refused, then fetched again after the reload").toBeGreaterThanOrEqual(2);
+});
+
 test("10. the ⓘ beside a KPI explains it on keyboard focus", async ({ page }) => {
   await login(page, ADMIN, `/teams/${TEAM}/summary`);
   const help = page.locator('[data-kpi="days-left"] .help-button');
