@@ -149,7 +149,9 @@ pub fn App() -> impl IntoView {
 pub fn hydrate() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        reload_when_a_chunk_is_gone(&info.to_string());
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or(payload.downcast_ref::<&str>().copied());
+        reload_when_a_chunk_is_gone(message.unwrap_or_default());
     }));
     remember_links_followed();
     // As leptos::mount::hydrate_lazy, which lazy routes need: the page's
@@ -176,11 +178,12 @@ fn reload_when_a_chunk_is_gone(panic: &str) {
         return;
     }
     let window = leptos::prelude::window();
-    let now = window.performance().map_or(0.0, |p| p.time_origin() + p.now());
+    // Whole milliseconds: parsing and printing floats would add their code to the first load.
+    let now = window.performance().map_or(0, |p| (p.time_origin() + p.now()) as i64);
     let storage = window.session_storage().ok().flatten();
     let last =
-        storage.as_ref().and_then(|s| s.get_item(LAST_RELOAD).ok().flatten()).and_then(|t| t.parse::<f64>().ok());
-    if last.is_some_and(|last| now - last < 30_000.0) {
+        storage.as_ref().and_then(|s| s.get_item(LAST_RELOAD).ok().flatten()).and_then(|t| t.parse::<i64>().ok());
+    if last.is_some_and(|last| now - last < 30_000) {
         return;
     }
     if let Some(storage) = storage {
@@ -199,20 +202,22 @@ thread_local! {
     static LINK_FOLLOWED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Notes the target of every link clicked, for [`reload_when_a_chunk_is_gone`].
+/// Notes the target of every link clicked, for [`reload_when_a_chunk_is_gone`]
+/// (a plain DOM listener, for the page's lifetime).
 #[cfg(feature = "hydrate")]
 fn remember_links_followed() {
-    use leptos::wasm_bindgen::JsCast;
-    let handle = window_event_listener(leptos::ev::click, |event| {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
         let link = event
             .target()
-            .and_then(|target| target.dyn_into::<leptos::web_sys::Element>().ok())
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
             .and_then(|element| element.closest("a[href]").ok().flatten())
-            .and_then(|link| link.dyn_into::<leptos::web_sys::HtmlAnchorElement>().ok());
+            .and_then(|link| link.dyn_into::<web_sys::HtmlAnchorElement>().ok());
         if let Some(link) = link {
             LINK_FOLLOWED.with(|followed| *followed.borrow_mut() = Some(link.href()));
         }
     });
-    // For the page's lifetime.
-    std::mem::forget(handle);
+    let _ = document().add_event_listener_with_callback_and_bool("click", listener.as_ref().unchecked_ref(), true);
+    listener.forget();
 }
