@@ -29,8 +29,9 @@ setup-test:
 	./.ci/setup --test
 
 # RUST_BACKTRACE=0: a failing build's message, not a backtrace, ends the log.
-# .ci/build-site does what `cargo leptos build --release --precompress` (or,
-# with --debug, `cargo leptos build`) does without compiling cargo-leptos first.
+# .ci/build-site does what `cargo leptos build --release --precompress --split`
+# (or, with --debug, `cargo leptos build --split`) does without compiling
+# cargo-leptos first.
 build:
 	RUST_BACKTRACE=0 ./.ci/build-site
 
