@@ -7,8 +7,7 @@ use chrono::NaiveDate;
 use super::token_usage::Charge;
 use crate::error::{Error, Result};
 
-/// Charges read ahead on the reader thread, handed over in batches.
-#[derive(Default)]
+/// Charges read ahead by a reader, handed over in batches.
 struct ChargeBatch {
     charges: Vec<BatchedCharge>,
     /// The version and then the feature of every charge, back to back.
@@ -16,8 +15,27 @@ struct ChargeBatch {
 }
 
 impl ChargeBatch {
-    fn with_capacity() -> ChargeBatch {
+    /// An empty batch with room for [`BATCH_ROWS`] charges.
+    fn new() -> ChargeBatch {
         ChargeBatch { charges: Vec::with_capacity(BATCH_ROWS), text: String::with_capacity(BATCH_ROWS * 16) }
+    }
+
+    /// Adds a charge (its texts copied into the batch's `text`); true when
+    /// the batch is full.
+    fn push(&mut self, charge: Charge<'_>) -> bool {
+        self.text.push_str(charge.version);
+        let version_end = self.text.len();
+        self.text.push_str(charge.feature);
+        self.charges.push(BatchedCharge {
+            id: charge.id,
+            user_id: charge.user_id,
+            product_id: charge.product_id,
+            date: charge.date,
+            tokens: charge.tokens,
+            version_end,
+            feature_end: self.text.len(),
+        });
+        self.charges.len() == BATCH_ROWS
     }
 
     /// Hands each charge of the batch to `each`, in order.
@@ -118,23 +136,18 @@ async fn read_postgres_batches(
     use futures_util::TryStreamExt;
     use sqlx::Row;
     let mut rows = sqlx::query(sql).bind(team).bind(from).bind(to).bind(product).bind(user).fetch(pool);
-    let mut batch = ChargeBatch::with_capacity();
+    let mut batch = ChargeBatch::new();
     while let Some(row) = rows.try_next().await? {
-        batch.text.push_str(row.try_get::<&str, _>(3)?);
-        let version_end = batch.text.len();
-        batch.text.push_str(row.try_get::<&str, _>(4)?);
-        batch.charges.push(BatchedCharge {
+        let full = batch.push(Charge {
             id: row.try_get(0)?,
             user_id: row.try_get(1)?,
             product_id: row.try_get(2)?,
+            version: row.try_get(3)?,
+            feature: row.try_get(4)?,
             date: row.try_get(5)?,
             tokens: row.try_get(6)?,
-            version_end,
-            feature_end: batch.text.len(),
         });
-        if batch.charges.len() == BATCH_ROWS
-            && batches.send(Ok(std::mem::replace(&mut batch, ChargeBatch::with_capacity()))).await.is_err()
-        {
+        if full && batches.send(Ok(std::mem::replace(&mut batch, ChargeBatch::new()))).await.is_err() {
             return Ok(());
         }
     }
@@ -157,7 +170,7 @@ fn read_charge_batches(
     let connection = rusqlite::Connection::open_with_flags(file, flags)?;
     let mut statement = connection.prepare(sql)?;
     let mut rows = statement.query(params![team, from.to_string(), to.to_string(), product, user])?;
-    let mut batch = ChargeBatch::with_capacity();
+    let mut batch = ChargeBatch::new();
     // Charges come in date order: parse each date once.
     let mut last_date: (String, NaiveDate) = (String::new(), NaiveDate::MIN);
     while let Some(row) = rows.next()? {
@@ -168,19 +181,16 @@ fn read_charge_batches(
                 date_text.parse::<NaiveDate>().map_err(|e| Error::Invalid(format!("usage date {date_text:?}: {e}")))?;
             last_date = (date_text.to_owned(), date);
         }
-        batch.text.push_str(text(3)?);
-        let version_end = batch.text.len();
-        batch.text.push_str(text(4)?);
-        batch.charges.push(BatchedCharge {
+        let full = batch.push(Charge {
             id: row.get(0)?,
             user_id: row.get(1)?,
             product_id: row.get(2)?,
+            version: text(3)?,
+            feature: text(4)?,
             date: last_date.1,
             tokens: row.get(6)?,
-            version_end,
-            feature_end: batch.text.len(),
         });
-        if batch.charges.len() == BATCH_ROWS && !send(std::mem::replace(&mut batch, ChargeBatch::with_capacity())) {
+        if full && !send(std::mem::replace(&mut batch, ChargeBatch::new())) {
             return Ok(());
         }
     }
