@@ -63,20 +63,28 @@ pub const REFRESH_STAGED_PRODUCTS: [&str; 6] = [
 /// a staged key (`import_keys`), so the rollups are the staged keys' sums,
 /// with no read of the charges. (The team's days were checked with
 /// [`HAD_CHARGES_BETWEEN`] before the merge.) A year's import read its 3.6
-/// million charges back twice for the product and version rollups.
-pub const ROLLUPS_OF_STAGED_DAYS: [&str; 6] = [
+/// million charges back twice for the product and version rollups. The
+/// version rollup is [`VERSION_ROLLUP_OF_STAGED_DAYS`].
+pub const PRODUCT_ROLLUPS_OF_STAGED_DAYS: [&str; 4] = [
     "DELETE FROM daily_product_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
     "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days)
      SELECT CAST($1 AS BIGINT), usage_date, product_id, CAST(SUM(tokens) AS BIGINT), COUNT(*), COUNT(DISTINCT user_id)
      FROM import_keys WHERE usage_date BETWEEN $2 AND $3
      GROUP BY usage_date, product_id",
+    REFRESH_STAGED_PRODUCTS[4],
+    REFRESH_STAGED_PRODUCTS[5],
+];
+
+/// The version rollup of staged days that held no charge before (see
+/// [`PRODUCT_ROLLUPS_OF_STAGED_DAYS`]): emptied, then summed from the staged
+/// keys — on SQLite a sort of every key, which an import that tallied the
+/// versions while staging skips by writing its tally instead.
+pub const VERSION_ROLLUP_OF_STAGED_DAYS: [&str; 2] = [
     "DELETE FROM daily_version_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
     "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges)
      SELECT CAST($1 AS BIGINT), usage_date, product_id, product_version, CAST(SUM(tokens) AS BIGINT), COUNT(*)
      FROM import_keys WHERE usage_date BETWEEN $2 AND $3
      GROUP BY usage_date, product_id, product_version",
-    REFRESH_STAGED_PRODUCTS[4],
-    REFRESH_STAGED_PRODUCTS[5],
 ];
 
 /// Whether team `$1` has any charge on days `$2..=$3` (one seek of the charges' key, which leads with the day).

@@ -642,6 +642,18 @@ async fn a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_
     let first = stored.iter().find(|c| c.0 == "u0@x.com" && c.2 == "2026-09-01").unwrap();
     assert_eq!(first.5, 3 + 4, "the key of the first and the last chunk adds up");
     assert_eq!(stored.iter().map(|c| c.5).sum::<i64>(), 45_000 * 3 + 4);
+    // The version rollup of that day counts the key once (a tally of the
+    // staged keys would count it twice).
+    let day: (i64, i64) = on_db!(db, |p| sqlx::query_as(
+        "SELECT CAST(SUM(tokens) AS BIGINT), CAST(SUM(charges) AS BIGINT) FROM daily_version_usage
+         WHERE team_id = $1 AND usage_date = $2"
+    )
+    .bind(team.id)
+    .bind(NaiveDate::from_ymd_opt(2026, 9, 1).unwrap())
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(day, (1500 * 3 + 4, 1500), "the version rollup of the repeated key's day");
 }
 
 /// An import of more keys than the database stores builds the charges'

@@ -37,7 +37,9 @@ pub async fn load_imports(request: TeamRequest) -> Result<TeamScreen<ImportsData
 #[server(endpoint = "import_undo")]
 pub async fn undo_import(team: String, id: i64) -> Result<UndoOutcome, AppError> {
     let cx = TeamContext::primary(&team).await?;
-    Ok(tokenboard::ingest::import::undo_import(&cx.db, cx.team.id, id, &cx.actor).await?)
+    let outcome = tokenboard::ingest::import::undo_import(&cx.db, cx.team.id, id, &cx.actor).await?;
+    tokenboard::report::index::refresh_in_background(&cx.db, cx.team.id);
+    Ok(outcome)
 }
 
 #[cfg(feature = "ssr")]

@@ -70,9 +70,20 @@ async fn admins(db: &Db, team_id: i64) -> (String, String) {
 async fn a_plain_form_post_imports_and_lands_on_the_result(db: &Db) {
     let t = team(db, "design").await;
     let (primary, _) = admins(db, t.id).await;
+    tokenboard::report::index::warm(db, t.id).await.unwrap();
+    let before = tokenboard::report::index::cached_version(db, t.id).unwrap();
     let (status, headers, body) =
         send(db, 1 << 20, upload("design", &primary, "text/html", multipart("vendor.csv", CSV.as_bytes(), ""))).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    // The usage index follows the import on its own: the next view does not wait for it.
+    let now = tokenboard::domain::teams::data_version(db, t.id).await.unwrap();
+    assert!(now > before);
+    let mut waited = 0;
+    while tokenboard::report::index::cached_version(db, t.id) != Some(now) && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert_eq!(tokenboard::report::index::cached_version(db, t.id), Some(now), "the index after the upload");
     let history = list_imports(db, t.id, 10).await.unwrap();
     let location = headers[header::LOCATION].to_str().unwrap();
     assert_eq!(location, format!("/teams/design/imports?import={}", history[0].id));

@@ -78,7 +78,10 @@ pub async fn upload(
                 )
                 .await;
                 let last = match &result {
-                    Ok(outcome) => json!({ "import_id": outcome.import_id, "status": "done" }),
+                    Ok(outcome) => {
+                        tokenboard::report::index::refresh_in_background(&db, access.team.id);
+                        json!({ "import_id": outcome.import_id, "status": "done" })
+                    }
                     Err(ImportError::Rejected(_, import_id)) => json!({ "import_id": import_id, "status": "rejected" }),
                     Err(ImportError::Database(e)) => {
                         tracing::error!(error = %e, "upload import failed");

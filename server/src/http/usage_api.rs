@@ -101,6 +101,7 @@ async fn import(
     };
     match import_usage_file(&state.db, &team, file.path(), &import_request, &mut |_| {}).await {
         Ok(outcome) => {
+            tokenboard::report::index::refresh_in_background(&state.db, team.id);
             tracing::info!(
                 team_id = team.id,
                 inserted = outcome.inserted,

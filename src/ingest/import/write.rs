@@ -17,8 +17,6 @@ use crate::error::Error;
 
 /// Rows per INSERT statement (SQLite allows 32,766 parameters).
 const INSERT_BATCH: usize = 1000;
-/// Staged keys per INSERT statement: 6 parameters each, under SQLite's limit.
-const STAGE_BATCH: usize = 5000;
 
 /// Charges read from a file (or generated) a chunk at a time.
 pub trait ChargeSource: Send {
@@ -74,40 +72,64 @@ type StagedKey<'a> = ((NaiveDate, i64, i64, &'a str), (&'a str, i64));
 const UPSERT_STAGED: &str = " ON CONFLICT (usage_date, product_id, user_id, feature) DO UPDATE
     SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version";
 
-/// How each backend adds a chunk's keys to the staging table.
+/// How each backend adds a chunk's keys to the staging table. Answers
+/// whether every key was new to it (`false`: a key of an earlier chunk came
+/// again and was summed, or the backend does not tell).
 trait StageKeys {
     fn stage_keys(
         &mut self,
         keys: &[StagedKey<'_>],
-    ) -> impl std::future::Future<Output = Result<(), ImportError>> + Send;
+    ) -> impl std::future::Future<Output = Result<bool, ImportError>> + Send;
 }
 
-/// SQLite: multi-row INSERTs of prepared parameters.
+/// SQLite: one prepared single-row upsert, stepped once a key on the
+/// import's own connection through its raw handle. sqlx bound six
+/// parameters a key through its worker thread, which cost a year's import
+/// more time than SQLite's inserts did.
 impl StageKeys for sqlx::SqliteConnection {
-    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<(), ImportError> {
-        for chunk in keys.chunks(STAGE_BATCH) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens) ",
-            );
-            q.push_values(chunk, |mut b, ((usage_date, product_id, user_id, feature), (version, tokens))| {
-                b.push_bind(*usage_date)
-                    .push_bind(*product_id)
-                    .push_bind(*user_id)
-                    .push_bind(*feature)
-                    .push_bind(*version)
-                    .push_bind(*tokens);
-            });
-            q.push(UPSERT_STAGED);
-            q.build().execute(&mut *self).await?;
-        }
-        Ok(())
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<bool, ImportError> {
+        let mut handle = self.lock_handle().await?;
+        let raw = handle.as_raw_handle().as_ptr();
+        let stage = || -> Result<bool, Error> {
+            // SAFETY: `handle` keeps the connection locked, so no sqlx
+            // statement runs on it meanwhile, and open, until `direct` is
+            // dropped at the end of this closure; `from_handle` never closes it.
+            let direct = unsafe { rusqlite::Connection::from_handle(raw.cast()) }?;
+            let mut insert = direct.prepare(
+                "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )?;
+            // A key an earlier chunk staged: summed (the version of the later row wins).
+            let mut add = direct.prepare(
+                "UPDATE import_keys SET product_version = ?5, tokens = tokens + ?6
+                 WHERE usage_date = ?1 AND product_id = ?2 AND user_id = ?3 AND feature = ?4",
+            )?;
+            let (mut all_new, mut day_text) = (true, (None, String::new()));
+            for &((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
+                // Keys come ordered by day: each day's text (as sqlx writes a date) once.
+                if day_text.0 != Some(usage_date) {
+                    day_text = (Some(usage_date), usage_date.format("%F").to_string());
+                }
+                let key = rusqlite::params![day_text.1, product_id, user_id, feature, version, tokens];
+                if insert.execute(key)? == 0 {
+                    add.execute(key)?;
+                    all_new = false;
+                }
+            }
+            Ok(all_new)
+        };
+        // A chunk takes tens of milliseconds: tell a multi-threaded runtime
+        // to move other tasks off this thread meanwhile.
+        let multi_threaded =
+            tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+        Ok(if multi_threaded { tokio::task::block_in_place(stage) } else { stage() }?)
     }
 }
 
 /// PostgreSQL: `COPY` into a bare table, then one upsert from it (binding
 /// six parameters a key cost a year's import about a fifth of its time).
 impl StageKeys for sqlx::PgConnection {
-    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<(), ImportError> {
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<bool, ImportError> {
         let to_io = |e: csv::Error| Error::Io(std::io::Error::other(e));
         let mut rows = csv::Writer::from_writer(Vec::with_capacity(keys.len() * 48));
         for ((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
@@ -130,7 +152,8 @@ impl StageKeys for sqlx::PgConnection {
         .execute(&mut *self)
         .await?;
         sqlx::query("TRUNCATE import_chunk").execute(&mut *self).await?;
-        Ok(())
+        // Its hash aggregate needs no tally of versions: not asked.
+        Ok(false)
     }
 }
 
@@ -214,6 +237,35 @@ macro_rules! catalogue_read {
     }};
 }
 
+/// The version rollup of the staged keys, summed as they are staged:
+/// (day, product) → (version, tokens, charges). It holds while no key came
+/// twice (each staged key is then one charge); SQLite would otherwise sort
+/// every staged key to group it.
+#[derive(Default)]
+struct VersionTally(HashMap<(NaiveDate, i64), Vec<(String, i64, i64)>>);
+
+impl VersionTally {
+    fn add(&mut self, keys: &[StagedKey<'_>]) {
+        for &((day, product_id, _, _), (version, tokens)) in keys {
+            let versions = self.0.entry((day, product_id)).or_default();
+            match versions.iter_mut().find(|v| v.0 == version) {
+                Some(v) => (v.1, v.2) = (v.1 + tokens, v.2 + 1),
+                None => versions.push((version.to_owned(), tokens, 1)),
+            }
+        }
+    }
+
+    /// (day, product, version, tokens, charges).
+    fn rows(&self) -> Vec<(NaiveDate, i64, &str, i64, i64)> {
+        let rows = self.0.iter().flat_map(|(&(day, product_id), versions)| {
+            versions
+                .iter()
+                .map(move |(version, tokens, charges)| (day, product_id, version.as_str(), *tokens, *charges))
+        });
+        rows.collect()
+    }
+}
+
 /// What a merge did, and what it added along the way.
 #[derive(Default)]
 pub(super) struct Written {
@@ -244,6 +296,8 @@ pub(super) async fn write_charges(
     let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
     let rebuilds_indexes = matches!(db.pool(), Pool::Sqlite(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
+    let started = std::time::Instant::now();
+    let mut phases = Vec::with_capacity(7);
     on_db!(db, |pool| {
         let (_turn, mut tx) = db.bulk_write_transaction(pool).await?;
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
@@ -282,8 +336,13 @@ pub(super) async fn write_charges(
         let catalogue_lock = crate::domain::products::lock_catalogue(db);
         let mut catalogue_locked = false;
 
+        let (mut waited_for_rows, mut staging) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        // Only SQLite says whether every staged key was new (PostgreSQL aggregates by hash).
+        let mut version_tally = matches!(db.pool(), Pool::Sqlite(_)).then(VersionTally::default);
         loop {
+            let asked = std::time::Instant::now();
             let rows = source.next_chunk().await;
+            waited_for_rows += asked.elapsed();
             if rows.is_empty() {
                 break;
             }
@@ -397,11 +456,20 @@ pub(super) async fn write_charges(
             // appended to, and new days' product rollups group it without a sort.
             let mut staged: Vec<_> = staged.into_iter().collect();
             staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            StageKeys::stage_keys(&mut *tx, &staged).await?;
+            let stage_started = std::time::Instant::now();
+            let all_new = StageKeys::stage_keys(&mut *tx, &staged).await?;
+            staging += stage_started.elapsed();
+            match version_tally.as_mut() {
+                Some(tally) if all_new => tally.add(&staged),
+                _ => version_tally = None,
+            }
         }
         if source.failed() {
             return Ok(None);
         }
+        phases.push(("read and staged", started.elapsed()));
+        phases.push(("of which waiting for rows", waited_for_rows));
+        phases.push(("of which staging", staging));
 
         // Merge: the new keys, then — when some keys were stored before — the
         // corrections, their previous values recorded first. (A key just
@@ -445,23 +513,46 @@ pub(super) async fn write_charges(
                 sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
         }
         outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
+        phases.push(("merged", started.elapsed()));
         for (_, create) in &deferred {
             sqlx::query(create).execute(&mut *tx).await?;
         }
+        phases.push(("indexes rebuilt", started.elapsed()));
 
         if let (true, Some(first), Some(last)) =
             (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
         {
-            let refresh = if had_charges {
-                crate::report::rollups::REFRESH_STAGED_PRODUCTS
-            } else {
-                crate::report::rollups::ROLLUPS_OF_STAGED_DAYS
+            use crate::report::rollups::{
+                PRODUCT_ROLLUPS_OF_STAGED_DAYS, REFRESH_STAGED_PRODUCTS, VERSION_ROLLUP_OF_STAGED_DAYS,
+            };
+            let tallied = version_tally.as_ref().filter(|_| !had_charges);
+            let refresh: Vec<&str> = match (had_charges, tallied) {
+                (true, _) => REFRESH_STAGED_PRODUCTS.to_vec(),
+                // Emptied here, written from the tally below.
+                (false, Some(_)) => [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..1]].concat(),
+                (false, None) => [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..]].concat(),
             };
             for sql in refresh {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
+            let tallied_rows = tallied.map(VersionTally::rows).unwrap_or_default();
+            for chunk in tallied_rows.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges) ",
+                );
+                q.push_values(chunk, |mut b, (day, product_id, version, tokens, charges)| {
+                    b.push_bind(team_id)
+                        .push_bind(*day)
+                        .push_bind(*product_id)
+                        .push_bind(*version)
+                        .push_bind(*tokens)
+                        .push_bind(*charges);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
             crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
         }
+        phases.push(("rollups", started.elapsed()));
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
         if let Some(import_id) = import_id {
             let details = serde_json::json!({
@@ -489,6 +580,9 @@ pub(super) async fn write_charges(
         }
         tx.commit().await?;
     });
+    phases.push(("committed", started.elapsed()));
+    // Where a slow import spends its time (seconds since it began, per step).
+    tracing::debug!(team_id, rows = written.outcome.rows, ?phases, "charges written");
     Ok(Some(written))
 }
 

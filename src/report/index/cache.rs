@@ -84,10 +84,14 @@ impl IndexCache {
 
 /// `stale` brought up to date by the days that changed; `None`: rebuild it.
 async fn patch(db: &Db, team_id: i64, stale: Arc<UsageIndex>) -> Result<Option<UsageIndex>> {
+    let started = std::time::Instant::now();
     match changes::since(db, team_id, &stale).await? {
         // A pass over every entry: off the async threads.
         Refresh::Patch(version, window) => {
-            Ok(tokio::task::spawn_blocking(move || stale.patched(version, window)).await?)
+            let (read, charges) = (started.elapsed(), window.charges.len());
+            let patched = tokio::task::spawn_blocking(move || stale.patched(version, window)).await?;
+            tracing::debug!(team_id, charges, ?read, splice = ?started.elapsed() - read, "usage index patched");
+            Ok(patched)
         }
         Refresh::Rebuild => Ok(None),
     }
@@ -98,13 +102,33 @@ pub(super) async fn index_of(db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
     INDEXES.get(db, team_id).await
 }
 
+/// The data version of the team's index in the cache, without refreshing it
+/// (`None`: none built yet).
+#[cfg(feature = "test-support")]
+pub fn cached_version(db: &Db, team_id: i64) -> Option<i64> {
+    let teams = INDEXES.teams.lock().ok()?;
+    teams.get(&(db.identity().key(), team_id)).map(|c| c.index.version)
+}
+
 /// The bytes the team's usage index holds (built first if need be).
 pub async fn resident_bytes(db: &Db, team_id: i64) -> Result<usize> {
     Ok(index_of(db, team_id).await?.heap_bytes())
 }
 
 /// Builds (or refreshes) the usage index of `team_id` ahead of the first view
-/// that needs it: the server calls this at start and after an API import.
+/// that needs it: the server calls this at start.
 pub async fn warm(db: &Db, team_id: i64) -> Result<()> {
     index_of(db, team_id).await.map(|_| ())
+}
+
+/// Patches the team's usage index on a task of its own, right after a change
+/// of its charges (an upload, an API import, an undo): the admin's next view
+/// finds it current instead of waiting for the patch.
+pub fn refresh_in_background(db: &Db, team_id: i64) {
+    let db = db.clone();
+    tokio::spawn(async move {
+        if let Err(error) = warm(&db, team_id).await {
+            tracing::warn!(team_id, %error, "could not refresh the usage index after a change");
+        }
+    });
 }

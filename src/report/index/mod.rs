@@ -24,7 +24,9 @@ mod changes;
 mod patch;
 
 pub use answer::try_answer;
-pub use cache::{resident_bytes, warm};
+#[cfg(feature = "test-support")]
+pub use cache::cached_version;
+pub use cache::{refresh_in_background, resident_bytes, warm};
 
 #[derive(Clone, Debug)]
 struct IndexedUser {
@@ -70,8 +72,9 @@ pub struct UsageIndex {
     version: i64,
     /// Built from every charge, or patched from an older index.
     origin: Origin,
-    /// Ordered by id.
-    users: Vec<IndexedUser>,
+    /// Ordered by id; shared with the index it was patched from when no
+    /// user was added (a patch then copies no names).
+    users: std::sync::Arc<Vec<IndexedUser>>,
     /// Groups (user × product) of user `u`: `user_groups[u]..user_groups[u + 1]`.
     user_groups: Vec<usize>,
     group_product: Vec<i64>,
@@ -304,7 +307,7 @@ impl UsageIndex {
         let mut index = UsageIndex {
             version,
             origin: Origin::Build,
-            users: users.into_iter().map(IndexedUser::from).collect(),
+            users: std::sync::Arc::new(users.into_iter().map(IndexedUser::from).collect()),
             user_groups: vec![0],
             group_product: Vec::new(),
             group_entries: vec![0],

@@ -37,9 +37,14 @@ impl UsageIndex {
             return None;
         }
         charges.sort_unstable();
-        let mut users = Vec::with_capacity(self.users.len() + new_users.len());
-        users.extend(self.users.iter().cloned());
-        users.extend(new_users);
+        let users = if new_users.is_empty() {
+            self.users.clone()
+        } else {
+            let mut users = Vec::with_capacity(self.users.len() + new_users.len());
+            users.extend(self.users.iter().cloned());
+            users.extend(new_users);
+            std::sync::Arc::new(users)
+        };
         let mut next = UsageIndex {
             version,
             origin: Origin::Patch,
@@ -71,6 +76,12 @@ impl UsageIndex {
                 c += 1;
             }
             let fresh = &charges[start..c];
+            // Nothing re-read and no day of use in the window (a new day the
+            // user did not use): nothing of theirs changes.
+            if known && fresh.is_empty() && window.is_clear_of(self.days_of(u)) {
+                next.push_user_as_was(self, u);
+                continue;
+            }
             let old = if known { self.groups(u) } else { 0..0 };
             let (mut g, mut f) = (old.start, 0);
             let mut window_days = Vec::new();
@@ -103,7 +114,7 @@ impl UsageIndex {
             next.user_groups.push(next.group_product.len());
 
             // Days of use: the old ones outside the window, the window's anew.
-            let days = if known { &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]] } else { &[] };
+            let days = if known { self.days_of(u) } else { &[] };
             let (before, through) = window.split(days);
             window_days.sort_unstable();
             window_days.dedup();
@@ -126,8 +137,13 @@ impl UsageIndex {
         self.entry_day.extend_from_slice(&old.entry_day[entries.clone()]);
         self.entry_cumulative.extend_from_slice(&old.entry_cumulative[entries]);
         self.user_groups.push(self.group_product.len());
-        self.user_days.extend_from_slice(&old.user_days[old.user_day_start[u]..old.user_day_start[u + 1]]);
+        self.user_days.extend_from_slice(old.days_of(u));
         self.user_day_start.push(self.user_days.len());
+    }
+
+    /// The days user `u` used anything, sorted.
+    fn days_of(&self, u: usize) -> &[u16] {
+        &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]]
     }
 
     /// Appends the group of `product`: its old entries before the window,
@@ -182,5 +198,11 @@ impl Offsets {
         let before = days.partition_point(|&d| i64::from(d) < self.from);
         let through = days.partition_point(|&d| i64::from(d) <= self.to).max(before);
         (before, through)
+    }
+
+    /// No day of `days` (sorted) falls in the window.
+    fn is_clear_of(self, days: &[u16]) -> bool {
+        let (before, through) = self.split(days);
+        before == through
     }
 }
