@@ -242,7 +242,10 @@ macro_rules! catalogue_read {
 /// twice (each staged key is then one charge); SQLite would otherwise sort
 /// every staged key to group it.
 #[derive(Default)]
-struct VersionTally(HashMap<(NaiveDate, i64), Vec<(String, i64, i64)>>);
+struct VersionTally(HashMap<(NaiveDate, i64), Vec<VersionSum>>);
+
+/// A version's tokens and charges.
+type VersionSum = (String, i64, i64);
 
 impl VersionTally {
     fn add(&mut self, keys: &[StagedKey<'_>]) {
