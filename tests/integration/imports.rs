@@ -656,6 +656,15 @@ async fn a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_
     assert_eq!(day, (1500 * 3 + 4, 1500), "the version rollup of the repeated key's day");
 }
 
+/// The server and the command line import on a multi-threaded runtime,
+/// where SQLite stages each chunk under `block_in_place` (the tests' own
+/// runtime stages inline): the same file of several chunks, the same result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_of_several_chunks_imports_on_a_multi_threaded_runtime() {
+    let test_db = tokenboard::db::testing::TestDb::sqlite().await;
+    a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_nothing(&test_db.db).await;
+}
+
 /// An import of more keys than the database stores builds the charges'
 /// secondary indexes again after its merge on SQLite (`write.rs`): they
 /// come back as they were, inside the import's transaction, and answer

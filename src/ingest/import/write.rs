@@ -89,11 +89,15 @@ trait StageKeys {
 impl StageKeys for sqlx::SqliteConnection {
     async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<bool, ImportError> {
         let mut handle = self.lock_handle().await?;
-        let raw = handle.as_raw_handle().as_ptr();
-        let stage = || -> Result<bool, Error> {
+        // The closure borrows the locked handle: it cannot outlive the lock.
+        let mut stage = || -> Result<bool, Error> {
+            let raw = handle.as_raw_handle().as_ptr();
             // SAFETY: `handle` keeps the connection locked, so no sqlx
             // statement runs on it meanwhile, and open, until `direct` is
-            // dropped at the end of this closure; `from_handle` never closes it.
+            // dropped at the end of this closure. `from_handle` never closes
+            // it; dropping it would clear the connection's hooks only with
+            // rusqlite's `hooks` features, which this crate does not enable
+            // (and sqlx sets no hooks on it).
             let direct = unsafe { rusqlite::Connection::from_handle(raw.cast()) }?;
             let mut insert = direct.prepare(
                 "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
