@@ -649,7 +649,7 @@ async fn a_file_of_several_chunks_adds_up_across_them_and_a_late_bad_row_writes_
          WHERE team_id = $1 AND usage_date = $2"
     )
     .bind(team.id)
-    .bind(NaiveDate::from_ymd_opt(2026, 9, 1).unwrap())
+    .bind(d("2026-09-01"))
     .fetch_one(p)
     .await
     .unwrap());

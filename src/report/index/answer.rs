@@ -77,8 +77,7 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
             user.users = 1;
             if selection.product.is_none() {
                 // Days of use across products: each day once.
-                let days = &index.user_days[index.user_day_start[u]..index.user_day_start[u + 1]];
-                let (lo, hi) = within(days, from, to);
+                let (lo, hi) = within(index.days_of(u), from, to);
                 user.user_days = (hi - lo) as i64;
             }
             per_user.push((u, user));

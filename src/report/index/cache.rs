@@ -32,11 +32,16 @@ pub struct IndexCache {
 }
 
 impl IndexCache {
+    /// The index kept for `key`, whatever its version.
+    fn cached(&self, key: Key) -> Option<Arc<UsageIndex>> {
+        self.teams.lock().ok()?.get(&key).map(|c| c.index.clone())
+    }
+
     /// The team's index, brought up to date when its charges changed since.
     async fn get(&self, db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
         let version = crate::domain::teams::data_version(db, team_id).await?;
         let key = (db.identity().key(), team_id);
-        let cached = || self.teams.lock().ok()?.get(&key).map(|c| c.index.clone());
+        let cached = || self.cached(key);
         if let Some(index) = cached().filter(|i| i.version >= version) {
             return Ok(index);
         }
@@ -106,8 +111,7 @@ pub(super) async fn index_of(db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
 /// (`None`: none built yet).
 #[cfg(feature = "test-support")]
 pub fn cached_version(db: &Db, team_id: i64) -> Option<i64> {
-    let teams = INDEXES.teams.lock().ok()?;
-    teams.get(&(db.identity().key(), team_id)).map(|c| c.index.version)
+    INDEXES.cached((db.identity().key(), team_id)).map(|index| index.version)
 }
 
 /// The bytes the team's usage index holds (built first if need be).

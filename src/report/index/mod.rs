@@ -356,6 +356,11 @@ impl UsageIndex {
         self.user_groups[user]..self.user_groups[user + 1]
     }
 
+    /// The days user `u` used anything, sorted.
+    fn days_of(&self, u: usize) -> &[u16] {
+        &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]]
+    }
+
     /// `from..=to` (day numbers) as offsets from the epoch; `None` when no
     /// day of use can fall inside.
     fn offsets(&self, from: i64, to: i64) -> Option<(u16, u16)> {
@@ -434,8 +439,7 @@ impl UsageIndex {
                     before = self.entry_cumulative[e];
                 }
             }
-            let days = &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]];
-            contents.user_days.extend(days.iter().map(|d| (user.id, self.epoch + i64::from(*d))));
+            contents.user_days.extend(self.days_of(u).iter().map(|d| (user.id, self.epoch + i64::from(*d))));
         }
         contents
     }

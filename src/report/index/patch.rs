@@ -141,11 +141,6 @@ impl UsageIndex {
         self.user_day_start.push(self.user_days.len());
     }
 
-    /// The days user `u` used anything, sorted.
-    fn days_of(&self, u: usize) -> &[u16] {
-        &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]]
-    }
-
     /// Appends the group of `product`: its old entries before the window,
     /// the re-read ones (summed per day), its old entries after the window
     /// with their prefix sums shifted; nothing when no entry is left.
