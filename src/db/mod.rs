@@ -56,13 +56,13 @@ const SQLITE_CONNECTIONS: u32 = 16;
 /// them, each with at most one more for a read under its lock.
 const POSTGRES_CONNECTIONS: u32 = 16;
 
-/// A SQLite bulk write's connection settings ([`Db::bulk_write_transaction`]):
+/// A SQLite bulk write's connection settings ([`Db::bulk_write_connection`]):
 /// a year's import inserts millions of keys into the charges' indexes, and with
 /// SQLite's default 2 MB page cache most of its time went to reading index
 /// pages back from the file; its staging table is kept in memory.
 const BULK_WRITE_SETTINGS: [&str; 2] = ["PRAGMA cache_size = -262144", "PRAGMA temp_store = MEMORY"];
 
-/// How each backend prepares a connection for [`Db::bulk_write_transaction`].
+/// How each backend prepares a connection for [`Db::bulk_write_connection`].
 pub(crate) trait BulkWrite: sqlx::Database {
     fn prepare_bulk_write(
         connection: &mut sqlx::pool::PoolConnection<Self>,
@@ -146,19 +146,32 @@ impl Db {
         Ok((turn, pool.begin_with(self.begin_write()).await?))
     }
 
-    /// [`Db::write_transaction`] for one bulk write (an import), on a
-    /// connection that is closed when the transaction ends — committed,
-    /// rolled back or dropped half-way — so that it may hold large caches
-    /// ([`BULK_WRITE_SETTINGS`]) that no other request inherits.
-    pub(crate) async fn bulk_write_transaction<DB: BulkWrite>(
+    /// A connection of its own for one bulk write (an import), with a
+    /// writer's turn ([`Db::write_transaction`]). It holds large caches
+    /// ([`BULK_WRITE_SETTINGS`]) that no other request may inherit: it is
+    /// closed when dropped (an import that failed half-way), and the writer
+    /// closes it itself when done ([`sqlx::pool::PoolConnection::close`]), so
+    /// that freeing those caches (hundreds of megabytes after a year's import)
+    /// does not run beside the first view after the import.
+    /// Begin its transaction with [`Db::begin_bulk_write`].
+    pub(crate) async fn bulk_write_connection<DB: BulkWrite>(
         &self,
         pool: &sqlx::Pool<DB>,
-    ) -> Result<(Option<tokio::sync::SemaphorePermit<'_>>, sqlx::Transaction<'static, DB>)> {
+    ) -> Result<(Option<tokio::sync::SemaphorePermit<'_>>, sqlx::pool::PoolConnection<DB>)> {
         let turn = self.write_turns.acquire().await.ok();
         let mut connection = pool.acquire().await?;
         connection.close_on_drop();
         DB::prepare_bulk_write(&mut connection).await?;
-        Ok((turn, sqlx::Transaction::begin(connection, Some(self.begin_write().into())).await?))
+        Ok((turn, connection))
+    }
+
+    /// The write transaction of a [`Db::bulk_write_connection`].
+    pub(crate) async fn begin_bulk_write<'c, DB: BulkWrite>(
+        &self,
+        connection: &'c mut sqlx::pool::PoolConnection<DB>,
+    ) -> Result<sqlx::Transaction<'c, DB>> {
+        use sqlx::Connection;
+        Ok((**connection).begin_with(self.begin_write()).await?)
     }
 
     pub fn identity(&self) -> DbIdentity {

@@ -290,8 +290,9 @@ async fn an_erased_person_stays_erased_when_a_file_names_them_again(db: &Db) {
 /// After each change the usage index is patched with the days that changed
 /// (not rebuilt), and what it says equals an index built from every charge:
 /// new charges on days it holds, corrections, new users and products, two
-/// imports between two reads, an undo; an erasure (names) and a day before
-/// every other are rebuilt whole.
+/// imports between two reads, an undo, a day that held none (patched from
+/// the import's own charges); an erasure (names) and a day before every
+/// other are rebuilt whole.
 async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     use tokenboard::report::index::{Origin, assert_equals_a_fresh_build};
     let end = d(END);
@@ -386,6 +387,23 @@ async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Build, "after a day before every other");
     import(db, &t, format!("{header}late@x.com,{product},{end},Desktop,2\n").as_bytes()).await;
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "and patched again after that");
+
+    // A day that held none of the team's charges, by known users and
+    // products (one key twice): the patch takes the charges the import
+    // handed over instead of reading the day back. A correction of that
+    // day and the undo of its import are read back again.
+    let quiet = end - chrono::Days::new(1999);
+    let new_day = format!(
+        "{header}late@x.com,{product},{quiet},Desktop,4\nlate@x.com,{product},{quiet},Desktop,5\n\
+         early@x.com,Brand New Product,{quiet},Desktop,6\n"
+    );
+    let quiet_import = import(db, &t, new_day.as_bytes()).await;
+    assert_eq!(quiet_import.inserted, 2);
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::ImportedDays, "after a day that held none");
+    import(db, &t, format!("{header}early@x.com,Brand New Product,{quiet},Desktop,9\n").as_bytes()).await;
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after a correction of that day");
+    undo_import(db, t.id, quiet_import.import_id.unwrap(), &Actor::CommandLine).await.unwrap();
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after the undo of that day's import");
 
     // A change log the patch cannot read (SQLite keeps any text in a DATE
     // column): the index is rebuilt, and the views keep answering.
@@ -724,8 +742,8 @@ async fn a_bulk_import_leaves_the_charges_indexes_as_it_found_them(db: &Db) {
     }
 }
 
-/// PostgreSQL stores charges without foreign keys (migration 0023): the
-/// import alone keeps their references. Two teams import the same people
+/// Charges are stored without foreign keys (migrations 0023 on PostgreSQL,
+/// 0024 on SQLite): the import alone keeps their references. Two teams import the same people
 /// and a product only the second file names, the first again with a
 /// correction: every charge's user is of the charge's team and every
 /// product exists.

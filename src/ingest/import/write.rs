@@ -5,7 +5,7 @@
 //! correction (its previous value kept for undo), an equal one is left
 //! alone. The rollups of the touched days and products are recomputed before commit.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use chrono::NaiveDate;
 
@@ -305,8 +305,11 @@ pub(super) async fn write_charges(
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     let started = std::time::Instant::now();
     let mut phases = Vec::with_capacity(7);
+    // What the usage index is handed after the commit (new days only).
+    let mut handover = None;
     on_db!(db, |pool| {
-        let (_turn, mut tx) = db.bulk_write_transaction(pool).await?;
+        let (_turn, mut connection) = db.bulk_write_connection(pool).await?;
+        let mut tx = db.begin_bulk_write(&mut connection).await?;
         // One writer per team at a time (a row lock on PostgreSQL; SQLite has
         // one writer anyway): a correction must see the previous import's result.
         sqlx::query(crate::domain::teams::LOCK_TEAM).bind(team_id).execute(&mut *tx).await?;
@@ -346,6 +349,10 @@ pub(super) async fn write_charges(
         let (mut waited_for_rows, mut staging) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         // Only SQLite says whether every staged key was new (PostgreSQL aggregates by hash).
         let mut version_tally = matches!(db.pool(), Pool::Sqlite(_)).then(VersionTally::default);
+        // Every staged charge while they are few: if their days held none
+        // before, they are those days' charges, and the usage index's patch
+        // takes them instead of reading them back.
+        let mut handed: Option<Vec<(i64, i64, NaiveDate, i64)>> = Some(Vec::new());
         loop {
             let asked = std::time::Instant::now();
             let rows = source.next_chunk().await;
@@ -470,6 +477,14 @@ pub(super) async fn write_charges(
                 Some(tally) if all_new => tally.add(&staged),
                 _ => version_tally = None,
             }
+            match handed.as_mut() {
+                Some(list) if list.len() + staged.len() <= crate::report::index::MAX_HANDED_CHARGES => {
+                    list.extend(
+                        staged.iter().map(|&((day, product, user, _), (_, tokens))| (user, product, day, tokens)),
+                    );
+                }
+                _ => handed = None,
+            }
         }
         if source.failed() {
             return Ok(None);
@@ -558,6 +573,18 @@ pub(super) async fn write_charges(
                 q.build().execute(&mut *tx).await?;
             }
             crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
+            // Every key new, in days that held none, with no new user or product:
+            // the staged charges are the new version's charges of those days.
+            let only_new = !had_charges && outcome.inserted == keys as u64;
+            if let Some(charges) =
+                handed.filter(|_| only_new && outcome.new_users == 0 && outcome.new_products.is_empty())
+            {
+                let version: i64 = sqlx::query_scalar("SELECT data_version FROM teams WHERE id = $1")
+                    .bind(team_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                handover = Some(crate::report::index::ImportedDays { version, first, last, charges });
+            }
         }
         phases.push(("rollups", started.elapsed()));
         sqlx::query("DELETE FROM import_keys").execute(&mut *tx).await?;
@@ -586,8 +613,12 @@ pub(super) async fn write_charges(
             }
         }
         tx.commit().await?;
+        connection.close().await?;
     });
-    phases.push(("committed", started.elapsed()));
+    phases.push(("committed and closed", started.elapsed()));
+    if let Some(days) = handover {
+        crate::report::index::hand_over(db, team_id, days);
+    }
     // Where a slow import spends its time (seconds since it began, per step).
     tracing::debug!(team_id, rows = written.outcome.rows, ?phases, "charges written");
     Ok(Some(written))

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use super::UsageIndex;
 use super::changes::{self, Refresh};
+use super::{Origin, UsageIndex, imported};
 use crate::db::{Db, DbIdentity};
 use crate::error::Result;
 
@@ -55,7 +55,7 @@ impl IndexCache {
         };
         let started = std::time::Instant::now();
         let patched = match stale {
-            Some(stale) => patch(db, team_id, stale).await.unwrap_or_else(|error| {
+            Some(stale) => patch(db, team_id, stale, version).await.unwrap_or_else(|error| {
                 // A rebuild still answers; the failure is for the log.
                 tracing::warn!(team_id, %error, "could not patch the usage index; rebuilding it");
                 None
@@ -66,7 +66,11 @@ impl IndexCache {
             Some(index) => index,
             None => UsageIndex::load(db, team_id, version).await?,
         });
-        let origin = if index.origin == super::Origin::Patch { "patch" } else { "build" };
+        let origin = match index.origin {
+            Origin::Build => "build",
+            Origin::Patch => "patch",
+            Origin::ImportedDays => "imported days",
+        };
         metrics::histogram!("tokenboard_usage_index_build_seconds", "how" => origin)
             .record(started.elapsed().as_secs_f64());
         if let Ok(mut teams) = self.teams.lock() {
@@ -87,9 +91,24 @@ impl IndexCache {
     }
 }
 
-/// `stale` brought up to date by the days that changed; `None`: rebuild it.
-async fn patch(db: &Db, team_id: i64, stale: Arc<UsageIndex>) -> Result<Option<UsageIndex>> {
+/// `stale` brought up to date by the days that changed, at least to
+/// `version`; `None`: rebuild it.
+async fn patch(db: &Db, team_id: i64, stale: Arc<UsageIndex>, version: i64) -> Result<Option<UsageIndex>> {
     let started = std::time::Instant::now();
+    // The charges the import of exactly this version handed over: no read.
+    if let Some(days) = imported::take(db, team_id, stale.version, version) {
+        let charges = days.charges.len();
+        let stale_again = stale.clone();
+        let patched = tokio::task::spawn_blocking(move || {
+            let window = days.window_for(&stale_again)?;
+            stale_again.patched(version, window).map(|index| UsageIndex { origin: Origin::ImportedDays, ..index })
+        })
+        .await?;
+        tracing::debug!(team_id, charges, splice = ?started.elapsed(), "usage index patched with an import's charges");
+        if patched.is_some() {
+            return Ok(patched);
+        }
+    }
     match changes::since(db, team_id, &stale).await? {
         // A pass over every entry: off the async threads.
         Refresh::Patch(version, window) => {

@@ -21,12 +21,14 @@ use crate::report::{DimensionValue, Metric, MetricValue};
 mod answer;
 mod cache;
 mod changes;
+mod imported;
 mod patch;
 
 pub use answer::try_answer;
 #[cfg(feature = "test-support")]
 pub use cache::cached_version;
 pub use cache::{refresh_in_background, resident_bytes, warm};
+pub use imported::{ImportedDays, MAX_HANDED_CHARGES, hand_over};
 
 #[derive(Clone, Debug)]
 struct IndexedUser {
@@ -99,7 +101,10 @@ pub struct UsageIndex {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Build,
+    /// Patched with the changed days, read back.
     Patch,
+    /// Patched with the charges an import handed over ([`hand_over`]).
+    ImportedDays,
 }
 
 /// What one user (or one product) did in a range.
