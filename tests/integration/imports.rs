@@ -389,16 +389,17 @@ async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "and patched again after that");
 
     // A day that held none of the team's charges, by known users and
-    // products (one key twice): the patch takes the charges the import
-    // handed over instead of reading the day back. A correction of that
-    // day and the undo of its import are read back again.
+    // products (one key twice, one product's day in two features): the
+    // patch takes the charges the import handed over instead of reading the
+    // day back. A correction of that day and the undo of its import are
+    // read back again.
     let quiet = end - chrono::Days::new(1999);
     let new_day = format!(
         "{header}late@x.com,{product},{quiet},Desktop,4\nlate@x.com,{product},{quiet},Desktop,5\n\
-         early@x.com,Brand New Product,{quiet},Desktop,6\n"
+         late@x.com,{product},{quiet},Another feature,3\nearly@x.com,Brand New Product,{quiet},Desktop,6\n"
     );
     let quiet_import = import(db, &t, new_day.as_bytes()).await;
-    assert_eq!(quiet_import.inserted, 2);
+    assert_eq!(quiet_import.inserted, 3);
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::ImportedDays, "after a day that held none");
     import(db, &t, format!("{header}early@x.com,Brand New Product,{quiet},Desktop,9\n").as_bytes()).await;
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after a correction of that day");

@@ -306,7 +306,7 @@ pub(super) async fn write_charges(
     let started = std::time::Instant::now();
     let mut phases = Vec::with_capacity(7);
     // What the usage index is handed after the commit (new days only).
-    let mut handover = None;
+    let mut handover: Option<crate::report::index::ImportedDays> = None;
     on_db!(db, |pool| {
         let (_turn, mut connection) = db.bulk_write_connection(pool).await?;
         let mut tx = db.begin_bulk_write(&mut connection).await?;
@@ -613,12 +613,15 @@ pub(super) async fn write_charges(
             }
         }
         tx.commit().await?;
-        connection.close().await?;
+        if let Some(days) = handover.take() {
+            crate::report::index::hand_over(db, team_id, days);
+        }
+        // The charges are stored: a failed close is for the log, not the admin.
+        if let Err(error) = connection.close().await {
+            tracing::warn!(team_id, %error, "could not close the import's connection");
+        }
     });
     phases.push(("committed and closed", started.elapsed()));
-    if let Some(days) = handover {
-        crate::report::index::hand_over(db, team_id, days);
-    }
     // Where a slow import spends its time (seconds since it began, per step).
     tracing::debug!(team_id, rows = written.outcome.rows, ?phases, "charges written");
     Ok(Some(written))

@@ -66,6 +66,7 @@ impl IndexCache {
             Some(index) => index,
             None => UsageIndex::load(db, team_id, version).await?,
         });
+        imported::discard_up_to(db, team_id, index.version);
         let origin = match index.origin {
             Origin::Build => "build",
             Origin::Patch => "patch",

@@ -33,7 +33,8 @@ static HANDED: LazyLock<Mutex<HashMap<(usize, i64), (DbIdentity, ImportedDays)>>
 
 /// Keeps `days` for the team's next index patch, in place of any earlier
 /// handover of the team. Called by the import after its commit.
-pub fn hand_over(db: &Db, team_id: i64, days: ImportedDays) {
+pub fn hand_over(db: &Db, team_id: i64, mut days: ImportedDays) {
+    days.charges.shrink_to_fit();
     if let Ok(mut handed) = HANDED.lock() {
         // Handovers of databases no longer open would only hold memory.
         handed.retain(|_, (db, _)| db.is_open());
@@ -46,6 +47,18 @@ pub fn hand_over(db: &Db, team_id: i64, days: ImportedDays) {
 pub(super) fn take(db: &Db, team_id: i64, from: i64, version: i64) -> Option<ImportedDays> {
     let (_, days) = HANDED.lock().ok()?.remove(&(db.identity().key(), team_id))?;
     (days.version == version && from + 1 == version).then_some(days)
+}
+
+/// Drops the team's handover when an index at `version` or later makes it
+/// useless (a build, or a patch that read the days back): it would
+/// otherwise be held until the team's next import.
+pub(super) fn discard_up_to(db: &Db, team_id: i64, version: i64) {
+    if let Ok(mut handed) = HANDED.lock() {
+        let key = (db.identity().key(), team_id);
+        if handed.get(&key).is_some_and(|(_, days)| days.version <= version) {
+            handed.remove(&key);
+        }
+    }
 }
 
 impl ImportedDays {
