@@ -29,7 +29,10 @@ pub struct ImportedDays {
 }
 
 /// The last handover per (database, team), until a patch takes it.
-static HANDED: LazyLock<Mutex<HashMap<(usize, i64), (DbIdentity, ImportedDays)>>> = LazyLock::new(Default::default);
+static HANDED: LazyLock<Mutex<Handovers>> = LazyLock::new(Default::default);
+
+/// By (database, team): the database (to drop a closed one's) and the days.
+type Handovers = HashMap<(usize, i64), (DbIdentity, ImportedDays)>;
 
 /// Keeps `days` for the team's next index patch, in place of any earlier
 /// handover of the team. Called by the import after its commit.
