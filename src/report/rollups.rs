@@ -127,7 +127,8 @@ impl TouchedUsers {
 /// changed (names, a rebuild) and indexes are rebuilt whole; no users: every
 /// user of the days is re-read.
 /// `mark_changed!(&mut *tx, team_id, first_day, last_day[, users])`, days as
-/// `Option<NaiveDate>`, users as `Option<Vec<i64>>`.
+/// `Option<NaiveDate>`, users as `Option<Vec<i64>>`; evaluates to the new
+/// data version.
 macro_rules! mark_changed {
     ($tx:expr, $team_id:expr, $first_day:expr, $last_day:expr) => {
         $crate::report::rollups::mark_changed!($tx, $team_id, $first_day, $last_day, None)
@@ -169,6 +170,7 @@ macro_rules! mark_changed {
                 .execute(&mut *$tx)
                 .await?;
         }
+        version
     }};
 }
 pub(crate) use mark_changed;

@@ -572,17 +572,14 @@ pub(super) async fn write_charges(
                 });
                 q.build().execute(&mut *tx).await?;
             }
-            crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
+            let version =
+                crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
             // Every key new, in days that held none, with no new user or product:
             // the staged charges are the new version's charges of those days.
             let only_new = !had_charges && outcome.inserted == keys as u64;
             if let Some(charges) =
                 handed.filter(|_| only_new && outcome.new_users == 0 && outcome.new_products.is_empty())
             {
-                let version: i64 = sqlx::query_scalar("SELECT data_version FROM teams WHERE id = $1")
-                    .bind(team_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
                 handover = Some(crate::report::index::ImportedDays { version, first, last, charges });
             }
         }

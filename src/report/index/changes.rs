@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 
 use super::patch::Window;
-use super::{IndexedUser, UsageIndex, Users, day_number, reachable_days};
+use super::{IndexedUser, UsageIndex, Users, day_number, reachable_part};
 use crate::db::{Db, Pool, on_db};
 use crate::error::Result;
 
@@ -55,8 +55,7 @@ impl Read {
             window = Some(window.map_or((first, last), |(f, l)| (f.min(first), l.max(last))));
         }
         // Only days a range can reach are indexed (as at a build).
-        let (min, max) = reachable_days();
-        Ok(window.map(|(f, l)| (f.max(min), l.min(max))).filter(|(f, l)| f <= l))
+        Ok(window.and_then(|(f, l)| reachable_part(f, l)))
     }
 
     /// Whose charges to re-read: the listed users when every change lists them.
@@ -101,11 +100,8 @@ pub(super) async fn since(db: &Db, team_id: i64, index: &UsageIndex) -> Result<R
             charges.push((user, product, day, tokens));
         }
     }
-    let (first, last) = match read.window {
-        Some((first, last)) => (day_number(first), day_number(last)),
-        // Versions without reachable days: nothing to re-read.
-        None => (1, 0),
-    };
+    // Versions without reachable days: nothing to re-read.
+    let (first, last) = Window::day_numbers(read.window);
     let products = read.products.into_iter().map(|(id, slug, name)| (id, (slug, name))).collect();
     let touched = read.touched.map(|ids| ids.into_iter().filter_map(ordinal).collect());
     Ok(Refresh::Patch(read.version, Window { first, last, charges, new_users, products, touched }))

@@ -10,7 +10,7 @@ use std::sync::{LazyLock, Mutex};
 use chrono::NaiveDate;
 
 use super::patch::Window;
-use super::{UsageIndex, day_number, reachable_days};
+use super::{UsageIndex, day_number, reachable_part};
 use crate::db::{Db, DbIdentity};
 
 /// The most charges an import hands over (about 32 bytes each); a bigger
@@ -70,10 +70,9 @@ impl ImportedDays {
     /// (then the patch reads).
     pub(super) fn window_for(self, index: &UsageIndex) -> Option<Window> {
         // Only days a range can reach are indexed (as at a build).
-        let (min, max) = reachable_days();
-        let (first, last) = (self.first.max(min), self.last.min(max));
+        let days = reachable_part(self.first, self.last);
         let mut charges = self.charges;
-        charges.retain(|c| first <= c.2 && c.2 <= last);
+        charges.retain(|c| days.is_some_and(|(first, last)| first <= c.2 && c.2 <= last));
         // By user id, as the index's users are ordered: one walk finds their ordinals.
         charges.sort_unstable_by_key(|c| c.0);
         let (mut ordinal, mut known_products) = (0, Vec::new());
@@ -91,7 +90,7 @@ impl ImportedDays {
             }
             window_charges.push((ordinal as u32, product_id, day_number(day), tokens));
         }
-        let (first, last) = if first <= last { (day_number(first), day_number(last)) } else { (1, 0) };
+        let (first, last) = Window::day_numbers(days);
         Some(Window {
             first,
             last,

@@ -170,6 +170,12 @@ fn reachable_days() -> (NaiveDate, NaiveDate) {
     (MIN_DATE, MIN_DATE + chrono::Days::new(u16::MAX.into()))
 }
 
+/// The part of days `first..=last` an index holds ([`reachable_days`]), if any.
+fn reachable_part(first: NaiveDate, last: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let (min, max) = reachable_days();
+    Some((first.max(min), last.min(max))).filter(|(f, l)| f <= l)
+}
+
 /// Whose charges to read.
 #[derive(Clone, Copy, Debug)]
 enum Users {

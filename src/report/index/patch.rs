@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use super::{IndexedUser, Origin, UsageIndex};
+use chrono::NaiveDate;
+
+use super::{IndexedUser, Origin, UsageIndex, day_number};
 
 /// The changed days of a team, re-read, and what else an index needs to follow.
 pub(super) struct Window {
@@ -25,6 +27,14 @@ pub(super) struct Window {
     /// The ordinals of the users whose charges were re-read, ordered;
     /// `None`: every user's. Others keep their entries in the window too.
     pub touched: Option<Vec<u32>>,
+}
+
+impl Window {
+    /// `days` (inclusive) as a window's day numbers; with `None`, a window
+    /// of no day.
+    pub fn day_numbers(days: Option<(NaiveDate, NaiveDate)>) -> (i64, i64) {
+        days.map_or((1, 0), |(first, last)| (day_number(first), day_number(last)))
+    }
 }
 
 impl UsageIndex {
