@@ -390,9 +390,10 @@ async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
 
     // A day that held none of the team's charges, by known users and
     // products (one key twice, one product's day in two features): the
-    // patch takes the charges the import handed over instead of reading the
-    // day back. A correction of that day and the undo of its import are
-    // read back again.
+    // charges the import handed over become a layer over the index instead
+    // of being read back, and views answer from both layers until a
+    // background copy merges them. A correction of that day and the undo of
+    // its import are read back again.
     let quiet = end - chrono::Days::new(1999);
     let new_day = format!(
         "{header}late@x.com,{product},{quiet},Desktop,4\nlate@x.com,{product},{quiet},Desktop,5\n\
@@ -401,6 +402,9 @@ async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     let quiet_import = import(db, &t, new_day.as_bytes()).await;
     assert_eq!(quiet_import.inserted, 3);
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::ImportedDays, "after a day that held none");
+    // The layers are merged into one in the background.
+    tokenboard::report::index::settled(db, t.id).await;
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Compacted, "once merged");
     import(db, &t, format!("{header}early@x.com,Brand New Product,{quiet},Desktop,9\n").as_bytes()).await;
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Patch, "after a correction of that day");
     undo_import(db, t.id, quiet_import.import_id.unwrap(), &Actor::CommandLine).await.unwrap();

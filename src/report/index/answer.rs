@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{IndexedUser, Stats, UsageIndex, day_number, within};
+use super::{IndexedUser, Stats, UsageIndex, day_number};
 use crate::db::Db;
 use crate::error::Result;
 use crate::report::search::UserSearch;
@@ -46,8 +46,12 @@ impl Selection {
 /// Answers `q` from the team's usage index when it can (rows per user or per
 /// product, or totals that need distinct users); `None` leaves it to SQL.
 pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>> {
-    let index = super::cache::index_of(db, q.team_id).await?;
-    let Some(selection) = Selection::new(&index, &q.filters) else { return Ok(None) };
+    Ok(answer(&*super::cache::index_of(db, q.team_id).await?, q))
+}
+
+/// `q` answered from `index`; `None` when its filters need SQL.
+pub(super) fn answer(index: &UsageIndex, q: &ReportQuery) -> Option<ReportResult> {
+    let selection = Selection::new(index, &q.filters)?;
     // An empty day range still yields a correct, empty answer below.
     let (from, to, empty) = match index.offsets(day_number(q.range.from), day_number(q.range.to)) {
         Some((from, to)) => (from, to, false),
@@ -59,26 +63,18 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
     let mut used_products: HashMap<i64, Stats> = HashMap::new();
     for u in (0..index.users.len()).filter(|&u| !empty && selection.includes(&index.users[u])) {
         let mut user = Stats::default();
-        for g in index.groups(u) {
-            let product = index.group_product[g];
-            if selection.product.is_some_and(|p| p != product) {
-                continue;
-            }
-            let s = index.group_stats(g, from, to);
-            if s.users > 0 {
-                user.tokens += s.tokens;
-                user.products += 1;
-                user.user_days += s.user_days;
-                user.last_day = user.last_day.max(s.last_day);
-                used_products.entry(product).or_default().add(s);
-            }
-        }
+        index.for_each_product_used(u, from, to, selection.product, |product, s| {
+            user.tokens += s.tokens;
+            user.products += 1;
+            user.user_days += s.user_days;
+            user.last_day = user.last_day.max(s.last_day);
+            used_products.entry(product).or_default().add(s);
+        });
         if user.products > 0 {
             user.users = 1;
             if selection.product.is_none() {
                 // Days of use across products: each day once.
-                let (lo, hi) = within(index.days_of(u), from, to);
-                user.user_days = (hi - lo) as i64;
+                user.user_days = index.days_used(u, from, to);
             }
             per_user.push((u, user));
         }
@@ -158,11 +154,11 @@ pub async fn try_answer(db: &Db, q: &ReportQuery) -> Result<Option<ReportResult>
             values: values(stats),
         })
         .collect();
-    Ok(Some(ReportResult {
+    Some(ReportResult {
         dimensions: q.dimensions.clone(),
         metrics: q.metrics.clone(),
         rows,
         total_rows,
         totals: values(&totals),
-    }))
+    })
 }

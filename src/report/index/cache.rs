@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
+use tokio::sync::OwnedMutexGuard;
+
 use super::changes::{self, Refresh};
 use super::{Origin, UsageIndex, imported};
 use crate::db::{Db, DbIdentity};
@@ -46,8 +48,7 @@ impl IndexCache {
             return Ok(index);
         }
         let turn = self.refreshing.lock().map(|mut turns| turns.entry(key).or_default().clone());
-        let turn = turn.unwrap_or_default();
-        let _turn = turn.lock().await;
+        let turn = turn.unwrap_or_default().lock_owned().await;
         // A refresh that ran meanwhile may have read this version or a newer one.
         let stale = match cached() {
             Some(index) if index.version >= version => return Ok(index),
@@ -66,11 +67,23 @@ impl IndexCache {
             Some(index) => index,
             None => UsageIndex::load(db, team_id, version).await?,
         });
-        imported::discard_up_to(db, team_id, index.version);
+        self.install(db, key, index.clone(), started);
+        if index.recent.is_some() {
+            // The team's turn passes to the compaction: a refresh of the
+            // team waits for it rather than compacting again.
+            compact_in_background(db.clone(), key, index.clone(), turn);
+        }
+        Ok(index)
+    }
+
+    /// Keeps `index` for `key` unless a newer one is kept already.
+    fn install(&self, db: &Db, key: Key, index: Arc<UsageIndex>, started: std::time::Instant) {
+        imported::discard_up_to(db, key.1, index.version);
         let origin = match index.origin {
             Origin::Build => "build",
             Origin::Patch => "patch",
             Origin::ImportedDays => "imported days",
+            Origin::Compacted => "compaction",
         };
         metrics::histogram!("tokenboard_usage_index_build_seconds", "how" => origin)
             .record(started.elapsed().as_secs_f64());
@@ -79,7 +92,7 @@ impl IndexCache {
             teams.retain(|_, c| c.db.is_open());
             // Never over a newer index (a slower refresh that read an older version).
             if teams.get(&key).is_none_or(|c| c.index.version <= index.version) {
-                teams.insert(key, Cached { db: db.identity(), index: index.clone() });
+                teams.insert(key, Cached { db: db.identity(), index });
             }
             let bytes: usize = teams.values().map(|c| c.index.heap_bytes()).sum();
             metrics::gauge!("tokenboard_usage_index_bytes").set(bytes as f64);
@@ -88,8 +101,26 @@ impl IndexCache {
                 turns.retain(|key, turn| Arc::strong_count(turn) > 1 || teams.contains_key(key));
             }
         }
-        Ok(index)
     }
+}
+
+/// Merges the recent layer of `index` into one on a blocking thread, then
+/// keeps the result in its place (views answer from the layers meanwhile),
+/// holding the team's `turn` until then.
+fn compact_in_background(db: Db, key: Key, index: Arc<UsageIndex>, turn: OwnedMutexGuard<()>) {
+    tokio::spawn(async move {
+        let _turn = turn;
+        let started = std::time::Instant::now();
+        match tokio::task::spawn_blocking(move || index.compacted()).await {
+            Ok(Some(compacted)) => {
+                tracing::debug!(team_id = key.1, took = ?started.elapsed(), "usage index compacted");
+                INDEXES.install(&db, key, Arc::new(compacted), started);
+            }
+            // The layers go on answering; the team's next patch compacts them.
+            Ok(None) => {}
+            Err(error) => tracing::warn!(team_id = key.1, %error, "could not compact the usage index"),
+        }
+    });
 }
 
 /// `stale` brought up to date by the days that changed, at least to
@@ -97,15 +128,21 @@ impl IndexCache {
 async fn patch(db: &Db, team_id: i64, stale: Arc<UsageIndex>, version: i64) -> Result<Option<UsageIndex>> {
     let started = std::time::Instant::now();
     // The charges the import of exactly this version handed over: no read.
+    // They become a layer over the stale index, which a view can answer
+    // from at once; the copy that merges them waits for the background.
     if let Some(days) = imported::take(db, team_id, stale.version, version) {
         let charges = days.charges.len();
         let stale_again = stale.clone();
         let patched = tokio::task::spawn_blocking(move || {
             let window = days.window_for(&stale_again)?;
-            stale_again.patched(version, window).map(|index| UsageIndex { origin: Origin::ImportedDays, ..index })
+            match stale_again.recent {
+                None => stale_again.layered(version, window),
+                // Still layered (its compaction failed): merge all at once.
+                Some(_) => stale_again.patched(version, window),
+            }
         })
         .await?;
-        tracing::debug!(team_id, charges, splice = ?started.elapsed(), "usage index patched with an import's charges");
+        tracing::debug!(team_id, charges, took = ?started.elapsed(), "usage index given an import's charges");
         if patched.is_some() {
             return Ok(patched);
         }
@@ -132,6 +169,15 @@ pub(super) async fn index_of(db: &Db, team_id: i64) -> Result<Arc<UsageIndex>> {
 #[cfg(feature = "test-support")]
 pub fn cached_version(db: &Db, team_id: i64) -> Option<i64> {
     INDEXES.cached((db.identity().key(), team_id)).map(|index| index.version)
+}
+
+/// Waits for the team's refresh or compaction under way, if any.
+#[cfg(feature = "test-support")]
+pub async fn settled(db: &Db, team_id: i64) {
+    let turn = INDEXES.refreshing.lock().ok().and_then(|turns| turns.get(&(db.identity().key(), team_id)).cloned());
+    if let Some(turn) = turn {
+        drop(turn.lock().await);
+    }
 }
 
 /// The bytes the team's usage index holds (built first if need be).

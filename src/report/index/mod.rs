@@ -26,7 +26,7 @@ mod patch;
 
 pub use answer::try_answer;
 #[cfg(feature = "test-support")]
-pub use cache::cached_version;
+pub use cache::{cached_version, settled};
 pub use cache::{refresh_in_background, resident_bytes, warm};
 pub use imported::{ImportedDays, MAX_HANDED_CHARGES, hand_over};
 
@@ -61,12 +61,20 @@ impl UsageIndex {
         use std::mem::size_of;
         self.users.capacity() * size_of::<IndexedUser>()
             + self.users.iter().map(|u| u.heap_bytes()).sum::<usize>()
-            + (self.user_groups.capacity() + self.group_entries.capacity() + self.user_day_start.capacity())
-                * size_of::<usize>()
+            + self.base.heap_bytes()
+            + self.recent.as_ref().map_or(0, |r| r.layer.heap_bytes())
+            + self.products.iter().map(|(_, (a, b))| size_of::<i64>() + a.capacity() + b.capacity()).sum::<usize>()
+    }
+}
+
+impl Layer {
+    fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        (self.user_groups.capacity() + self.group_entries.capacity() + self.user_day_start.capacity())
+            * size_of::<usize>()
             + self.group_product.capacity() * size_of::<i64>()
             + (self.entry_day.capacity() + self.user_days.capacity()) * size_of::<u16>()
             + self.entry_cumulative.capacity() * size_of::<u64>()
-            + self.products.iter().map(|(_, (a, b))| size_of::<i64>() + a.capacity() + b.capacity()).sum::<usize>()
     }
 }
 
@@ -77,6 +85,19 @@ pub struct UsageIndex {
     /// Ordered by id; shared with the index it was patched from when no
     /// user was added (a patch then copies no names).
     users: std::sync::Arc<Vec<IndexedUser>>,
+    /// Every user's days of use; shared with the index it was layered on.
+    base: std::sync::Arc<Layer>,
+    /// Days an import wrote where `base` holds none, kept apart until
+    /// [`UsageIndex::compacted`] merges them in: answering from both layers
+    /// right after an import spares the first view a copy of `base`.
+    recent: Option<std::sync::Arc<Recent>>,
+    /// slug and name by product id.
+    products: HashMap<i64, (String, String)>,
+}
+
+/// Days of use by user and product, with prefix sums of tokens; user
+/// ordinals are those of the index's `users`.
+pub(super) struct Layer {
     /// Groups (user × product) of user `u`: `user_groups[u]..user_groups[u + 1]`.
     user_groups: Vec<usize>,
     group_product: Vec<i64>,
@@ -91,10 +112,16 @@ pub struct UsageIndex {
     /// Distinct days of user `u`: `user_days[user_day_start[u]..user_day_start[u + 1]]`.
     user_day_start: Vec<usize>,
     user_days: Vec<u16>,
-    /// The first day of use (day number since 1970).
+    /// The first day of use (day number since 1970); a recent layer shares its base's.
     epoch: i64,
-    /// slug and name by product id.
-    products: HashMap<i64, (String, String)>,
+}
+
+/// A recent layer and the days it covers (day numbers, inclusive), where
+/// the base layer holds no entry.
+pub(super) struct Recent {
+    first: i64,
+    last: i64,
+    layer: Layer,
 }
 
 /// How an index came to be (for `/metrics` and the tests).
@@ -103,8 +130,11 @@ pub enum Origin {
     Build,
     /// Patched with the changed days, read back.
     Patch,
-    /// Patched with the charges an import handed over ([`hand_over`]).
+    /// The charges an import handed over ([`hand_over`]), layered on the
+    /// older index.
     ImportedDays,
+    /// A layered index merged into one layer.
+    Compacted,
 }
 
 /// What one user (or one product) did in a range.
@@ -314,23 +344,115 @@ impl UsageIndex {
         entries.sort_unstable();
         // Every day is within u16::MAX of the first (filtered above).
         let epoch = entries.iter().map(|e| e.2).min().unwrap_or(0);
-
-        let mut index = UsageIndex {
+        Ok(UsageIndex {
             version,
             origin: Origin::Build,
+            base: std::sync::Arc::new(Layer::from_sorted(users.len(), epoch, &entries)),
+            recent: None,
             users: std::sync::Arc::new(users.into_iter().map(IndexedUser::from).collect()),
-            user_groups: vec![0],
+            products: products.into_iter().map(|(id, slug, name)| (id, (slug, name))).collect(),
+        })
+    }
+
+    fn epoch(&self) -> i64 {
+        self.base.epoch
+    }
+
+    /// `from..=to` (day numbers) as offsets from the epoch; `None` when no
+    /// day of use can fall inside.
+    fn offsets(&self, from: i64, to: i64) -> Option<(u16, u16)> {
+        let (epoch, last) = (self.epoch(), self.epoch() + u16::MAX as i64);
+        if to < epoch || from > last || from > to {
+            return None;
+        }
+        Some(((from.max(epoch) - epoch) as u16, (to.min(last) - epoch) as u16))
+    }
+
+    /// Calls `each` with the product and stats of every product user `u`
+    /// used within `from..=to` (offsets), in product order; with `only`,
+    /// of that product alone. A product the user used in both layers is
+    /// one group of both (their days never overlap).
+    #[inline]
+    fn for_each_product_used(&self, u: usize, from: u16, to: u16, only: Option<i64>, mut each: impl FnMut(i64, Stats)) {
+        let base = &*self.base;
+        let Some(recent) = &self.recent else {
+            for g in base.groups(u) {
+                let product = base.group_product[g];
+                if only.is_none_or(|p| p == product) {
+                    let s = base.group_stats(g, from, to);
+                    if s.users > 0 {
+                        each(product, s);
+                    }
+                }
+            }
+            return;
+        };
+        let recent = &recent.layer;
+        let (mut g, mut h) = (base.groups(u), recent.groups(u));
+        loop {
+            let in_base = g.clone().next().map(|g| base.group_product[g]);
+            let in_recent = h.clone().next().map(|h| recent.group_product[h]);
+            let product = match (in_base, in_recent) {
+                (None, None) => break,
+                (Some(p), None) | (None, Some(p)) => p,
+                (Some(a), Some(b)) => a.min(b),
+            };
+            let mut s = Stats::default();
+            if in_base == Some(product) {
+                s.add(base.group_stats(g.next().expect("a group"), from, to));
+            }
+            if in_recent == Some(product) {
+                s.add(recent.group_stats(h.next().expect("a group"), from, to));
+            }
+            if s.users > 0 && only.is_none_or(|p| p == product) {
+                each(product, Stats { users: 1, products: 1, ..s });
+            }
+        }
+    }
+
+    /// How many distinct days user `u` used anything within `from..=to` (offsets).
+    fn days_used(&self, u: usize, from: u16, to: u16) -> i64 {
+        let count = |layer: &Layer| {
+            let (lo, hi) = within(layer.days_of(u), from, to);
+            (hi - lo) as i64
+        };
+        count(&self.base) + self.recent.as_ref().map_or(0, |r| count(&r.layer))
+    }
+
+    fn product_value(&self, id: i64) -> DimensionValue {
+        let (slug, name) = self.products.get(&id).cloned().unwrap_or_default();
+        DimensionValue::Product { slug, name }
+    }
+
+    fn user_value(&self, u: usize) -> DimensionValue {
+        let user = &self.users[u];
+        DimensionValue::User {
+            id: user.id,
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            email: user.email.clone(),
+        }
+    }
+}
+
+impl Layer {
+    /// The layer of `entries` (user ordinal, product, day number, tokens),
+    /// sorted, for `users` users; every day lies within `u16::MAX` of `epoch`.
+    fn from_sorted(users: usize, epoch: i64, entries: &[(u32, i64, i64, i64)]) -> Layer {
+        let mut layer = Layer {
+            user_groups: Vec::with_capacity(users + 1),
             group_product: Vec::new(),
             group_entries: vec![0],
             entry_day: Vec::with_capacity(entries.len()),
             entry_cumulative: Vec::with_capacity(entries.len()),
-            user_day_start: vec![0],
+            user_day_start: Vec::with_capacity(users + 1),
             user_days: Vec::new(),
             epoch,
-            products: products.into_iter().map(|(id, slug, name)| (id, (slug, name))).collect(),
         };
+        layer.user_groups.push(0);
+        layer.user_day_start.push(0);
         let mut next = 0;
-        for user in 0..index.users.len() as u32 {
+        for user in 0..users as u32 {
             let mut days_of_user = Vec::new();
             while next < entries.len() && entries[next].0 == user {
                 let product = entries[next].1;
@@ -338,29 +460,46 @@ impl UsageIndex {
                     let (_, _, day, tokens) = entries[next];
                     let day = (day - epoch) as u16;
                     let tokens = u64::try_from(tokens).unwrap_or(0);
-                    let group_start = *index.group_entries.last().expect("not empty");
-                    let in_group = index.entry_day.len() > group_start;
+                    let group_start = *layer.group_entries.last().expect("not empty");
+                    let in_group = layer.entry_day.len() > group_start;
                     // Several charges on one day (different features) are one day of use.
-                    if in_group && index.entry_day.last() == Some(&day) {
-                        *index.entry_cumulative.last_mut().expect("not empty") += tokens;
+                    if in_group && layer.entry_day.last() == Some(&day) {
+                        *layer.entry_cumulative.last_mut().expect("not empty") += tokens;
                     } else {
-                        let before = if in_group { *index.entry_cumulative.last().expect("not empty") } else { 0 };
-                        index.entry_day.push(day);
-                        index.entry_cumulative.push(before + tokens);
+                        let before = if in_group { *layer.entry_cumulative.last().expect("not empty") } else { 0 };
+                        layer.entry_day.push(day);
+                        layer.entry_cumulative.push(before + tokens);
                         days_of_user.push(day);
                     }
                     next += 1;
                 }
-                index.group_product.push(product);
-                index.group_entries.push(index.entry_day.len());
+                layer.group_product.push(product);
+                layer.group_entries.push(layer.entry_day.len());
             }
-            index.user_groups.push(index.group_product.len());
+            layer.user_groups.push(layer.group_product.len());
             days_of_user.sort_unstable();
             days_of_user.dedup();
-            index.user_days.extend(days_of_user);
-            index.user_day_start.push(index.user_days.len());
+            layer.user_days.extend(days_of_user);
+            layer.user_day_start.push(layer.user_days.len());
         }
-        Ok(index)
+        layer
+    }
+
+    /// (user ordinal, product, day number, tokens) of every entry, in order:
+    /// what [`Layer::from_sorted`] would build this layer from.
+    fn entries(&self) -> Vec<(u32, i64, i64, i64)> {
+        let mut entries = Vec::with_capacity(self.entry_day.len());
+        for u in 0..self.user_groups.len() - 1 {
+            for g in self.groups(u) {
+                let mut before = 0;
+                for e in self.group_entries[g]..self.group_entries[g + 1] {
+                    let day = self.epoch + i64::from(self.entry_day[e]);
+                    entries.push((u as u32, self.group_product[g], day, (self.entry_cumulative[e] - before) as i64));
+                    before = self.entry_cumulative[e];
+                }
+            }
+        }
+        entries
     }
 
     fn groups(&self, user: usize) -> std::ops::Range<usize> {
@@ -370,16 +509,6 @@ impl UsageIndex {
     /// The days user `u` used anything, sorted.
     fn days_of(&self, u: usize) -> &[u16] {
         &self.user_days[self.user_day_start[u]..self.user_day_start[u + 1]]
-    }
-
-    /// `from..=to` (day numbers) as offsets from the epoch; `None` when no
-    /// day of use can fall inside.
-    fn offsets(&self, from: i64, to: i64) -> Option<(u16, u16)> {
-        let last = self.epoch + u16::MAX as i64;
-        if to < self.epoch || from > last || from > to {
-            return None;
-        }
-        Some(((from.max(self.epoch) - self.epoch) as u16, (to.min(last) - self.epoch) as u16))
     }
 
     /// Tokens, days and last day of group `g` within `from..=to` (offsets).
@@ -396,21 +525,6 @@ impl UsageIndex {
             products: 1,
             user_days: (hi - lo) as i64,
             last_day: Some(self.epoch + self.entry_day[start + hi - 1] as i64),
-        }
-    }
-
-    fn product_value(&self, id: i64) -> DimensionValue {
-        let (slug, name) = self.products.get(&id).cloned().unwrap_or_default();
-        DimensionValue::Product { slug, name }
-    }
-
-    fn user_value(&self, u: usize) -> DimensionValue {
-        let user = &self.users[u];
-        DimensionValue::User {
-            id: user.id,
-            first_name: user.first_name.clone(),
-            last_name: user.last_name.clone(),
-            email: user.email.clone(),
         }
     }
 }
@@ -430,37 +544,41 @@ struct Contents {
 #[cfg(feature = "test-support")]
 impl UsageIndex {
     fn contents(&self) -> Contents {
-        let mut contents = Contents {
+        let layers: Vec<&Layer> = std::iter::once(&*self.base).chain(self.recent.as_ref().map(|r| &r.layer)).collect();
+        let mut entries: Vec<_> = layers.iter().flat_map(|layer| layer.entries()).collect();
+        entries.sort_unstable();
+        // Each layer's own days of use, unmerged: a day in both would show twice.
+        let mut user_days: Vec<(u32, i64)> = Vec::new();
+        for layer in &layers {
+            for u in 0..self.users.len() {
+                user_days.extend(layer.days_of(u).iter().map(|d| (u as u32, layer.epoch + i64::from(*d))));
+            }
+        }
+        user_days.sort_unstable();
+        Contents {
             users: self
                 .users
                 .iter()
                 .map(|u| (u.id, u.first_name.clone(), u.last_name.clone(), u.email.clone(), u.sort_name.clone()))
                 .collect(),
             products: self.products.iter().map(|(id, p)| (*id, p.clone())).collect(),
-            days: Vec::new(),
-            user_days: Vec::new(),
-        };
-        for (u, user) in self.users.iter().enumerate() {
-            for g in self.groups(u) {
-                let entries = self.group_entries[g]..self.group_entries[g + 1];
-                let mut before = 0;
-                for e in entries {
-                    let day = self.epoch + i64::from(self.entry_day[e]);
-                    contents.days.push((user.id, self.group_product[g], day, self.entry_cumulative[e] - before));
-                    before = self.entry_cumulative[e];
-                }
-            }
-            contents.user_days.extend(self.days_of(u).iter().map(|d| (user.id, self.epoch + i64::from(*d))));
+            days: entries
+                .iter()
+                .map(|&(u, product, day, tokens)| (self.users[u as usize].id, product, day, tokens as u64))
+                .collect(),
+            user_days: user_days.iter().map(|&(u, day)| (self.users[u as usize].id, day)).collect(),
         }
-        contents
     }
 }
 
 /// The team's index as the reports would use it now (patched when the change
 /// log allowed) and whether it says exactly what one built from every
-/// charge says; panics with the first difference otherwise.
+/// charge says, and answers as that one does per user, per product and in
+/// totals, over every day, the first and last weeks of use and the recent
+/// layer's days; panics with the first difference otherwise.
 #[cfg(feature = "test-support")]
 pub async fn assert_equals_a_fresh_build(db: &Db, team_id: i64) -> Origin {
+    use crate::report::{Dimension, Direction, Filter, OrderBy, ReportQuery};
     let current = cache::index_of(db, team_id).await.expect("the current index");
     let fresh = UsageIndex::load(db, team_id, current.version).await.expect("a fresh index");
     let (current_contents, fresh_contents) = (current.contents(), fresh.contents());
@@ -472,6 +590,39 @@ pub async fn assert_equals_a_fresh_build(db: &Db, team_id: i64) -> Origin {
         panic!("day {i}: {:?} (current) vs {:?} (fresh)", current_contents.days.get(i), fresh_contents.days.get(i));
     }
     assert_eq!(current_contents.user_days, fresh_contents.user_days, "days of use");
+
+    let days = fresh_contents.days.iter().map(|d| d.2);
+    let (first, last) = (days.clone().min().unwrap_or(0), days.max().unwrap_or(0));
+    let mut ranges = vec![(reachable_days().0, reachable_days().1), (day_date(first), day_date(first + 6))];
+    ranges.push((day_date(last - 6), day_date(last)));
+    if let Some(recent) = &current.recent {
+        ranges.push((day_date(recent.first - 3), day_date(recent.last + 3)));
+    }
+    let metrics = [Metric::Tokens, Metric::Users, Metric::Products, Metric::UserDays, Metric::LastUsed];
+    for (from, to) in ranges {
+        let range = crate::domain::range::ResolvedRange {
+            preset: crate::domain::range::RangePreset::Custom,
+            from,
+            to,
+            granularity: crate::domain::range::Granularity::Day,
+        };
+        let totals = ReportQuery::totals(team_id, range, &metrics);
+        let by_user = totals.clone().by(Dimension::User);
+        let mut queries = vec![
+            totals.clone(),
+            by_user.clone(),
+            by_user.clone().order(OrderBy::Metric(Metric::Tokens), Direction::Desc).page(10, 5),
+            totals.clone().by(Dimension::Product),
+        ];
+        for (slug, _) in fresh_contents.products.values() {
+            queries.push(by_user.clone().filter(Filter::Product(slug.clone())));
+        }
+        for q in &queries {
+            let answer = answer::answer(&current, q);
+            assert!(answer.is_some(), "the index answers {q:?}");
+            assert_eq!(answer, answer::answer(&fresh, q), "{q:?}");
+        }
+    }
     current.origin
 }
 

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{IndexedUser, Origin, UsageIndex, day_number};
+use std::sync::Arc;
+
+use super::{IndexedUser, Layer, Origin, Recent, UsageIndex, day_number};
 
 /// The changed days of a team, re-read, and what else an index needs to follow.
 pub(super) struct Window {
@@ -41,9 +43,11 @@ impl UsageIndex {
     /// This index with `window` applied, at `version`; `None` when a charge
     /// falls outside the days its two-byte offsets reach (then: rebuild).
     pub(super) fn patched(&self, version: i64, window: Window) -> Option<UsageIndex> {
+        if self.recent.is_some() {
+            return self.compacted()?.patched(version, window);
+        }
         let Window { first, last, mut charges, new_users, products, touched } = window;
-        let reach = self.epoch..=self.epoch + i64::from(u16::MAX);
-        if !charges.iter().all(|c| reach.contains(&c.2)) {
+        if !charges.iter().all(|c| self.reaches(c.2)) {
             return None;
         }
         charges.sort_unstable();
@@ -53,31 +57,96 @@ impl UsageIndex {
             let mut users = Vec::with_capacity(self.users.len() + new_users.len());
             users.extend(self.users.iter().cloned());
             users.extend(new_users);
-            std::sync::Arc::new(users)
+            Arc::new(users)
         };
-        let mut next = UsageIndex {
+        let days = Offsets { from: first - self.epoch(), to: last - self.epoch() };
+        let base = self.base.spliced(users.len(), days, &charges, touched.as_deref());
+        Some(UsageIndex { version, origin: Origin::Patch, users, base: Arc::new(base), recent: None, products })
+    }
+
+    /// This index at `version` with `window` as a recent layer over it,
+    /// sharing its tables (no copy of them); `None` when the window adds
+    /// users, lists whom it touched, or reaches beyond the offsets, or when
+    /// this index has a recent layer already. The window's days must hold
+    /// none of this index's entries: an import's [`super::ImportedDays`].
+    pub(super) fn layered(&self, version: i64, window: Window) -> Option<UsageIndex> {
+        let Window { first, last, mut charges, new_users, products, touched } = window;
+        let fits = self.recent.is_none() && new_users.is_empty() && touched.is_none();
+        if !fits || !charges.iter().all(|c| self.reaches(c.2)) {
+            return None;
+        }
+        charges.sort_unstable();
+        let layer = Layer::from_sorted(self.users.len(), self.epoch(), &charges);
+        Some(UsageIndex {
             version,
-            origin: Origin::Patch,
-            users,
-            user_groups: Vec::with_capacity(self.user_groups.len()),
+            origin: Origin::ImportedDays,
+            users: self.users.clone(),
+            base: self.base.clone(),
+            recent: Some(Arc::new(Recent { first, last, layer })),
+            products,
+        })
+    }
+
+    /// This index in one layer (a copy of its tables with the recent days
+    /// spliced in); `None` when it has no recent layer.
+    pub(super) fn compacted(&self) -> Option<UsageIndex> {
+        let recent = self.recent.as_ref()?;
+        let base_only = UsageIndex {
+            version: self.version,
+            origin: self.origin,
+            users: self.users.clone(),
+            base: self.base.clone(),
+            recent: None,
+            products: self.products.clone(),
+        };
+        let window = Window {
+            first: recent.first,
+            last: recent.last,
+            charges: recent.layer.entries(),
+            new_users: Vec::new(),
+            products: self.products.clone(),
+            touched: None,
+        };
+        let merged = base_only.patched(self.version, window)?;
+        Some(UsageIndex { origin: Origin::Compacted, ..merged })
+    }
+
+    /// Whether day number `day` is within the reach of the offsets.
+    fn reaches(&self, day: i64) -> bool {
+        (self.epoch()..=self.epoch() + i64::from(u16::MAX)).contains(&day)
+    }
+}
+
+impl Layer {
+    /// This layer, for `users` users (at least as many as it has), with
+    /// `charges` (sorted) in place of its entries in `window`; a user
+    /// `touched` does not list keeps their entries as they were.
+    fn spliced(
+        &self,
+        users: usize,
+        window: Offsets,
+        charges: &[(u32, i64, i64, i64)],
+        touched: Option<&[u32]>,
+    ) -> Layer {
+        let mut next = Layer {
+            user_groups: Vec::with_capacity(users + 1),
             group_product: Vec::with_capacity(self.group_product.len()),
             group_entries: Vec::with_capacity(self.group_entries.len()),
             entry_day: Vec::with_capacity(self.entry_day.len() + charges.len()),
             entry_cumulative: Vec::with_capacity(self.entry_cumulative.len() + charges.len()),
-            user_day_start: Vec::with_capacity(self.user_day_start.len()),
+            user_day_start: Vec::with_capacity(users + 1),
             user_days: Vec::with_capacity(self.user_days.len() + charges.len()),
             epoch: self.epoch,
-            products,
         };
         next.user_groups.push(0);
         next.group_entries.push(0);
         next.user_day_start.push(0);
-        let window = Offsets { from: first - self.epoch, to: last - self.epoch };
+        let known_users = self.user_groups.len() - 1;
 
         let mut c = 0;
-        for u in 0..next.users.len() {
-            let known = u < self.users.len();
-            if known && touched.as_ref().is_some_and(|t| t.binary_search(&(u as u32)).is_err()) {
+        for u in 0..users {
+            let known = u < known_users;
+            if known && touched.is_some_and(|t| t.binary_search(&(u as u32)).is_err()) {
                 next.push_user_as_was(self, u);
                 continue;
             }
@@ -133,11 +202,11 @@ impl UsageIndex {
             next.user_days.extend_from_slice(&days[through..]);
             next.user_day_start.push(next.user_days.len());
         }
-        Some(next)
+        next
     }
 
     /// Appends user `u` of `old` unchanged: groups, entries, days of use.
-    fn push_user_as_was(&mut self, old: &UsageIndex, u: usize) {
+    fn push_user_as_was(&mut self, old: &Layer, u: usize) {
         let groups = old.groups(u);
         let entries = old.group_entries[groups.start]..old.group_entries[groups.end];
         let base = self.entry_day.len();
