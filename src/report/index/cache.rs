@@ -1,7 +1,9 @@
 //! The usage indexes of this process, per open database and team. The report
 //! engine owns them (the database handle holds no report state); an index
 //! follows its team's `data_version`: patched with the days that changed
-//! when the change log covers the gap, else rebuilt; dropped with its database.
+//! when the change log covers the gap (or layered with the days an import
+//! handed over, and compacted in the background), else rebuilt; dropped with
+//! its database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};

@@ -4,7 +4,9 @@
 //! prefix sums after them; a user the changes did not touch (when they list
 //! whom they touched) is copied as it was. One pass of copies over the
 //! arrays — tens of milliseconds for the reference team, where a rebuild
-//! reads 3.6 M charges.
+//! reads 3.6 M charges. Days an import wrote where the index holds none
+//! can instead lie over it as a second layer, with no copy (`layered`),
+//! until `compacted` splices them in.
 
 use std::collections::HashMap;
 
