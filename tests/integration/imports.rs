@@ -290,9 +290,9 @@ async fn an_erased_person_stays_erased_when_a_file_names_them_again(db: &Db) {
 /// After each change the usage index is patched with the days that changed
 /// (not rebuilt), and what it says equals an index built from every charge:
 /// new charges on days it holds, corrections, new users and products, two
-/// imports between two reads, an undo, a day that held none (patched from
-/// the import's own charges); an erasure (names) and a day before every
-/// other are rebuilt whole.
+/// imports between two reads, an undo, days that held none (the import's
+/// own charges layered over the index, then compacted); an erasure (names)
+/// and a day before every other are rebuilt whole.
 async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     use tokenboard::report::index::{Origin, assert_equals_a_fresh_build};
     let end = d(END);
@@ -402,6 +402,11 @@ async fn the_patched_usage_index_equals_a_fresh_build(db: &Db) {
     let quiet_import = import(db, &t, new_day.as_bytes()).await;
     assert_eq!(quiet_import.inserted, 3);
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::ImportedDays, "after a day that held none");
+    // Another such day while the layers may still be merging: the refresh
+    // waits for the merge and lays the new day over its result.
+    let next_quiet = format!("{header}late@x.com,{product},{},Desktop,7\n", quiet + chrono::Days::new(1));
+    import(db, &t, next_quiet.as_bytes()).await;
+    assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::ImportedDays, "after a second day that held none");
     // The layers are merged into one in the background.
     tokenboard::report::index::settled(db, t.id).await;
     assert_eq!(assert_equals_a_fresh_build(db, t.id).await, Origin::Compacted, "once merged");

@@ -30,8 +30,9 @@ type Key = (usize, i64);
 #[derive(Default)]
 pub struct IndexCache {
     teams: Mutex<HashMap<Key, Cached>>,
-    /// One refresh per team at a time: concurrent views of a team wait for
-    /// the same one, views of other teams do not wait.
+    /// One refresh per team at a time (a compaction in the background
+    /// counts as one): concurrent views of a team wait for the same one,
+    /// views of other teams do not wait.
     refreshing: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -118,7 +119,7 @@ fn compact_in_background(db: Db, key: Key, index: Arc<UsageIndex>, turn: OwnedMu
                 tracing::debug!(team_id = key.1, took = ?started.elapsed(), "usage index compacted");
                 INDEXES.install(&db, key, Arc::new(compacted), started);
             }
-            // The layers go on answering; the team's next patch compacts them.
+            // No recent layer: nothing to merge.
             Ok(None) => {}
             Err(error) => tracing::warn!(team_id = key.1, %error, "could not compact the usage index"),
         }

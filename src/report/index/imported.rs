@@ -1,8 +1,9 @@
 //! The charges an import wrote into days that held none of its team's
-//! charges, handed to the usage index after the import's commit: the patch
-//! that follows takes them instead of reading the days back (for the
-//! reference team's new day, 14,752 charges, that read was most of the
-//! first view after an import).
+//! charges, handed to the usage index after the import's commit: the next
+//! refresh lays them over the index as a recent layer instead of reading
+//! the days back and copying the index (for the reference team's new day,
+//! 14,752 charges, the read and the copy were most of the first view after
+//! an import).
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};

@@ -9,6 +9,7 @@
 //! several app servers each keep a correct copy.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
@@ -80,17 +81,19 @@ impl Layer {
 
 pub struct UsageIndex {
     version: i64,
-    /// Built from every charge, or patched from an older index.
+    /// Built from every charge, patched or layered from an older index, or
+    /// compacted from a layered one.
     origin: Origin,
     /// Ordered by id; shared with the index it was patched from when no
     /// user was added (a patch then copies no names).
-    users: std::sync::Arc<Vec<IndexedUser>>,
-    /// Every user's days of use; shared with the index it was layered on.
-    base: std::sync::Arc<Layer>,
+    users: Arc<Vec<IndexedUser>>,
+    /// Every user's days of use but those of `recent`; shared with the
+    /// index it was layered on.
+    base: Arc<Layer>,
     /// Days an import wrote where `base` holds none, kept apart until
     /// [`UsageIndex::compacted`] merges them in: answering from both layers
     /// right after an import spares the first view a copy of `base`.
-    recent: Option<std::sync::Arc<Recent>>,
+    recent: Option<Recent>,
     /// slug and name by product id.
     products: HashMap<i64, (String, String)>,
 }
@@ -117,7 +120,7 @@ pub(super) struct Layer {
 }
 
 /// A recent layer and the days it covers (day numbers, inclusive), where
-/// the base layer holds no entry.
+/// the base layer holds no entry (`UsageIndex::layered` checks).
 pub(super) struct Recent {
     first: i64,
     last: i64,
@@ -347,9 +350,9 @@ impl UsageIndex {
         Ok(UsageIndex {
             version,
             origin: Origin::Build,
-            base: std::sync::Arc::new(Layer::from_sorted(users.len(), epoch, &entries)),
+            base: Arc::new(Layer::from_sorted(users.len(), epoch, &entries)),
             recent: None,
-            users: std::sync::Arc::new(users.into_iter().map(IndexedUser::from).collect()),
+            users: Arc::new(users.into_iter().map(IndexedUser::from).collect()),
             products: products.into_iter().map(|(id, slug, name)| (id, (slug, name))).collect(),
         })
     }
@@ -397,14 +400,20 @@ impl UsageIndex {
                 (Some(p), None) | (None, Some(p)) => p,
                 (Some(a), Some(b)) => a.min(b),
             };
+            let (in_base, in_recent) = (in_base == Some(product), in_recent == Some(product));
+            let base_group = if in_base { g.next() } else { None };
+            let recent_group = if in_recent { h.next() } else { None };
+            if only.is_some_and(|p| p != product) {
+                continue;
+            }
             let mut s = Stats::default();
-            if in_base == Some(product) {
-                s.add(base.group_stats(g.next().expect("a group"), from, to));
+            if let Some(group) = base_group {
+                s.add(base.group_stats(group, from, to));
             }
-            if in_recent == Some(product) {
-                s.add(recent.group_stats(h.next().expect("a group"), from, to));
+            if let Some(group) = recent_group {
+                s.add(recent.group_stats(group, from, to));
             }
-            if s.users > 0 && only.is_none_or(|p| p == product) {
+            if s.users > 0 {
                 each(product, Stats { users: 1, products: 1, ..s });
             }
         }
@@ -591,11 +600,13 @@ pub async fn assert_equals_a_fresh_build(db: &Db, team_id: i64) -> Origin {
     }
     assert_eq!(current_contents.user_days, fresh_contents.user_days, "days of use");
 
+    let mut ranges = vec![reachable_days()];
     let days = fresh_contents.days.iter().map(|d| d.2);
-    let (first, last) = (days.clone().min().unwrap_or(0), days.max().unwrap_or(0));
-    let mut ranges = vec![(reachable_days().0, reachable_days().1), (day_date(first), day_date(first + 6))];
-    ranges.push((day_date(last - 6), day_date(last)));
-    if let Some(recent) = &current.recent {
+    if let (Some(first), Some(last)) = (days.clone().min(), days.max()) {
+        ranges.push((day_date(first), day_date(first + 6)));
+        ranges.push((day_date(last - 6), day_date(last)));
+    }
+    if let Some(recent) = current.recent.as_ref().filter(|r| r.first <= r.last) {
         ranges.push((day_date(recent.first - 3), day_date(recent.last + 3)));
     }
     let metrics = [Metric::Tokens, Metric::Users, Metric::Products, Metric::UserDays, Metric::LastUsed];

@@ -68,13 +68,19 @@ impl UsageIndex {
 
     /// This index at `version` with `window` as a recent layer over it,
     /// sharing its tables (no copy of them); `None` when the window adds
-    /// users, lists whom it touched, or reaches beyond the offsets, or when
-    /// this index has a recent layer already. The window's days must hold
-    /// none of this index's entries: an import's [`super::ImportedDays`].
+    /// users, lists whom it touched, reaches beyond the offsets or holds a
+    /// day of use of this index (an index built while the import committed
+    /// may hold its charges already), or when this index has a recent layer
+    /// already. Meant for an import's [`super::ImportedDays`].
     pub(super) fn layered(&self, version: i64, window: Window) -> Option<UsageIndex> {
         let Window { first, last, mut charges, new_users, products, touched } = window;
         let fits = self.recent.is_none() && new_users.is_empty() && touched.is_none();
         if !fits || !charges.iter().all(|c| self.reaches(c.2)) {
+            return None;
+        }
+        // The layers' days never overlap: what answers from both relies on it.
+        let days = Offsets { from: first - self.epoch(), to: last - self.epoch() };
+        if !(0..self.users.len()).all(|u| days.is_clear_of(self.base.days_of(u))) {
             return None;
         }
         charges.sort_unstable();
@@ -84,7 +90,7 @@ impl UsageIndex {
             origin: Origin::ImportedDays,
             users: self.users.clone(),
             base: self.base.clone(),
-            recent: Some(Arc::new(Recent { first, last, layer })),
+            recent: Some(Recent { first, last, layer }),
             products,
         })
     }
@@ -93,24 +99,17 @@ impl UsageIndex {
     /// spliced in); `None` when it has no recent layer.
     pub(super) fn compacted(&self) -> Option<UsageIndex> {
         let recent = self.recent.as_ref()?;
-        let base_only = UsageIndex {
+        let days = Offsets { from: recent.first - self.epoch(), to: recent.last - self.epoch() };
+        // The recent layer's entries come sorted, within reach, for the same users.
+        let base = self.base.spliced(self.users.len(), days, &recent.layer.entries(), None);
+        Some(UsageIndex {
             version: self.version,
-            origin: self.origin,
+            origin: Origin::Compacted,
             users: self.users.clone(),
-            base: self.base.clone(),
+            base: Arc::new(base),
             recent: None,
             products: self.products.clone(),
-        };
-        let window = Window {
-            first: recent.first,
-            last: recent.last,
-            charges: recent.layer.entries(),
-            new_users: Vec::new(),
-            products: self.products.clone(),
-            touched: None,
-        };
-        let merged = base_only.patched(self.version, window)?;
-        Some(UsageIndex { origin: Origin::Compacted, ..merged })
+        })
     }
 
     /// Whether day number `day` is within the reach of the offsets.
@@ -280,5 +279,57 @@ impl Offsets {
     fn is_clear_of(self, days: &[u16]) -> bool {
         let (before, through) = self.split(days);
         before == through
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use super::{Layer, Origin, UsageIndex, Window};
+    use crate::report::index::IndexedUser;
+
+    /// An index of two users from (user ordinal, product, day number, tokens).
+    fn index_of(mut charges: Vec<(u32, i64, i64, i64)>) -> UsageIndex {
+        charges.sort_unstable();
+        let user = |id: i64| IndexedUser {
+            id,
+            first_name: String::new(),
+            last_name: String::new(),
+            email: format!("{id}@x.com"),
+            sort_name: String::new(),
+        };
+        UsageIndex {
+            version: 1,
+            origin: Origin::Build,
+            users: Arc::new(vec![user(1), user(2)]),
+            base: Arc::new(Layer::from_sorted(2, 100, &charges)),
+            recent: None,
+            products: HashMap::new(),
+        }
+    }
+
+    fn window(day: i64, charges: Vec<(u32, i64, i64, i64)>) -> Window {
+        Window { first: day, last: day, charges, new_users: Vec::new(), products: HashMap::new(), touched: None }
+    }
+
+    #[test]
+    fn a_layer_is_only_laid_over_days_its_base_does_not_hold() {
+        let index = index_of(vec![(0, 7, 100, 5), (1, 8, 101, 6)]);
+        // User 1's day 101 is in the base (an index built after the import committed).
+        assert!(index.layered(2, window(101, vec![(1, 8, 101, 6)])).is_none(), "a day the base holds");
+        let layered = index.layered(2, window(102, vec![(0, 7, 102, 3), (0, 9, 102, 4)])).expect("a new day");
+        assert_eq!(layered.origin, Origin::ImportedDays);
+        // User 0: product 7 in both layers, product 9 in the recent one only.
+        let mut used = Vec::new();
+        layered.for_each_product_used(0, 0, 10, None, |product, s| used.push((product, s.tokens, s.user_days)));
+        assert_eq!(used, vec![(7, 8, 2), (9, 4, 1)]);
+        assert_eq!(layered.days_used(0, 0, 10), 2);
+        assert!(layered.layered(3, window(103, Vec::new())).is_none(), "one recent layer at most");
+        let compacted = layered.compacted().expect("a recent layer to merge");
+        let mut merged = Vec::new();
+        compacted.for_each_product_used(0, 0, 10, None, |product, s| merged.push((product, s.tokens, s.user_days)));
+        assert_eq!((merged, compacted.origin), (used, Origin::Compacted));
     }
 }
