@@ -181,11 +181,23 @@ const ITS_KEY: &str = "FROM import_keys k WHERE k.user_id = usage_charges.user_i
 const APPLY_CORRECTIONS: &str = "UPDATE usage_charges
     SET tokens = (SELECT k.tokens {ITS_KEY}), product_version = (SELECT k.product_version {ITS_KEY}), import_id = $1
     WHERE id IN (SELECT c.id {CORRECTED})";
-const INSERT_NEW: &str = "INSERT INTO usage_charges
+/// Inserts the staged keys as charges, followed by `$tail`.
+macro_rules! insert_staged {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO usage_charges
     (team_id, user_id, product_id, product_version, feature, usage_date, tokens, import_id)
     SELECT $2, k.user_id, k.product_id, k.product_version, k.feature, k.usage_date, k.tokens, $1
-    FROM import_keys k WHERE TRUE
-    ON CONFLICT (team_id, usage_date, user_id, product_id, feature) DO NOTHING";
+    FROM import_keys k",
+            $tail
+        )
+    };
+}
+const INSERT_NEW: &str =
+    insert_staged!(" WHERE TRUE ON CONFLICT (team_id, usage_date, user_id, product_id, feature) DO NOTHING");
+/// Into days that held none of the team's charges, no stored key can
+/// conflict: a plain insert spares PostgreSQL a speculative insertion a row.
+const INSERT_INTO_EMPTY_DAYS: &str = insert_staged!("");
 
 /// The charges' secondary indexes on SQLite, by name and definition: the
 /// ones created by name (`origin = 'c'`) that are not unique (the merge
@@ -525,8 +537,12 @@ pub(super) async fn write_charges(
         for (name, _) in &deferred {
             sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *tx).await?;
         }
-        outcome.inserted =
-            sqlx::query(INSERT_NEW).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
+        outcome.inserted = sqlx::query(if had_charges { INSERT_NEW } else { INSERT_INTO_EMPTY_DAYS })
+            .bind(import_id)
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if outcome.inserted < keys as u64 {
             if import_id.is_some() {
                 sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
