@@ -107,14 +107,14 @@ impl IndexCache {
     }
 }
 
-/// Merges the recent layer of `index` into one on a blocking thread, then
-/// keeps the result in its place (views answer from the layers meanwhile),
-/// holding the team's `turn` until then.
+/// Merges the recent layer of `index` into one on a thread of low priority,
+/// then keeps the result in its place (views answer from the layers
+/// meanwhile), holding the team's `turn` until then.
 fn compact_in_background(db: Db, key: Key, index: Arc<UsageIndex>, turn: OwnedMutexGuard<()>) {
     tokio::spawn(async move {
         let _turn = turn;
         let started = std::time::Instant::now();
-        match tokio::task::spawn_blocking(move || index.compacted()).await {
+        match at_low_priority(move || index.compacted()).await {
             Ok(Some(compacted)) => {
                 tracing::debug!(team_id = key.1, took = ?started.elapsed(), "usage index compacted");
                 INDEXES.install(&db, key, Arc::new(compacted), started);
@@ -124,6 +124,22 @@ fn compact_in_background(db: Db, key: Key, index: Arc<UsageIndex>, turn: OwnedMu
             Err(error) => tracing::warn!(team_id = key.1, %error, "could not compact the usage index"),
         }
     });
+}
+
+/// `work`'s result, computed on a thread of its own that yields the CPU to
+/// the process's other threads (Linux: nice 10): the views that answer from
+/// the layers meanwhile, among them the one that laid them, go first.
+async fn at_low_priority<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> std::io::Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new().name("index-compaction".into()).spawn(move || {
+        #[cfg(target_os = "linux")]
+        // SAFETY: plain system calls on this thread's own id; a failure only leaves its priority as it was.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+        }
+        let _ = done.send(work());
+    })?;
+    result.await.map_err(|_| std::io::Error::other("the compaction thread panicked"))
 }
 
 /// `stale` brought up to date by the days that changed, at least to
