@@ -127,15 +127,16 @@ fn compact_in_background(db: Db, key: Key, index: Arc<UsageIndex>, turn: OwnedMu
 }
 
 /// `work`'s result, computed on a thread of its own that yields the CPU to
-/// the process's other threads (Linux: nice 10): the views that answer from
-/// the layers meanwhile, among them the one that laid them, go first.
+/// the process's other threads (Linux: 10 nicer, which `nice` makes a
+/// per-thread setting there): the views that answer from the layers
+/// meanwhile, among them the one that laid them, go first.
 async fn at_low_priority<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> std::io::Result<T> {
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("index-compaction".into()).spawn(move || {
         #[cfg(target_os = "linux")]
-        // SAFETY: plain system calls on this thread's own id; a failure only leaves its priority as it was.
+        // SAFETY: a plain system call on the calling thread; a failure only leaves its priority as it was.
         unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+            libc::nice(10);
         }
         let _ = done.send(work());
     })?;
