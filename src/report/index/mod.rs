@@ -361,10 +361,15 @@ impl UsageIndex {
         self.base.epoch
     }
 
+    /// The day numbers its two-byte offsets reach.
+    fn reach(&self) -> std::ops::RangeInclusive<i64> {
+        self.epoch()..=self.epoch() + i64::from(u16::MAX)
+    }
+
     /// `from..=to` (day numbers) as offsets from the epoch; `None` when no
     /// day of use can fall inside.
     fn offsets(&self, from: i64, to: i64) -> Option<(u16, u16)> {
-        let (epoch, last) = (self.epoch(), self.epoch() + u16::MAX as i64);
+        let (epoch, last) = self.reach().into_inner();
         if to < epoch || from > last || from > to {
             return None;
         }
@@ -378,6 +383,8 @@ impl UsageIndex {
     #[inline]
     fn for_each_product_used(&self, u: usize, from: u16, to: u16, only: Option<i64>, mut each: impl FnMut(i64, Stats)) {
         let base = &*self.base;
+        // No recent layer (every view but those right after an import): the
+        // plain walk, kept apart from the merge below on the hot path.
         let Some(recent) = &self.recent else {
             for g in base.groups(u) {
                 let product = base.group_product[g];

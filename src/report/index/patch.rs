@@ -9,10 +9,9 @@
 //! until `compacted` splices them in.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
-
-use std::sync::Arc;
 
 use super::{IndexedUser, Layer, Origin, Recent, UsageIndex, day_number};
 
@@ -61,7 +60,7 @@ impl UsageIndex {
             users.extend(new_users);
             Arc::new(users)
         };
-        let days = Offsets { from: first - self.epoch(), to: last - self.epoch() };
+        let days = self.window_offsets(first, last);
         let base = self.base.spliced(users.len(), days, &charges, touched.as_deref());
         Some(UsageIndex { version, origin: Origin::Patch, users, base: Arc::new(base), recent: None, products })
     }
@@ -79,7 +78,7 @@ impl UsageIndex {
             return None;
         }
         // The layers' days never overlap: what answers from both relies on it.
-        let days = Offsets { from: first - self.epoch(), to: last - self.epoch() };
+        let days = self.window_offsets(first, last);
         if !(0..self.users.len()).all(|u| days.is_clear_of(self.base.days_of(u))) {
             return None;
         }
@@ -99,7 +98,7 @@ impl UsageIndex {
     /// spliced in); `None` when it has no recent layer.
     pub(super) fn compacted(&self) -> Option<UsageIndex> {
         let recent = self.recent.as_ref()?;
-        let days = Offsets { from: recent.first - self.epoch(), to: recent.last - self.epoch() };
+        let days = self.window_offsets(recent.first, recent.last);
         // The recent layer's entries come sorted, within reach, for the same users.
         let base = self.base.spliced(self.users.len(), days, &recent.layer.entries(), None);
         Some(UsageIndex {
@@ -114,7 +113,12 @@ impl UsageIndex {
 
     /// Whether day number `day` is within the reach of the offsets.
     fn reaches(&self, day: i64) -> bool {
-        (self.epoch()..=self.epoch() + i64::from(u16::MAX)).contains(&day)
+        self.reach().contains(&day)
+    }
+
+    /// Days `first..=last` (day numbers) as offsets from the epoch.
+    fn window_offsets(&self, first: i64, last: i64) -> Offsets {
+        Offsets { from: first - self.epoch(), to: last - self.epoch() }
     }
 }
 
