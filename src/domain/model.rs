@@ -60,8 +60,10 @@ pub struct Balance {
     pub overdraft: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `&'static str` ("purchase", "movein") keys the event's table row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "lowercase")]
 pub enum TokenEventKind {
     Purchase,
     Expiration,

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use tokenboard::domain::imports::Freshness;
 use tokenboard::domain::range::RangeQuery;
 
-use crate::api::{TeamScreen, Viewer};
+use crate::api::{TeamScreen, Viewer, Wire};
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::error::AppError;
@@ -183,7 +183,7 @@ pub fn TeamLayout(
 
 /// Waits for a team screen's data and renders it, or the error page.
 #[component]
-pub fn LoadScreen<T, F, V>(resource: Resource<Result<TeamScreen<T>, AppError>>, render: F) -> impl IntoView
+pub fn LoadScreen<T, F, V>(resource: Resource<Result<TeamScreen<T>, AppError>, Wire>, render: F) -> impl IntoView
 where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     F: Fn(TeamScreen<T>) -> V + Copy + Send + Sync + 'static,
@@ -268,7 +268,12 @@ pub fn FreshnessLine(freshness: Freshness) -> impl IntoView {
         None => "No usage imported yet".to_owned(),
     };
     let import = freshness.last_import.as_ref().map(|last| {
-        format!(" · last import {} by {} ({})", last.at.format("%b %-d, %Y %H:%M UTC"), last.actor, last.source.title())
+        format!(
+            " · last import {} by {} ({})",
+            tokenboard::domain::range::short_time(last.at),
+            last.actor,
+            last.source.title()
+        )
     });
     let warning = freshness
         .stale

@@ -4,6 +4,7 @@
 //! keeps what still applies: a preset keeps the granularity, the table's
 //! search and order and the chart's options; a granularity keeps the rest.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use tokenboard::domain::model::RangeView;
@@ -96,7 +97,7 @@ pub fn RangeErrorScreen(message: String) -> impl IntoView {
         .nth(3)
         .and_then(Tab::from_path)
         .unwrap_or(Tab::Summary);
-    let viewer = Resource::new(|| (), |_| crate::api::reports::load_viewer());
+    let viewer = screen_resource(|| (), |_| crate::api::reports::load_viewer());
     let message = StoredValue::new(message);
     let dates = StoredValue::new((from, to));
     view! {

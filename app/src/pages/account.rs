@@ -3,6 +3,7 @@
 //! route, so it works without JavaScript; a change ends the admin's other
 //! sessions.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -15,7 +16,7 @@ use crate::components::header::Header;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| load_viewer());
+    let viewer = screen_resource(|| (), |_| load_viewer());
     let query = use_query_map();
     let message = move || {
         let query = query.read();

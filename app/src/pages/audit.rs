@@ -3,6 +3,7 @@
 //! at a time (`?before=ID` older, `?after=ID` newer: plain links, so paging
 //! works without JavaScript).
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::access::audit::{AuditCursor, AuditPage};
@@ -25,7 +26,8 @@ fn cursor(before: Option<String>, after: Option<String>) -> AuditCursor {
 pub fn AuditPage() -> impl IntoView {
     let team = use_param("team");
     let (before, after) = (use_query_param("before"), use_query_param("after"));
-    let resource = Resource::new(move || AuditRequest { team: team(), cursor: cursor(before(), after()) }, load_audit);
+    let resource =
+        screen_resource(move || AuditRequest { team: team(), cursor: cursor(before(), after()) }, load_audit);
     view! { <LoadScreen resource render=|screen| view! { <AuditScreen screen/> }/> }
 }
 

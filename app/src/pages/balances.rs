@@ -2,6 +2,7 @@
 //! and available tokens, the packs with their expiry, what expires within 90
 //! days, the last 90 days' use and token events.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::report::views::TeamBalanceView;
@@ -16,7 +17,7 @@ use crate::pages::summary::{AVAILABLE_HELP, RunOutKpis, USED_HELP};
 
 #[component]
 pub fn BalancesPage() -> impl IntoView {
-    let resource = Resource::new(|| (), |_| load_balances());
+    let resource = screen_resource(|| (), |_| load_balances());
     view! {
         <Title text="Balances · Tokenboard"/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>

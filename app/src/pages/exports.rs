@@ -2,6 +2,7 @@
 //! the team, one-click or scheduled, with who asked, rows, size, SHA-256 and
 //! expiry; running ones show a progress bar that refreshes itself.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::export::{ExportRecord, ExportStatus};
@@ -14,7 +15,7 @@ use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_quer
 #[component]
 pub fn ExportsPage() -> impl IntoView {
     let team = use_param("team");
-    let resource = Resource::new(move || TeamRequest { team: team() }, load_exports);
+    let resource = screen_resource(move || TeamRequest { team: team() }, load_exports);
     // While an export is queued or running, look again every second.
     Effect::new(move |_| {
         let pending = resource

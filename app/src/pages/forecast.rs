@@ -2,6 +2,7 @@
 //! tokens forecast to expire unused and the purchase that covers 3, 6 or 12
 //! months — all from simulating the consumption order forward.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::domain::range::short_date;
@@ -16,7 +17,7 @@ use crate::components::layout::{LoadScreen, Tab, TeamLayout, use_param, use_rang
 pub fn ForecastPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
-    let resource = Resource::new(move || ReportRequest { team: team(), range: range() }, load_forecast);
+    let resource = screen_resource(move || ReportRequest { team: team(), range: range() }, load_forecast);
     view! { <LoadScreen resource render=|screen| view! { <ForecastScreen screen/> }/> }
 }
 

@@ -1,5 +1,6 @@
 //! `/`: sends the admin to their first team's Summary.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
@@ -8,7 +9,7 @@ use crate::components::error_view::ErrorView;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| load_viewer());
+    let viewer = screen_resource(|| (), |_| load_viewer());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -4,6 +4,7 @@
 //! `.xlsx` here (a plain multipart form; `/upload.js` adds drag-and-drop and
 //! progress) and undo an import. `?import=ID` shows one import's result.
 
+use crate::api::screen_resource;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,7 +22,7 @@ pub fn ImportsPage() -> impl IntoView {
     let team = use_param("team");
     let undo = ServerAction::<UndoImport>::new();
     let resource =
-        Resource::new(move || (TeamRequest { team: team() }, undo.version().get()), |(r, _)| load_imports(r));
+        screen_resource(move || (TeamRequest { team: team() }, undo.version().get()), |(r, _)| load_imports(r));
     view! { <LoadScreen resource render=move |screen| view! { <ImportsScreen screen undo/> }/> }
 }
 

@@ -1,6 +1,7 @@
 //! `/outbox`: every mail Tokenboard sent or will send about the admin's
 //! teams. Without SMTP (`TOKENBOARD_SMTP_URL`) this is where mails land.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -10,7 +11,7 @@ use crate::components::header::Header;
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let resource = Resource::new(|| (), |_| load_outbox());
+    let resource = screen_resource(|| (), |_| load_outbox());
     view! {
         <Title text="Outbox · Tokenboard"/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>

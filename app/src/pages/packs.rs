@@ -4,6 +4,7 @@
 //! administer and record manual adjustments. Plain forms: all of it works
 //! without JavaScript.
 
+use crate::api::screen_resource;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,7 +35,7 @@ pub fn PacksPage() -> impl IntoView {
         moves: ServerAction::new(),
         adjust: ServerAction::new(),
     };
-    let resource = Resource::new(
+    let resource = screen_resource(
         move || {
             let versions = (
                 actions.save.version().get(),

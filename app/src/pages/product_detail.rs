@@ -1,6 +1,7 @@
 //! `/teams/{team}/products/{product}`: one product's tokens over time, its
 //! version breakdown and its top users (each a link to the user's detail).
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::report::views::ProductDetailView;
@@ -26,7 +27,7 @@ pub fn ProductDetailPage() -> impl IntoView {
     let product = use_param("product");
     let range = use_range_query();
     let compare = use_query_param("compare");
-    let resource = Resource::new(
+    let resource = screen_resource(
         move || ProductDetailRequest {
             team: team(),
             product: product(),

@@ -1,6 +1,7 @@
 //! `/teams/{team}/products` (DESIGN §3.3): tokens by product as a chart and a
 //! sortable table; each product drills down to its details.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -24,7 +25,7 @@ pub fn ProductsPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
     let query = use_query_map();
-    let resource = Resource::new(
+    let resource = screen_resource(
         move || ProductsRequest {
             team: team(),
             range: range(),

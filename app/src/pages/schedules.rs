@@ -3,6 +3,7 @@
 //! file is mailed as a download link that opens after logging in. Forms post to server
 //! functions, so they work without JavaScript too.
 
+use crate::api::screen_resource;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,7 +24,7 @@ pub fn SchedulesPage() -> impl IntoView {
     // The edited schedule (`?edit=`) and the "saved" notice live in the URL:
     // the screen renders again when they change.
     let search = use_search();
-    let resource = Resource::new(
+    let resource = screen_resource(
         move || (TeamRequest { team: team() }, save.version().get(), command.version().get(), search()),
         |(request, ..)| load_schedules(request),
     );

@@ -2,6 +2,7 @@
 //! alert thresholds and recipients, and the team's API keys (created with a
 //! label and shown once, revoked, last use). Every change is audited.
 
+use crate::api::screen_resource;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,7 +25,7 @@ pub fn SettingsPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeApiKey>::new();
     let invite = ServerAction::<InviteAdmin>::new();
     let command = ServerAction::<AdminCommand>::new();
-    let resource = Resource::new(
+    let resource = screen_resource(
         move || {
             let versions = [
                 save.version().get(),

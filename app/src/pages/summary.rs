@@ -3,6 +3,7 @@
 //! the totals, the change vs the previous period and the tokens-over-time
 //! chart (compared with the previous period, or stacked by product).
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::domain::model::SummaryView;
@@ -30,7 +31,7 @@ pub fn SummaryPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
     let (stack, compare) = (use_query_param("stack"), use_query_param("compare"));
-    let resource = Resource::new(
+    let resource = screen_resource(
         move || SummaryRequest {
             team: team(),
             range: range(),
@@ -106,7 +107,7 @@ fn Today(s: SummaryView) -> impl IntoView {
                                 <thead><tr><th scope="col">"Date"</th><th scope="col">"Event"</th><th scope="col" class="num">"Tokens"</th></tr></thead>
                                 <tbody>
                                     {events.into_iter().map(|e| view! {
-                                        <tr data-event=format!("{:?}", e.kind).to_lowercase()>
+                                        <tr data-event={<&'static str>::from(e.kind)}>
                                             <td>{e.date.to_string()}</td>
                                             <td>{e.kind.label()}</td>
                                             <td class="num" data-value=e.amount.to_string()>{group_thousands(e.amount)}</td>

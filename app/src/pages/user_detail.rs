@@ -1,6 +1,7 @@
 //! `/teams/{team}/users/{user}` (DESIGN §3.4): for each product the user
 //! used, days used per week; charges by product version; the day-by-day log.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tokenboard::domain::range::Granularity;
@@ -27,7 +28,7 @@ pub fn UserDetailPage() -> impl IntoView {
     let user = use_param("user");
     let range = use_range_query();
     let erase = ServerAction::<EraseUser>::new();
-    let resource = Resource::new(
+    let resource = screen_resource(
         // A non-numeric id can match no user: -1 answers "not found".
         move || {
             erase.version().get();

@@ -2,6 +2,7 @@
 //! user in a searchable, sortable table paginated on the server. A name opens
 //! the user's detail.
 
+use crate::api::screen_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -26,7 +27,7 @@ pub fn UsersPage() -> impl IntoView {
     let team = use_param("team");
     let range = use_range_query();
     let query = use_query_map();
-    let resource = Resource::new(
+    let resource = screen_resource(
         move || UsersRequest {
             team: team(),
             range: range(),

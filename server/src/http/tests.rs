@@ -8,8 +8,10 @@ use tower::ServiceExt;
 
 use tokenboard::access::{accounts, api_keys, auth};
 use tokenboard::db::Pool;
-use tokenboard::domain::model::Role;
+use tokenboard::domain::model::{Role, SummaryView};
 use tokenboard::domain::teams::{NewTeam, Team, create_team};
+use tokenboard::report::DimensionValue;
+use tokenboard::report::views::UsersView;
 use tokenboard::{Db, db_tests, domain::packs};
 
 use crate::config::Config;
@@ -67,6 +69,23 @@ pub(crate) async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A screen's server function called: its status and, when it answered,
+/// the screen as the page decodes it (postcard, `app::api::Wire`); an
+/// error answer's JSON otherwise.
+pub(crate) async fn call_screen<T: serde::de::DeserializeOwned>(
+    db: &Db,
+    request: Request<Body>,
+) -> (StatusCode, Result<T, String>) {
+    use leptos::server::codee::Decoder;
+    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    if !status.is_success() {
+        return (status, Err(String::from_utf8_lossy(&body).into_owned()));
+    }
+    (status, Ok(<app::api::Wire as Decoder<T>>::decode(&body).expect("a screen in postcard")))
 }
 
 pub(crate) async fn team(db: &Db, slug: &str) -> Team {
@@ -191,10 +210,10 @@ async fn login_gates_pages_and_server_functions_by_team(db: &Db) {
         }
         builder.body(Body::from(format!(r#"{{"request":{{"team":"{team}","range":{{"range":"30d"}}}}}}"#))).unwrap()
     };
-    let (status, _, body) = call(db, summary_call(Some(&cookie), "mine")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(json["data"]["balance"]["total"].as_i64(), Some(1000));
+    let (status, screen) =
+        call_screen::<app::api::TeamScreen<SummaryView>>(db, summary_call(Some(&cookie), "mine")).await;
+    assert_eq!(status, StatusCode::OK, "{screen:?}");
+    assert_eq!(screen.unwrap().data.balance.total, 1000);
     let (status, _, body) = call(db, summary_call(Some(&cookie), "theirs")).await;
     assert!(status.is_server_error() || status.is_client_error());
     assert!(body.contains("NotFound") && !body.contains("balance"), "{body}");
@@ -552,14 +571,19 @@ async fn personal_data_off_sorts_by_pseudonym_and_purges_named_exports(db: &Db) 
 
     let request = serde_json::json!({"team": "mine", "range": {"range": "7d"},
         "table": {"search": "", "sort": "name", "direction": "asc", "page": 1}});
-    let (status, _, body) = call(db, server_fn_json("users", &cookie, request)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let api: Vec<String> = json["data"]["users"]["rows"]
-        .as_array()
+    let (status, screen) =
+        call_screen::<app::api::TeamScreen<UsersView>>(db, server_fn_json("users", &cookie, request)).await;
+    assert_eq!(status, StatusCode::OK, "{screen:?}");
+    let api: Vec<String> = screen
         .unwrap()
+        .data
+        .users
+        .rows
         .iter()
-        .map(|row| row["keys"][0]["user"]["email"].as_str().unwrap().to_owned())
+        .map(|row| match &row.keys[0] {
+            DimensionValue::User { email, .. } => email.clone(),
+            other => panic!("a user row keyed {other:?}"),
+        })
         .collect();
     assert_eq!(api, expected, "/api/users sorts by the hashed id");
 

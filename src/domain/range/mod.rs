@@ -16,7 +16,7 @@ use crate::domain::values::{MIN_DATE, max_date, quote};
 
 use buckets::bucket_count;
 pub use buckets::{Bucket, Granularity};
-pub use labels::{date_span, month_label, short_date};
+pub use labels::{date_span, month_label, short_date, short_time};
 
 /// Most buckets a view may have; finer granularities are refused beyond it.
 pub const MAX_BUCKETS: usize = 400;
