@@ -32,6 +32,7 @@ pub type Wire = leptos::server::codee::binary::PostcardCodec;
 
 /// A screen's data, loaded by `fetcher` (its server function) whenever
 /// `source` changes, and carried from the server's render into the page.
+#[track_caller]
 pub fn screen_resource<S, T, Fut>(
     source: impl Fn() -> S + Send + Sync + 'static,
     fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,

@@ -75,7 +75,6 @@ async fn primary_of(db: &Db, slug: &str, email: &str) -> String {
     login(db, email, "long enough").await.unwrap()
 }
 
-/// The set-password tokens in the outbox as `cookie`'s admin sees it.
 /// The outbox as `cookie`'s admin sees it.
 async fn outbox_of(db: &Db, cookie: &str) -> app::api::admin::OutboxScreen {
     let mut request = server_fn("outbox", cookie, "{}");
@@ -85,6 +84,7 @@ async fn outbox_of(db: &Db, cookie: &str) -> app::api::admin::OutboxScreen {
     screen.unwrap()
 }
 
+/// The set-password tokens in the outbox as `cookie`'s admin sees it.
 async fn links_seen(db: &Db, cookie: &str) -> Vec<String> {
     format!("{:?}", outbox_of(db, cookie).await)
         .split("token=")

@@ -199,7 +199,7 @@ async fn send(db: &Db, request: Request<Body>) -> (u16, Option<String>, String) 
     let status = response.status().as_u16();
     let location = response.headers().get(header::LOCATION).map(|l| l.to_str().unwrap().to_owned());
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, location, String::from_utf8_lossy(&body).into_owned())
+    (status, location, super::tests::readable(&body))
 }
 
 async fn login(db: &Db, email: &str) -> String {

@@ -71,6 +71,36 @@ pub(crate) async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// [`call`] for a check that nothing leaks: the body with its hydration
+/// data decoded after it ([`readable`]).
+pub(crate) async fn call_including_data(db: &Db, request: Request<Body>) -> (StatusCode, String) {
+    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
+    let status = response.status();
+    (status, readable(&response.into_body().collect().await.unwrap().to_bytes()))
+}
+
+/// An answer's body as text that checks for leaks can search (not for
+/// checks of escaping: the data is decoded raw): a page's
+/// hydration data (each resource's screen, in postcard, base64 in a script)
+/// is appended decoded, so a name that only the data holds is still found.
+/// (Postcard writes strings as their UTF-8 bytes.)
+pub(crate) fn readable(body: &[u8]) -> String {
+    use base64::Engine;
+    const START: &str = "__RESOLVED_RESOURCES[";
+    let text = String::from_utf8_lossy(body).into_owned();
+    let mut decoded = String::new();
+    for (at, _) in text.match_indices(START) {
+        let data = text[at..].split_once("] = \"").and_then(|(_, rest)| rest.split_once('"')).map(|(data, _)| data);
+        let Some(data) = data else { continue };
+        match base64::engine::general_purpose::STANDARD_NO_PAD.decode(data) {
+            Ok(bytes) => decoded.push_str(&String::from_utf8_lossy(&bytes)),
+            Err(e) => panic!("hydration data that is not base64 ({e}): {data:.100}"),
+        }
+        decoded.push('\n');
+    }
+    text + "\n" + &decoded
+}
+
 /// A screen's server function called: its status and, when it answered,
 /// the screen as the page decodes it (postcard, `app::api::Wire`); an
 /// error answer's JSON otherwise.
@@ -441,7 +471,7 @@ async fn personal_data_off_hides_names_on_every_page_and_export(db: &Db) {
     let hashed = tokenboard::report::privacy::PseudonymKey::new(b"http test secret").user_id(mine.id, ada);
     let mut seen_hash = 0;
     for path in &paths {
-        let (status, _, body) = call(db, get(path, Some(&cookie))).await;
+        let (status, body) = call_including_data(db, get(path, Some(&cookie))).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         for secret in secrets {
             assert!(!body.contains(secret), "{path} shows {secret:?} with personal data off");
