@@ -51,7 +51,12 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        let message = value.to_string();
+        #[cfg(feature = "hydrate")]
+        if message.contains(crate::api::wire::OTHER_BUILD) {
+            crate::reload_into_new_build();
+        }
+        AppError::Transport(message)
     }
 
     fn ser(&self) -> Bytes {

@@ -173,10 +173,17 @@ pub fn hydrate() {
 /// chunk that cannot load at all does not reload the page for ever.
 #[cfg(feature = "hydrate")]
 fn reload_when_a_chunk_is_gone(panic: &str) {
-    const LAST_RELOAD: &str = "tokenboard-chunk-reload";
-    if !panic.contains("load callback should succeed") {
-        return;
+    if panic.contains("load callback should succeed") {
+        reload_into_new_build();
     }
+}
+
+/// Loads the page the admin was going to (or this one) anew from the
+/// server, with its build: after a deploy, when this tab's build can no
+/// longer go on (a chunk gone, an answer of another build: `api::wire`).
+#[cfg(feature = "hydrate")]
+pub(crate) fn reload_into_new_build() {
+    const LAST_RELOAD: &str = "tokenboard-chunk-reload";
     let window = leptos::prelude::window();
     // Whole milliseconds: parsing and printing floats would add their code to the first load.
     let now = window.performance().map_or(0, |p| (p.time_origin() + p.now()) as i64);
@@ -202,7 +209,7 @@ thread_local! {
     static LINK_FOLLOWED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Notes the target of every link clicked, for [`reload_when_a_chunk_is_gone`]
+/// Notes the target of every link clicked, for [`reload_into_new_build`]
 /// (a plain DOM listener, for the page's lifetime).
 #[cfg(feature = "hydrate")]
 fn remember_links_followed() {

@@ -57,7 +57,7 @@ pub struct OutboxScreen {
 /// The mails about the teams where the admin is a primary admin. Every mail
 /// tells a primary-only setting (alert recipients, schedules and their
 /// recipients), so a secondary admin sees none.
-#[server(endpoint = "outbox", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "outbox", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_outbox() -> Result<OutboxScreen, AppError> {
     let (db, admin) = crate::session::current_admin().await?;
     let state = crate::session::state()?;

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use {super::TeamContext, tokenboard::domain::model::Role};
 
 /// The export history of a team, newest first.
-#[server(endpoint = "exports", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "exports", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_exports(request: TeamRequest) -> Result<TeamScreen<Vec<ExportRecord>>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let data = tokenboard::export::history::list(&cx.db, cx.team.id).await?;

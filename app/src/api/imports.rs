@@ -22,7 +22,7 @@ pub struct ImportsData {
     pub max_upload_bytes: u64,
 }
 
-#[server(endpoint = "imports", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "imports", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_imports(request: TeamRequest) -> Result<TeamScreen<ImportsData>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let mut imports = tokenboard::ingest::import::list_imports(&cx.db, cx.team.id, LISTED_IMPORTS).await?;

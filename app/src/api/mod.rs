@@ -12,6 +12,7 @@ pub mod schedules;
 pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod shown_once;
+pub mod wire;
 
 use leptos::prelude::Resource;
 use serde::de::DeserializeOwned;
@@ -25,9 +26,10 @@ use crate::error::AppError;
 pub use context::TeamContext;
 
 /// How screens cross the wire: a screen's server function answers in
-/// postcard, and its resource carries the server's answer into the page in
-/// postcard. In JSON every screen type had a parser of its own in the wasm,
-/// a fifth of the app's code; postcard's are a fraction of that.
+/// postcard (after the build's wire version: [`wire`]), and its resource
+/// carries the server's answer into the page in postcard (the page and its
+/// wasm are of one build). In JSON every screen type had a parser of its own
+/// in the wasm, a fifth of the app's code; postcard's are a fraction of that.
 pub type Wire = leptos::server::codee::binary::PostcardCodec;
 
 /// A screen's data, loaded by `fetcher` (its server function) whenever

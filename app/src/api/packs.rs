@@ -25,7 +25,7 @@ pub struct PacksData {
     pub move_targets: Vec<TeamRef>,
 }
 
-#[server(endpoint = "packs", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "packs", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_packs(request: TeamRequest) -> Result<TeamScreen<PacksData>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let balance = tokenboard::report::screens::team_balance(&cx.db, &cx.team, cx.role).await?;

@@ -72,14 +72,14 @@ pub struct UserDetailRequest {
     pub range: RangeQuery,
 }
 
-#[server(endpoint = "viewer", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "viewer", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_viewer() -> Result<Viewer, AppError> {
     let (db, admin) = crate::session::current_admin().await?;
     let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
     Ok(Viewer { email: admin.email, teams })
 }
 
-#[server(endpoint = "summary", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "summary", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_summary(request: SummaryRequest) -> Result<TeamScreen<SummaryView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let today = cx.team.today();
@@ -89,7 +89,7 @@ pub async fn load_summary(request: SummaryRequest) -> Result<TeamScreen<SummaryV
     cx.screen(summary).await
 }
 
-#[server(endpoint = "products", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "products", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_products(request: ProductsRequest) -> Result<TeamScreen<ProductsView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let data = at_one_version(
@@ -101,7 +101,7 @@ pub async fn load_products(request: ProductsRequest) -> Result<TeamScreen<Produc
     cx.screen(data).await
 }
 
-#[server(endpoint = "product", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "product", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_product_detail(request: ProductDetailRequest) -> Result<TeamScreen<ProductDetailView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
@@ -114,7 +114,7 @@ pub async fn load_product_detail(request: ProductDetailRequest) -> Result<TeamSc
     cx.screen(data).await
 }
 
-#[server(endpoint = "users", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "users", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<UsersView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
@@ -124,7 +124,7 @@ pub async fn load_users(request: UsersRequest) -> Result<TeamScreen<UsersView>, 
     cx.screen(data).await
 }
 
-#[server(endpoint = "user", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "user", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_user_detail(request: UserDetailRequest) -> Result<TeamScreen<UserDetailView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     let range = cx.range(&request.range)?;
@@ -141,7 +141,7 @@ pub struct BalancesScreen {
     pub teams: Vec<(TeamBalanceView, tokenboard::domain::imports::Freshness)>,
 }
 
-#[server(endpoint = "balances", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "balances", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_balances() -> Result<BalancesScreen, AppError> {
     let (db, admin) = crate::session::current_admin().await?;
     let teams = tokenboard::access::auth::teams_of(&db, admin.id).await?;
@@ -157,7 +157,7 @@ pub async fn load_balances() -> Result<BalancesScreen, AppError> {
     Ok(BalancesScreen { viewer: Viewer { email: admin.email, teams }, teams: balances })
 }
 
-#[server(endpoint = "forecast", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "forecast", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_forecast(request: ReportRequest) -> Result<TeamScreen<ForecastView>, AppError> {
     let cx = TeamContext::open(&request.team, Role::Secondary).await?;
     // The range is checked like every report screen's, though the forecast does not use it.

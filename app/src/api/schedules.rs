@@ -9,7 +9,7 @@ use super::TeamContext;
 use super::{TeamRequest, TeamScreen};
 use crate::error::AppError;
 
-#[server(endpoint = "schedules", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "schedules", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_schedules(request: TeamRequest) -> Result<TeamScreen<Vec<Schedule>>, AppError> {
     let cx = TeamContext::primary(&request.team).await?;
     // Shown as they will run: a schedule whose owner left pauses now, not at its next date.

@@ -26,7 +26,7 @@ pub struct SettingsData {
     pub shown_once: Vec<String>,
 }
 
-#[server(endpoint = "settings", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "settings", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_settings(request: TeamRequest) -> Result<TeamScreen<SettingsData>, AppError> {
     let cx = TeamContext::primary(&request.team).await?;
     let data = SettingsData {
@@ -99,7 +99,7 @@ pub struct AuditRequest {
     pub cursor: AuditCursor,
 }
 
-#[server(endpoint = "audit", input = leptos::server_fn::codec::Json, output = leptos::server_fn::codec::Postcard)]
+#[server(endpoint = "audit", input = leptos::server_fn::codec::Json, output = crate::api::wire::Answer)]
 pub async fn load_audit(request: AuditRequest) -> Result<TeamScreen<AuditPage>, AppError> {
     let cx = TeamContext::primary(&request.team).await?;
     let data = audit::page(&cx.db, cx.team.id, request.cursor, audit::AUDIT_PAGE_ROWS).await?;

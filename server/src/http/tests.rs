@@ -102,20 +102,19 @@ pub(crate) fn readable(body: &[u8]) -> String {
 }
 
 /// A screen's server function called: its status and, when it answered,
-/// the screen as the page decodes it (postcard, `app::api::Wire`); an
-/// error answer's JSON otherwise.
+/// the screen as the page reads it (`app::api::wire`); an error answer's
+/// JSON otherwise.
 pub(crate) async fn call_screen<T: serde::de::DeserializeOwned>(
     db: &Db,
     request: Request<Body>,
 ) -> (StatusCode, Result<T, String>) {
-    use leptos::server::codee::Decoder;
     let response = router(db, &config(4096)).oneshot(request).await.unwrap();
     let status = response.status();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     if !status.is_success() {
         return (status, Err(String::from_utf8_lossy(&body).into_owned()));
     }
-    (status, Ok(<app::api::Wire as Decoder<T>>::decode(&body).expect("a screen in postcard")))
+    (status, Ok(app::api::wire::read(&body).expect("a screen of this build")))
 }
 
 pub(crate) async fn team(db: &Db, slug: &str) -> Team {
