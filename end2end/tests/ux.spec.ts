@@ -321,6 +321,27 @@ test("a page whose code is gone (a deploy removed it) reloads and opens", async 
   expect(requests, "the chunk, refused, then fetched again after the reload").toBeGreaterThanOrEqual(2);
 });
 
+test("a tab of the previous build reloads instead of misreading a newer server's answer", async ({ page }) => {
+  await login(page, ADMIN, `/teams/${TEAM}/products?range=30d`);
+  await waitForHydration(page);
+  // The first answer comes as from another build: its wire version differs.
+  let answers = 0;
+  await page.route("**/api/products", async (route) => {
+    if (++answers > 1) return route.continue();
+    const response = await route.fetch();
+    const body = await response.body();
+    body[0] = body[0] === 0x30 ? 0x31 : 0x30;
+    await route.fulfill({ response, body });
+  });
+  const reload = page.waitForRequest((r) => r.isNavigationRequest() && r.url().includes("range=12m"));
+  await page.click('a[data-range="12m"]');
+  await reload;
+  await waitForHydration(page);
+  await expect(page.locator(".range-label")).toContainText("Past 12 months");
+  await expect(page.locator("[data-reload-failed]")).toHaveCount(0);
+  expect(answers, "the refused answer; the reloaded page renders on the server").toBe(1);
+});
+
 test("10. the ⓘ beside a KPI explains it on keyboard focus", async ({ page }) => {
   await login(page, ADMIN, `/teams/${TEAM}/summary`);
   const help = page.locator('[data-kpi="days-left"] .help-button');
