@@ -1,6 +1,6 @@
 //! The error every server function returns; an error answer crosses the
 //! wire as JSON (a screen's hydration data carries it in postcard, as
-//! `api::Wire`) so the page can tell "log in" from "not found" from "bad input".
+//! `api::wire::PageData`) so the page can tell "log in" from "not found" from "bad input".
 //!
 //! Your fault or ours: a caller's mistake is a 4xx with its message; a server
 //! fault is a 500 whose message names only the request id, the detail being

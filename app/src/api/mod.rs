@@ -14,38 +14,14 @@ pub mod settings;
 pub mod shown_once;
 pub mod wire;
 
-use leptos::prelude::Resource;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokenboard::domain::imports::Freshness;
 use tokenboard::domain::model::TeamRef;
 
-use crate::error::AppError;
-
 #[cfg(feature = "ssr")]
 pub use context::TeamContext;
 
-/// How screens cross the wire: a screen's server function answers in
-/// postcard (after the build's wire version: [`wire`]), and its resource
-/// carries the server's answer into the page in postcard (the page and its
-/// wasm are of one build). In JSON every screen type had a parser of its own
-/// in the wasm, a fifth of the app's code; postcard's are a fraction of that.
-pub type Wire = leptos::server::codee::binary::PostcardCodec;
-
-/// A screen's data, loaded by `fetcher` (its server function) whenever
-/// `source` changes, and carried from the server's render into the page.
-#[track_caller]
-pub fn screen_resource<S, T, Fut>(
-    source: impl Fn() -> S + Send + Sync + 'static,
-    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
-) -> Resource<Result<T, AppError>, Wire>
-where
-    S: PartialEq + Clone + Send + Sync + 'static,
-    T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
-{
-    Resource::new_with_options(source, fetcher, false)
-}
+pub use wire::screen_resource;
 
 /// Who is logged in and which teams they may pick.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

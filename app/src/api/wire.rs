@@ -1,19 +1,47 @@
-//! How a screen's answer crosses the wire: postcard, after the build's wire
-//! version (16 hex digits, `build.rs`). Postcard reads fields by position:
+//! How screens cross the wire. A screen's server function answers in
+//! postcard ([`Answer`]), and its resource carries the server's answer into
+//! the page in postcard ([`PageData`]). In JSON every screen type had a
+//! parser of its own in the wasm, a fifth of the app's code; postcard's are
+//! a fraction of that. Requests and error answers stay JSON.
+//!
+//! An answer starts with the build's wire version (16 hex digits,
+//! `build.rs`); the page's data needs none (the page and its wasm are of one
+//! build). Postcard reads fields by position:
 //! a tab opened before a deploy would read a newer server's answer wrongly
 //! or not at all, where JSON ignored a field it did not know. With the
 //! version first, such an answer is refused as from another build, and the
 //! page reloads into the new one (`crate::reload_into_new_build`).
 
+use leptos::prelude::Resource;
 use leptos::server_fn::codec::Post;
 use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::error::AppError;
+
 /// This build's wire version.
 pub const VERSION: &str = env!("TOKENBOARD_WIRE_VERSION");
 /// What a refused answer's error says (the client reloads on it).
 pub const OTHER_BUILD: &str = "the server runs another build";
+
+/// How a resource carries a screen from the server's render into the page.
+pub type PageData = leptos::server::codee::binary::PostcardCodec;
+
+/// A screen's data, loaded by `fetcher` (its server function) whenever
+/// `source` changes, and carried from the server's render into the page.
+#[track_caller]
+pub fn screen_resource<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<Result<T, AppError>, PageData>
+where
+    S: PartialEq + Clone + Send + Sync + 'static,
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
+}
 
 /// A server function's answer as `output = api::wire::Answer`.
 pub type Answer = Post<WireEncoding>;
@@ -32,8 +60,7 @@ impl<T: Serialize> Encodes<T> for WireEncoding {
     type Error = postcard::Error;
 
     fn encode(value: &T) -> Result<Bytes, Self::Error> {
-        let body = postcard::to_allocvec(value)?;
-        Ok(Bytes::from([VERSION.as_bytes(), &body].concat()))
+        postcard::to_extend(value, VERSION.as_bytes().to_vec()).map(Bytes::from)
     }
 }
 

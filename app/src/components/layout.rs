@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use tokenboard::domain::imports::Freshness;
 use tokenboard::domain::range::RangeQuery;
 
-use crate::api::{TeamScreen, Viewer, Wire};
+use crate::api::wire::PageData;
+use crate::api::{TeamScreen, Viewer};
 use crate::components::error_view::ErrorView;
 use crate::components::header::Header;
 use crate::error::AppError;
@@ -183,7 +184,7 @@ pub fn TeamLayout(
 
 /// Waits for a team screen's data and renders it, or the error page.
 #[component]
-pub fn LoadScreen<T, F, V>(resource: Resource<Result<TeamScreen<T>, AppError>, Wire>, render: F) -> impl IntoView
+pub fn LoadScreen<T, F, V>(resource: Resource<Result<TeamScreen<T>, AppError>, PageData>, render: F) -> impl IntoView
 where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     F: Fn(TeamScreen<T>) -> V + Copy + Send + Sync + 'static,

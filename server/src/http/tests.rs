@@ -63,20 +63,23 @@ pub(crate) fn router(db: &Db, config: &Config) -> axum::Router {
     super::router(super::app_state(db.clone(), &config).unwrap(), &config)
 }
 
-pub(crate) async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+/// `request` answered by the app: status, headers and the whole body.
+async fn answer(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, axum::body::Bytes) {
     let response = router(db, &config(4096)).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.into_body().collect().await.unwrap().to_bytes())
+}
+
+pub(crate) async fn call(db: &Db, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let (status, headers, body) = answer(db, request).await;
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// [`call`] for a check that nothing leaks: the body with its hydration
 /// data decoded after it ([`readable`]).
 pub(crate) async fn call_including_data(db: &Db, request: Request<Body>) -> (StatusCode, String) {
-    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
-    let status = response.status();
-    (status, readable(&response.into_body().collect().await.unwrap().to_bytes()))
+    let (status, _, body) = answer(db, request).await;
+    (status, readable(&body))
 }
 
 /// An answer's body as text that checks for leaks can search (not for
@@ -108,9 +111,7 @@ pub(crate) async fn call_screen<T: serde::de::DeserializeOwned>(
     db: &Db,
     request: Request<Body>,
 ) -> (StatusCode, Result<T, String>) {
-    let response = router(db, &config(4096)).oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, _, body) = answer(db, request).await;
     if !status.is_success() {
         return (status, Err(String::from_utf8_lossy(&body).into_owned()));
     }

@@ -17,8 +17,9 @@ pub fn short_date(date: NaiveDate, with_year: bool) -> String {
 }
 
 /// "Nov 28, 2026 09:14 UTC": a moment, as `%b %-d, %Y %H:%M UTC` writes it
-/// in the years 1000–9999 (an import's time; `%Y` pads other years) (not chrono's strftime: it would add its formatting machinery to the
-/// wasm of every team page).
+/// in the years 1000–9999, where `%Y` needs no padding (an import's time).
+/// Not chrono's strftime: it would add its formatting machinery to the wasm
+/// of every team page.
 pub fn short_time(at: DateTime<Utc>) -> String {
     format!("{} {:02}:{:02} UTC", short_date(at.date_naive(), true), at.hour(), at.minute())
 }
