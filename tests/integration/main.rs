@@ -2,6 +2,7 @@
 //! runs its database tests on SQLite and on PostgreSQL (`db_tests!`).
 
 mod accounts;
+mod charges_by_team;
 mod concurrency;
 mod domain;
 mod exports;

@@ -163,7 +163,7 @@ const RESTORE_CORRECTED: &str = "UPDATE usage_charges AS c
 /// The imports whose charges an undo restored own them again. Binds: import id.
 const GIVE_BACK_OWNERSHIP: &str = "UPDATE imports SET owned = owned + (
         SELECT COUNT(*) FROM import_corrections mine
-        JOIN usage_charges c ON c.id = mine.charge_id AND c.import_id = imports.id
+        JOIN usage_charges c ON c.team_id = imports.team_id AND c.id = mine.charge_id AND c.import_id = imports.id
         WHERE mine.import_id = $1 AND mine.previous_import_id = imports.id)
     WHERE id IN (SELECT previous_import_id FROM import_corrections WHERE import_id = $1)";
 const REMOVE_ADDED: &str = "DELETE FROM usage_charges

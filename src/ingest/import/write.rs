@@ -72,13 +72,15 @@ type StagedKey<'a> = ((NaiveDate, i64, i64, &'a str), (&'a str, i64));
 const UPSERT_STAGED: &str = " ON CONFLICT (usage_date, product_id, user_id, feature) DO UPDATE
     SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version";
 
-/// How each backend adds a chunk's keys to the staging table. Answers
-/// whether every key was new to it (`false`: a key of an earlier chunk came
-/// again and was summed, or the backend does not tell).
+/// How each backend adds a chunk's keys to the staging table. `unstaged`:
+/// the caller knows that no key here was staged before (their days were
+/// not). Answers whether every key was new to it (`false`: a key of an
+/// earlier chunk came again and was summed, or the backend does not tell).
 trait StageKeys {
     fn stage_keys(
         &mut self,
         keys: &[StagedKey<'_>],
+        unstaged: bool,
     ) -> impl std::future::Future<Output = Result<bool, ImportError>> + Send;
 }
 
@@ -86,8 +88,9 @@ trait StageKeys {
 /// import's own connection through its raw handle. sqlx bound six
 /// parameters a key through its worker thread, which cost a year's import
 /// more time than SQLite's inserts did.
+/// (It finds out itself whether a key was new: `unstaged` is not needed.)
 impl StageKeys for sqlx::SqliteConnection {
-    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<bool, ImportError> {
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>], _unstaged: bool) -> Result<bool, ImportError> {
         let mut handle = self.lock_handle().await?;
         // The closure borrows the locked handle: it cannot outlive the lock.
         let mut stage = || -> Result<bool, Error> {
@@ -130,35 +133,60 @@ impl StageKeys for sqlx::SqliteConnection {
     }
 }
 
-/// PostgreSQL: `COPY` into a bare table, then one upsert from it (binding
-/// six parameters a key cost a year's import about a fifth of its time).
+/// PostgreSQL: `COPY`. Keys of days staged before go into a bare table
+/// first and are summed into the staging table by one upsert (binding six
+/// parameters a key cost a year's import about a fifth of its time); keys
+/// that cannot meet a staged one are copied straight in (the upsert's
+/// speculative insertion a key was a third of a year's staging).
 impl StageKeys for sqlx::PgConnection {
-    async fn stage_keys(&mut self, keys: &[StagedKey<'_>]) -> Result<bool, ImportError> {
-        let to_io = |e: csv::Error| Error::Io(std::io::Error::other(e));
-        let mut rows = csv::Writer::from_writer(Vec::with_capacity(keys.len() * 48));
-        for ((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
-            rows.serialize((usage_date, product_id, user_id, feature, version, tokens)).map_err(to_io)?;
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>], unstaged: bool) -> Result<bool, ImportError> {
+        if keys.is_empty() {
+            return Ok(false);
         }
-        let rows = rows.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+        let table = if unstaged { "import_keys" } else { "import_chunk" };
         // Empty text is '' (FORCE_NOT_NULL), never NULL; csv quotes what needs it.
         let mut copy = self
-            .copy_in_raw(
-                "COPY import_chunk (usage_date, product_id, user_id, feature, product_version, tokens)
-                 FROM STDIN (FORMAT csv, FORCE_NOT_NULL (feature, product_version))",
-            )
+            .copy_in_raw(&format!(
+                "COPY {table} (usage_date, product_id, user_id, feature, product_version, tokens)
+                 FROM STDIN (FORMAT csv, FORCE_NOT_NULL (feature, product_version))"
+            ))
             .await?;
-        copy.send(rows).await?;
+        copy.send(keys_as_csv(keys)?).await?;
         copy.finish().await?;
-        sqlx::query(&format!(
-            "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
-             SELECT usage_date, product_id, user_id, feature, product_version, tokens FROM import_chunk {UPSERT_STAGED}"
-        ))
-        .execute(&mut *self)
-        .await?;
-        sqlx::query("TRUNCATE import_chunk").execute(&mut *self).await?;
+        if !unstaged {
+            sqlx::query(&format!(
+                "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
+                 SELECT usage_date, product_id, user_id, feature, product_version, tokens FROM import_chunk {UPSERT_STAGED}"
+            ))
+            .execute(&mut *self)
+            .await?;
+            sqlx::query("TRUNCATE import_chunk").execute(&mut *self).await?;
+        }
         // Its hash aggregate needs no tally of versions: not asked.
         Ok(false)
     }
+}
+
+/// Staged keys as `COPY`'s CSV: day, product, user, feature, version, tokens.
+fn keys_as_csv(keys: &[StagedKey<'_>]) -> Result<Vec<u8>, Error> {
+    let to_io = |e: csv::Error| Error::Io(std::io::Error::other(e));
+    let mut rows = csv::Writer::from_writer(Vec::with_capacity(keys.len() * 48));
+    let (mut day_text, mut numbers) = ((None, String::new()), [itoa::Buffer::new(), itoa::Buffer::new()]);
+    for &((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
+        // Keys come ordered by day: each day's text once.
+        if day_text.0 != Some(usage_date) {
+            day_text = (Some(usage_date), usage_date.format("%F").to_string());
+        }
+        let [product_text, user_text] = &mut numbers;
+        rows.write_field(&day_text.1).map_err(to_io)?;
+        rows.write_field(product_text.format(product_id)).map_err(to_io)?;
+        rows.write_field(user_text.format(user_id)).map_err(to_io)?;
+        rows.write_field(feature).map_err(to_io)?;
+        rows.write_field(version).map_err(to_io)?;
+        rows.write_field(itoa::Buffer::new().format(tokens)).map_err(to_io)?;
+        rows.write_record(None::<&[u8]>).map_err(to_io)?;
+    }
+    rows.into_inner().map_err(|e| Error::Io(e.into_error()))
 }
 
 /// The stored charges a staged key corrects — other tokens, or another
@@ -180,7 +208,7 @@ const ITS_KEY: &str = "FROM import_keys k WHERE k.user_id = usage_charges.user_i
     AND k.feature = usage_charges.feature";
 const APPLY_CORRECTIONS: &str = "UPDATE usage_charges
     SET tokens = (SELECT k.tokens {ITS_KEY}), product_version = (SELECT k.product_version {ITS_KEY}), import_id = $1
-    WHERE id IN (SELECT c.id {CORRECTED})";
+    WHERE team_id = $2 AND id IN (SELECT c.id {CORRECTED})";
 /// Inserts the staged keys as charges, followed by `$tail`.
 macro_rules! insert_staged {
     ($tail:literal) => {
@@ -198,6 +226,64 @@ const INSERT_NEW: &str =
 /// Into days that held none of the team's charges, no stored key can
 /// conflict: a plain insert spares PostgreSQL a speculative insertion a row.
 const INSERT_INTO_EMPTY_DAYS: &str = insert_staged!("");
+
+/// PostgreSQL keeps each team's charges in a table of their own, a
+/// partition of `usage_charges` (migration 0025) that the team's first
+/// import creates.
+fn team_charges_table(team_id: i64) -> String {
+    format!("usage_charges_of_team_{team_id}")
+}
+
+/// How each backend writes a team's very first charges, when it has a
+/// faster way than [`INSERT_INTO_EMPTY_DAYS`]. Answers the charges inserted,
+/// or `None`: the caller inserts them as usual.
+trait FirstCharges {
+    fn insert_first_charges(
+        &mut self,
+        team_id: i64,
+        import_id: Option<i64>,
+    ) -> impl std::future::Future<Output = Result<Option<u64>, Error>> + Send;
+}
+
+/// SQLite drops and rebuilds its secondary indexes around a large import instead.
+impl FirstCharges for sqlx::SqliteConnection {
+    async fn insert_first_charges(&mut self, _: i64, _: Option<i64>) -> Result<Option<u64>, Error> {
+        Ok(None)
+    }
+}
+
+/// PostgreSQL, a team without a table of charges yet: they go into a new
+/// table without indexes, and attaching that table as the team's partition
+/// builds the four indexes once, each a sort — a year's first import
+/// otherwise spends most of its time inserting every charge into four
+/// b-trees. Attaching locks the parent only against other attachments and
+/// schema changes, never against other teams' reads and writes. The memory
+/// is the index builds' sort space in this transaction (the server's
+/// default, 64 MB, sorts a year's keys on disk).
+impl FirstCharges for sqlx::PgConnection {
+    async fn insert_first_charges(&mut self, team_id: i64, import_id: Option<i64>) -> Result<Option<u64>, Error> {
+        let table = team_charges_table(team_id);
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(&table).fetch_one(&mut *self).await?;
+        if exists {
+            return Ok(None);
+        }
+        sqlx::query(&format!("CREATE TABLE {table} (LIKE usage_charges INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+            .execute(&mut *self)
+            .await?;
+        let inserted = sqlx::query(&INSERT_INTO_EMPTY_DAYS.replacen("INTO usage_charges", &format!("INTO {table}"), 1))
+            .bind(import_id)
+            .bind(team_id)
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'").execute(&mut *self).await?;
+        sqlx::query(&format!("ALTER TABLE usage_charges ATTACH PARTITION {table} FOR VALUES IN ({team_id})"))
+            .execute(&mut *self)
+            .await?;
+        Ok(Some(inserted))
+    }
+}
 
 /// The charges' secondary indexes on SQLite, by name and definition: the
 /// ones created by name (`origin = 'c'`) that are not unique (the merge
@@ -365,6 +451,7 @@ pub(super) async fn write_charges(
         // before, they are those days' charges, and the usage index's patch
         // takes them instead of reading them back.
         let mut handed: Option<Vec<(i64, i64, NaiveDate, i64)>> = Some(Vec::new());
+        let mut staged_days: HashSet<NaiveDate> = HashSet::new();
         loop {
             let asked = std::time::Instant::now();
             let rows = source.next_chunk().await;
@@ -482,8 +569,13 @@ pub(super) async fn write_charges(
             // appended to, and new days' product rollups group it without a sort.
             let mut staged: Vec<_> = staged.into_iter().collect();
             staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            // Keys of days no earlier chunk staged cannot meet a staged key.
+            let (unstaged, restaged): (Vec<_>, Vec<_>) =
+                staged.iter().copied().partition(|((day, ..), _)| !staged_days.contains(day));
+            staged_days.extend(unstaged.iter().map(|((day, ..), _)| *day));
             let stage_started = std::time::Instant::now();
-            let all_new = StageKeys::stage_keys(&mut *tx, &staged).await?;
+            let mut all_new = StageKeys::stage_keys(&mut *tx, &restaged, false).await?;
+            all_new &= StageKeys::stage_keys(&mut *tx, &unstaged, true).await?;
             staging += stage_started.elapsed();
             match version_tally.as_mut() {
                 Some(tally) if all_new => tally.add(&staged),
@@ -537,12 +629,17 @@ pub(super) async fn write_charges(
         for (name, _) in &deferred {
             sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *tx).await?;
         }
-        outcome.inserted = sqlx::query(if had_charges { INSERT_NEW } else { INSERT_INTO_EMPTY_DAYS })
-            .bind(import_id)
-            .bind(team_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let first_charges =
+            if had_charges { None } else { FirstCharges::insert_first_charges(&mut *tx, team_id, import_id).await? };
+        outcome.inserted = match first_charges {
+            Some(inserted) => inserted,
+            None => sqlx::query(if had_charges { INSERT_NEW } else { INSERT_INTO_EMPTY_DAYS })
+                .bind(import_id)
+                .bind(team_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+        };
         if outcome.inserted < keys as u64 {
             if import_id.is_some() {
                 sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
