@@ -1,16 +1,21 @@
 -- usage_charges is partitioned by team on PostgreSQL: one table a team,
 -- `usage_charges_of_team_<id>`, created by the team's first import. That
--- import fills its table before the table has an index, and attaching it
--- builds the four indexes once, each a sort, instead of inserting every
--- charge into four b-trees (a year's first import spent most of its time
--- there). Attaching takes no lock that stops other teams reading or
--- writing their own charges. Every query on charges names its team, so
--- each reads its team's table only.
+-- import fills its table before the table has an index, builds the four
+-- indexes once, each a sort, and then attaches the table, instead of
+-- inserting every charge into four b-trees (a year's first import spent
+-- most of its time there). Attaching stops no other team reading or
+-- writing its charges (only another attachment waits). Every query on
+-- charges names its team, so each reads its team's table only.
 --
 -- A charge's id comes from a sequence shared by every team's table (an
--- identity column would be numbered per partition here).
+-- identity column would be numbered per partition here). It goes on from
+-- where the identity was, past charges that an undo deleted too: an id is
+-- never given twice.
 CREATE SEQUENCE usage_charge_ids AS BIGINT;
-SELECT setval('usage_charge_ids', COALESCE((SELECT MAX(id) FROM usage_charges), 0) + 1, false);
+SELECT setval('usage_charge_ids',
+              GREATEST(COALESCE((SELECT MAX(id) FROM usage_charges), 0),
+                       (SELECT last_value FROM usage_charges_id_seq)) + 1,
+              false);
 
 CREATE TABLE usage_charges_by_team (
     team_id         BIGINT NOT NULL,

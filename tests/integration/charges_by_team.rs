@@ -69,7 +69,8 @@ async fn each_team_s_charges_live_in_a_table_of_its_own() {
     assert_eq!((first.rows, first.inserted), (4, 3));
     let north_table = format!("usage_charges_of_team_{}", north.id);
     assert_eq!(where_charges_are(db, &north).await, [(north_table.clone(), 3, 22)]);
-    // The parent's indexes, built by the attachment: the key, the natural key, by user, by product.
+    // The parent's four indexes, built by the import and adopted by the
+    // attachment (which would build its own beside any it could not adopt).
     let indexes: Vec<(String,)> =
         sqlx::query_as("SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname")
             .bind(&north_table)
@@ -113,37 +114,47 @@ async fn each_team_s_charges_live_in_a_table_of_its_own() {
     assert_eq!(where_charges_are(db, &north).await.len(), 1, "north's charges stay in north's table");
 }
 
-/// While a first import attaches a team's table (its transaction still
-/// open), other teams read and import as usual: the attachment's lock on
-/// the parent stops only other attachments and schema changes.
+/// A first import blocks no other team. While it fills and indexes its
+/// table (the long part), another team's first import goes through; once it
+/// has attached the table (its transaction still open, about to commit),
+/// other teams read and import as usual: the attachment's lock on the
+/// parent stops only another attachment.
 #[tokio::test]
-async fn a_first_import_attaching_its_table_blocks_no_other_team() {
+async fn a_first_import_blocks_no_other_team() {
     let Some(test_db) = TestDb::postgres().await else { return };
     let db = &test_db.db;
-    let (north, south) = (team(db, "north").await, team(db, "south").await);
+    let (north, south, west) = (team(db, "north").await, team(db, "south").await, team(db, "west").await);
     import(db, &north, &format!("{HEADER}a@x.com,Revit,Desktop,2026-10-01,5\n")).await;
+    let within = |seconds| Duration::from_secs(seconds);
 
-    // South's first import, stopped after its attachment: the statements `FirstCharges` runs.
-    let mut attaching = postgres(db).begin().await.unwrap();
+    // South's first import, held open: the statements `FirstCharges` runs.
+    let mut south_import = postgres(db).begin().await.unwrap();
     let table = format!("usage_charges_of_team_{}", south.id);
-    for sql in [
-        format!("CREATE TABLE {table} (LIKE usage_charges INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"),
-        format!("ALTER TABLE usage_charges ATTACH PARTITION {table} FOR VALUES IN ({})", south.id),
-    ] {
-        sqlx::query(&sql).execute(&mut *attaching).await.unwrap();
-    }
+    sqlx::query(&format!("CREATE TABLE {table} (LIKE usage_charges INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+        .execute(&mut *south_import)
+        .await
+        .unwrap();
+    let west_file = format!("{HEADER}a@x.com,Revit,Desktop,2026-10-01,2\n");
+    let west_first =
+        tokio::time::timeout(within(20), import(db, &west, &west_file)).await.expect("west waited for south's table");
+    assert_eq!(west_first.inserted, 1);
+    assert_eq!(where_charges_are(db, &west).await, [(format!("usage_charges_of_team_{}", west.id), 1, 2)]);
 
+    sqlx::query(&format!("ALTER TABLE usage_charges ATTACH PARTITION {table} FOR VALUES IN ({})", south.id))
+        .execute(&mut *south_import)
+        .await
+        .unwrap();
     let others = async {
         let read = where_charges_are(db, &north).await;
         let written = import(db, &north, &format!("{HEADER}a@x.com,Revit,Desktop,2026-10-02,3\n")).await;
         (read, written.inserted, where_charges_are(db, &north).await)
     };
     let (read, inserted, after) =
-        tokio::time::timeout(Duration::from_secs(20), others).await.expect("north waited for south's attachment");
+        tokio::time::timeout(within(20), others).await.expect("north waited for south's attachment");
     let north_table = format!("usage_charges_of_team_{}", north.id);
     assert_eq!(read, [(north_table.clone(), 1, 5)]);
     assert_eq!((inserted, after), (1, vec![(north_table, 2, 8)]));
-    attaching.rollback().await.unwrap();
+    south_import.rollback().await.unwrap();
 
     // South's own first import, after the rollback, creates its table again.
     import(db, &south, &format!("{HEADER}a@x.com,Revit,Desktop,2026-10-01,8\n")).await;
@@ -152,7 +163,8 @@ async fn a_first_import_attaching_its_table_blocks_no_other_team() {
 
 /// Migration 0025 moves the charges of a database written before it into
 /// the teams' tables: every charge keeps its id, so the corrections that
-/// name charges (undo) still find them, and new charges are numbered after them.
+/// name charges (undo) still find them, and new charges are numbered after
+/// every id given before.
 #[tokio::test]
 async fn charges_stored_before_partitioning_move_into_their_team_s_table() {
     let Some(test_db) = TestDb::postgres().await else { return };
@@ -171,6 +183,8 @@ async fn charges_stored_before_partitioning_move_into_their_team_s_table() {
         "INSERT INTO team_users (team_id, email) VALUES (1, 'a@x.com'), (2, 'b@x.com')",
         "INSERT INTO usage_charges (team_id, user_id, product_id, feature, usage_date, tokens)
          SELECT 1 + day % 2, 1 + day % 2, 1, 'Desktop', DATE '2026-10-01' + day, day FROM generate_series(0, 9) day",
+        // As an undo leaves them: the newest ids given, then deleted.
+        "DELETE FROM usage_charges WHERE id > 8",
     ] {
         sqlx::query(sql).execute(pool).await.unwrap();
     }
@@ -185,11 +199,11 @@ async fn charges_stored_before_partitioning_move_into_their_team_s_table() {
             .fetch_all(pool)
             .await
             .unwrap();
-    assert_eq!(tables, [("usage_charges_of_team_1".to_owned(), 5), ("usage_charges_of_team_2".to_owned(), 5)]);
+    assert_eq!(tables, [("usage_charges_of_team_1".to_owned(), 4), ("usage_charges_of_team_2".to_owned(), 4)]);
     let teams = tokenboard::domain::teams::all_teams(&test_db.db).await.unwrap();
     let north = teams.iter().find(|t| t.slug == "north").unwrap();
     let outcome = import(&test_db.db, north, &format!("{HEADER}a@x.com,Revit,Desktop,2026-11-01,3\n")).await;
     assert_eq!(outcome.inserted, 1);
     let newest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM usage_charges").fetch_one(pool).await.unwrap();
-    assert_eq!(newest, 11, "new charges are numbered after the moved ones");
+    assert_eq!(newest, 11, "new charges are numbered after every id given before, deleted ones too");
 }

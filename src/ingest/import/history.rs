@@ -160,10 +160,11 @@ const RESTORE_CORRECTED: &str = "UPDATE usage_charges AS c
     FROM import_corrections mine
     WHERE mine.import_id = $1 AND c.id = mine.charge_id AND c.team_id = $2 AND c.import_id = $1
       AND mine.previous_tokens IS NOT NULL";
-/// The imports whose charges an undo restored own them again. Binds: import id.
+/// The imports whose charges an undo restored own them again. Binds: import
+/// id, team (a bound team: PostgreSQL plans against that team's charges only).
 const GIVE_BACK_OWNERSHIP: &str = "UPDATE imports SET owned = owned + (
         SELECT COUNT(*) FROM import_corrections mine
-        JOIN usage_charges c ON c.team_id = imports.team_id AND c.id = mine.charge_id AND c.import_id = imports.id
+        JOIN usage_charges c ON c.team_id = $2 AND c.id = mine.charge_id AND c.import_id = imports.id
         WHERE mine.import_id = $1 AND mine.previous_import_id = imports.id)
     WHERE id IN (SELECT previous_import_id FROM import_corrections WHERE import_id = $1)";
 const REMOVE_ADDED: &str = "DELETE FROM usage_charges
@@ -199,7 +200,7 @@ pub async fn undo_import(db: &Db, team_id: i64, import_id: i64, actor: &Actor) -
         if let (Some(first), Some(last)) = (record.first_day, record.last_day) {
             outcome.restored =
                 sqlx::query(RESTORE_CORRECTED).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
-            sqlx::query(GIVE_BACK_OWNERSHIP).bind(import_id).execute(&mut *tx).await?;
+            sqlx::query(GIVE_BACK_OWNERSHIP).bind(import_id).bind(team_id).execute(&mut *tx).await?;
             outcome.removed = sqlx::query(REMOVE_ADDED)
                 .bind(import_id)
                 .bind(team_id)

@@ -235,14 +235,17 @@ fn team_charges_table(team_id: i64) -> String {
 }
 
 /// How each backend writes a team's very first charges, when it has a
-/// faster way than [`INSERT_INTO_EMPTY_DAYS`]. Answers the charges inserted,
-/// or `None`: the caller inserts them as usual.
+/// faster way than [`INSERT_INTO_EMPTY_DAYS`]: `insert_first_charges`
+/// answers the charges inserted, or `None` (the caller inserts them as
+/// usual); after it answered `Some`, `attach_first_charges` runs last
+/// before the commit.
 trait FirstCharges {
     fn insert_first_charges(
         &mut self,
         team_id: i64,
         import_id: Option<i64>,
     ) -> impl std::future::Future<Output = Result<Option<u64>, Error>> + Send;
+    fn attach_first_charges(&mut self, team_id: i64) -> impl std::future::Future<Output = Result<(), Error>> + Send;
 }
 
 /// SQLite drops and rebuilds its secondary indexes around a large import instead.
@@ -250,22 +253,41 @@ impl FirstCharges for sqlx::SqliteConnection {
     async fn insert_first_charges(&mut self, _: i64, _: Option<i64>) -> Result<Option<u64>, Error> {
         Ok(None)
     }
+    async fn attach_first_charges(&mut self, _: i64) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
+/// The keys of a team's table of charges, as migration 0025 gives the
+/// parent (attaching adopts them instead of building its own: the test
+/// `each_team_s_charges_live_in_a_table_of_its_own` counts them).
+const TEAM_TABLE_KEYS: [&str; 3] = [
+    "ALTER TABLE {table} ADD PRIMARY KEY (team_id, id),
+     ADD UNIQUE (team_id, usage_date, user_id, product_id, feature), ADD CHECK (team_id = {team})",
+    "CREATE INDEX ON {table} (team_id, user_id, usage_date)",
+    "CREATE INDEX ON {table} (team_id, product_id, usage_date)",
+];
+
 /// PostgreSQL, a team without a table of charges yet: they go into a new
-/// table without indexes, and attaching that table as the team's partition
-/// builds the four indexes once, each a sort — a year's first import
-/// otherwise spends most of its time inserting every charge into four
-/// b-trees. Attaching locks the parent only against other attachments and
-/// schema changes, never against other teams' reads and writes. The memory
-/// is the index builds' sort space in this transaction (the server's
-/// default, 64 MB, sorts a year's keys on disk).
+/// table without indexes, which then gets its keys, each built once by a
+/// sort — a year's first import otherwise spends most of its time inserting
+/// every charge into four b-trees. The table becomes the team's partition
+/// last, just before the commit: attaching takes a lock on the parent that
+/// only another attachment (another team's first import) waits for, and its
+/// `CHECK` spares the attachment a scan. The memory is the key builds' sort
+/// space in this transaction (the server's default, 64 MB, sorts a year's
+/// keys on disk).
 impl FirstCharges for sqlx::PgConnection {
     async fn insert_first_charges(&mut self, team_id: i64, import_id: Option<i64>) -> Result<Option<u64>, Error> {
         let table = team_charges_table(team_id);
-        let exists: bool =
-            sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(&table).fetch_one(&mut *self).await?;
-        if exists {
+        let attached: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_inherits
+             WHERE inhparent = 'usage_charges'::regclass AND inhrelid = to_regclass($1))",
+        )
+        .bind(&table)
+        .fetch_one(&mut *self)
+        .await?;
+        if attached {
             return Ok(None);
         }
         sqlx::query(&format!("CREATE TABLE {table} (LIKE usage_charges INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
@@ -278,10 +300,20 @@ impl FirstCharges for sqlx::PgConnection {
             .await?
             .rows_affected();
         sqlx::query("SET LOCAL maintenance_work_mem = '256MB'").execute(&mut *self).await?;
+        for keys in TEAM_TABLE_KEYS {
+            sqlx::query(&keys.replace("{table}", &table).replace("{team}", &team_id.to_string()))
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(Some(inserted))
+    }
+
+    async fn attach_first_charges(&mut self, team_id: i64) -> Result<(), Error> {
+        let table = team_charges_table(team_id);
         sqlx::query(&format!("ALTER TABLE usage_charges ATTACH PARTITION {table} FOR VALUES IN ({team_id})"))
             .execute(&mut *self)
             .await?;
-        Ok(Some(inserted))
+        Ok(())
     }
 }
 
@@ -721,6 +753,9 @@ pub(super) async fn write_charges(
             for sql in TAKE_OWNERSHIP {
                 sqlx::query(sql).bind(import_id).execute(&mut *tx).await?;
             }
+        }
+        if first_charges.is_some() {
+            FirstCharges::attach_first_charges(&mut *tx, team_id).await?;
         }
         tx.commit().await?;
         if let Some(days) = handover.take() {
