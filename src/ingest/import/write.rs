@@ -72,25 +72,39 @@ type StagedKey<'a> = ((NaiveDate, i64, i64, &'a str), (&'a str, i64));
 const UPSERT_STAGED: &str = " ON CONFLICT (usage_date, product_id, user_id, feature) DO UPDATE
     SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version";
 
-/// How each backend adds a chunk's keys to the staging table. `unstaged`:
-/// the caller knows that no key here was staged before (their days were
-/// not). Answers whether every key was new to it (`false`: a key of an
-/// earlier chunk came again and was summed, or the backend does not tell).
+/// A day's text as sqlx writes a date, made once a day: keys come ordered by day.
+#[derive(Default)]
+struct DayText(Option<NaiveDate>, String);
+
+impl DayText {
+    fn of(&mut self, day: NaiveDate) -> &str {
+        if self.0 != Some(day) {
+            *self = DayText(Some(day), day.format("%F").to_string());
+        }
+        &self.1
+    }
+}
+
+/// How each backend adds a chunk's keys to the staging table.
+/// `staged_days`: the days of the import's earlier chunks, which a backend
+/// may keep for itself. Answers whether every key was new to it (`false`: a
+/// key of an earlier chunk came again and was summed, or the backend does
+/// not tell).
 trait StageKeys {
     fn stage_keys(
         &mut self,
         keys: &[StagedKey<'_>],
-        unstaged: bool,
+        staged_days: &mut HashSet<NaiveDate>,
     ) -> impl std::future::Future<Output = Result<bool, ImportError>> + Send;
 }
 
 /// SQLite: one prepared single-row upsert, stepped once a key on the
 /// import's own connection through its raw handle. sqlx bound six
 /// parameters a key through its worker thread, which cost a year's import
-/// more time than SQLite's inserts did.
-/// (It finds out itself whether a key was new: `unstaged` is not needed.)
+/// more time than SQLite's inserts did. (It finds out a key by key whether
+/// the key was new: the staged days are not needed.)
 impl StageKeys for sqlx::SqliteConnection {
-    async fn stage_keys(&mut self, keys: &[StagedKey<'_>], _unstaged: bool) -> Result<bool, ImportError> {
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>], _: &mut HashSet<NaiveDate>) -> Result<bool, ImportError> {
         let mut handle = self.lock_handle().await?;
         // The closure borrows the locked handle: it cannot outlive the lock.
         let mut stage = || -> Result<bool, Error> {
@@ -111,13 +125,9 @@ impl StageKeys for sqlx::SqliteConnection {
                 "UPDATE import_keys SET product_version = ?5, tokens = tokens + ?6
                  WHERE usage_date = ?1 AND product_id = ?2 AND user_id = ?3 AND feature = ?4",
             )?;
-            let (mut all_new, mut day_text) = (true, (None, String::new()));
+            let (mut all_new, mut day_text) = (true, DayText::default());
             for &((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
-                // Keys come ordered by day: each day's text (as sqlx writes a date) once.
-                if day_text.0 != Some(usage_date) {
-                    day_text = (Some(usage_date), usage_date.format("%F").to_string());
-                }
-                let key = rusqlite::params![day_text.1, product_id, user_id, feature, version, tokens];
+                let key = rusqlite::params![day_text.of(usage_date), product_id, user_id, feature, version, tokens];
                 if insert.execute(key)? == 0 {
                     add.execute(key)?;
                     all_new = false;
@@ -133,27 +143,36 @@ impl StageKeys for sqlx::SqliteConnection {
     }
 }
 
-/// PostgreSQL: `COPY`. Keys of days staged before go into a bare table
-/// first and are summed into the staging table by one upsert (binding six
-/// parameters a key cost a year's import about a fifth of its time); keys
-/// that cannot meet a staged one are copied straight in (the upsert's
-/// speculative insertion a key was a third of a year's staging).
+/// PostgreSQL: `COPY`. Keys of days that no earlier chunk staged cannot
+/// meet a staged key: they are copied straight into the staging table. The
+/// others go into a bare table first and are summed into the staging table
+/// by one upsert (binding six parameters a key cost a year's import about a
+/// fifth of its time; the upsert's speculative insertion a key, a third of
+/// a year's staging, is left to the keys that may need it).
 impl StageKeys for sqlx::PgConnection {
-    async fn stage_keys(&mut self, keys: &[StagedKey<'_>], unstaged: bool) -> Result<bool, ImportError> {
-        if keys.is_empty() {
-            return Ok(false);
+    async fn stage_keys(
+        &mut self,
+        keys: &[StagedKey<'_>],
+        staged_days: &mut HashSet<NaiveDate>,
+    ) -> Result<bool, ImportError> {
+        let (unstaged, restaged): (Vec<_>, Vec<_>) =
+            keys.iter().copied().partition(|((day, ..), _)| !staged_days.contains(day));
+        staged_days.extend(unstaged.iter().map(|((day, ..), _)| *day));
+        for (keys, table) in [(&unstaged, "import_keys"), (&restaged, "import_chunk")] {
+            if keys.is_empty() {
+                continue;
+            }
+            // Empty text is '' (FORCE_NOT_NULL), never NULL; csv quotes what needs it.
+            let mut copy = self
+                .copy_in_raw(&format!(
+                    "COPY {table} (usage_date, product_id, user_id, feature, product_version, tokens)
+                     FROM STDIN (FORMAT csv, FORCE_NOT_NULL (feature, product_version))"
+                ))
+                .await?;
+            copy.send(keys_as_csv(keys)?).await?;
+            copy.finish().await?;
         }
-        let table = if unstaged { "import_keys" } else { "import_chunk" };
-        // Empty text is '' (FORCE_NOT_NULL), never NULL; csv quotes what needs it.
-        let mut copy = self
-            .copy_in_raw(&format!(
-                "COPY {table} (usage_date, product_id, user_id, feature, product_version, tokens)
-                 FROM STDIN (FORMAT csv, FORCE_NOT_NULL (feature, product_version))"
-            ))
-            .await?;
-        copy.send(keys_as_csv(keys)?).await?;
-        copy.finish().await?;
-        if !unstaged {
+        if !restaged.is_empty() {
             sqlx::query(&format!(
                 "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
                  SELECT usage_date, product_id, user_id, feature, product_version, tokens FROM import_chunk {UPSERT_STAGED}"
@@ -171,19 +190,14 @@ impl StageKeys for sqlx::PgConnection {
 fn keys_as_csv(keys: &[StagedKey<'_>]) -> Result<Vec<u8>, Error> {
     let to_io = |e: csv::Error| Error::Io(std::io::Error::other(e));
     let mut rows = csv::Writer::from_writer(Vec::with_capacity(keys.len() * 48));
-    let (mut day_text, mut numbers) = ((None, String::new()), [itoa::Buffer::new(), itoa::Buffer::new()]);
+    let (mut day_text, mut number) = (DayText::default(), itoa::Buffer::new());
     for &((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
-        // Keys come ordered by day: each day's text once.
-        if day_text.0 != Some(usage_date) {
-            day_text = (Some(usage_date), usage_date.format("%F").to_string());
-        }
-        let [product_text, user_text] = &mut numbers;
-        rows.write_field(&day_text.1).map_err(to_io)?;
-        rows.write_field(product_text.format(product_id)).map_err(to_io)?;
-        rows.write_field(user_text.format(user_id)).map_err(to_io)?;
+        rows.write_field(day_text.of(usage_date)).map_err(to_io)?;
+        rows.write_field(number.format(product_id)).map_err(to_io)?;
+        rows.write_field(number.format(user_id)).map_err(to_io)?;
         rows.write_field(feature).map_err(to_io)?;
         rows.write_field(version).map_err(to_io)?;
-        rows.write_field(itoa::Buffer::new().format(tokens)).map_err(to_io)?;
+        rows.write_field(number.format(tokens)).map_err(to_io)?;
         rows.write_record(None::<&[u8]>).map_err(to_io)?;
     }
     rows.into_inner().map_err(|e| Error::Io(e.into_error()))
@@ -601,13 +615,8 @@ pub(super) async fn write_charges(
             // appended to, and new days' product rollups group it without a sort.
             let mut staged: Vec<_> = staged.into_iter().collect();
             staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            // Keys of days no earlier chunk staged cannot meet a staged key.
-            let (unstaged, restaged): (Vec<_>, Vec<_>) =
-                staged.iter().copied().partition(|((day, ..), _)| !staged_days.contains(day));
-            staged_days.extend(unstaged.iter().map(|((day, ..), _)| *day));
             let stage_started = std::time::Instant::now();
-            let mut all_new = StageKeys::stage_keys(&mut *tx, &restaged, false).await?;
-            all_new &= StageKeys::stage_keys(&mut *tx, &unstaged, true).await?;
+            let all_new = StageKeys::stage_keys(&mut *tx, &staged, &mut staged_days).await?;
             staging += stage_started.elapsed();
             match version_tally.as_mut() {
                 Some(tally) if all_new => tally.add(&staged),
