@@ -6,6 +6,8 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+#[cfg(feature = "hydrate")]
+pub mod behaviours;
 pub mod components;
 pub mod error;
 pub mod html;
@@ -22,8 +24,12 @@ use crate::pages::{
     account::AccountPage, audit::AuditPage, balances::BalancesPage, exports::ExportsPage, forecast::ForecastPage,
     home::HomePage, imports::ImportsPage, login::LoginPage, not_found::NotFound, outbox::OutboxPage, packs::PacksPage,
     product_detail::ProductDetailPage, products::ProductsPage, schedules::SchedulesPage, set_password::SetPasswordPage,
-    settings::SettingsPage, summary::SummaryPage, user_detail::UserDetailPage, users::UsersPage,
+    settings::SettingsPage, user_detail::UserDetailPage, users::UsersPage,
 };
+
+// Rendered by the server only (a `#[server]` page of `lazy_page!`).
+#[cfg(feature = "ssr")]
+use crate::pages::summary::SummaryPage;
 
 /// The HTML document around the app (server-side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -74,8 +80,10 @@ fn content_security_policy() {
 /// A route whose page the browser loads the first time it is shown: its code
 /// is a wasm chunk of its own (wasm-split at the `#[lazy]` point this makes),
 /// so a first visit downloads the shared runtime and one page, not all of them.
+/// `#[server]` marks a page the server renders whole (`components::server_page`):
+/// the browser's chunk holds none of its views.
 macro_rules! lazy_page {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
+    ($($route:ident => $(#[$server:ident])? $page:ident),* $(,)?) => {$(
         struct $route;
 
         #[lazy_route]
@@ -85,10 +93,19 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
+                lazy_page!(@view $($server)? $page)
             }
         }
     )*};
+    (@view $page:ident) => { view! { <$page/> }.into_any() };
+    (@view server $page:ident) => {{
+        use crate::components::server_page::ServerPage;
+        #[cfg(feature = "ssr")]
+        let page = view! { <ServerPage><$page/></ServerPage> }.into_any();
+        #[cfg(not(feature = "ssr"))]
+        let page = view! { <ServerPage/> }.into_any();
+        page
+    }};
 }
 
 lazy_page! {
@@ -105,7 +122,7 @@ lazy_page! {
     SettingsRoute => SettingsPage,
     AuditRoute => AuditPage,
     ForecastRoute => ForecastPage,
-    SummaryRoute => SummaryPage,
+    SummaryRoute => #[server] SummaryPage,
     ProductsRoute => ProductsPage,
     ProductDetailRoute => ProductDetailPage,
     UsersRoute => UsersPage,
@@ -154,6 +171,10 @@ pub fn hydrate() {
         reload_when_a_chunk_is_gone(message.unwrap_or_default());
     }));
     remember_links_followed();
+    behaviours::install();
+    // The app's own <title> replaces the page's as it hydrates; a page the
+    // server rendered whole puts it back (components::server_page).
+    FIRST_TITLE.with(|title| *title.borrow_mut() = Some(document().title()));
     // As leptos::mount::hydrate_lazy, which lazy routes need: the page's
     // route hydrates once its chunks have arrived. Then the marker for
     // end-to-end tests and scripts, `<body data-hydrated>`: the page is
@@ -207,6 +228,13 @@ pub(crate) fn reload_into_new_build() {
 #[cfg(feature = "hydrate")]
 thread_local! {
     static LINK_FOLLOWED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    static FIRST_TITLE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The title of the page the server sent, once: a later page has its own.
+#[cfg(feature = "hydrate")]
+pub(crate) fn first_title() -> Option<String> {
+    FIRST_TITLE.with(|title| title.borrow_mut().take())
 }
 
 /// Notes the target of every link clicked, for [`reload_into_new_build`]

@@ -22,9 +22,15 @@ export async function shownRange(page: Page): Promise<{ from: string; to: string
   return { from: (await label.getAttribute("data-from"))!, to: (await label.getAttribute("data-to"))! };
 }
 
-/** Resolves once the wasm app has hydrated (the tooltip handler is live). */
+/**
+ * Resolves once the wasm app has hydrated (the tooltip handler is live) and
+ * every chart shows the SVG the server drew at its card's width.
+ */
 export async function waitForHydration(page: Page) {
   await page.locator("body[data-hydrated=true]").waitFor({ state: "attached", timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelectorAll("figure.chart:not([data-fitted])").length === 0, null, {
+    timeout: 30_000,
+  });
 }
 
 /**

@@ -135,3 +135,27 @@ test.describe("without JavaScript", () => {
     await expect(page.locator("[data-kpi=tokens-available]")).toHaveAttribute("data-tone", await expectedTone(page, "construction"));
   });
 });
+
+test("Summary comes whole from the server: after a link, its title and a chart drawn for the card; an ended session loads the login page", async ({
+  browser,
+}) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await login(page, ADMIN, "/teams/design-team/products");
+  await waitForHydration(page);
+  await page.evaluate(() => ((window as any).__same_page = true));
+  await page.click('a[data-tab="summary"]');
+  await expect(page).toHaveURL(/\/teams\/design-team\/summary/);
+  await expect(page).toHaveTitle(/^Design Team · Summary · Tokenboard$/);
+  // Drawn by the server at the phone's card width, not at the 880 px of a server render.
+  const chart = page.locator('[data-chart="tokens-over-time"]');
+  await expect(chart).toHaveAttribute("data-fitted", "true");
+  expect(Number(await chart.locator(".chart-svg > svg").getAttribute("width"))).toBeLessThan(390);
+  expect(await page.evaluate(() => (window as any).__same_page)).toBe(true);
+  // The session ended meanwhile: the next range brings the login page, loaded whole.
+  await context.clearCookies();
+  await page.click('a[data-range="7d"]');
+  await expect(page).toHaveURL(/\/login/);
+  await expect(page.locator('input[name="email"]')).toBeVisible();
+  await context.close();
+});

@@ -6,4 +6,5 @@ pub mod header;
 pub mod kpi;
 pub mod layout;
 pub mod range_picker;
+pub mod server_page;
 pub mod table;

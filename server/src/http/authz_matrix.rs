@@ -77,6 +77,8 @@ fn plain_level(path: &str) -> Level {
         "/metrics" => Level::Operator,
         // Any logged-in admin, for their own account only.
         "/account/password" => Level::Admin,
+        // Draws what it is sent, for any logged-in admin; reads no data.
+        "/charts/svg" => Level::Admin,
         "/api/v1/teams/{team}/usage" => Level::ApiKey,
         "/teams/{team}/export/{file}" | "/teams/{team}/exports/{id}/download" => Level::Secondary,
         // Imports change the team's numbers: primary admins only.
@@ -307,6 +309,9 @@ async fn every_route_and_server_function_admits_exactly_its_callers(db: &Db) {
                 Method::POST,
                 Some((format!("Email,Product,Usage date,Tokens used\nz@x.com,Revit,{today},1\n"), "text/csv")),
             ),
+            "/charts/svg" => {
+                (Method::POST, Some((r#"{"Donut":{"used":1,"available":2}}"#.to_owned(), "application/json")))
+            }
             // A wrong current password: the call is admitted, and changes nothing.
             "/account/password" => (
                 Method::POST,

@@ -4,6 +4,7 @@
 
 mod account;
 mod assets;
+mod charts;
 pub mod connections;
 mod cross_origin;
 mod error;
@@ -84,6 +85,7 @@ pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<A
             // The file is counted while it is spooled; the form's other fields are small.
             post(uploads::upload).layer(DefaultBodyLimit::max(config.max_upload_bytes.saturating_add(64 * 1024))),
         ),
+        ("/charts/svg", post(charts::svg)),
         ("/teams/{team}/export/{file}", get(exports::one_click)),
         ("/teams/{team}/exports/{id}/download", get(exports::download)),
         ("/healthz", get(ops::healthz)),
@@ -158,6 +160,8 @@ mod account_tests;
 mod authz_matrix;
 #[cfg(test)]
 mod bounds_tests;
+#[cfg(test)]
+mod charts_tests;
 #[cfg(test)]
 mod edge_tests;
 #[cfg(test)]

@@ -1,47 +1,24 @@
-//! Charts: drawn by plotters to SVG (on the server for first paint, again in
-//! the browser at the container's width). Over each bar lies an invisible
-//! hit area carrying `data-key`, `data-value` and `data-label` — for the
-//! tooltip, for `<title>` tooltips without JavaScript, and for tests — and,
-//! where the bar drills down, wrapped in a link (which makes it focusable).
-//! Every chart also carries its numbers as a visually hidden table.
+//! The server's drawing of every chart, with plotters: the SVG of a
+//! [`Drawing`], kept for pages that ask for the same again. Server-only, so
+//! the wasm carries none of it.
 
 use std::sync::Arc;
 
-use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use tokenboard::domain::model::{ProductSeries, SeriesPoint};
+use tokenboard::domain::model::SeriesPoint;
 use tokenboard::domain::range::{Granularity, date_span, month_label, short_date};
-use tokenboard::report::ReportResult;
 
+use super::{ChartBar, Drawing, SeriesExtras, fit_width, stack_color};
 use crate::components::kpi::group_thousands;
 use crate::html::escape;
 
-/// The width drawn on the server, before the browser measures the card.
-const WIDTH: u32 = 880;
 const BAR: RGBColor = RGBColor(37, 99, 235);
 const PARTIAL_BAR: RGBColor = RGBColor(147, 179, 245);
 /// The previous period's line: darker than every bar colour.
 const PREVIOUS: RGBColor = RGBColor(17, 24, 39);
 const AXIS_TEXT: RGBColor = RGBColor(75, 85, 99);
-/// One colour per stacked product, in turn; "Other products" is grey.
-pub const STACK_COLORS: [RGBColor; 8] = [
-    RGBColor(37, 99, 235),
-    RGBColor(22, 163, 74),
-    RGBColor(217, 119, 6),
-    RGBColor(147, 51, 234),
-    RGBColor(220, 38, 38),
-    RGBColor(8, 145, 178),
-    RGBColor(202, 138, 4),
-    RGBColor(219, 39, 119),
-];
-const OTHER_PRODUCTS: RGBColor = RGBColor(107, 114, 128);
-
-/// The colour of the `i`-th stacked product.
-fn stack_color(i: usize, product: &ProductSeries) -> RGBColor {
-    if product.key.is_empty() { OTHER_PRODUCTS } else { STACK_COLORS[i % STACK_COLORS.len()] }
-}
 /// Chart text stays readable on phones: the SVG is drawn at the card's own
 /// width, so sizes are real pixels. plotters writes 1/1.24 of the size it is
 /// given (15 → 12.1 px).
@@ -49,50 +26,98 @@ const FONT_PX: u32 = 15;
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
-/// One bar of a category chart (products, users, versions).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ChartBar {
-    pub key: String,
-    pub label: String,
-    pub value: i64,
-    /// Where clicking the bar drills down to.
-    pub href: Option<String>,
-}
-
-impl ChartBar {
-    /// One bar per row of a one-dimension report, valued by its first metric;
-    /// `href` gives the drill-down link of a row key, if any.
-    pub fn from_rows(result: &ReportResult, href: impl Fn(&str) -> Option<String>) -> Vec<ChartBar> {
-        result
-            .rows
-            .iter()
-            .map(|r| {
-                let key = r.keys[0].key();
-                ChartBar { label: r.keys[0].label(), value: r.values[0].count(), href: href(&key), key }
-            })
-            .collect()
+impl Drawing {
+    /// The chart's SVG; `None` when there is nothing to draw. Kept from an
+    /// earlier page that drew the same (admins ask for the same views again
+    /// and again, and drawing is a large part of a page's work).
+    pub fn svg(&self) -> Option<String> {
+        use std::sync::LazyLock;
+        /// Bytes of SVG kept in all.
+        const MAX_BYTES: u64 = 32 << 20;
+        static DRAWN: LazyLock<moka::sync::Cache<Drawing, Option<Arc<str>>>> = LazyLock::new(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_BYTES)
+                .weigher(|_, svg: &Option<Arc<str>>| {
+                    svg.as_ref().map_or(1, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))
+                })
+                .time_to_idle(std::time::Duration::from_secs(15 * 60))
+                .build()
+        });
+        let draw = || match self {
+            Drawing::Series { points, granularity, unit, extras, width } => {
+                draw_series(points, *granularity, unit, extras, *width)
+            }
+            Drawing::Bars { bars, unit, width } => draw_bars(bars, unit, *width),
+            Drawing::Donut { used, available } => Some(draw_donut(*used, *available)),
+        };
+        DRAWN.get_with_by_ref(self, || draw().map(Arc::from)).map(|svg| svg.to_string())
     }
 }
 
-/// What a time-series chart draws besides its bars.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct SeriesExtras {
-    /// The previous period's buckets, drawn as a line over the bars.
-    pub previous: Option<Vec<SeriesPoint>>,
-    /// The bars split by product (stacked), aligned with the points.
-    pub stacked: Vec<ProductSeries>,
-    /// The drill-down link of a bucket: `{from}` and `{to}` are replaced by its dates.
-    pub drill: Option<String>,
-    /// The link of a stacked product's segment: `{product}` is replaced by its key.
-    pub segment_href: Option<String>,
+/// Longest text of a chart (a label, a key, a link) in bytes.
+const MAX_TEXT: usize = 2_000;
+/// Most bars of a category chart.
+const MAX_BARS: usize = 1_000;
+
+fn texts_fit<'a>(mut texts: impl Iterator<Item = &'a str>) -> bool {
+    texts.all(|t| t.len() <= MAX_TEXT)
 }
 
-impl SeriesExtras {
-    fn drill_href(&self, point: &SeriesPoint) -> Option<String> {
-        self.drill.as_ref().map(|template| {
-            template.replace("{from}", &point.start.to_string()).replace("{to}", &point.end.to_string())
-        })
+impl Drawing {
+    /// The drawing at `width` (made one a card can have), or what makes it
+    /// larger than any page draws: drawing is the server's work, and a
+    /// browser sends what it asks to have drawn, so its size is bounded.
+    pub fn at_card_width(self, width: u32) -> Result<Drawing, &'static str> {
+        use tokenboard::domain::range::MAX_BUCKETS;
+        use tokenboard::report::summary::STACKED_PRODUCTS;
+        match &self {
+            Drawing::Series { points, unit, extras, .. } => {
+                let buckets = points.len();
+                if buckets > MAX_BUCKETS || extras.previous.as_ref().is_some_and(|p| p.len() > MAX_BUCKETS) {
+                    return Err("more buckets than a range has");
+                }
+                if extras.stacked.len() > STACKED_PRODUCTS + 1
+                    || extras.stacked.iter().any(|p| p.tokens.len() > buckets)
+                {
+                    return Err("more products than a stacked chart shows");
+                }
+                let texts = [unit.as_str()]
+                    .into_iter()
+                    .chain(extras.drill.as_deref())
+                    .chain(extras.segment_href.as_deref())
+                    .chain(extras.stacked.iter().flat_map(|p| [p.key.as_str(), p.label.as_str()]));
+                if !texts_fit(texts) {
+                    return Err("a text longer than a page writes");
+                }
+                Ok(self.at_width(fit_width(i32::try_from(width).unwrap_or(i32::MAX))))
+            }
+            Drawing::Bars { bars, unit, .. } => {
+                if bars.len() > MAX_BARS {
+                    return Err("more bars than a page draws");
+                }
+                let texts = [unit.as_str()].into_iter().chain(
+                    bars.iter().flat_map(|b| [b.key.as_str(), b.label.as_str()].into_iter().chain(b.href.as_deref())),
+                );
+                if !texts_fit(texts) {
+                    return Err("a text longer than a page writes");
+                }
+                Ok(self.at_width(fit_width(i32::try_from(width).unwrap_or(i32::MAX))))
+            }
+            Drawing::Donut { .. } => Ok(self),
+        }
     }
+}
+
+fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
+    RGBColor(r, g, b)
+}
+
+/// The drill-down link of a bucket.
+fn drill_href(extras: &SeriesExtras, point: &SeriesPoint) -> Option<String> {
+    extras
+        .drill
+        .as_ref()
+        .map(|template| template.replace("{from}", &point.start.to_string()).replace("{to}", &point.end.to_string()))
 }
 
 /// The invisible, labelled hit area over one bar.
@@ -128,41 +153,6 @@ impl Hit<'_> {
             Some(href) => format!(r#"<a href="{}">{rect}</a>"#, escape(href)),
             None => rect,
         }
-    }
-}
-
-/// Everything a chart is drawn from: the same inputs draw the same SVG.
-#[derive(Hash, PartialEq, Eq)]
-enum Drawing {
-    Series { points: Vec<SeriesPoint>, granularity: Granularity, unit: String, extras: SeriesExtras, width: u32 },
-    Bars { bars: Vec<ChartBar>, unit: String, width: u32 },
-    Donut { used: i64, available: i64 },
-}
-
-/// The SVG of `drawing`: on the server, kept from an earlier page that drew
-/// the same (admins ask for the same views again and again, and drawing is
-/// a large part of a page's work); in the browser, drawn.
-fn drawn(drawing: Drawing, draw: impl FnOnce() -> Option<String>) -> Option<String> {
-    #[cfg(feature = "ssr")]
-    {
-        use std::sync::LazyLock;
-        /// Bytes of SVG kept in all.
-        const MAX_BYTES: u64 = 32 << 20;
-        static DRAWN: LazyLock<moka::sync::Cache<Drawing, Option<Arc<str>>>> = LazyLock::new(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(MAX_BYTES)
-                .weigher(|_, svg: &Option<Arc<str>>| {
-                    svg.as_ref().map_or(1, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))
-                })
-                .time_to_idle(std::time::Duration::from_secs(15 * 60))
-                .build()
-        });
-        DRAWN.get_with(drawing, || draw().map(Arc::from)).map(|svg| svg.to_string())
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        let _ = drawing;
-        draw()
     }
 }
 
@@ -218,18 +208,6 @@ fn chart_height(width: u32) -> u32 {
 /// A time series as vertical bars (partial buckets lighter, or stacked by
 /// product), with the previous period as a line when given. `None` when
 /// the range holds no usage.
-pub fn series_svg(
-    points: &[SeriesPoint],
-    granularity: Granularity,
-    unit: &str,
-    extras: &SeriesExtras,
-    width: u32,
-) -> Option<String> {
-    let drawing =
-        Drawing::Series { points: points.to_vec(), granularity, unit: unit.to_owned(), extras: extras.clone(), width };
-    drawn(drawing, || draw_series(points, granularity, unit, extras, width))
-}
-
 fn draw_series(
     points: &[SeriesPoint],
     granularity: Granularity,
@@ -278,7 +256,7 @@ fn draw_series(
         } else {
             let mut base = vec![0i64; points.len()];
             for (k, product) in extras.stacked.iter().enumerate() {
-                let color = stack_color(k, product);
+                let color = rgb(stack_color(k, product));
                 chart.draw_series(product.tokens.iter().enumerate().filter(|(_, t)| **t != 0).map(|(i, t)| {
                     let (bottom, top) = (base[i], base[i] + t);
                     base[i] = top;
@@ -297,7 +275,7 @@ fn draw_series(
             let partial = if p.partial { " (partial)" } else { "" };
             let key = p.start.to_string();
             let before = previous.get(i);
-            let href = extras.drill_href(p);
+            let href = drill_href(extras, p);
             Hit {
                 corners: (chart.backend_coord(&(i as f64, max)), chart.backend_coord(&(i as f64 + 1.0, 0.0))),
                 key: &key,
@@ -364,11 +342,6 @@ fn segment_hits<DB: DrawingBackend>(
 
 /// Categories as horizontal bars, biggest first as given. `None` when there
 /// is nothing to draw.
-pub fn bars_svg(bars: &[ChartBar], unit: &str, width: u32) -> Option<String> {
-    let drawing = Drawing::Bars { bars: bars.to_vec(), unit: unit.to_owned(), width };
-    drawn(drawing, || draw_bars(bars, unit, width))
-}
-
 fn draw_bars(bars: &[ChartBar], unit: &str, width: u32) -> Option<String> {
     if bars.is_empty() {
         return None;
@@ -437,10 +410,6 @@ fn draw_bars(bars: &[ChartBar], unit: &str, width: u32) -> Option<String> {
 }
 
 /// A donut of used vs available tokens of the active packs.
-pub fn donut_svg(used: i64, available: i64) -> String {
-    drawn(Drawing::Donut { used, available }, || Some(draw_donut(used, available))).unwrap_or_default()
-}
-
 fn draw_donut(used: i64, available: i64) -> String {
     const SIZE: u32 = 220;
     let mut svg = String::new();
@@ -467,228 +436,25 @@ fn draw_donut(used: i64, available: i64) -> String {
     }
 }
 
-/// The donut with its text alternative.
-#[component]
-pub fn Donut(used: i64, available: i64) -> impl IntoView {
-    let text = format!("{} tokens used, {} available", group_thousands(used), group_thousands(available));
-    view! {
-        <div class="donut" role="img" aria-label=text data-used=used.to_string() data-available=available.to_string()
-            inner_html=donut_svg(used, available)></div>
-    }
-}
-
-/// The width to draw at for a card `client_width` pixels wide.
-#[cfg(feature = "hydrate")]
-fn fit_width(client_width: i32) -> u32 {
-    client_width.clamp(280, 1400) as u32
-}
-
-/// A chart drawn at its card's width, with a tooltip on hover and focus
-/// ("label: value unit"), its numbers as a hidden table, and "No usage in
-/// this range" when `draw` has nothing to draw.
-#[component]
-fn ChartFrame(
-    name: &'static str,
-    caption: String,
-    draw: Arc<dyn Fn(u32) -> Option<String> + Send + Sync>,
-    /// (label, value) of each bar, for the hidden table.
-    rows: Vec<(String, String)>,
-    /// Nothing to draw: say so instead.
-    empty: bool,
-    #[prop(optional)] children: Option<Children>,
-) -> impl IntoView {
-    let width = RwSignal::new(WIDTH);
-    let frame = NodeRef::<leptos::html::Figure>::new();
-    #[cfg(feature = "hydrate")]
-    {
-        let measure = move || {
-            if let Some(el) = frame.get_untracked() {
-                let fitted = fit_width(el.client_width());
-                if fitted.abs_diff(width.get_untracked()) > 4 {
-                    width.set(fitted);
-                }
-            }
-        };
-        Effect::new(move |_| {
-            frame.track();
-            measure();
-        });
-        let listener = window_event_listener(leptos::ev::resize, move |_| measure());
-        on_cleanup(move || listener.remove());
-    }
-    let tooltip = RwSignal::new(None::<(i32, i32, bool, String)>);
-    // Shows the tooltip of a hit area at (x, y) in the chart's pixels; it
-    // opens to the left in the right half, so it never leaves the chart.
-    let show = move |el: Option<leptos::web_sys::Element>, x: i32, y: i32| {
-        tooltip.set(el.filter(|el| el.has_attribute("data-value")).map(|el| {
-            let attr = |name: &str| el.get_attribute(name).unwrap_or_default();
-            let value = attr("data-value").parse::<i64>().map(group_thousands).unwrap_or_default();
-            let previous = attr("data-previous")
-                .parse::<i64>()
-                .map(|p| format!(" (previous period: {})", group_thousands(p)))
-                .unwrap_or_default();
-            let flip = x > width.get_untracked() as i32 / 2;
-            (x, y, flip, format!("{}: {} {}{previous}", attr("data-label"), value, attr("data-unit")))
-        }));
-    };
-    let on_move = move |ev: leptos::ev::MouseEvent| {
-        use leptos::wasm_bindgen::JsCast;
-        let target = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok());
-        show(target, ev.offset_x(), ev.offset_y());
-    };
-    let on_focus = move |ev: leptos::ev::FocusEvent| {
-        use leptos::wasm_bindgen::JsCast;
-        let link = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok());
-        let Some(hit) = link.as_ref().and_then(|l| l.query_selector(".hit").ok().flatten()) else { return };
-        // The SVG is drawn at the card's width, so its coordinates are the card's pixels.
-        let number = |name: &str| hit.get_attribute(name).and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
-        let (x, y) = (number("x") + number("width") / 2, number("y") + number("height") / 3);
-        show(Some(hit), x, y);
-    };
-    let svg = move || draw(width.get());
-    // In a hidden div, not a hidden table: a table's cells overflow its box and would widen the page.
-    let table = view! {
-        <div class="visually-hidden">
-            <table class="chart-data">
-                <caption>{caption.clone()}</caption>
-                <tbody>{rows.into_iter().map(|(label, value)| view! { <tr><th scope="row">{label}</th><td>{value}</td></tr> }).collect_view()}</tbody>
-            </table>
-        </div>
-    };
-    view! {
-        <figure class="chart" data-chart=name node_ref=frame aria-label=caption
-            on:mousemove=on_move on:mouseleave=move |_| tooltip.set(None)
-            on:focusin=on_focus on:focusout=move |_| tooltip.set(None)>
-            {if empty {
-                view! { <p class="chart-empty" data-empty="true">"No usage in this range"</p> }.into_any()
-            } else {
-                view! { <div class="chart-svg" inner_html=move || svg().unwrap_or_default()></div> }.into_any()
-            }}
-            {move || tooltip.get().map(|(x, y, flip, text)| view! {
-                <div class="chart-tooltip" class:flip=flip role="tooltip"
-                    style=format!("left:{}px;top:{}px", if flip { x - 12 } else { x + 12 }, y + 12)>{text}</div>
-            })}
-            {children.map(|legend| legend())}
-            {table}
-        </figure>
-    }
-}
-
-/// A time series; `extras` adds the previous period, a split by product or
-/// drill-down links.
-#[component]
-pub fn SeriesChart(
-    points: Vec<SeriesPoint>,
-    granularity: Granularity,
-    #[prop(default = "tokens")] unit: &'static str,
-    #[prop(default = "tokens-over-time")] name: &'static str,
-    #[prop(optional)] extras: SeriesExtras,
-) -> impl IntoView {
-    let rows = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let previous = extras.previous.as_ref().and_then(|prev| prev.get(i));
-            let value = match previous {
-                Some(b) => format!("{} (previous period: {})", group_thousands(p.tokens), group_thousands(b.tokens)),
-                None => group_thousands(p.tokens),
-            };
-            (date_span(p.start, p.end), value)
-        })
-        .collect();
-    let caption = format!("{} per {}", capitalise(unit), granularity.as_str());
-    let legend = legend(&extras);
-    let empty = points.iter().all(|p| p.tokens == 0);
-    let draw = Arc::new(move |width| series_svg(&points, granularity, unit, &extras, width));
-    view! { <ChartFrame name caption draw rows empty>{legend}</ChartFrame> }
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-/// The key of a stacked or compared chart (HTML: names stay text).
-fn legend(extras: &SeriesExtras) -> Option<AnyView> {
-    if extras.stacked.is_empty() && extras.previous.is_none() {
-        return None;
-    }
-    let products = extras
-        .stacked
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let c = stack_color(i, p);
-            view! {
-                <li data-product=p.key.clone()>
-                    <span class="swatch" style=format!("background:rgb({},{},{})", c.0, c.1, c.2)></span>{p.label.clone()}
-                </li>
-            }
-        })
-        .collect_view();
-    let previous = extras
-        .previous
-        .is_some()
-        .then(|| view! { <li class="previous"><span class="swatch line"></span>"Previous period"</li> });
-    Some(view! { <ul class="chart-legend">{products}{previous}</ul> }.into_any())
-}
-
-/// Whether a chart option of the URL (`compare=previous`, `stack=product`)
-/// is on, and the link that flips it, keeping the range and other options.
-pub fn chart_option(key: &'static str, value: &'static str) -> (bool, String) {
-    use crate::components::layout::{CHART_KEYS, RANGE_KEYS, kept_query, query_string};
-    let options = kept_query(&[CHART_KEYS]);
-    let on = options.iter().any(|(k, v)| *k == key && v == value);
-    let mut pairs = kept_query(&[RANGE_KEYS]);
-    pairs.extend(options.into_iter().filter(|(k, _)| *k != key));
-    if !on {
-        pairs.push((key, value.to_owned()));
-    }
-    // "?" and not "": an empty link would keep the current query, option and all.
-    let query = query_string(&pairs);
-    (on, if query.is_empty() { "?".to_owned() } else { query })
-}
-
-/// A chip that switches a chart option on or off (a plain link).
-#[component]
-pub fn ChartToggle(key: &'static str, value: &'static str, label: &'static str) -> impl IntoView {
-    let (on, href) = chart_option(key, value);
-    view! {
-        <a class="chip small" class:active=on href=href data-toggle=key>{if on { "✓ " } else { "" }}{label}</a>
-    }
-}
-
-/// The drill-down link of a time bucket on `path`: its own dates (shown by
-/// day), keeping the chart options.
-pub fn bucket_drill(path: &str) -> String {
-    use crate::components::layout::{CHART_KEYS, kept_query};
-    let mut query = String::from("range=custom&from={from}&to={to}");
-    for (key, value) in kept_query(&[CHART_KEYS]) {
-        let value = percent_encoding::utf8_percent_encode(&value, crate::components::layout::QUERY_VALUE);
-        query.push_str(&format!("&{key}={value}"));
-    }
-    format!("{path}?{query}")
-}
-
-#[component]
-pub fn BarsChart(
-    bars: Vec<ChartBar>,
-    #[prop(default = "tokens")] unit: &'static str,
-    name: &'static str,
-) -> impl IntoView {
-    let rows = bars.iter().map(|b| (b.label.clone(), group_thousands(b.value))).collect();
-    let caption = format!("{} by {}", capitalise(unit), name.replace('-', " "));
-    let empty = bars.is_empty();
-    let draw = Arc::new(move |width| bars_svg(&bars, unit, width));
-    view! { <ChartFrame name caption draw rows empty/> }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::components::chart::WIDTH;
+
     fn d(s: &str) -> chrono::NaiveDate {
         s.parse().unwrap()
+    }
+
+    fn series(points: &[SeriesPoint], granularity: Granularity, extras: &SeriesExtras) -> Option<String> {
+        let drawing = Drawing::Series {
+            points: points.to_vec(),
+            granularity,
+            unit: "tokens".into(),
+            extras: extras.clone(),
+            width: WIDTH,
+        };
+        drawing.svg()
     }
 
     #[test]
@@ -697,7 +463,7 @@ mod tests {
             SeriesPoint { start: d("2026-11-04"), end: d("2026-11-08"), tokens: 1200, partial: true },
             SeriesPoint { start: d("2026-11-09"), end: d("2026-11-15"), tokens: 0, partial: false },
         ];
-        let svg = series_svg(&points, Granularity::Week, "tokens", &SeriesExtras::default(), WIDTH).unwrap();
+        let svg = series(&points, Granularity::Week, &SeriesExtras::default()).unwrap();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert_eq!(svg.matches(r#"class="hit""#).count(), 2);
         assert!(svg.contains(r#"data-value="1200""#));
@@ -708,8 +474,8 @@ mod tests {
     #[test]
     fn a_range_without_usage_draws_nothing() {
         let points = vec![SeriesPoint { start: d("2026-11-04"), end: d("2026-11-04"), tokens: 0, partial: false }];
-        assert_eq!(series_svg(&points, Granularity::Day, "tokens", &SeriesExtras::default(), WIDTH), None);
-        assert_eq!(bars_svg(&[], "tokens", WIDTH), None);
+        assert_eq!(series(&points, Granularity::Day, &SeriesExtras::default()), None);
+        assert_eq!(Drawing::Bars { bars: Vec::new(), unit: "tokens".into(), width: WIDTH }.svg(), None);
     }
 
     #[test]
@@ -733,7 +499,7 @@ mod tests {
                 SeriesPoint { start: day, end: day, tokens: 12_000 + i as i64, partial: false }
             })
             .collect();
-        let svg = series_svg(&points, Granularity::Day, "tokens", &SeriesExtras::default(), WIDTH).unwrap();
+        let svg = series(&points, Granularity::Day, &SeriesExtras::default()).unwrap();
         // plotters writes a text's content on its own line.
         let labels =
             points.iter().filter(|p| svg.contains(&format!(">\n{}\n</text>", short_date(p.start, false)))).count();
@@ -756,7 +522,7 @@ mod tests {
             drill: Some("/teams/t/summary?range=custom&from={from}&to={to}".into()),
             ..SeriesExtras::default()
         };
-        let svg = series_svg(&points, Granularity::Week, "tokens", &extras, WIDTH).unwrap();
+        let svg = series(&points, Granularity::Week, &extras).unwrap();
         assert!(svg.contains(r#"<a href="/teams/t/summary?range=custom&amp;from=2026-11-02&amp;to=2026-11-08">"#));
         assert!(svg.contains(r#"data-previous="7""#));
         assert!(svg.contains("(previous period: 7)</title>"));
@@ -773,7 +539,7 @@ mod tests {
             },
             ChartBar { key: "maya".into(), label: "Maya & Co".into(), value: 7, href: None },
         ];
-        let svg = bars_svg(&bars, "tokens", WIDTH).unwrap();
+        let svg = Drawing::Bars { bars, unit: "tokens".into(), width: WIDTH }.svg().unwrap();
         assert!(svg.contains(r#"<a href="/teams/t/products/revit"><rect class="hit""#));
         assert!(svg.contains(r#"data-key="maya" data-value="7" data-label="Maya &amp; Co""#));
         let top = svg.find(r#"data-key="revit""#).unwrap();
