@@ -6,8 +6,10 @@
 //!
 //! - Charts (`[data-drawing]`, the drawing's inputs as JSON): the SVG is drawn
 //!   by the server only; [`fit_charts`] asks `POST /charts/svg` for it at the
-//!   card's width when it is missing or drawn at another, and marks the chart
-//!   `data-fitted`. The bar under the pointer or the focus gets a tooltip.
+//!   card's width when it is missing or drawn at another (as the page
+//!   hydrates, when the window is resized, and when charts arrive in the
+//!   document), and marks the chart `data-fitted`. The bar under the pointer
+//!   or the focus gets a tooltip.
 //! - Disclosures (`<details>`): Escape closes the team picker or a
 //!   confirmation and gives the focus back to its button; a click outside
 //!   closes the team picker; the arrow keys move between its teams.
@@ -21,6 +23,12 @@ use web_sys::{Element, Event, FocusEvent, HtmlDetailsElement, HtmlElement, Keybo
 /// Installs the listeners; `hydrate()` calls it once.
 pub fn install() {
     listen("mousemove", |event: MouseEvent| chart_pointer(&event));
+    // The pointer left the window.
+    listen("mouseout", |event: MouseEvent| {
+        if event.related_target().is_none() {
+            hide_all_tooltips();
+        }
+    });
     listen("focusin", |event: FocusEvent| chart_focus(&event));
     listen("focusout", |event: FocusEvent| {
         if let Some(figure) = target(&event).and_then(|t| t.closest("figure.chart").ok().flatten()) {
@@ -30,6 +38,38 @@ pub fn install() {
     listen("keydown", |event: KeyboardEvent| disclosure_key(&event));
     listen("click", |event: MouseEvent| close_team_picker_unless_inside(&event));
     listen_on_window("resize", |_: Event| fit_charts());
+    draw_charts_as_they_arrive();
+    fit_charts();
+}
+
+/// Charts a page puts in place later (built in the browser after a link,
+/// or a server-rendered page swapped in) are drawn once they are in the
+/// document: before, they have no width to be drawn at. A chart a page
+/// rebuilt in place with other inputs (a new range) is drawn anew: the
+/// page's view keeps the element and its old SVG.
+fn draw_charts_as_they_arrive() {
+    let callback = Closure::<dyn Fn(web_sys::js_sys::Array)>::new(|records: web_sys::js_sys::Array| {
+        for record in records.iter().filter_map(|r| r.dyn_into::<web_sys::MutationRecord>().ok()) {
+            if record.attribute_name().as_deref() == Some("data-drawing")
+                && let Some(chart) = record.target().and_then(|t| t.dyn_into::<Element>().ok())
+            {
+                forget_drawing(&chart);
+            }
+        }
+        let waiting = document().query_selector("[data-drawing]:not([data-fitted]):not([data-asked])");
+        if waiting.ok().flatten().is_some() {
+            fit_charts();
+        }
+    });
+    let Ok(observer) = web_sys::MutationObserver::new(callback.as_ref().unchecked_ref()) else { return };
+    callback.forget();
+    let options = web_sys::MutationObserverInit::new();
+    options.set_child_list(true);
+    options.set_subtree(true);
+    options.set_attribute_filter(&web_sys::js_sys::Array::of1(&"data-drawing".into()));
+    if let Some(body) = document().body() {
+        let _ = observer.observe_with_options(&body, &options);
+    }
 }
 
 fn listen<E: JsCast + 'static>(kind: &str, handler: impl Fn(E) + 'static) {
@@ -53,13 +93,22 @@ fn target(event: &Event) -> Option<Element> {
 }
 
 /// Draws every chart of the page that shows no SVG or one drawn at another
-/// width than its card's. Pages call it when they have put charts in place.
-pub fn fit_charts() {
+/// width than its card's.
+fn fit_charts() {
     let Ok(charts) = document().query_selector_all("[data-drawing]") else { return };
     for i in 0..charts.length() {
         if let Some(chart) = charts.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
             fit(chart);
         }
+    }
+}
+
+/// Drops the SVG `chart` shows and what was asked for it: its inputs changed.
+fn forget_drawing(chart: &Element) {
+    let _ = chart.remove_attribute("data-fitted");
+    let _ = chart.remove_attribute("data-asked");
+    if let Ok(Some(holder)) = chart.query_selector(".chart-svg") {
+        holder.set_inner_html("");
     }
 }
 
@@ -81,9 +130,14 @@ fn fit(chart: Element) {
     let _ = chart.set_attribute("data-asked", &asked);
     let _ = chart.remove_attribute("data-fitted");
     let Some(drawing) = chart.get_attribute("data-drawing") else { return };
-    leptos::task::spawn_local(async move {
-        // A failed drawing leaves the chart as it was; its numbers are in the hidden table.
-        let Some(svg) = drawn_by_server(&drawing, wanted).await else { return };
+    // wasm_bindgen_futures, not leptos: this may run before the app has hydrated.
+    wasm_bindgen_futures::spawn_local(async move {
+        // A failed drawing leaves the chart as it was (its numbers are in the
+        // hidden table), to be asked for again at the next occasion.
+        let Some(svg) = drawn_by_server(&drawing, wanted).await else {
+            let _ = chart.remove_attribute("data-asked");
+            return;
+        };
         // A later resize may have asked for another width meanwhile.
         if chart.get_attribute("data-asked").as_deref() == Some(asked.as_str()) {
             holder.set_inner_html(&svg);
@@ -197,7 +251,7 @@ fn disclosure_key(event: &KeyboardEvent) {
     };
     let picker = details.class_list().contains("team-picker");
     match event.key().as_str() {
-        "Escape" => {
+        "Escape" if details.open() => {
             event.prevent_default();
             close_details(&details, true);
         }

@@ -27,7 +27,7 @@ use crate::pages::{
     settings::SettingsPage, user_detail::UserDetailPage, users::UsersPage,
 };
 
-// Rendered by the server only (a `#[server]` page of `lazy_page!`).
+// Rendered by the server only (a `#[server_rendered]` page of `lazy_page!`).
 #[cfg(feature = "ssr")]
 use crate::pages::summary::SummaryPage;
 
@@ -80,10 +80,10 @@ fn content_security_policy() {
 /// A route whose page the browser loads the first time it is shown: its code
 /// is a wasm chunk of its own (wasm-split at the `#[lazy]` point this makes),
 /// so a first visit downloads the shared runtime and one page, not all of them.
-/// `#[server]` marks a page the server renders whole (`components::server_page`):
+/// `#[server_rendered]` marks a page the server renders whole (`components::server_page`):
 /// the browser's chunk holds none of its views.
 macro_rules! lazy_page {
-    ($($route:ident => $(#[$server:ident])? $page:ident),* $(,)?) => {$(
+    ($($route:ident => $(#[$server_rendered:ident])? $page:ident),* $(,)?) => {$(
         struct $route;
 
         #[lazy_route]
@@ -93,12 +93,12 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
-                lazy_page!(@view $($server)? $page)
+                lazy_page!(@view $($server_rendered)? $page)
             }
         }
     )*};
     (@view $page:ident) => { view! { <$page/> }.into_any() };
-    (@view server $page:ident) => {{
+    (@view server_rendered $page:ident) => {{
         use crate::components::server_page::ServerPage;
         #[cfg(feature = "ssr")]
         let page = view! { <ServerPage><$page/></ServerPage> }.into_any();
@@ -122,7 +122,7 @@ lazy_page! {
     SettingsRoute => SettingsPage,
     AuditRoute => AuditPage,
     ForecastRoute => ForecastPage,
-    SummaryRoute => #[server] SummaryPage,
+    SummaryRoute => #[server_rendered] SummaryPage,
     ProductsRoute => ProductsPage,
     ProductDetailRoute => ProductDetailPage,
     UsersRoute => UsersPage,

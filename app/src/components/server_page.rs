@@ -8,9 +8,9 @@
 //! children leaves its content alone) and, when the URL changes (a link, a
 //! range, a chart option), fetches the page anew from the server and puts
 //! its `.server-page` in place, dimmed meanwhile as every reloading screen
-//! is; a page built after a link is fetched at once. Its charts, team picker
-//! and confirmations work through `crate::behaviours`, its links through the
-//! router. An answer without a `.server-page` (the login page after a
+//! is; a page built after a link is fetched at once. Its charts (drawn as
+//! they arrive), team picker and confirmations work through
+//! `crate::behaviours`, its links through the router. An answer without a `.server-page` (the login page after a
 //! session ended) is loaded as a whole page instead.
 
 use leptos::prelude::*;
@@ -72,7 +72,10 @@ mod client {
         pending: RwSignal<bool>,
         failed: RwSignal<Option<String>>,
     ) -> impl Fn() + Copy + 'static {
-        let location = leptos_router::hooks::use_location();
+        // The route's own URL: it stops changing when the router leaves this
+        // route (the router's location changes first, and this page must not
+        // fetch the next one).
+        let route_url = leptos_router::hooks::use_url();
         // The URL whose page is shown or on its way.
         let wanted = StoredValue::new(None::<String>);
         let load = move |url: String| {
@@ -89,10 +92,11 @@ mod client {
                     Some(Answer::Page { html, title }) => {
                         failed.set(None);
                         if let Some(page) = page.get_untracked() {
+                            let focused = focused_control(&page);
                             page.set_inner_html(&html);
+                            refocus(&page, focused);
                         }
                         document().set_title(&title);
-                        crate::behaviours::fit_charts();
                     }
                     Some(Answer::Elsewhere(url)) => _ = window().location().assign(&url),
                     None => failed.set(Some(
@@ -102,9 +106,10 @@ mod client {
             });
         };
         Effect::new(move |_| {
-            // The router's search has no "?".
-            let (path, search) = (location.pathname.get(), location.search.get());
-            let url = if search.is_empty() { path } else { format!("{path}?{search}") };
+            let url = route_url.with(|url| match url.search() {
+                "" => url.path().to_owned(),
+                search => format!("{}?{search}", url.path()),
+            });
             let Some(element) = page.get() else { return };
             if wanted.get_value().is_none() && element.child_element_count() > 0 {
                 // Hydrated: the server's page of this very URL is here. The
@@ -113,7 +118,6 @@ mod client {
                 if let Some(title) = crate::first_title() {
                     document().set_title(&title);
                 }
-                crate::behaviours::fit_charts();
             } else if wanted.get_value().as_deref() != Some(url.as_str()) {
                 load(url);
             }
@@ -122,6 +126,30 @@ mod client {
             if let Some(url) = wanted.get_value() {
                 load(url);
             }
+        }
+    }
+
+    /// What identifies the focused link of the page (a range, a chart
+    /// option, a granularity), so the same one has the focus in the new page.
+    fn focused_control(page: &web_sys::HtmlDivElement) -> Option<String> {
+        let active = document().active_element().filter(|a| page.contains(Some(a)))?;
+        ["data-range", "data-toggle", "data-granularity", "data-tab"].into_iter().find_map(|name| {
+            active.get_attribute(name).map(|value| format!("[{name}=\"{}\"]", value.replace(['"', '\\'], "")))
+        })
+    }
+
+    /// Gives the focus to the control `selector` names in the new page, or to
+    /// the page's content, so it does not fall back to the document.
+    fn refocus(page: &web_sys::HtmlDivElement, selector: Option<String>) {
+        let Some(selector) = selector else { return };
+        let target = page
+            .query_selector(&selector)
+            .ok()
+            .flatten()
+            .or_else(|| document().get_element_by_id("content"))
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(target) = target {
+            let _ = target.focus();
         }
     }
 

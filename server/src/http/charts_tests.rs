@@ -55,6 +55,11 @@ async fn a_chart_is_drawn_at_the_width_asked_and_bounded(db: &Db) {
     assert!(message.contains("more bars than a page draws"), "{message}");
     let (status, _, message) = call(db, post_chart(&cookie, 500, &bars(2, &"x".repeat(2_001)))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{message}");
+    let away = json!({ "Bars": { "bars": [{ "key": "k", "label": "l", "value": 1, "href": "javascript:alert(1)" }],
+                                 "unit": "tokens", "width": 880 } });
+    let (status, _, message) = call(db, post_chart(&cookie, 500, &away.to_string())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("a link that leaves the site"), "{message}");
     let (status, _, message) = call(db, post_chart(&cookie, 500, r#"{"Pie": {}}"#)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message.contains("not a chart's drawing"), "{message}");

@@ -85,7 +85,8 @@ pub(crate) fn plain_routes(config: &Config) -> Vec<(&'static str, MethodRouter<A
             // The file is counted while it is spooled; the form's other fields are small.
             post(uploads::upload).layer(DefaultBodyLimit::max(config.max_upload_bytes.saturating_add(64 * 1024))),
         ),
-        ("/charts/svg", post(charts::svg)),
+        // A drawing's inputs are small: the largest page sends some tens of KB.
+        ("/charts/svg", post(charts::svg).layer(DefaultBodyLimit::max(256 * 1024))),
         ("/teams/{team}/export/{file}", get(exports::one_click)),
         ("/teams/{team}/exports/{id}/download", get(exports::download)),
         ("/healthz", get(ops::healthz)),

@@ -37,8 +37,10 @@ impl Drawing {
         static DRAWN: LazyLock<moka::sync::Cache<Drawing, Option<Arc<str>>>> = LazyLock::new(|| {
             moka::sync::Cache::builder()
                 .max_capacity(MAX_BYTES)
-                .weigher(|_, svg: &Option<Arc<str>>| {
-                    svg.as_ref().map_or(1, |s| u32::try_from(s.len()).unwrap_or(u32::MAX))
+                // The inputs count too: a browser may send large ones that draw nothing.
+                .weigher(|drawing: &Drawing, svg: &Option<Arc<str>>| {
+                    let bytes = drawing.input_bytes() + svg.as_ref().map_or(0, |s| s.len());
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .time_to_idle(std::time::Duration::from_secs(15 * 60))
                 .build()
@@ -63,7 +65,34 @@ fn texts_fit<'a>(mut texts: impl Iterator<Item = &'a str>) -> bool {
     texts.all(|t| t.len() <= MAX_TEXT)
 }
 
+/// A link of a bar goes to a page of this site: a path, not a URL.
+fn links_here<'a>(mut hrefs: impl Iterator<Item = &'a str>) -> bool {
+    hrefs.all(|href| href.starts_with('/') && !href.starts_with("//") && !href.contains('\\'))
+}
+
 impl Drawing {
+    /// About the bytes the inputs take in memory.
+    fn input_bytes(&self) -> usize {
+        const POINT: usize = std::mem::size_of::<SeriesPoint>();
+        match self {
+            Drawing::Series { points, unit, extras, .. } => {
+                (points.len() + extras.previous.as_ref().map_or(0, Vec::len)) * POINT
+                    + unit.len()
+                    + extras.drill.as_ref().map_or(0, String::len)
+                    + extras.segment_href.as_ref().map_or(0, String::len)
+                    + extras.stacked.iter().map(|p| p.key.len() + p.label.len() + p.tokens.len() * 8).sum::<usize>()
+            }
+            Drawing::Bars { bars, unit, .. } => {
+                unit.len()
+                    + bars
+                        .iter()
+                        .map(|b| b.key.len() + b.label.len() + b.href.as_ref().map_or(0, String::len) + 16)
+                        .sum::<usize>()
+            }
+            Drawing::Donut { .. } => 16,
+        }
+    }
+
     /// The drawing at `width` (made one a card can have), or what makes it
     /// larger than any page draws: drawing is the server's work, and a
     /// browser sends what it asks to have drawn, so its size is bounded.
@@ -89,6 +118,9 @@ impl Drawing {
                 if !texts_fit(texts) {
                     return Err("a text longer than a page writes");
                 }
+                if !links_here(extras.drill.iter().chain(&extras.segment_href).map(String::as_str)) {
+                    return Err("a link that leaves the site");
+                }
                 Ok(self.at_width(fit_width(i32::try_from(width).unwrap_or(i32::MAX))))
             }
             Drawing::Bars { bars, unit, .. } => {
@@ -100,6 +132,9 @@ impl Drawing {
                 );
                 if !texts_fit(texts) {
                     return Err("a text longer than a page writes");
+                }
+                if !links_here(bars.iter().filter_map(|b| b.href.as_deref())) {
+                    return Err("a link that leaves the site");
                 }
                 Ok(self.at_width(fit_width(i32::try_from(width).unwrap_or(i32::MAX))))
             }
@@ -143,10 +178,10 @@ impl Hit<'_> {
             (y1 - y0).max(1),
             escape(self.key),
             self.value,
-            self.unit,
+            escape(self.unit),
             self.extra,
             group_thousands(self.value),
-            self.unit,
+            escape(self.unit),
             escape(&self.note),
         );
         match self.href {
@@ -258,7 +293,7 @@ fn draw_series(
             for (k, product) in extras.stacked.iter().enumerate() {
                 let color = rgb(stack_color(k, product));
                 chart.draw_series(product.tokens.iter().enumerate().filter(|(_, t)| **t != 0).map(|(i, t)| {
-                    let (bottom, top) = (base[i], base[i] + t);
+                    let (bottom, top) = (base[i], base[i].saturating_add(*t));
                     base[i] = top;
                     Rectangle::new([(i as f64 + 0.12, bottom as f64), (i as f64 + 0.88, top as f64)], color.filled())
                 }))?;
@@ -313,7 +348,7 @@ fn segment_hits<DB: DrawingBackend>(
     let mut hits = Vec::new();
     for product in &extras.stacked {
         for (i, &tokens) in product.tokens.iter().enumerate().filter(|(_, t)| **t != 0) {
-            let (bottom, top) = (base[i], base[i] + tokens);
+            let (bottom, top) = (base[i], base[i].saturating_add(tokens));
             base[i] = top;
             let label = format!("{} · {}", product.label, date_span(points[i].start, points[i].end));
             let href = extras

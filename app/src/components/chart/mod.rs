@@ -123,7 +123,6 @@ impl Drawing {
 pub fn Donut(used: i64, available: i64) -> impl IntoView {
     let text = format!("{} tokens used, {} available", group_thousands(used), group_thousands(available));
     let drawing = Drawing::Donut { used, available };
-    draw_when_mounted();
     view! {
         <div class="donut" role="img" aria-label=text data-used=used.to_string() data-available=available.to_string()
             data-drawing=drawing.json() inner_html=drawing.first_svg().unwrap_or_default()></div>
@@ -133,13 +132,6 @@ pub fn Donut(used: i64, available: i64) -> impl IntoView {
 /// The width to draw at for a card `client_width` pixels wide.
 pub fn fit_width(client_width: i32) -> u32 {
     client_width.clamp(280, 1400) as u32
-}
-
-/// A chart built in the browser (after a link) has no SVG yet: once it is in
-/// the page, the server draws it.
-fn draw_when_mounted() {
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| crate::behaviours::fit_charts());
 }
 
 /// A chart drawn at its card's width (`crate::behaviours`: the tooltip on
@@ -156,7 +148,6 @@ fn ChartFrame(
     empty: bool,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
-    draw_when_mounted();
     // In a hidden div, not a hidden table: a table's cells overflow its box and would widen the page.
     let table = view! {
         <div class="visually-hidden">
