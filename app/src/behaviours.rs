@@ -37,7 +37,7 @@ pub fn install() {
     });
     listen("keydown", |event: KeyboardEvent| disclosure_key(&event));
     listen("click", |event: MouseEvent| close_team_picker_unless_inside(&event));
-    listen_on_window("resize", |_: Event| fit_charts());
+    listen_on(&window(), "resize", |_: Event| fit_charts());
     draw_charts_as_they_arrive();
     fit_charts();
 }
@@ -72,19 +72,18 @@ fn draw_charts_as_they_arrive() {
     }
 }
 
+/// Listens to `kind` events on the document.
 fn listen<E: JsCast + 'static>(kind: &str, handler: impl Fn(E) + 'static) {
+    listen_on(&document(), kind, handler);
+}
+
+fn listen_on<E: JsCast + 'static>(target: &web_sys::EventTarget, kind: &str, handler: impl Fn(E) + 'static) {
     let closure = Closure::<dyn Fn(Event)>::new(move |event: Event| {
         if let Ok(event) = event.dyn_into::<E>() {
             handler(event);
         }
     });
-    let _ = document().add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
-    closure.forget();
-}
-
-fn listen_on_window(kind: &str, handler: impl Fn(Event) + 'static) {
-    let closure = Closure::<dyn Fn(Event)>::new(handler);
-    let _ = window().add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+    let _ = target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
     closure.forget();
 }
 
@@ -117,9 +116,7 @@ fn fit(chart: Element) {
     let resizable = chart.class_list().contains("chart");
     let wanted = if resizable { fit_width(chart.client_width()) } else { 0 };
     let holder = chart.query_selector(".chart-svg").ok().flatten().unwrap_or_else(|| chart.clone());
-    let drawn = holder.query_selector(":scope > svg").ok().flatten();
-    let drawn_width = drawn.and_then(|svg| svg.get_attribute("width")).and_then(|w| w.parse::<u32>().ok());
-    if drawn_width.is_some_and(|w| !resizable || w.abs_diff(wanted) <= 4) {
+    if drawn_width(&holder).is_some_and(|w| !resizable || w.abs_diff(wanted) <= 4) {
         let _ = chart.set_attribute("data-fitted", "true");
         return;
     }
@@ -144,6 +141,12 @@ fn fit(chart: Element) {
             let _ = chart.set_attribute("data-fitted", "true");
         }
     });
+}
+
+/// The width the SVG in `holder` (a chart's `.chart-svg`, a donut) was drawn at.
+fn drawn_width(holder: &Element) -> Option<u32> {
+    let svg = holder.query_selector(":scope > svg").ok().flatten()?;
+    svg.get_attribute("width")?.parse().ok()
 }
 
 /// The SVG of `drawing` (JSON) at `width`, from `POST /charts/svg`.
@@ -200,14 +203,13 @@ fn show_tooltip(figure: &Element, hit: &Element, x: i32, y: i32) {
         .map(|p| format!(" (previous period: {})", group_thousands(p)))
         .unwrap_or_default();
     let text = format!("{}: {} {}{previous}", attr("data-label"), value, attr("data-unit"));
-    let drawn_width = figure
-        .query_selector(".chart-svg > svg")
+    let width = figure
+        .query_selector(".chart-svg")
         .ok()
         .flatten()
-        .and_then(|svg| svg.get_attribute("width"))
-        .and_then(|w| w.parse::<i32>().ok())
-        .unwrap_or_else(|| figure.client_width());
-    let flip = x > drawn_width / 2;
+        .and_then(|holder| drawn_width(&holder))
+        .map_or_else(|| figure.client_width(), |w| w as i32);
+    let flip = x > width / 2;
     let Some(tooltip) = figure.query_selector(".chart-tooltip").ok().flatten().or_else(|| {
         let tooltip = document().create_element("div").ok()?;
         let _ = tooltip.set_attribute("role", "tooltip");

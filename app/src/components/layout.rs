@@ -236,7 +236,7 @@ pub fn screen_error(error: AppError, retry: Option<Callback<()>>) -> AnyView {
 
 /// A reload that failed over a screen still shown: what happened and Retry.
 #[component]
-fn ReloadFailed(error: AppError, retry: Callback<()>) -> impl IntoView {
+pub fn ReloadFailed(error: AppError, retry: Callback<()>) -> impl IntoView {
     let message = match error {
         AppError::Transport(_) => "Tokenboard could not be reached; this page shows what was loaded before.".to_owned(),
         other => format!("{other}; this page shows what was loaded before."),

@@ -10,12 +10,14 @@
 //! its `.server-page` in place, dimmed meanwhile as every reloading screen
 //! is; a page built after a link is fetched at once. Its charts (drawn as
 //! they arrive), team picker and confirmations work through
-//! `crate::behaviours`, its links through the router. An answer without a `.server-page` (the login page after a
-//! session ended) is loaded as a whole page instead.
+//! `crate::behaviours`, its links through the router. An answer without a
+//! `.server-page` (the login page after a session ended) is loaded as a
+//! whole page instead.
 
 use leptos::prelude::*;
 
-use crate::components::layout::Reloading;
+use crate::components::layout::{ReloadFailed, Reloading};
+use crate::error::AppError;
 
 #[component]
 pub fn ServerPage(
@@ -24,12 +26,14 @@ pub fn ServerPage(
     children: Option<Children>,
 ) -> impl IntoView {
     let pending = RwSignal::new(false);
-    let failed = RwSignal::new(None::<String>);
+    // The last fetch could not reach the server.
+    let failed = RwSignal::new(false);
     let page = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
     let retry = client::follow_the_url(page, pending, failed);
     #[cfg(not(feature = "hydrate"))]
     let retry = move || ();
+    let retry = Callback::new(move |()| retry());
     // In the browser the element has no children, so hydrating it keeps the server's.
     #[cfg(feature = "ssr")]
     let content = view! { <div class="server-page" node_ref=page>{children.map(|page| page())}</div> }.into_any();
@@ -40,12 +44,7 @@ pub fn ServerPage(
     };
     view! {
         <Reloading pending=pending.into()/>
-        {move || failed.get().map(|message| view! {
-            <div class="inline-error" role="alert" data-reload-failed="true">
-                <span>{message}</span>
-                <button type="button" class="retry" on:click=move |_| retry()>"Retry"</button>
-            </div>
-        })}
+        {move || failed.get().then(|| view! { <ReloadFailed error=AppError::Transport(String::new()) retry/> })}
         {content}
     }
 }
@@ -70,7 +69,7 @@ mod client {
     pub fn follow_the_url(
         page: NodeRef<leptos::html::Div>,
         pending: RwSignal<bool>,
-        failed: RwSignal<Option<String>>,
+        failed: RwSignal<bool>,
     ) -> impl Fn() + Copy + 'static {
         // The route's own URL: it stops changing when the router leaves this
         // route (the router's location changes first, and this page must not
@@ -90,7 +89,7 @@ mod client {
                 pending.set(false);
                 match answer {
                     Some(Answer::Page { html, title }) => {
-                        failed.set(None);
+                        failed.set(false);
                         if let Some(page) = page.get_untracked() {
                             let focused = focused_control(&page);
                             page.set_inner_html(&html);
@@ -99,9 +98,7 @@ mod client {
                         document().set_title(&title);
                     }
                     Some(Answer::Elsewhere(url)) => _ = window().location().assign(&url),
-                    None => failed.set(Some(
-                        "Tokenboard could not be reached; this page shows what was loaded before.".to_owned(),
-                    )),
+                    None => failed.set(true),
                 }
             });
         };

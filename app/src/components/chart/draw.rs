@@ -121,7 +121,6 @@ impl Drawing {
                 if !links_here(extras.drill.iter().chain(&extras.segment_href).map(String::as_str)) {
                     return Err("a link that leaves the site");
                 }
-                Ok(self.at_width(fit_width(i32::try_from(width).unwrap_or(i32::MAX))))
             }
             Drawing::Bars { bars, unit, .. } => {
                 if bars.len() > MAX_BARS {
@@ -136,10 +135,10 @@ impl Drawing {
                 if !links_here(bars.iter().filter_map(|b| b.href.as_deref())) {
                     return Err("a link that leaves the site");
                 }
-                Ok(self.at_width(fit_width(i32::try_from(width).unwrap_or(i32::MAX))))
             }
-            Drawing::Donut { .. } => Ok(self),
+            Drawing::Donut { .. } => {}
         }
+        Ok(self.at_width(fit_width(i32::try_from(width).unwrap_or(i32::MAX))))
     }
 }
 

@@ -90,12 +90,11 @@ pub enum Drawing {
 
 impl Drawing {
     /// The same chart at `width` pixels (a donut has one size).
-    pub fn at_width(&self, to: u32) -> Drawing {
-        let mut drawing = self.clone();
-        if let Drawing::Series { width, .. } | Drawing::Bars { width, .. } = &mut drawing {
+    pub fn at_width(mut self, to: u32) -> Drawing {
+        if let Drawing::Series { width, .. } | Drawing::Bars { width, .. } = &mut self {
             *width = to;
         }
-        drawing
+        self
     }
 
     /// The SVG as the server renders the page; the browser has none until it asks.
