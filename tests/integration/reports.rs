@@ -206,25 +206,106 @@ async fn rebuilt_rollups_equal_incremental_ones(db: &Db) {
                  b@x.com,Maya,Desktop,2026-11-30,2\n";
     let outcome = import_usage_csv(db, &team, fresh.as_bytes()).await.unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (4, 0), "{outcome:?}");
-    let snapshot = |db: &Db| {
-        let db = db.clone();
-        async move {
-            let sql = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT) || ' ' || CAST(product_id AS TEXT), tokens * 1000000 + charges * 1000 + user_days
-                       FROM daily_product_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
-            let mut rows = raw(&db, sql, 0, d("2000-01-01"), d("2100-01-01")).await;
-            let versions = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT) || ' ' || CAST(product_id AS TEXT) || ' ' || product_version, tokens * 1000000 + charges
-                            FROM daily_version_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
-            rows.extend(raw(&db, versions, 0, d("2000-01-01"), d("2100-01-01")).await);
-            let daily = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT), tokens * 1000000 + charges
-                         FROM daily_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
-            rows.extend(raw(&db, daily, 0, d("2000-01-01"), d("2100-01-01")).await);
-            rows
-        }
-    };
-    let incremental = snapshot(db).await;
+    let incremental = rollup_snapshot(db).await;
     assert!(incremental.len() > 100);
     assert_eq!(rollups::rebuild_all(db).await.unwrap(), 2);
-    assert_eq!(snapshot(db).await, incremental);
+    assert_eq!(rollup_snapshot(db).await, incremental);
+}
+
+/// Every rollup row of every team, as (key, packed figures).
+async fn rollup_snapshot(db: &Db) -> Vec<(String, i64)> {
+    let (from, to) = (d("2000-01-01"), d("2100-01-01"));
+    let products = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT) || ' ' || CAST(product_id AS TEXT), tokens * 1000000 + charges * 1000 + user_days
+                    FROM daily_product_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
+    let mut rows = raw(db, products, 0, from, to).await;
+    let versions = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT) || ' ' || CAST(product_id AS TEXT) || ' ' || product_version, tokens * 1000000 + charges
+                    FROM daily_version_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
+    rows.extend(raw(db, versions, 0, from, to).await);
+    let daily = "SELECT CAST(team_id AS TEXT) || ' ' || CAST(usage_date AS TEXT), tokens * 1000000 + charges
+                 FROM daily_usage WHERE team_id >= $1 AND usage_date BETWEEN $2 AND $3 ORDER BY 1";
+    rows.extend(raw(db, daily, 0, from, to).await);
+    rows
+}
+
+/// On SQLite an import writes keys of days that held none of the team's
+/// charges straight into the charges and tallies their rollups as it goes
+/// (`ingest/import/new_days.rs`, `keys.rs`). Whatever the file's order, and
+/// whether it also corrects stored days or skips over one, the rollups are
+/// what a rebuild from the charges makes.
+async fn rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order(db: &Db) {
+    let team = one_demo_team(db, 30, 4, 20, 8).await;
+    let check = async |what: &str| {
+        let kept = rollup_snapshot(db).await;
+        assert_eq!(rollups::rebuild_all(db).await.unwrap(), 1);
+        assert_eq!(rollup_snapshot(db).await, kept, "{what}");
+    };
+    let header = "email,product,feature,usage date,tokens used\n";
+    let next = |n: u64| (d(END) + chrono::Days::new(n)).to_string();
+
+    // Three chunks of 20,000 rows, in person order with two features each,
+    // so a chunk ends between a person's two features: the tally holds.
+    let mut in_order = String::from(header);
+    for n in 0..45_000 {
+        let (person, feature) = (n / 2, if n % 2 == 0 { "Cloud" } else { "Desktop" });
+        in_order.push_str(&format!("p{person:05}@x.com,Revit,{feature},{},{}\n", next(1), 1 + n % 5));
+    }
+    let outcome = import_usage_csv(db, &team, in_order.as_bytes()).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (45_000, 0), "{outcome:?}");
+    let user_days: (i64, i64) = on_db!(db, |p| sqlx::query_as(
+        "SELECT CAST(SUM(charges) AS BIGINT), CAST(SUM(user_days) AS BIGINT) FROM daily_product_usage
+         WHERE team_id = $1 AND usage_date = $2"
+    )
+    .bind(team.id)
+    .bind(d(&next(1)))
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(user_days, (45_000, 22_500), "two features of a person's day are one user-day");
+    check("a file in person order").await;
+
+    // A new day whose second chunk goes back to people of lower ids than
+    // the first chunk's: counting them needs every person seen, so the
+    // tally gives up (counting on would leave them out).
+    let mut out_of_order = String::from(header);
+    for n in 0..25_000 {
+        let person = if n < 20_000 { n + 10_000 } else { n - 20_000 };
+        out_of_order.push_str(&format!("p{person:05}@x.com,Revit,Desktop,{},3\n", next(2)));
+    }
+    let outcome = import_usage_csv(db, &team, out_of_order.as_bytes()).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (25_000, 0), "{outcome:?}");
+    check("a file whose people come back in a later chunk").await;
+
+    // One file: a correction of a stored day, a new key on it, a new day.
+    // p00000's Desktop charge on the first new day holds 2 tokens (n = 1).
+    let (first_new, third_new) = (next(1), next(3));
+    let mixed = format!(
+        "{header}p00000@x.com,Revit,Desktop,{first_new},999\nnew@x.com,Revit,Desktop,{first_new},4\n\
+         new@x.com,Maya,Desktop,{third_new},6\n"
+    );
+    let outcome = import_usage_csv(db, &team, mixed.as_bytes()).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (2, 1), "{outcome:?}");
+    check("a file of a stored day and a new one").await;
+
+    // New days around stored days the file does not name: those keep their rollups.
+    let gap = format!(
+        "{header}new@x.com,Revit,Desktop,{},5\nnew@x.com,Revit,Desktop,{},7\n",
+        d(END) - chrono::Days::new(40),
+        next(4)
+    );
+    let outcome = import_usage_csv(db, &team, gap.as_bytes()).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (2, 0), "{outcome:?}");
+    check("new days around stored ones").await;
+
+    let after_demo: i64 = on_db!(db, |p| sqlx::query_scalar(
+        "SELECT CAST(SUM(tokens) AS BIGINT) FROM daily_usage WHERE team_id = $1 AND usage_date > $2"
+    )
+    .bind(team.id)
+    .bind(d(END))
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let files = (0..45_000).map(|n| 1 + n % 5).sum::<i64>() + 25_000 * 3;
+    assert_eq!(after_demo, files - 2 + 999 + 4 + 6 + 7, "the days after the demo's, as the files say");
 }
 
 async fn the_usage_index_answers_exactly_like_sql(db: &Db) {
@@ -503,5 +584,6 @@ db_tests!(
     user_pages_are_stable_and_complete,
     report_results_snapshot,
     rebuilt_rollups_equal_incremental_ones,
+    rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order,
     the_usage_index_answers_exactly_like_sql,
 );

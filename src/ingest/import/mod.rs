@@ -6,12 +6,18 @@
 //! every import is recorded and can be undone.
 //!
 //! `records` reads containers, `dates` date forms, `parse` validates rows,
-//! `write` merges charges, `history` keeps and undoes imports. The public
+//! `write` merges charges (`keys`: the keys it writes and the rollups
+//! tallied from them; `new_days`: SQLite's keys of days that held no
+//! charge, written straight into the charges; `raw_sqlite`: SQLite's
+//! per-key statements), `history` keeps and undoes imports. The public
 //! API is here: callers name `crate::ingest::import::*` only.
 
 mod dates;
 mod history;
+mod keys;
+mod new_days;
 mod parse;
+mod raw_sqlite;
 mod records;
 mod write;
 

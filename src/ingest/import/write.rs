@@ -4,12 +4,18 @@
 //! merged: a new key is inserted, a key stored with other tokens is a
 //! correction (its previous value kept for undo), an equal one is left
 //! alone. The rollups of the touched days and products are recomputed before commit.
+//! On SQLite the keys of days that held none of the team's charges skip the
+//! staging table and the merge: they go straight into the charges
+//! (`new_days`), and their rollups are tallied on the way (`keys`).
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use chrono::NaiveDate;
 
 use super::history::{ImportRecordDraft, TAKE_OWNERSHIP, insert_import};
+use super::keys::{DayText, ProductTally, StagedKey, VersionTally};
+use super::new_days::{NewDays, OnSqlite};
+use super::raw_sqlite::{InsertOrAdd, on_raw_handle};
 use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, ImportStatus, MAX_LISTED_NEW_USERS};
 use crate::db::{Db, Pool, on_db};
 use crate::domain::products::name_key;
@@ -63,27 +69,10 @@ fn staging_tables(db: &Db) -> &'static [&'static str] {
     }
 }
 
-/// A chunk's rows summed per key: (day, product, user, feature) and
-/// (version, tokens).
-type StagedKey<'a> = ((NaiveDate, i64, i64, &'a str), (&'a str, i64));
-
 /// The upsert that adds staged keys to `import_keys`, summing a key an
 /// earlier chunk staged (the version of the later row wins).
 const UPSERT_STAGED: &str = " ON CONFLICT (usage_date, product_id, user_id, feature) DO UPDATE
     SET tokens = import_keys.tokens + excluded.tokens, product_version = excluded.product_version";
-
-/// A day's text as sqlx writes a date, made once a day: keys come ordered by day.
-#[derive(Default)]
-struct DayText(Option<NaiveDate>, String);
-
-impl DayText {
-    fn of(&mut self, day: NaiveDate) -> &str {
-        if self.0 != Some(day) {
-            *self = DayText(Some(day), day.format("%F").to_string());
-        }
-        &self.1
-    }
-}
 
 /// How each backend adds a chunk's keys to the staging table.
 /// `staged_days`: the days of the import's earlier chunks, which a backend
@@ -98,48 +87,20 @@ trait StageKeys {
     ) -> impl std::future::Future<Output = Result<bool, ImportError>> + Send;
 }
 
-/// SQLite: one prepared single-row upsert, stepped once a key on the
-/// import's own connection through its raw handle. sqlx bound six
-/// parameters a key through its worker thread, which cost a year's import
-/// more time than SQLite's inserts did. (It finds out a key by key whether
-/// the key was new: the staged days are not needed.)
+/// SQLite: one prepared insert stepped once a key on the import's own
+/// connection (`raw_sqlite`), which also finds out key by key whether the
+/// key was new: the staged days are not needed.
 impl StageKeys for sqlx::SqliteConnection {
     async fn stage_keys(&mut self, keys: &[StagedKey<'_>], _: &mut HashSet<NaiveDate>) -> Result<bool, ImportError> {
-        let mut handle = self.lock_handle().await?;
-        // The closure borrows the locked handle: it cannot outlive the lock.
-        let mut stage = || -> Result<bool, Error> {
-            let raw = handle.as_raw_handle().as_ptr();
-            // SAFETY: `handle` keeps the connection locked, so no sqlx
-            // statement runs on it meanwhile, and open, until `direct` is
-            // dropped at the end of this closure. `from_handle` never closes
-            // it; dropping it would clear the connection's hooks only with
-            // rusqlite's `hooks` features, which this crate does not enable
-            // (and sqlx sets no hooks on it).
-            let direct = unsafe { rusqlite::Connection::from_handle(raw.cast()) }?;
-            let mut insert = direct.prepare(
-                "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-            )?;
-            // A key an earlier chunk staged: summed (the version of the later row wins).
-            let mut add = direct.prepare(
-                "UPDATE import_keys SET product_version = ?5, tokens = tokens + ?6
-                 WHERE usage_date = ?1 AND product_id = ?2 AND user_id = ?3 AND feature = ?4",
-            )?;
-            let (mut all_new, mut day_text) = (true, DayText::default());
-            for &((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
-                let key = rusqlite::params![day_text.of(usage_date), product_id, user_id, feature, version, tokens];
-                if insert.execute(key)? == 0 {
-                    add.execute(key)?;
-                    all_new = false;
-                }
-            }
-            Ok(all_new)
+        let stage = InsertOrAdd {
+            insert: "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            add: "UPDATE import_keys SET product_version = ?5, tokens = tokens + ?6
+                  WHERE usage_date = ?1 AND product_id = ?2 AND user_id = ?3 AND feature = ?4",
+            fixed: &[],
         };
-        // A chunk takes tens of milliseconds: tell a multi-threaded runtime
-        // to move other tasks off this thread meanwhile.
-        let multi_threaded =
-            tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
-        Ok(if multi_threaded { tokio::task::block_in_place(stage) } else { stage() }?)
+        let inserted = on_raw_handle(self, |direct| stage.run(direct, keys)).await?;
+        Ok(inserted == keys.len())
     }
 }
 
@@ -385,35 +346,37 @@ macro_rules! catalogue_read {
     }};
 }
 
-/// The version rollup of the staged keys, summed as they are staged:
-/// (day, product) → (version, tokens, charges). It holds while no key came
-/// twice (each staged key is then one charge); SQLite would otherwise sort
-/// every staged key to group it.
+/// SQLite's secondary indexes of the charges while an import writes more
+/// keys than the charges it found: dropped, then built again before the
+/// commit (one sort each), which is faster than inserting into them all over.
 #[derive(Default)]
-struct VersionTally(HashMap<(NaiveDate, i64), Vec<VersionSum>>);
+struct DeferredIndexes(Option<Vec<(String, String)>>);
 
-/// A version's tokens and charges.
-type VersionSum = (String, i64, i64);
-
-impl VersionTally {
-    fn add(&mut self, keys: &[StagedKey<'_>]) {
-        for &((day, product_id, _, _), (version, tokens)) in keys {
-            let versions = self.0.entry((day, product_id)).or_default();
-            match versions.iter_mut().find(|v| v.0 == version) {
-                Some(v) => (v.1, v.2) = (v.1 + tokens, v.2 + 1),
-                None => versions.push((version.to_owned(), tokens, 1)),
-            }
+impl DeferredIndexes {
+    /// Drops them once `keys` outnumber `stored`, the charges' highest id
+    /// when the import began.
+    async fn drop_when_outnumbered(
+        &mut self,
+        connection: &mut sqlx::SqliteConnection,
+        keys: u64,
+        stored: i64,
+    ) -> Result<(), Error> {
+        if self.0.is_some() || keys <= stored.max(0) as u64 {
+            return Ok(());
         }
+        let dropped: Vec<(String, String)> = sqlx::query_as(SECONDARY_INDEXES).fetch_all(&mut *connection).await?;
+        for (name, _) in &dropped {
+            sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *connection).await?;
+        }
+        self.0 = Some(dropped);
+        Ok(())
     }
 
-    /// (day, product, version, tokens, charges).
-    fn rows(&self) -> Vec<(NaiveDate, i64, &str, i64, i64)> {
-        let rows = self.0.iter().flat_map(|(&(day, product_id), versions)| {
-            versions
-                .iter()
-                .map(move |(version, tokens, charges)| (day, product_id, version.as_str(), *tokens, *charges))
-        });
-        rows.collect()
+    async fn rebuild(&mut self, connection: &mut sqlx::SqliteConnection) -> Result<(), Error> {
+        for (_, create) in self.0.take().unwrap_or_default() {
+            sqlx::query(&create).execute(&mut *connection).await?;
+        }
+        Ok(())
     }
 }
 
@@ -445,7 +408,6 @@ pub(super) async fn write_charges(
     let outcome = &mut written.outcome;
     let staging = staging_tables(db);
     let analyze_staging = matches!(db.pool(), Pool::Postgres(_));
-    let rebuilds_indexes = matches!(db.pool(), Pool::Sqlite(_));
     let (record_corrections, apply_corrections) = (with_join(RECORD_CORRECTIONS), with_join(APPLY_CORRECTIONS));
     let started = std::time::Instant::now();
     let mut phases = Vec::with_capacity(7);
@@ -466,6 +428,17 @@ pub(super) async fn write_charges(
             Some(History { draft, .. }) => Some(insert_import!(&mut *tx, team_id, draft, ImportStatus::Done, "{}")?),
         };
         outcome.import_id = import_id;
+        // SQLite writes keys of days that held none of the team's charges
+        // straight into the charges, its secondary indexes dropped while the
+        // import's keys outnumber the charges stored before it.
+        let mut new_days = NewDays::new(team_id, import_id);
+        let mut deferred = DeferredIndexes::default();
+        let stored: i64 = match OnSqlite::on_sqlite(&mut *tx) {
+            Some(connection) => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM usage_charges").fetch_one(&mut *connection).await?
+            }
+            None => 0,
+        };
 
         let existing: Vec<(String, i64)> = sqlx::query_as("SELECT email, id FROM team_users WHERE team_id = $1")
             .bind(team_id)
@@ -490,9 +463,11 @@ pub(super) async fn write_charges(
         let catalogue_lock = crate::domain::products::lock_catalogue(db);
         let mut catalogue_locked = false;
 
-        let (mut waited_for_rows, mut staging) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-        // Only SQLite says whether every staged key was new (PostgreSQL aggregates by hash).
+        let (mut waited_for_rows, mut staging, mut writing_new_days) =
+            (std::time::Duration::ZERO, std::time::Duration::ZERO, std::time::Duration::ZERO);
+        // Only SQLite says whether every key was new (PostgreSQL aggregates by hash).
         let mut version_tally = matches!(db.pool(), Pool::Sqlite(_)).then(VersionTally::default);
+        let mut product_tally = matches!(db.pool(), Pool::Sqlite(_)).then(ProductTally::default);
         // Every staged charge while they are few: if their days held none
         // before, they are those days' charges, and the usage index's patch
         // takes them instead of reading them back.
@@ -613,19 +588,41 @@ pub(super) async fn write_charges(
             }
             // In key order (day, product, user, feature): the staging b-tree is
             // appended to, and new days' product rollups group it without a sort.
-            let mut staged: Vec<_> = staged.into_iter().collect();
-            staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut keys: Vec<_> = staged.into_iter().collect();
+            keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let writing_started = std::time::Instant::now();
+            let (new_day_keys, staged) = match OnSqlite::on_sqlite(&mut *tx) {
+                Some(connection) => {
+                    let (new_day_keys, staged) = new_days.split(connection, keys).await?;
+                    if !new_day_keys.is_empty() {
+                        let keys = new_days.inserted + new_day_keys.len() as u64;
+                        deferred.drop_when_outnumbered(connection, keys, stored).await?;
+                        new_days.write(connection, &new_day_keys).await?;
+                    }
+                    (new_day_keys, staged)
+                }
+                None => (Vec::new(), keys),
+            };
             let stage_started = std::time::Instant::now();
-            let all_new = StageKeys::stage_keys(&mut *tx, &staged, &mut staged_days).await?;
+            writing_new_days += stage_started - writing_started;
+            let all_new = StageKeys::stage_keys(&mut *tx, &staged, &mut staged_days).await? && new_days.all_new;
             staging += stage_started.elapsed();
             match version_tally.as_mut() {
-                Some(tally) if all_new => tally.add(&staged),
+                Some(tally) if all_new => [&new_day_keys, &staged].into_iter().for_each(|keys| tally.add(keys)),
                 _ => version_tally = None,
             }
+            if !product_tally.as_mut().is_some_and(|tally| all_new && tally.add(&new_day_keys)) {
+                product_tally = None;
+            }
             match handed.as_mut() {
-                Some(list) if list.len() + staged.len() <= crate::report::index::MAX_HANDED_CHARGES => {
+                Some(list)
+                    if list.len() + new_day_keys.len() + staged.len() <= crate::report::index::MAX_HANDED_CHARGES =>
+                {
                     list.extend(
-                        staged.iter().map(|&((day, product, user, _), (_, tokens))| (user, product, day, tokens)),
+                        [&new_day_keys, &staged]
+                            .into_iter()
+                            .flatten()
+                            .map(|&((day, product, user, _), (_, tokens))| (user, product, day, tokens)),
                     );
                 }
                 _ => handed = None,
@@ -636,19 +633,25 @@ pub(super) async fn write_charges(
         }
         phases.push(("read and staged", started.elapsed()));
         phases.push(("of which waiting for rows", waited_for_rows));
+        phases.push(("of which writing new days", writing_new_days));
         phases.push(("of which staging", staging));
 
         // Merge: the new keys, then — when some keys were stored before — the
         // corrections, their previous values recorded first. (A key just
         // inserted holds the staged tokens, so it is never a correction.)
-        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_keys").fetch_one(&mut *tx).await?;
+        let staged_keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_keys").fetch_one(&mut *tx).await?;
+        let (staged_keys, keys) = (staged_keys as u64, staged_keys as u64 + new_days.inserted);
         if analyze_staging {
             // A fresh temporary table has no statistics: the joins below would be planned blind.
             sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
         }
         // Days that held none of the team's charges get their rollups from the staged keys.
-        let had_charges = match (written.first_day, written.last_day) {
-            (Some(first), Some(last)) => {
+        // (SQLite's new days hold the import's charges already: it asked before writing them.)
+        let had_charges = match (written.first_day, written.last_day, OnSqlite::on_sqlite(&mut *tx)) {
+            (Some(first), Some(last), Some(connection)) => {
+                new_days.held_charges_between(connection, first, last).await?
+            }
+            (Some(first), Some(last), None) => {
                 sqlx::query_scalar(crate::report::rollups::HAD_CHARGES_BETWEEN)
                     .bind(team_id)
                     .bind(first)
@@ -658,22 +661,14 @@ pub(super) async fn write_charges(
             }
             _ => true,
         };
-        // More keys than charges stored: SQLite builds the secondary indexes
-        // again (one sort each) faster than it inserts into them all over.
-        let bulk = rebuilds_indexes
-            && keys
-                > sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM usage_charges")
-                    .fetch_one(&mut *tx)
-                    .await?;
-        let deferred: Vec<(String, String)> =
-            if bulk { sqlx::query_as(SECONDARY_INDEXES).fetch_all(&mut *tx).await? } else { Vec::new() };
-        for (name, _) in &deferred {
-            sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *tx).await?;
+        if let Some(connection) = OnSqlite::on_sqlite(&mut *tx) {
+            deferred.drop_when_outnumbered(connection, keys, stored).await?;
         }
         let first_charges =
             if had_charges { None } else { FirstCharges::insert_first_charges(&mut *tx, team_id, import_id).await? };
-        outcome.inserted = match first_charges {
+        let merged = match first_charges {
             Some(inserted) => inserted,
+            None if staged_keys == 0 => 0,
             None => sqlx::query(if had_charges { INSERT_NEW } else { INSERT_INTO_EMPTY_DAYS })
                 .bind(import_id)
                 .bind(team_id)
@@ -681,17 +676,18 @@ pub(super) async fn write_charges(
                 .await?
                 .rows_affected(),
         };
-        if outcome.inserted < keys as u64 {
+        outcome.inserted = new_days.inserted + merged;
+        if merged < staged_keys {
             if import_id.is_some() {
                 sqlx::query(&record_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?;
             }
             outcome.updated =
                 sqlx::query(&apply_corrections).bind(import_id).bind(team_id).execute(&mut *tx).await?.rows_affected();
         }
-        outcome.unchanged = keys as u64 - outcome.inserted - outcome.updated;
+        outcome.unchanged = keys - outcome.inserted - outcome.updated;
         phases.push(("merged", started.elapsed()));
-        for (_, create) in &deferred {
-            sqlx::query(create).execute(&mut *tx).await?;
+        if let Some(connection) = OnSqlite::on_sqlite(&mut *tx) {
+            deferred.rebuild(connection).await?;
         }
         phases.push(("indexes rebuilt", started.elapsed()));
 
@@ -699,19 +695,60 @@ pub(super) async fn write_charges(
             (outcome.inserted + outcome.updated > 0, written.first_day, written.last_day)
         {
             use crate::report::rollups::{
-                PRODUCT_ROLLUPS_OF_STAGED_DAYS, REFRESH_STAGED_PRODUCTS, VERSION_ROLLUP_OF_STAGED_DAYS,
+                PRODUCT_ROLLUPS_OF_STAGED_DAYS, REFRESH_STAGED_PRODUCTS, REFRESH_STATEMENTS,
+                VERSION_ROLLUP_OF_STAGED_DAYS,
             };
-            let tallied = version_tally.as_ref().filter(|_| !had_charges);
-            let refresh: Vec<&str> = match (had_charges, tallied) {
-                (true, _) => REFRESH_STAGED_PRODUCTS.to_vec(),
-                // Emptied here, written from the tally below.
-                (false, Some(_)) => [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..1]].concat(),
-                (false, None) => [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..]].concat(),
-            };
-            for sql in refresh {
+            let tallied_versions = version_tally.as_ref().filter(|_| !had_charges);
+            let tallied_products = product_tally.as_ref().filter(|_| tallied_versions.is_some());
+            // The statements before the tallies are written and after (the
+            // team's days from the product rollup), and the tallies written.
+            let (before, after, products, versions): (Vec<&str>, &[&str], _, _) =
+                match (new_days.inserted > 0, had_charges, tallied_versions) {
+                    // New days' charges are in no staged key: their rollups
+                    // come from the tallies, or else from the charges.
+                    (true, _, _) => match tallied_products {
+                        Some(products) => (
+                            vec![PRODUCT_ROLLUPS_OF_STAGED_DAYS[0], VERSION_ROLLUP_OF_STAGED_DAYS[0]],
+                            &PRODUCT_ROLLUPS_OF_STAGED_DAYS[2..],
+                            Some(products),
+                            tallied_versions,
+                        ),
+                        None => (REFRESH_STATEMENTS.to_vec(), &[], None, None),
+                    },
+                    (false, true, _) => (REFRESH_STAGED_PRODUCTS.to_vec(), &[], None, None),
+                    // Emptied here, written from the tally below.
+                    (false, false, Some(versions)) => (
+                        [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..1]].concat(),
+                        &[],
+                        None,
+                        Some(versions),
+                    ),
+                    (false, false, None) => (
+                        [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..]].concat(),
+                        &[],
+                        None,
+                        None,
+                    ),
+                };
+            for sql in before {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
-            let tallied_rows = tallied.map(VersionTally::rows).unwrap_or_default();
+            let product_rows = products.map(ProductTally::rows).unwrap_or_default();
+            for chunk in product_rows.chunks(INSERT_BATCH) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days) ",
+                );
+                q.push_values(chunk, |mut b, (day, product_id, tokens, charges, user_days)| {
+                    b.push_bind(team_id)
+                        .push_bind(*day)
+                        .push_bind(*product_id)
+                        .push_bind(*tokens)
+                        .push_bind(*charges)
+                        .push_bind(*user_days);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            let tallied_rows = versions.map(VersionTally::rows).unwrap_or_default();
             for chunk in tallied_rows.chunks(INSERT_BATCH) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges) ",
@@ -726,11 +763,14 @@ pub(super) async fn write_charges(
                 });
                 q.build().execute(&mut *tx).await?;
             }
+            for sql in after {
+                sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
+            }
             let version =
                 crate::report::rollups::mark_changed!(&mut *tx, team_id, Some(first), Some(last), touched.listed());
             // Every key new, in days that held none, with no new user or product:
             // the staged charges are the new version's charges of those days.
-            let only_new = !had_charges && outcome.inserted == keys as u64;
+            let only_new = !had_charges && outcome.inserted == keys;
             if let Some(charges) =
                 handed.filter(|_| only_new && outcome.new_users == 0 && outcome.new_products.is_empty())
             {
