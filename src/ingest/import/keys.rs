@@ -1,9 +1,10 @@
 //! An import's keys as it writes them — a file's rows summed per natural
 //! key — and what is summed from them on the way: the rollups of days that
 //! held none of the team's charges, so that those days get their rollups
-//! without the charges (or staged keys) being read back and sorted. A
-//! tally holds only while every key it saw was new (each key is then one
-//! charge); the writer drops it otherwise and the rollups are aggregated in SQL.
+//! without the charges (or staged keys) being read back and sorted. The
+//! tallies are those days' rollups only when no key came twice (each key is
+//! then one charge: the writer counts them); otherwise the rollups are
+//! aggregated in SQL.
 
 use chrono::NaiveDate;
 use foldhash::HashMap;

@@ -52,14 +52,11 @@ pub(super) struct NewDays {
     held_none: HashMap<NaiveDate, bool>,
     /// Charges written into new days (each a key new to the charges).
     pub(super) inserted: u64,
-    /// Whether no key written here came twice (summed into a charge an
-    /// earlier chunk wrote).
-    pub(super) all_new: bool,
 }
 
 impl NewDays {
     pub(super) fn new(team_id: i64, import_id: Option<i64>) -> NewDays {
-        NewDays { team_id, import_id, held_none: HashMap::new(), inserted: 0, all_new: true }
+        NewDays { team_id, import_id, held_none: HashMap::new(), inserted: 0 }
     }
 
     /// Splits a chunk's keys (in key order) into those of new days and the
@@ -101,7 +98,6 @@ impl NewDays {
         })
         .await?;
         self.inserted += inserted as u64;
-        self.all_new &= inserted == keys.len();
         Ok(())
     }
 

@@ -76,22 +76,20 @@ const UPSERT_STAGED: &str = " ON CONFLICT (usage_date, product_id, user_id, feat
 
 /// How each backend adds a chunk's keys to the staging table.
 /// `staged_days`: the days of the import's earlier chunks, which a backend
-/// may keep for itself. Answers whether every key was new to it (`false`: a
-/// key of an earlier chunk came again and was summed, or the backend does
-/// not tell).
+/// may keep for itself.
 trait StageKeys {
     fn stage_keys(
         &mut self,
         keys: &[StagedKey<'_>],
         staged_days: &mut HashSet<NaiveDate>,
-    ) -> impl std::future::Future<Output = Result<bool, ImportError>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), ImportError>> + Send;
 }
 
 /// SQLite: one prepared insert stepped once a key on the import's own
-/// connection (`raw_sqlite`), which also finds out key by key whether the
-/// key was new: the staged days are not needed.
+/// connection (`raw_sqlite`), which finds out key by key whether the key
+/// was staged before: the staged days are not needed.
 impl StageKeys for sqlx::SqliteConnection {
-    async fn stage_keys(&mut self, keys: &[StagedKey<'_>], _: &mut HashSet<NaiveDate>) -> Result<bool, ImportError> {
+    async fn stage_keys(&mut self, keys: &[StagedKey<'_>], _: &mut HashSet<NaiveDate>) -> Result<(), ImportError> {
         let stage = InsertOrAdd {
             insert: "INSERT INTO import_keys (usage_date, product_id, user_id, feature, product_version, tokens)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
@@ -99,8 +97,8 @@ impl StageKeys for sqlx::SqliteConnection {
                   WHERE usage_date = ?1 AND product_id = ?2 AND user_id = ?3 AND feature = ?4",
             fixed: &[],
         };
-        let inserted = on_raw_handle(self, |direct| stage.run(direct, keys)).await?;
-        Ok(inserted == keys.len())
+        on_raw_handle(self, |direct| stage.run(direct, keys)).await?;
+        Ok(())
     }
 }
 
@@ -115,7 +113,7 @@ impl StageKeys for sqlx::PgConnection {
         &mut self,
         keys: &[StagedKey<'_>],
         staged_days: &mut HashSet<NaiveDate>,
-    ) -> Result<bool, ImportError> {
+    ) -> Result<(), ImportError> {
         let (unstaged, restaged): (Vec<_>, Vec<_>) =
             keys.iter().copied().partition(|((day, ..), _)| !staged_days.contains(day));
         staged_days.extend(unstaged.iter().map(|((day, ..), _)| *day));
@@ -142,8 +140,7 @@ impl StageKeys for sqlx::PgConnection {
             .await?;
             sqlx::query("TRUNCATE import_chunk").execute(&mut *self).await?;
         }
-        // Its hash aggregate needs no tally of versions: not asked.
-        Ok(false)
+        Ok(())
     }
 }
 
@@ -465,9 +462,10 @@ pub(super) async fn write_charges(
 
         let (mut waited_for_rows, mut staging, mut writing_new_days) =
             (std::time::Duration::ZERO, std::time::Duration::ZERO, std::time::Duration::ZERO);
-        // Only SQLite says whether every key was new (PostgreSQL aggregates by hash).
-        let mut version_tally = matches!(db.pool(), Pool::Sqlite(_)).then(VersionTally::default);
-        let mut product_tally = matches!(db.pool(), Pool::Sqlite(_)).then(ProductTally::default);
+        // The rollups of every key written, which are those of its days if
+        // no key came twice (counted at the end) and no day held charges.
+        let (mut keys_written, mut version_tally) = (0u64, VersionTally::default());
+        let mut product_tally = Some(ProductTally::default());
         // Every staged charge while they are few: if their days held none
         // before, they are those days' charges, and the usage index's patch
         // takes them instead of reading them back.
@@ -605,14 +603,14 @@ pub(super) async fn write_charges(
             };
             let stage_started = std::time::Instant::now();
             writing_new_days += stage_started - writing_started;
-            let all_new = StageKeys::stage_keys(&mut *tx, &staged, &mut staged_days).await? && new_days.all_new;
+            StageKeys::stage_keys(&mut *tx, &staged, &mut staged_days).await?;
             staging += stage_started.elapsed();
-            match version_tally.as_mut() {
-                Some(tally) if all_new => [&new_day_keys, &staged].into_iter().for_each(|keys| tally.add(keys)),
-                _ => version_tally = None,
-            }
-            if !product_tally.as_mut().is_some_and(|tally| all_new && tally.add(&new_day_keys)) {
-                product_tally = None;
+            keys_written += (new_day_keys.len() + staged.len()) as u64;
+            for keys in [&new_day_keys, &staged] {
+                version_tally.add(keys);
+                if !product_tally.as_mut().is_some_and(|tally| tally.add(keys)) {
+                    product_tally = None;
+                }
             }
             match handed.as_mut() {
                 Some(list)
@@ -698,42 +696,27 @@ pub(super) async fn write_charges(
                 PRODUCT_ROLLUPS_OF_STAGED_DAYS, REFRESH_STAGED_PRODUCTS, REFRESH_STATEMENTS,
                 VERSION_ROLLUP_OF_STAGED_DAYS,
             };
-            let tallied_versions = version_tally.as_ref().filter(|_| !had_charges);
-            let tallied_products = product_tally.as_ref().filter(|_| tallied_versions.is_some());
+            // Every key a charge of its own (none came twice) in days that
+            // held none: the tallies are those days' rollups.
+            let tallied = product_tally.as_ref().filter(|_| !had_charges && keys == keys_written);
             // The statements before the tallies are written and after (the
-            // team's days from the product rollup), and the tallies written.
-            let (before, after, products, versions): (Vec<&str>, &[&str], _, _) =
-                match (new_days.inserted > 0, had_charges, tallied_versions) {
-                    // New days' charges are in no staged key: their rollups
-                    // come from the tallies, or else from the charges.
-                    (true, _, _) => match tallied_products {
-                        Some(products) => (
-                            vec![PRODUCT_ROLLUPS_OF_STAGED_DAYS[0], VERSION_ROLLUP_OF_STAGED_DAYS[0]],
-                            &PRODUCT_ROLLUPS_OF_STAGED_DAYS[2..],
-                            Some(products),
-                            tallied_versions,
-                        ),
-                        None => (REFRESH_STATEMENTS.to_vec(), &[], None, None),
-                    },
-                    (false, true, _) => (REFRESH_STAGED_PRODUCTS.to_vec(), &[], None, None),
-                    // Emptied here, written from the tally below.
-                    (false, false, Some(versions)) => (
-                        [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..1]].concat(),
-                        &[],
-                        None,
-                        Some(versions),
-                    ),
-                    (false, false, None) => (
-                        [&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..]].concat(),
-                        &[],
-                        None,
-                        None,
-                    ),
-                };
+            // team's days from the product rollup).
+            let (before, after): (Vec<&str>, &[&str]) = match (tallied, new_days.inserted > 0, had_charges) {
+                (Some(_), ..) => (
+                    vec![PRODUCT_ROLLUPS_OF_STAGED_DAYS[0], VERSION_ROLLUP_OF_STAGED_DAYS[0]],
+                    &PRODUCT_ROLLUPS_OF_STAGED_DAYS[2..],
+                ),
+                // New days' charges are in no staged key: from the charges.
+                (None, true, _) => (REFRESH_STATEMENTS.to_vec(), &[]),
+                (None, false, true) => (REFRESH_STAGED_PRODUCTS.to_vec(), &[]),
+                (None, false, false) => {
+                    ([&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..]].concat(), &[])
+                }
+            };
             for sql in before {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
-            let product_rows = products.map(ProductTally::rows).unwrap_or_default();
+            let product_rows = tallied.map(ProductTally::rows).unwrap_or_default();
             for chunk in product_rows.chunks(INSERT_BATCH) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days) ",
@@ -748,7 +731,7 @@ pub(super) async fn write_charges(
                 });
                 q.build().execute(&mut *tx).await?;
             }
-            let tallied_rows = versions.map(VersionTally::rows).unwrap_or_default();
+            let tallied_rows = tallied.map(|_| version_tally.rows()).unwrap_or_default();
             for chunk in tallied_rows.chunks(INSERT_BATCH) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges) ",
