@@ -64,7 +64,10 @@ pub const REFRESH_STAGED_PRODUCTS: [&str; 6] = [
 /// with no read of the charges. (The team's days were checked with
 /// [`HAD_CHARGES_BETWEEN`] before the merge.) A year's import read its 3.6
 /// million charges back twice for the product and version rollups. The
-/// version rollup is [`VERSION_ROLLUP_OF_STAGED_DAYS`].
+/// version rollup is [`VERSION_ROLLUP_OF_STAGED_DAYS`]. An import that
+/// tallied the keys it wrote writes its tallies instead (`ingest::import`'s
+/// `keys.rs`) and aggregates only the days the tallies cannot vouch for; on
+/// SQLite such days' keys are in the charges (they skip the staging table).
 pub const PRODUCT_ROLLUPS_OF_STAGED_DAYS: [&str; 4] = [
     "DELETE FROM daily_product_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
     "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days)
@@ -78,7 +81,7 @@ pub const PRODUCT_ROLLUPS_OF_STAGED_DAYS: [&str; 4] = [
 /// The version rollup of staged days that held no charge before (see
 /// [`PRODUCT_ROLLUPS_OF_STAGED_DAYS`]): emptied, then summed from the staged
 /// keys — on SQLite a sort of every key, which an import that tallied the
-/// versions while staging skips by writing its tally instead.
+/// keys it wrote skips by writing its tally instead.
 pub const VERSION_ROLLUP_OF_STAGED_DAYS: [&str; 2] = [
     "DELETE FROM daily_version_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
     "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges)

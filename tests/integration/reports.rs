@@ -227,11 +227,13 @@ async fn rollup_snapshot(db: &Db) -> Vec<(String, i64)> {
     rows
 }
 
-/// On SQLite an import writes keys of days that held none of the team's
-/// charges straight into the charges and tallies their rollups as it goes
-/// (`ingest/import/new_days.rs`, `keys.rs`). Whatever the file's order, and
-/// whether it also corrects stored days or skips over one, the rollups are
-/// what a rebuild from the charges makes.
+/// An import tallies the product and version rollups of days that held
+/// none of the team's charges as it writes them (`ingest/import/keys.rs`;
+/// on SQLite those days' keys go straight into the charges,
+/// `new_days.rs`), and leaves a day it cannot vouch for to SQL. Whatever the
+/// file's order, whether a key comes twice, and whether the file also
+/// corrects stored days or skips over one, the rollups are what a rebuild
+/// from the charges makes.
 async fn rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order(db: &Db) {
     let team = one_demo_team(db, 30, 4, 20, 8).await;
     let check = async |what: &str| {
@@ -240,13 +242,25 @@ async fn rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order(db: &Db
         assert_eq!(rollup_snapshot(db).await, kept, "{what}");
     };
     let header = "email,product,feature,usage date,tokens used\n";
-    let next = |n: u64| (d(END) + chrono::Days::new(n)).to_string();
+    // New days: before the demo's twenty (no date may be in the future).
+    let next = |n: u64| (d(END) - chrono::Days::new(20 + n)).to_string();
+    let team_tokens = async || -> i64 {
+        on_db!(db, |p| sqlx::query_scalar("SELECT CAST(SUM(tokens) AS BIGINT) FROM daily_usage WHERE team_id = $1")
+            .bind(team.id)
+            .fetch_one(p)
+            .await
+            .unwrap())
+    };
+    let demo_tokens = team_tokens().await;
+    let tokens_of =
+        |file: &str| file.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse::<i64>().unwrap()).sum::<i64>();
 
-    // Three chunks of 20,000 rows, in person order with two features each,
-    // so a chunk ends between a person's two features: the tally holds.
+    // Chunks of 20,000 rows (20,000, 20,000 and 5,000), in person order
+    // with two features each but the first person's one, so that the first
+    // chunk ends between person 10,000's two features: the tally holds.
     let mut in_order = String::from(header);
     for n in 0..45_000 {
-        let (person, feature) = (n / 2, if n % 2 == 0 { "Cloud" } else { "Desktop" });
+        let (person, feature) = ((n + 1) / 2, if n % 2 == 0 { "Cloud" } else { "Desktop" });
         in_order.push_str(&format!("p{person:05}@x.com,Revit,{feature},{},{}\n", next(1), 1 + n % 5));
     }
     let outcome = import_usage_csv(db, &team, in_order.as_bytes()).await.unwrap();
@@ -260,26 +274,29 @@ async fn rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order(db: &Db
     .fetch_one(p)
     .await
     .unwrap());
-    assert_eq!(user_days, (45_000, 22_500), "two features of a person's day are one user-day");
+    assert_eq!(user_days, (45_000, 22_501), "two features of a person's day are one user-day");
     check("a file in person order").await;
 
     // A new day whose second chunk goes back to people of lower ids than
-    // the first chunk's: counting them needs every person seen, so the
-    // tally gives up (counting on would leave them out).
-    let mut out_of_order = String::from(header);
-    for n in 0..25_000 {
+    // the first chunk's (counting them needs every person seen), another
+    // with a key in both chunks (summed into one charge), and a third the
+    // tally can vouch for.
+    let mut out_of_order = format!("{header}p00000@x.com,Revit,Desktop,{},1\n", next(5));
+    for n in 1..25_000 {
         let person = if n < 20_000 { n + 10_000 } else { n - 20_000 };
         out_of_order.push_str(&format!("p{person:05}@x.com,Revit,Desktop,{},3\n", next(2)));
     }
+    out_of_order.push_str(&format!("p00000@x.com,Revit,Desktop,{},2\n", next(5)));
+    out_of_order.push_str(&format!("p00000@x.com,Revit,Desktop,{},8\n", next(6)));
     let outcome = import_usage_csv(db, &team, out_of_order.as_bytes()).await.unwrap();
-    assert_eq!((outcome.inserted, outcome.updated), (25_000, 0), "{outcome:?}");
-    check("a file whose people come back in a later chunk").await;
+    assert_eq!((outcome.inserted, outcome.updated), (25_001, 0), "{outcome:?}");
+    check("a file whose people come back in a later chunk and whose key comes twice").await;
 
     // One file: a correction of a stored day, a new key on it, a new day.
-    // p00000's Desktop charge on the first new day holds 2 tokens (n = 1).
+    // p00001's Desktop charge on the first new day holds 2 tokens (n = 1).
     let (first_new, third_new) = (next(1), next(3));
     let mixed = format!(
-        "{header}p00000@x.com,Revit,Desktop,{first_new},999\nnew@x.com,Revit,Desktop,{first_new},4\n\
+        "{header}p00001@x.com,Revit,Desktop,{first_new},999\nnew@x.com,Revit,Desktop,{first_new},4\n\
          new@x.com,Maya,Desktop,{third_new},6\n"
     );
     let outcome = import_usage_csv(db, &team, mixed.as_bytes()).await.unwrap();
@@ -289,23 +306,15 @@ async fn rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order(db: &Db
     // New days around stored days the file does not name: those keep their rollups.
     let gap = format!(
         "{header}new@x.com,Revit,Desktop,{},5\nnew@x.com,Revit,Desktop,{},7\n",
-        d(END) - chrono::Days::new(40),
-        next(4)
+        next(20),
+        d(END) + chrono::Days::new(1)
     );
     let outcome = import_usage_csv(db, &team, gap.as_bytes()).await.unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (2, 0), "{outcome:?}");
     check("new days around stored ones").await;
 
-    let after_demo: i64 = on_db!(db, |p| sqlx::query_scalar(
-        "SELECT CAST(SUM(tokens) AS BIGINT) FROM daily_usage WHERE team_id = $1 AND usage_date > $2"
-    )
-    .bind(team.id)
-    .bind(d(END))
-    .fetch_one(p)
-    .await
-    .unwrap());
-    let files = (0..45_000).map(|n| 1 + n % 5).sum::<i64>() + 25_000 * 3;
-    assert_eq!(after_demo, files - 2 + 999 + 4 + 6 + 7, "the days after the demo's, as the files say");
+    let files = tokens_of(&in_order) + tokens_of(&out_of_order) + 999 + 4 + 6 + 5 + 7;
+    assert_eq!(team_tokens().await - demo_tokens, files - 2, "the files' tokens, one charge corrected");
 }
 
 async fn the_usage_index_answers_exactly_like_sql(db: &Db) {

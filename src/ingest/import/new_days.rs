@@ -52,11 +52,13 @@ pub(super) struct NewDays {
     held_none: HashMap<NaiveDate, bool>,
     /// Charges written into new days (each a key new to the charges).
     pub(super) inserted: u64,
+    /// Keys summed into a charge an earlier chunk of the import wrote.
+    pub(super) added: u64,
 }
 
 impl NewDays {
     pub(super) fn new(team_id: i64, import_id: Option<i64>) -> NewDays {
-        NewDays { team_id, import_id, held_none: HashMap::new(), inserted: 0 }
+        NewDays { team_id, import_id, held_none: HashMap::new(), inserted: 0, added: 0 }
     }
 
     /// Splits a chunk's keys (in key order) into those of new days and the
@@ -85,20 +87,22 @@ impl NewDays {
         Ok(keys.into_iter().partition(|((day, ..), _)| self.held_none[day]))
     }
 
-    /// Writes keys of new days (from [`NewDays::split`]) into the charges.
+    /// Writes keys of new days (from [`NewDays::split`]) into the charges;
+    /// answers the day of each key summed into a charge an earlier chunk wrote.
     pub(super) async fn write(
         &mut self,
         connection: &mut sqlx::SqliteConnection,
         keys: &[StagedKey<'_>],
-    ) -> Result<(), ImportError> {
+    ) -> Result<Vec<NaiveDate>, ImportError> {
         let (team_id, import_id) = (self.team_id, self.import_id);
-        let inserted = on_raw_handle(connection, |direct| {
+        let stored = on_raw_handle(connection, |direct| {
             InsertOrAdd { insert: INSERT_CHARGE, add: ADD_TO_CHARGE, fixed: &[(7, &team_id), (8, &import_id)] }
                 .run(direct, keys)
         })
         .await?;
-        self.inserted += inserted as u64;
-        Ok(())
+        self.inserted += stored.inserted as u64;
+        self.added += stored.added_to.len() as u64;
+        Ok(stored.added_to)
     }
 
     /// Whether the team held charges on days `first..=last` before the

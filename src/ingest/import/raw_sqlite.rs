@@ -45,8 +45,8 @@ pub(super) struct InsertOrAdd<'a> {
 }
 
 impl InsertOrAdd<'_> {
-    /// Stores `keys` on `direct`; answers how many of them were new.
-    pub(super) fn run(&self, direct: &rusqlite::Connection, keys: &[StagedKey<'_>]) -> Result<usize, Error> {
+    /// Stores `keys` on `direct`.
+    pub(super) fn run(&self, direct: &rusqlite::Connection, keys: &[StagedKey<'_>]) -> Result<Stored, Error> {
         let mut insert = direct.prepare(self.insert)?;
         let mut add = direct.prepare(self.add)?;
         for statement in [&mut insert, &mut add] {
@@ -54,7 +54,7 @@ impl InsertOrAdd<'_> {
                 statement.raw_bind_parameter(index, value)?;
             }
         }
-        let (mut inserted, mut day_text) = (0, DayText::default());
+        let (mut stored, mut day_text) = (Stored::default(), DayText::default());
         for &((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
             let day = day_text.of(usage_date);
             let bind_key = |statement: &mut rusqlite::Statement<'_>| -> rusqlite::Result<()> {
@@ -67,12 +67,21 @@ impl InsertOrAdd<'_> {
             };
             bind_key(&mut insert)?;
             if insert.raw_execute()? > 0 {
-                inserted += 1;
+                stored.inserted += 1;
             } else {
                 bind_key(&mut add)?;
                 add.raw_execute()?;
+                stored.added_to.push(usage_date);
             }
         }
-        Ok(inserted)
+        Ok(stored)
     }
+}
+
+/// What [`InsertOrAdd::run`] did: keys inserted, and the day of each key
+/// summed into one stored before.
+#[derive(Default)]
+pub(super) struct Stored {
+    pub inserted: usize,
+    pub added_to: Vec<chrono::NaiveDate>,
 }

@@ -3,17 +3,17 @@
 //! staging table (several uses of a per-use service on one day add up), then
 //! merged: a new key is inserted, a key stored with other tokens is a
 //! correction (its previous value kept for undo), an equal one is left
-//! alone. The rollups of the touched days and products are recomputed before commit.
-//! On SQLite the keys of days that held none of the team's charges skip the
-//! staging table and the merge: they go straight into the charges
-//! (`new_days`), and their rollups are tallied on the way (`keys`).
+//! alone. The rollups of the touched days and products are recomputed before commit;
+//! those of days that held none of the team's charges are tallied on the
+//! way instead (`keys`). On SQLite such days' keys also skip the staging
+//! table and the merge: they go straight into the charges (`new_days`).
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use chrono::NaiveDate;
 
 use super::history::{ImportRecordDraft, TAKE_OWNERSHIP, insert_import};
-use super::keys::{DayText, ProductTally, StagedKey, VersionTally};
+use super::keys::{DayText, RollupTally, StagedKey};
 use super::new_days::{NewDays, OnSqlite};
 use super::raw_sqlite::{InsertOrAdd, on_raw_handle};
 use super::{ChargeRow, ImportError, ImportOutcome, ImportProgress, ImportStatus, MAX_LISTED_NEW_USERS};
@@ -464,9 +464,8 @@ pub(super) async fn write_charges(
             (std::time::Duration::ZERO, std::time::Duration::ZERO, std::time::Duration::ZERO);
         // The rollups of every key written, which are those of its days if
         // no key came twice (counted at the end) and no day held charges.
-        let (mut keys_written, mut version_tally) = (0u64, VersionTally::default());
-        let mut product_tally = Some(ProductTally::default());
-        // Every staged charge while they are few: if their days held none
+        let (mut keys_written, mut tally) = (0u64, RollupTally::default());
+        // Every key written while they are few: if their days held none
         // before, they are those days' charges, and the usage index's patch
         // takes them instead of reading them back.
         let mut handed: Option<Vec<(i64, i64, NaiveDate, i64)>> = Some(Vec::new());
@@ -595,7 +594,9 @@ pub(super) async fn write_charges(
                     if !new_day_keys.is_empty() {
                         let keys = new_days.inserted + new_day_keys.len() as u64;
                         deferred.drop_when_outnumbered(connection, keys, stored).await?;
-                        new_days.write(connection, &new_day_keys).await?;
+                        for day in new_days.write(connection, &new_day_keys).await? {
+                            tally.mark_unsure(day);
+                        }
                     }
                     (new_day_keys, staged)
                 }
@@ -606,12 +607,8 @@ pub(super) async fn write_charges(
             StageKeys::stage_keys(&mut *tx, &staged, &mut staged_days).await?;
             staging += stage_started.elapsed();
             keys_written += (new_day_keys.len() + staged.len()) as u64;
-            for keys in [&new_day_keys, &staged] {
-                version_tally.add(keys);
-                if !product_tally.as_mut().is_some_and(|tally| tally.add(keys)) {
-                    product_tally = None;
-                }
-            }
+            tally.add(&new_day_keys);
+            tally.add(&staged);
             match handed.as_mut() {
                 Some(list)
                     if list.len() + new_day_keys.len() + staged.len() <= crate::report::index::MAX_HANDED_CHARGES =>
@@ -643,8 +640,9 @@ pub(super) async fn write_charges(
             // A fresh temporary table has no statistics: the joins below would be planned blind.
             sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
         }
-        // Days that held none of the team's charges get their rollups from the staged keys.
-        // (SQLite's new days hold the import's charges already: it asked before writing them.)
+        // Days that held none of the team's charges get their rollups from
+        // the tallies or the staged keys. (SQLite's new days hold the
+        // import's charges already: it asked about each before writing it.)
         let had_charges = match (written.first_day, written.last_day, OnSqlite::on_sqlite(&mut *tx)) {
             (Some(first), Some(last), Some(connection)) => {
                 new_days.held_charges_between(connection, first, last).await?
@@ -696,55 +694,61 @@ pub(super) async fn write_charges(
                 PRODUCT_ROLLUPS_OF_STAGED_DAYS, REFRESH_STAGED_PRODUCTS, REFRESH_STATEMENTS,
                 VERSION_ROLLUP_OF_STAGED_DAYS,
             };
-            // Every key a charge of its own (none came twice) in days that
-            // held none: the tallies are those days' rollups.
-            let tallied = product_tally.as_ref().filter(|_| !had_charges && keys == keys_written);
+            // Days that held none, and every key that came twice known by
+            // its day (SQLite's new days say so; PostgreSQL's staging does
+            // not): the tallies are those days' rollups, but for the days
+            // they are unsure of, which are aggregated from the keys.
+            let tallied = !had_charges && keys + new_days.added == keys_written;
             // The statements before the tallies are written and after (the
             // team's days from the product rollup).
             let (before, after): (Vec<&str>, &[&str]) = match (tallied, new_days.inserted > 0, had_charges) {
-                (Some(_), ..) => (
+                (true, ..) => (
                     vec![PRODUCT_ROLLUPS_OF_STAGED_DAYS[0], VERSION_ROLLUP_OF_STAGED_DAYS[0]],
                     &PRODUCT_ROLLUPS_OF_STAGED_DAYS[2..],
                 ),
                 // New days' charges are in no staged key: from the charges.
-                (None, true, _) => (REFRESH_STATEMENTS.to_vec(), &[]),
-                (None, false, true) => (REFRESH_STAGED_PRODUCTS.to_vec(), &[]),
-                (None, false, false) => {
+                (false, true, _) => (REFRESH_STATEMENTS.to_vec(), &[]),
+                (false, false, true) => (REFRESH_STAGED_PRODUCTS.to_vec(), &[]),
+                (false, false, false) => {
                     ([&PRODUCT_ROLLUPS_OF_STAGED_DAYS[..], &VERSION_ROLLUP_OF_STAGED_DAYS[..]].concat(), &[])
                 }
             };
             for sql in before {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
             }
-            let product_rows = tallied.map(ProductTally::rows).unwrap_or_default();
-            for chunk in product_rows.chunks(INSERT_BATCH) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days) ",
-                );
-                q.push_values(chunk, |mut b, (day, product_id, tokens, charges, user_days)| {
-                    b.push_bind(team_id)
-                        .push_bind(*day)
-                        .push_bind(*product_id)
-                        .push_bind(*tokens)
-                        .push_bind(*charges)
-                        .push_bind(*user_days);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-            let tallied_rows = tallied.map(|_| version_tally.rows()).unwrap_or_default();
-            for chunk in tallied_rows.chunks(INSERT_BATCH) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges) ",
-                );
-                q.push_values(chunk, |mut b, (day, product_id, version, tokens, charges)| {
-                    b.push_bind(team_id)
-                        .push_bind(*day)
-                        .push_bind(*product_id)
-                        .push_bind(*version)
-                        .push_bind(*tokens)
-                        .push_bind(*charges);
-                });
-                q.build().execute(&mut *tx).await?;
+            if tallied {
+                for chunk in tally.product_rows().chunks(INSERT_BATCH) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days) ",
+                    );
+                    q.push_values(chunk, |mut b, (day, product_id, tokens, charges, user_days)| {
+                        b.push_bind(team_id).push_bind(*day).push_bind(*product_id);
+                        b.push_bind(*tokens).push_bind(*charges).push_bind(*user_days);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in tally.version_rows().chunks(INSERT_BATCH) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO daily_version_usage (team_id, usage_date, product_id, product_version, tokens, charges) ",
+                    );
+                    q.push_values(chunk, |mut b, (day, product_id, version, tokens, charges)| {
+                        b.push_bind(team_id).push_bind(*day).push_bind(*product_id);
+                        b.push_bind(*version).push_bind(*tokens).push_bind(*charges);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                // An unsure day's keys: in the charges (SQLite's new days)
+                // or in the staging table (PostgreSQL).
+                let aggregate: [&str; 2] = if new_days.inserted > 0 {
+                    [REFRESH_STATEMENTS[3], REFRESH_STATEMENTS[5]]
+                } else {
+                    [PRODUCT_ROLLUPS_OF_STAGED_DAYS[1], VERSION_ROLLUP_OF_STAGED_DAYS[1]]
+                };
+                for day in tally.unsure_days() {
+                    for sql in aggregate {
+                        sqlx::query(sql).bind(team_id).bind(day).bind(day).execute(&mut *tx).await?;
+                    }
+                }
             }
             for sql in after {
                 sqlx::query(sql).bind(team_id).bind(first).bind(last).execute(&mut *tx).await?;
