@@ -583,8 +583,9 @@ pub(super) async fn write_charges(
                 let entry = staged.entry(key).or_insert((r.product_version.as_str(), 0));
                 *entry = (r.product_version.as_str(), entry.1 + r.tokens);
             }
-            // In key order (day, product, user, feature): the staging b-tree is
-            // appended to, and new days' product rollups group it without a sort.
+            // In key order (day, product, user, feature): the charges' and the
+            // staging b-trees are appended to, and the tally meets each day's
+            // product's people in ascending id.
             let mut keys: Vec<_> = staged.into_iter().collect();
             keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let writing_started = std::time::Instant::now();
