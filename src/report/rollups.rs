@@ -59,9 +59,10 @@ pub const REFRESH_STAGED_PRODUCTS: [&str; 6] = [
 ];
 
 /// [`REFRESH_STAGED_PRODUCTS`] for an import into days `$2..=$3` that held
-/// none of team `$1`'s charges before it: every charge of those days is now
-/// a staged key (`import_keys`), so the rollups are the staged keys' sums,
-/// with no read of the charges. (The team's days were checked with
+/// none of team `$1`'s charges before it, whose keys were all staged (on
+/// PostgreSQL): every charge of those days is now a staged key
+/// (`import_keys`), so the rollups are the staged keys' sums, with no read
+/// of the charges. (The team's days were checked with
 /// [`HAD_CHARGES_BETWEEN`] before the merge.) A year's import read its 3.6
 /// million charges back twice for the product and version rollups. The
 /// version rollup is [`VERSION_ROLLUP_OF_STAGED_DAYS`]. An import that

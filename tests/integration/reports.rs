@@ -278,19 +278,28 @@ async fn rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order(db: &Db
     check("a file in person order").await;
 
     // A new day whose second chunk goes back to people of lower ids than
-    // the first chunk's (counting them needs every person seen), another
-    // with a key in both chunks (summed into one charge), and a third the
-    // tally can vouch for.
-    let mut out_of_order = format!("{header}p00000@x.com,Revit,Desktop,{},1\n", next(5));
-    for n in 1..25_000 {
+    // the first chunk's (counting them needs every person seen), beside a
+    // day the tally keeps.
+    let mut out_of_order = String::from(header);
+    for n in 0..25_000 {
         let person = if n < 20_000 { n + 10_000 } else { n - 20_000 };
         out_of_order.push_str(&format!("p{person:05}@x.com,Revit,Desktop,{},3\n", next(2)));
     }
-    out_of_order.push_str(&format!("p00000@x.com,Revit,Desktop,{},2\n", next(5)));
     out_of_order.push_str(&format!("p00000@x.com,Revit,Desktop,{},8\n", next(6)));
     let outcome = import_usage_csv(db, &team, out_of_order.as_bytes()).await.unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (25_001, 0), "{outcome:?}");
-    check("a file whose people come back in a later chunk and whose key comes twice").await;
+    check("a file whose people come back in a later chunk").await;
+
+    // A key in the first chunk and the second (summed into one charge),
+    // beside a day in person order.
+    let mut twice = format!("{header}p00000@x.com,Revit,Desktop,{},1\n", next(5));
+    for person in 0..20_000 {
+        twice.push_str(&format!("p{person:05}@x.com,Maya,Desktop,{},2\n", next(7)));
+    }
+    twice.push_str(&format!("p00000@x.com,Revit,Desktop,{},2\n", next(5)));
+    let outcome = import_usage_csv(db, &team, twice.as_bytes()).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (20_001, 0), "{outcome:?}");
+    check("a file with a key in two chunks").await;
 
     // One file: a correction of a stored day, a new key on it, a new day.
     // p00001's Desktop charge on the first new day holds 2 tokens (n = 1).
@@ -313,7 +322,7 @@ async fn rollups_of_new_days_equal_rebuilt_ones_whatever_the_files_order(db: &Db
     assert_eq!((outcome.inserted, outcome.updated), (2, 0), "{outcome:?}");
     check("new days around stored ones").await;
 
-    let files = tokens_of(&in_order) + tokens_of(&out_of_order) + 999 + 4 + 6 + 5 + 7;
+    let files = tokens_of(&in_order) + tokens_of(&out_of_order) + tokens_of(&twice) + 999 + 4 + 6 + 5 + 7;
     assert_eq!(team_tokens().await - demo_tokens, files - 2, "the files' tokens, one charge corrected");
 }
 

@@ -3,8 +3,10 @@
 //! rollups of days that held none of the team's charges, so that those days
 //! get their rollups without the charges (or staged keys) being read back
 //! and sorted. A day whose tally cannot be trusted is named instead and
-//! aggregated in SQL: a key came into it twice (summed into one charge), or
-//! its people came out of order.
+//! aggregated in SQL: its people came out of order, or (on SQLite, whose
+//! new days report it) a key came into it twice, summed into one charge.
+//! PostgreSQL's staging sums a repeated key silently: the writer counts
+//! the keys, and any repeat there leaves every rollup to SQL.
 
 use std::collections::BTreeSet;
 

@@ -462,8 +462,9 @@ pub(super) async fn write_charges(
 
         let (mut waited_for_rows, mut staging, mut writing_new_days) =
             (std::time::Duration::ZERO, std::time::Duration::ZERO, std::time::Duration::ZERO);
-        // The rollups of every key written, which are those of its days if
-        // no key came twice (counted at the end) and no day held charges.
+        // The rollups of every key written: those of its days when no day
+        // held charges, but for the days the tally names as unsure (and on
+        // PostgreSQL only if no key came twice: counted at the end).
         let (mut keys_written, mut tally) = (0u64, RollupTally::default());
         // Every key written while they are few: if their days held none
         // before, they are those days' charges, and the usage index's patch
@@ -739,7 +740,9 @@ pub(super) async fn write_charges(
                     q.build().execute(&mut *tx).await?;
                 }
                 // An unsure day's keys: in the charges (SQLite's new days)
-                // or in the staging table (PostgreSQL).
+                // or in the staging table (PostgreSQL, whose first import
+                // attaches the team's charges only before the commit: the
+                // charges must not be read for it here).
                 let aggregate: [&str; 2] = if new_days.inserted > 0 {
                     [REFRESH_STATEMENTS[3], REFRESH_STATEMENTS[5]]
                 } else {
