@@ -474,19 +474,41 @@ pub(super) async fn write_charges(
         // takes them instead of reading them back.
         let mut handed: Option<Vec<(i64, i64, NaiveDate, i64)>> = Some(Vec::new());
         let mut staged_days: HashSet<NaiveDate> = HashSet::new();
+        let (mut rows_read, mut waiting) = (0u64, Vec::<ChargeRow>::new());
         loop {
             let asked = std::time::Instant::now();
-            let rows = source.next_chunk().await;
+            let mut rows = source.next_chunk().await;
             waited_for_rows += asked.elapsed();
+            let at_end = rows.is_empty();
+            if source.failed() {
+                // Keep reading for the error list; nothing more is written.
+                if at_end {
+                    break;
+                }
+                continue;
+            }
+            if !at_end {
+                rows_read += rows.len() as u64;
+                on_chunk(ImportProgress { rows: rows_read, bytes: source.bytes_read() });
+            }
+            // The rows of a chunk's last day wait for the next chunk, so that
+            // a file in day order hands each day over whole: no day is
+            // staged again (PostgreSQL's upsert) or summed into charges a
+            // chunk before wrote.
+            if !waiting.is_empty() {
+                waiting.append(&mut rows);
+                rows = std::mem::take(&mut waiting);
+            }
             if rows.is_empty() {
                 break;
             }
-            if source.failed() {
-                // Keep reading for the error list; nothing more is written.
-                continue;
+            if !at_end {
+                let last_day = rows[rows.len() - 1].usage_date;
+                if let Some(before) = rows.iter().rposition(|r| r.usage_date != last_day) {
+                    waiting = rows.split_off(before + 1);
+                }
             }
             outcome.rows += rows.len() as u64;
-            on_chunk(ImportProgress { rows: outcome.rows, bytes: source.bytes_read() });
             for row in &rows {
                 written.first_day = Some(written.first_day.map_or(row.usage_date, |d| d.min(row.usage_date)));
                 written.last_day = Some(written.last_day.map_or(row.usage_date, |d| d.max(row.usage_date)));
@@ -626,6 +648,9 @@ pub(super) async fn write_charges(
                     );
                 }
                 _ => handed = None,
+            }
+            if at_end {
+                break;
             }
         }
         if source.failed() {
