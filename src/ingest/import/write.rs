@@ -80,15 +80,18 @@ struct Staging {
     /// The days earlier chunks staged (PostgreSQL: only their keys can meet
     /// a staged key).
     days: HashSet<NaiveDate>,
-    /// PostgreSQL, a team's first import: its new table of charges
-    /// ([`FirstCharges`]), into which keys of days no earlier chunk staged
-    /// are copied straight, with the team and the import.
+    /// PostgreSQL, a team's first import: its table of charges
+    /// ([`FirstCharges`]), made by the first keys copied into it (an import
+    /// of no row leaves the team without one), into which keys of days no
+    /// earlier chunk staged are copied straight, with the team and the import.
     first_table: Option<(String, i64, Option<i64>)>,
+    first_table_made: bool,
     /// Keys copied straight into that table (each a charge of its own).
     copied: u64,
 }
 
-/// How each backend adds a chunk's keys to the staging table.
+/// How each backend adds a chunk's keys to the staging table (or, for
+/// PostgreSQL's first import, to the team's new table).
 trait StageKeys {
     fn stage_keys(
         &mut self,
@@ -130,6 +133,15 @@ impl StageKeys for sqlx::PgConnection {
             Some((table, team_id, import_id)) => (table.clone(), Some((*team_id, *import_id))),
             None => ("import_keys".to_owned(), None),
         };
+        if staging.first_table.is_some() && !staging.first_table_made && !unstaged.is_empty() {
+            sqlx::query(&format!(
+                "CREATE TABLE {} (LIKE usage_charges INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+                unstaged_into.0
+            ))
+            .execute(&mut *self)
+            .await?;
+            staging.first_table_made = true;
+        }
         for (keys, (table, owner)) in [(&unstaged, unstaged_into), (&restaged, ("import_chunk".to_owned(), None))] {
             if keys.is_empty() {
                 continue;
@@ -168,10 +180,12 @@ fn keys_as_csv(keys: &[StagedKey<'_>], owner: Option<(i64, Option<i64>)>) -> Res
     let to_io = |e: csv::Error| Error::Io(std::io::Error::other(e));
     let mut rows = csv::Writer::from_writer(Vec::with_capacity(keys.len() * 48));
     let (mut day_text, mut number) = (DayText::default(), itoa::Buffer::new());
+    // An empty import id, unquoted, is NULL.
+    let owner = owner.map(|(team_id, import_id)| (team_id.to_string(), import_id.map(|id| id.to_string())));
     for &((usage_date, product_id, user_id, feature), (version, tokens)) in keys {
-        if let Some((team_id, import_id)) = owner {
-            rows.write_field(number.format(team_id)).map_err(to_io)?;
-            rows.write_field(import_id.map(|id| number.format(id).to_owned()).unwrap_or_default()).map_err(to_io)?;
+        if let Some((team_id, import_id)) = &owner {
+            rows.write_field(team_id).map_err(to_io)?;
+            rows.write_field(import_id.as_deref().unwrap_or_default()).map_err(to_io)?;
         }
         rows.write_field(day_text.of(usage_date)).map_err(to_io)?;
         rows.write_field(number.format(product_id)).map_err(to_io)?;
@@ -230,13 +244,14 @@ fn team_charges_table(team_id: i64) -> String {
 }
 
 /// How each backend writes a team's very first charges, when it has a
-/// faster way than [`INSERT_INTO_EMPTY_DAYS`]: `start_first_charges`, as
-/// the import begins, answers the table that staging copies new days' keys
-/// into ([`Staging::first_table`]), or `None` (the import stages and merges
-/// as usual); after it answered a table, `finish_first_charges` puts the
-/// staged keys into it too and makes it the team's before the rollups.
+/// faster way than [`INSERT_INTO_EMPTY_DAYS`]: `first_charges_table`, as
+/// the import begins, answers the table that staging makes and copies new
+/// days' keys into ([`Staging::first_table`]), or `None` (the import stages
+/// and merges as usual); once that table was made, `finish_first_charges`
+/// puts the staged keys into it too and makes it the team's before the
+/// rollups.
 trait FirstCharges {
-    fn start_first_charges(
+    fn first_charges_table(
         &mut self,
         team_id: i64,
     ) -> impl std::future::Future<Output = Result<Option<String>, Error>> + Send;
@@ -245,24 +260,32 @@ trait FirstCharges {
         table: &str,
         team_id: i64,
         import_id: Option<i64>,
+        staged_keys: u64,
     ) -> impl std::future::Future<Output = Result<FirstChargesDone, Error>> + Send;
 }
 
 /// What [`FirstCharges::finish_first_charges`] did with the staged keys.
 #[derive(Default)]
 struct FirstChargesDone {
-    /// Staged keys inserted as charges.
+    /// Staged keys inserted as charges (a folded one among them).
     inserted: u64,
-    /// Staged keys summed into a charge copied before, by day.
+    /// Staged keys whose charge had been copied before, by day: that charge
+    /// was taken out and its tokens added to the staged key.
     folded: Vec<(NaiveDate, i64)>,
 }
 
 /// SQLite drops and rebuilds its secondary indexes around a large import instead.
 impl FirstCharges for sqlx::SqliteConnection {
-    async fn start_first_charges(&mut self, _: i64) -> Result<Option<String>, Error> {
+    async fn first_charges_table(&mut self, _: i64) -> Result<Option<String>, Error> {
         Ok(None)
     }
-    async fn finish_first_charges(&mut self, _: &str, _: i64, _: Option<i64>) -> Result<FirstChargesDone, Error> {
+    async fn finish_first_charges(
+        &mut self,
+        _: &str,
+        _: i64,
+        _: Option<i64>,
+        _: u64,
+    ) -> Result<FirstChargesDone, Error> {
         Ok(FirstChargesDone::default())
     }
 }
@@ -278,17 +301,17 @@ const TEAM_TABLE_KEYS: [&str; 3] = [
 ];
 
 /// PostgreSQL, a team without a table of charges yet: they go into a new
-/// table without indexes (new days' keys as they are staged, the others
-/// from the staging table), which then gets its keys, each built once by a
-/// sort — a year's first import otherwise spends most of its time inserting
-/// every charge into four b-trees — and becomes the team's partition.
-/// Attaching takes a lock on the parent that only another attachment
-/// (another team's first import) waits for, until the commit, and its
-/// `CHECK` spares the attachment a scan. The memory is the key builds' sort
-/// space in this transaction (the server's default, 64 MB, sorts a year's
-/// keys on disk).
+/// table without indexes — new days' keys copied as they are staged, the
+/// others from the staging table at the merge — which then gets its keys,
+/// each built once by a sort (a year's first import otherwise spends most
+/// of its time inserting every charge into four b-trees), and becomes the
+/// team's partition before the rollups, which may read it. Attaching takes
+/// a lock on the parent that only another attachment (another team's first
+/// import) waits for, until this import commits; its `CHECK` spares the
+/// attachment a scan. The memory is the key builds' sort space in this
+/// transaction (the server's default, 64 MB, sorts a year's keys on disk).
 impl FirstCharges for sqlx::PgConnection {
-    async fn start_first_charges(&mut self, team_id: i64) -> Result<Option<String>, Error> {
+    async fn first_charges_table(&mut self, team_id: i64) -> Result<Option<String>, Error> {
         let table = team_charges_table(team_id);
         let attached: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_inherits
@@ -297,13 +320,7 @@ impl FirstCharges for sqlx::PgConnection {
         .bind(&table)
         .fetch_one(&mut *self)
         .await?;
-        if attached {
-            return Ok(None);
-        }
-        sqlx::query(&format!("CREATE TABLE {table} (LIKE usage_charges INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
-            .execute(&mut *self)
-            .await?;
-        Ok(Some(table))
+        Ok((!attached).then_some(table))
     }
 
     async fn finish_first_charges(
@@ -311,23 +328,28 @@ impl FirstCharges for sqlx::PgConnection {
         table: &str,
         team_id: i64,
         import_id: Option<i64>,
+        staged_keys: u64,
     ) -> Result<FirstChargesDone, Error> {
-        // A staged key that a day's copied keys hold already (a file not in
-        // day order) is summed into that charge, the later version winning.
+        // A staged key whose charge was copied before (a file not in day
+        // order): the charge is taken out and its tokens added to the staged
+        // key, whose version is the later. (Deleted, not updated: an update
+        // of a row with no index yet may be a HOT one, which would keep the
+        // indexes built below from serving this transaction and older ones.)
         let the_key = "c.usage_date = k.usage_date AND c.product_id = k.product_id
             AND c.user_id = k.user_id AND c.feature = k.feature";
-        let folded: Vec<(NaiveDate, i64)> = sqlx::query_as(&format!(
-            "WITH folded AS (UPDATE {table} c SET tokens = c.tokens + k.tokens, product_version = k.product_version
-                FROM import_keys k WHERE {the_key} RETURNING c.usage_date)
-             SELECT usage_date, COUNT(*) FROM folded GROUP BY usage_date"
-        ))
-        .fetch_all(&mut *self)
-        .await?;
-        if !folded.is_empty() {
-            sqlx::query(&format!("DELETE FROM import_keys k USING {table} c WHERE {the_key}"))
-                .execute(&mut *self)
-                .await?;
-        }
+        let folded: Vec<(NaiveDate, i64)> = if staged_keys == 0 {
+            Vec::new()
+        } else {
+            sqlx::query_as(&format!(
+                "WITH taken AS (DELETE FROM {table} c USING import_keys k WHERE {the_key}
+                     RETURNING c.usage_date, c.product_id, c.user_id, c.feature, c.tokens),
+                 summed AS (UPDATE import_keys k SET tokens = k.tokens + c.tokens FROM taken c WHERE {the_key}
+                     RETURNING k.usage_date)
+                 SELECT usage_date, COUNT(*) FROM summed GROUP BY usage_date"
+            ))
+            .fetch_all(&mut *self)
+            .await?
+        };
         let inserted = sqlx::query(&INSERT_INTO_EMPTY_DAYS.replacen("INTO usage_charges", &format!("INTO {table}"), 1))
             .bind(import_id)
             .bind(team_id)
@@ -531,7 +553,7 @@ pub(super) async fn write_charges(
         // before, they are those days' charges, and the usage index's patch
         // takes them instead of reading them back.
         let mut handed: Option<Vec<(i64, i64, NaiveDate, i64)>> = Some(Vec::new());
-        let first_table = FirstCharges::start_first_charges(&mut *tx, team_id).await?;
+        let first_table = FirstCharges::first_charges_table(&mut *tx, team_id).await?;
         let mut staging_state =
             Staging { first_table: first_table.map(|t| (t, team_id, import_id)), ..Staging::default() };
         let (mut rows_read, mut waiting) = (0u64, Vec::<ChargeRow>::new());
@@ -754,16 +776,18 @@ pub(super) async fn write_charges(
             deferred.drop_when_outnumbered(connection, keys, stored).await?;
         }
         let first = match &staging_state.first_table {
-            Some((table, ..)) => Some(FirstCharges::finish_first_charges(&mut *tx, table, team_id, import_id).await?),
-            None => None,
+            Some((table, ..)) if staging_state.first_table_made => {
+                Some(FirstCharges::finish_first_charges(&mut *tx, table, team_id, import_id, staged_keys).await?)
+            }
+            _ => None,
         };
-        // Staged keys summed into a charge copied before: no key of their own.
+        // Staged keys whose charge was copied before: no key of their own.
         let folded: u64 = first.iter().flat_map(|f| &f.folded).map(|&(_, n)| n as u64).sum();
         keys -= folded;
         let merged = match first {
             Some(first) => {
                 first.folded.iter().for_each(|&(day, _)| tally.mark_unsure(day));
-                first.inserted + folded
+                first.inserted
             }
             None if staged_keys == 0 => 0,
             None => sqlx::query(if had_charges { INSERT_NEW } else { INSERT_INTO_EMPTY_DAYS })
@@ -989,5 +1013,30 @@ mod tests {
         assert!(!corrected.rollups_tallied, "a day that held charges");
     }
 
-    crate::db_tests!(rollups_of_new_days_come_from_the_tallies);
+    /// A PostgreSQL team's table of charges is made by the first import
+    /// that has charges: an import of no row (a file of its header only)
+    /// would otherwise attach an empty table, and the team's real first
+    /// import would insert a year through four indexes.
+    async fn an_import_of_no_row_makes_no_table_of_charges(db: &Db) {
+        let team = create_team(db, &NewTeam { slug: "empty".into(), name: "Empty".into(), time_zone: "UTC".into() })
+            .await
+            .unwrap();
+        let made = async || -> bool {
+            match db.pool() {
+                Pool::Postgres(pool) => sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(team_charges_table(team.id))
+                    .fetch_one(pool)
+                    .await
+                    .unwrap(),
+                Pool::Sqlite(_) => false,
+            }
+        };
+        assert_eq!(write(db, team.id, vec![]).await.outcome.rows, 0);
+        assert!(!made().await, "after an import of no row");
+        let written = write(db, team.id, vec![vec![charge(1, 1, 1)], vec![charge(2, 1, 1)]]).await;
+        assert_eq!(written.outcome.inserted, 2);
+        assert_eq!(made().await, matches!(db.pool(), Pool::Postgres(_)), "after its first charges");
+    }
+
+    crate::db_tests!(rollups_of_new_days_come_from_the_tallies, an_import_of_no_row_makes_no_table_of_charges);
 }
