@@ -67,8 +67,9 @@ pub const REFRESH_STAGED_PRODUCTS: [&str; 6] = [
 /// million charges back twice for the product and version rollups. The
 /// version rollup is [`VERSION_ROLLUP_OF_STAGED_DAYS`]. An import that
 /// tallied the keys it wrote writes its tallies instead (`ingest::import`'s
-/// `keys.rs`) and aggregates only the days the tallies cannot vouch for; on
-/// SQLite such days' keys are in the charges (they skip the staging table).
+/// `keys.rs`) and aggregates only the days the tallies cannot vouch for;
+/// when some keys skipped the staging table (SQLite's new days, PostgreSQL's
+/// first import) such days are read from the charges.
 pub const PRODUCT_ROLLUPS_OF_STAGED_DAYS: [&str; 4] = [
     "DELETE FROM daily_product_usage WHERE team_id = $1 AND usage_date BETWEEN $2 AND $3",
     "INSERT INTO daily_product_usage (team_id, usage_date, product_id, tokens, charges, user_days)

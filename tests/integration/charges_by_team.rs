@@ -116,9 +116,9 @@ async fn each_team_s_charges_live_in_a_table_of_its_own() {
 
 /// A first import blocks no other team. While it fills and indexes its
 /// table (the long part), another team's first import goes through; once it
-/// has attached the table (its transaction still open, about to commit),
-/// other teams read and import as usual: the attachment's lock on the
-/// parent stops only another attachment.
+/// has attached the table (its transaction still open: the rollups and the
+/// commit follow), other teams read and import as usual: the attachment's
+/// lock on the parent stops only another attachment.
 #[tokio::test]
 async fn a_first_import_blocks_no_other_team() {
     let Some(test_db) = TestDb::postgres().await else { return };

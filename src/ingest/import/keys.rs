@@ -5,8 +5,9 @@
 //! and sorted. A day whose tally cannot be trusted is named instead and
 //! aggregated in SQL: its people came out of order, or (on SQLite, whose
 //! new days report it) a key came into it twice, summed into one charge.
-//! PostgreSQL's staging sums a repeated key silently: the writer counts
-//! the keys, and any repeat there leaves every rollup to SQL.
+//! PostgreSQL's staging sums a repeated key silently (but for a first
+//! import's fold, which names the day): the writer counts the keys, and
+//! such a repeat leaves every rollup to SQL.
 
 use std::collections::BTreeSet;
 

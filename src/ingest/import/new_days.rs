@@ -3,8 +3,9 @@
 //! straight into the charges as each chunk arrives (a key a later chunk
 //! repeats is summed into its charge), instead of into the staging table
 //! first and then a second time into the charges. Keys of days that held
-//! charges are staged and merged as before. PostgreSQL stages every key (a
-//! team's first import fills a table of its own instead: `FirstCharges`).
+//! charges are staged and merged as before. PostgreSQL stages keys (but for
+//! a team's first import, which copies them into a table of its own:
+//! `FirstCharges`).
 
 use chrono::NaiveDate;
 use foldhash::{HashMap, HashMapExt};

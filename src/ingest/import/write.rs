@@ -5,8 +5,12 @@
 //! correction (its previous value kept for undo), an equal one is left
 //! alone. The rollups of the touched days and products are recomputed before commit;
 //! those of days that held none of the team's charges are tallied on the
-//! way instead (`keys`). On SQLite such days' keys also skip the staging
-//! table and the merge: they go straight into the charges (`new_days`).
+//! way instead (`keys`). Keys that cannot meet a stored charge skip the
+//! staging table and the merge: on SQLite those of such days, straight into
+//! the charges (`new_days`); on PostgreSQL those of a team's first import,
+//! straight into its new table of charges ([`FirstCharges`]). The rows of a
+//! chunk's last day wait for the next chunk, so that a file in day order
+//! hands each day over whole.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
@@ -547,7 +551,8 @@ pub(super) async fn write_charges(
             (std::time::Duration::ZERO, std::time::Duration::ZERO, std::time::Duration::ZERO);
         // The rollups of every key written: those of its days when no day
         // held charges, but for the days the tally names as unsure (and on
-        // PostgreSQL only if no key came twice: counted at the end).
+        // PostgreSQL, but for a first import, only if no key came twice:
+        // counted at the end).
         let (mut keys_written, mut tally) = (0u64, RollupTally::default());
         // Every key written while they are few: if their days held none
         // before, they are those days' charges, and the usage index's patch
@@ -683,7 +688,9 @@ pub(super) async fn write_charges(
             }
 
             // Stage, summing the file's rows per key: within the chunk here
-            // (one statement may not touch a key twice), across chunks by the upsert.
+            // (one statement may not touch a key twice), across chunks by the
+            // staging upsert, SQLite's add to a new day's charge, or the fold
+            // of a PostgreSQL first import's merge.
             let mut staged: HashMap<(NaiveDate, i64, i64, &str), (&str, i64)> = HashMap::with_capacity(rows.len());
             for r in &rows {
                 let key = (r.usage_date, chunk_products[r.product.as_str()], user_ids[&r.email], r.feature.as_str());
@@ -757,7 +764,9 @@ pub(super) async fn write_charges(
         }
         // Days that held none of the team's charges get their rollups from
         // the tallies or the staged keys. (SQLite's new days hold the
-        // import's charges already: it asked about each before writing it.)
+        // import's charges already: it asked about each before writing it.
+        // A PostgreSQL first import's table is not attached yet: the parent
+        // shows none of its charges.)
         let had_charges = match (written.first_day, written.last_day, OnSqlite::on_sqlite(&mut *tx)) {
             (Some(first), Some(last), Some(connection)) => {
                 new_days.held_charges_between(connection, first, last).await?
@@ -820,8 +829,9 @@ pub(super) async fn write_charges(
                 VERSION_ROLLUP_OF_STAGED_DAYS,
             };
             // Days that held none, and every key that came twice known by
-            // its day (SQLite's new days say so; PostgreSQL's staging does
-            // not): the tallies are those days' rollups, but for the days
+            // its day (SQLite's new days and PostgreSQL's first import say
+            // so; other PostgreSQL staging does not): the tallies are those
+            // days' rollups, but for the days
             // they are unsure of, which are aggregated from the keys.
             let tallied = !had_charges && keys + new_days.added + folded == keys_written;
             written.rollups_tallied = tallied;
