@@ -89,8 +89,8 @@ struct Staging {
     /// of no row leaves the team without one), into which keys of days no
     /// earlier chunk staged are copied straight, with the team and the import.
     first_table: Option<(String, i64, Option<i64>)>,
-    first_table_made: bool,
-    /// Keys copied straight into that table (each a charge of its own).
+    /// Keys copied straight into that table (each a charge of its own); the
+    /// table exists once there are any.
     copied: u64,
 }
 
@@ -137,14 +137,13 @@ impl StageKeys for sqlx::PgConnection {
             Some((table, team_id, import_id)) => (table.clone(), Some((*team_id, *import_id))),
             None => ("import_keys".to_owned(), None),
         };
-        if staging.first_table.is_some() && !staging.first_table_made && !unstaged.is_empty() {
+        if staging.first_table.is_some() && staging.copied == 0 && !unstaged.is_empty() {
             sqlx::query(&format!(
                 "CREATE TABLE {} (LIKE usage_charges INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
                 unstaged_into.0
             ))
             .execute(&mut *self)
             .await?;
-            staging.first_table_made = true;
         }
         for (keys, (table, owner)) in [(&unstaged, unstaged_into), (&restaged, ("import_chunk".to_owned(), None))] {
             if keys.is_empty() {
@@ -431,30 +430,36 @@ macro_rules! catalogue_read {
 /// keys than the charges it found: dropped, then built again before the
 /// commit (one sort each), which is faster than inserting into them all over.
 #[derive(Default)]
-struct DeferredIndexes(Option<Vec<(String, String)>>);
+struct DeferredIndexes {
+    /// The charges' highest id when the import began.
+    stored: u64,
+    /// The indexes dropped, by name and definition.
+    dropped: Option<Vec<(String, String)>>,
+}
 
 impl DeferredIndexes {
-    /// Drops them once `keys` outnumber `stored`, the charges' highest id
-    /// when the import began.
-    async fn drop_when_outnumbered(
-        &mut self,
-        connection: &mut sqlx::SqliteConnection,
-        keys: u64,
-        stored: i64,
-    ) -> Result<(), Error> {
-        if self.0.is_some() || keys <= stored.max(0) as u64 {
+    /// Reads how many charges the database stores before the import writes any.
+    async fn before_import(connection: &mut sqlx::SqliteConnection) -> Result<DeferredIndexes, Error> {
+        let stored: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM usage_charges").fetch_one(&mut *connection).await?;
+        Ok(DeferredIndexes { stored: stored.max(0) as u64, dropped: None })
+    }
+
+    /// Drops them once the import's `keys` outnumber the charges stored before it.
+    async fn drop_when_outnumbered(&mut self, connection: &mut sqlx::SqliteConnection, keys: u64) -> Result<(), Error> {
+        if self.dropped.is_some() || keys <= self.stored {
             return Ok(());
         }
         let dropped: Vec<(String, String)> = sqlx::query_as(SECONDARY_INDEXES).fetch_all(&mut *connection).await?;
         for (name, _) in &dropped {
             sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).execute(&mut *connection).await?;
         }
-        self.0 = Some(dropped);
+        self.dropped = Some(dropped);
         Ok(())
     }
 
     async fn rebuild(&mut self, connection: &mut sqlx::SqliteConnection) -> Result<(), Error> {
-        for (_, create) in self.0.take().unwrap_or_default() {
+        for (_, create) in self.dropped.take().unwrap_or_default() {
             sqlx::query(&create).execute(&mut *connection).await?;
         }
         Ok(())
@@ -516,12 +521,9 @@ pub(super) async fn write_charges(
         // straight into the charges, its secondary indexes dropped while the
         // import's keys outnumber the charges stored before it.
         let mut new_days = NewDays::new(team_id, import_id);
-        let mut deferred = DeferredIndexes::default();
-        let stored: i64 = match OnSqlite::on_sqlite(&mut *tx) {
-            Some(connection) => {
-                sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM usage_charges").fetch_one(&mut *connection).await?
-            }
-            None => 0,
+        let mut deferred = match OnSqlite::on_sqlite(&mut *tx) {
+            Some(connection) => DeferredIndexes::before_import(connection).await?,
+            None => DeferredIndexes::default(),
         };
 
         let existing: Vec<(String, i64)> = sqlx::query_as("SELECT email, id FROM team_users WHERE team_id = $1")
@@ -709,7 +711,7 @@ pub(super) async fn write_charges(
                     let (new_day_keys, staged) = new_days.split(connection, keys).await?;
                     if !new_day_keys.is_empty() {
                         let keys = new_days.inserted + new_day_keys.len() as u64;
-                        deferred.drop_when_outnumbered(connection, keys, stored).await?;
+                        deferred.drop_when_outnumbered(connection, keys).await?;
                         for day in new_days.write(connection, &new_day_keys).await? {
                             tally.mark_unsure(day);
                         }
@@ -782,10 +784,10 @@ pub(super) async fn write_charges(
             _ => true,
         };
         if let Some(connection) = OnSqlite::on_sqlite(&mut *tx) {
-            deferred.drop_when_outnumbered(connection, keys, stored).await?;
+            deferred.drop_when_outnumbered(connection, keys).await?;
         }
         let first = match &staging_state.first_table {
-            Some((table, ..)) if staging_state.first_table_made => {
+            Some((table, ..)) if staging_state.copied > 0 => {
                 Some(FirstCharges::finish_first_charges(&mut *tx, table, team_id, import_id, staged_keys).await?)
             }
             _ => None,
@@ -831,8 +833,8 @@ pub(super) async fn write_charges(
             // Days that held none, and every key that came twice known by
             // its day (SQLite's new days and PostgreSQL's first import say
             // so; other PostgreSQL staging does not): the tallies are those
-            // days' rollups, but for the days
-            // they are unsure of, which are aggregated from the keys.
+            // days' rollups, but for the days they are unsure of, which are
+            // aggregated from the keys.
             let tallied = !had_charges && keys + new_days.added + folded == keys_written;
             written.rollups_tallied = tallied;
             // The statements before the tallies are written and after (the
